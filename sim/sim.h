@@ -1,0 +1,161 @@
+/*
+ * sim/sim.h - the simulation kernel: clock, event queue, components,
+ * fingerprint.
+ *
+ * Representation: pending events live in a radix heap keyed on their time
+ * (Ahuja, Mehlhorn, Orlin & Tarjan, 1990).  Discrete-event keys are monotone
+ * (nothing is scheduled before "now"), which is the one precondition of a
+ * radix heap.  Bucket i (1..64) holds events whose time differs from the last
+ * popped time first in bit i-1; bucket 0 holds events at exactly that time,
+ * as a FIFO.  Insert is an append; a pop that finds bucket 0 empty takes the
+ * lowest non-empty bucket, finds its minimum and redistributes it stably into
+ * lower buckets.  Equal times always land in the same bucket, and every move
+ * is a stable append, so equal-time events fire in the order they were
+ * scheduled without storing a sequence number.  Entries carry their callback
+ * and arguments inline (48 bytes), so firing an event touches no other
+ * memory, and all traffic on the queue is sequential.
+ *
+ * Workload assumed: most events are scheduled and fired, a few (timers) are
+ * cancelled.  Only events scheduled with sim_schedule_cancellable() get a
+ * cancellation slot (generation-tagged, O(1) cancel, lazy removal: the entry
+ * is skipped when it reaches the front).
+ *
+ * No model may read wall-clock time or call rand(): same scenario and seed
+ * give the same fingerprint, a hash over every fired event's (time,
+ * component, kind).
+ */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/time.h"
+
+struct sim;
+struct stats;
+struct trace;
+
+typedef void (*sim_event_fn)(struct sim *sim, void *obj, uint64_t arg);
+
+/*
+ * An event kind: a static descriptor per kind of event a model schedules.
+ * Its name identifies it in traces and in the run fingerprint (function
+ * addresses change from build to build; names do not).
+ */
+struct sim_evkind {
+	const char *name;
+	sim_event_fn fn;
+	uint64_t hash; /* FNV-1a of name, filled on first use */
+};
+
+#define SIM_EVKIND(var, kname, kfn) \
+	static struct sim_evkind var = { .name = (kname), .fn = (kfn), .hash = 0 }
+
+/* A queue entry. */
+struct sim_event {
+	sim_time_t time;
+	struct sim_evkind *kind;
+	void *obj;
+	uint64_t arg;
+	uint32_t slot; /* cancellation slot, or SIM_NOSLOT */
+	uint32_t gen;
+	uint16_t comp;
+};
+
+#define SIM_NOSLOT UINT32_MAX
+
+/* Handle of a cancellable event; 0 never names an event. */
+typedef uint64_t sim_handle_t;
+
+struct evq_bucket {
+	struct sim_event *v;
+	uint32_t len, cap, head;
+};
+
+struct evq {
+	sim_time_t last;         /* last popped key */
+	uint64_t n;              /* entries, cancelled ones included */
+	uint64_t mask;           /* bit i-1 set: bucket i non-empty, i in 1..64 */
+	struct evq_bucket b[65];
+	uint32_t *gen;           /* per cancellation slot */
+	uint32_t *free_slots;
+	uint32_t nslots, nfree;
+};
+
+struct sim_component {
+	char *name;
+	uint64_t hash;
+};
+
+struct sim {
+	sim_time_t now;
+	uint64_t events;         /* events fired */
+	uint64_t fingerprint;
+	bool stopped;
+	struct evq q;
+	struct sim_component *comps;
+	uint32_t ncomps, capcomps;
+	uint64_t seed;
+	struct stats *stats;
+	struct trace *trace;     /* NULL or a trace with no sink: tracing off */
+	/* called every SIM_TICK_EVENTS fired events when set (progress line) */
+	void (*tick)(struct sim *sim, void *ctx);
+	void *tick_ctx;
+};
+
+#define SIM_TICK_EVENTS (1u << 16)
+
+struct sim *sim_new(uint64_t seed);
+void sim_free(struct sim *sim);
+
+static inline sim_time_t sim_now(const struct sim *sim)
+{
+	return sim->now;
+}
+
+/* Register a component ("a.nic", "ab.wire"); returns its id. */
+uint16_t sim_component_add(struct sim *sim, const char *name);
+const char *sim_component_name(const struct sim *sim, uint16_t comp);
+
+/* Schedule @kind at absolute time @when (>= now). */
+void sim_schedule(struct sim *sim, sim_time_t when, struct sim_evkind *kind,
+		  uint16_t comp, void *obj, uint64_t arg);
+
+static inline void sim_schedule_in(struct sim *sim, sim_time_t delay,
+				   struct sim_evkind *kind, uint16_t comp,
+				   void *obj, uint64_t arg)
+{
+	sim_schedule(sim, sim->now + delay, kind, comp, obj, arg);
+}
+
+sim_handle_t sim_schedule_cancellable(struct sim *sim, sim_time_t when,
+				      struct sim_evkind *kind, uint16_t comp,
+				      void *obj, uint64_t arg);
+/* Cancel; false when the event already fired or was cancelled. O(1). */
+bool sim_cancel(struct sim *sim, sim_handle_t h);
+/* true while @h names an event that is still pending */
+bool sim_pending(const struct sim *sim, sim_handle_t h);
+
+/* Entries in the queue (cancelled ones not yet skipped included). */
+static inline uint64_t sim_queue_len(const struct sim *sim)
+{
+	return sim->q.n;
+}
+
+/*
+ * Run until the queue is empty, sim_stop() is called, or the next event is
+ * later than @until (then now = @until).  Returns the number of events fired.
+ */
+uint64_t sim_run_until(struct sim *sim, sim_time_t until);
+static inline uint64_t sim_run(struct sim *sim)
+{
+	return sim_run_until(sim, SIM_TIME_MAX);
+}
+void sim_stop(struct sim *sim);
+
+/* 64-bit FNV-1a; used for names in fingerprints and RNG stream seeds. */
+uint64_t sim_hash_str(const char *s);
+
+#endif
