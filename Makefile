@@ -1,0 +1,103 @@
+# odpsim - the only build entry point.
+#   make            build/odpsim
+#   make demo       run the demo scenario and draw its plot
+#   make check      every Check suite and the scenario regression tests
+#   make check SAN=1  the same under ASan + UBSan (objects in build/san)
+#   make bench      engine and system benchmarks
+#   make install PREFIX=/usr/local
+#   CC=clang make   builds with clang
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+PREFIX ?= /usr/local
+PYTHON ?= /usr/bin/python3
+
+ifeq ($(SAN),1)
+B := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1
+else
+B := build
+SANFLAGS :=
+OPT := -O2
+endif
+
+DEPS_OK := $(shell tools/deps.sh >&2 && echo yes)
+ifneq ($(DEPS_OK),yes)
+$(error missing build dependencies (see the message above))
+endif
+
+PKGS := glib-2.0 libelf
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -I. \
+	$(shell pkg-config --cflags $(PKGS))
+CFLAGS ?=
+LIBS := $(shell pkg-config --libs $(PKGS)) -lm
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c vmm/*.c nic/*.c workloads/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+BENCH_SRC := $(wildcard tools/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tools/%.c=$(B)/%)
+
+.PHONY: all demo check bench install deps golden clean
+all: $(B)/odpsim
+
+deps:
+	tools/deps.sh --plot
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libodpsim.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/odpsim: $(B)/sim/main.o $(B)/libodpsim.a
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/libodpsim.a
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(B)/bench_%: $(B)/tools/bench_%.o $(B)/libodpsim.a
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $^ $(LIBS)
+
+check: $(B)/odpsim $(TEST_BIN)
+	@set -e; pass=0; fail=0; \
+	for t in $(TEST_BIN); do \
+		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; \
+	if ODPSIM=$(B)/odpsim PYTHON=$(PYTHON) tests/scenarios.sh; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: tests/scenarios.sh"; fi; \
+	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
+
+bench: $(BENCH_BIN) $(B)/odpsim
+	$(B)/bench_hold 1000 20000000
+	$(B)/bench_hold 1000000 20000000
+
+DEMO_OUT ?= demo-out
+demo: $(B)/odpsim
+	@tools/deps.sh --plot
+	$(B)/odpsim run workloads/demo.ini --out $(DEMO_OUT)
+	$(PYTHON) tools/plot_run.py $(DEMO_OUT)
+
+golden: $(B)/odpsim
+	ODPSIM=$(B)/odpsim tests/scenarios.sh --regen
+
+install: $(B)/odpsim
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/odpsim/workloads \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/odpsim $(DESTDIR)$(PREFIX)/bin/odpsim
+	install -m 644 workloads/*.ini $(DESTDIR)$(PREFIX)/share/odpsim/workloads/
+	install -m 644 man/odpsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/odpsim.1
+
+clean:
+	rm -rf build demo-out
+
+-include $(LIB_OBJ:.o=.d) $(B)/sim/main.d $(TEST_SRC:tests/%.c=$(B)/tests/%.d)

@@ -1,0 +1,216 @@
+/*
+ * sim/main.c - the odpsim command.
+ *
+ *   odpsim run SCENARIO [options]     run one scenario
+ *   odpsim params [COMPONENT]         parameter tables
+ *   odpsim --version | --help
+ *
+ * Exit status: 0 success, 1 I/O or runtime error, 2 configuration error
+ * (nothing was run), 3 an oracle violation under --strict.
+ */
+#include <glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/system.h"
+#include "sim/version.h"
+
+enum { EXIT_IO = 1, EXIT_CONFIG = 2 };
+
+static const char commands_help[] =
+	"Commands:\n"
+	"  run SCENARIO       run a scenario file and print its summary\n"
+	"  params [COMPONENT] print parameter tables (defaults, units, "
+	"sources)\n"
+	"\n"
+	"'odpsim COMMAND --help' shows the options of a command.\n"
+	"Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 oracle "
+	"violation (--strict).";
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "odpsim: %s\n(try 'odpsim --help')\n", msg);
+	return EXIT_CONFIG;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_options opt = { 0 };
+	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
+	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
+	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
+	gint64 seed = -1;
+	gboolean json = FALSE, quiet = FALSE, no_progress = FALSE;
+	char **sets = NULL;
+	GOptionEntry entries[] = {
+		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
+		  "registration policy of every MR (overrides [sim] policy)",
+		  "P" },
+		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "run seed", "N" },
+		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
+		  "simulated time to run, with a unit (e.g. 5ms)", "T" },
+		{ "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets,
+		  "override a scenario key, e.g. host.a.cpus=4 or "
+		  "sim.duration=1ms (repeatable)", "TYPE[.NAME].KEY=VALUE" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		  "print the summary as one JSON object", NULL },
+		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+		  "write summary.json, config.ini (effective configuration) "
+		  "and series.csv into DIR", "DIR" },
+		{ "trace", 't', 0, G_OPTION_ARG_FILENAME, &trace,
+		  "write the event trace as CSV (traces/README.md)", "FILE" },
+		{ "trace-hosts", 0, 0, G_OPTION_ARG_STRING, &t_hosts,
+		  "trace only these hosts", "H1,H2" },
+		{ "trace-components", 0, 0, G_OPTION_ARG_STRING, &t_comps,
+		  "trace only these components (nic, vmm, driver...)", "C1,C2" },
+		{ "trace-kinds", 0, 0, G_OPTION_ARG_STRING, &t_kinds,
+		  "trace only these event kinds", "K1,K2" },
+		{ "trace-from", 0, 0, G_OPTION_ARG_STRING, &t_from,
+		  "trace from this simulated time", "T" },
+		{ "trace-to", 0, 0, G_OPTION_ARG_STRING, &t_to,
+		  "trace up to this simulated time", "T" },
+		{ "trace-cap", 0, 0, G_OPTION_ARG_STRING, &t_cap,
+		  "stop tracing (with a warning) past this size, e.g. 100MiB",
+		  "SIZE" },
+		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
+		  "print no summary (files are still written)", NULL },
+		{ "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress,
+		  "never show the progress line", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	GOptionContext *ctx = g_option_context_new(
+		"SCENARIO - run a scenario and print its summary");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(
+		ctx, "A run longer than a second shows a progress line on "
+		     "stderr when stderr is a terminal.\n"
+		     "Exit status: 0 ok, 1 I/O error, 2 configuration error.");
+	GError *err = NULL;
+	int rc = 0;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = usage_error(err->message);
+		goto out;
+	}
+	if (argc != 2) {
+		rc = usage_error(argc < 2 ? "run: missing SCENARIO" :
+					    "run: more than one SCENARIO");
+		goto out;
+	}
+	if (seed < -1) {
+		rc = usage_error("--seed must be >= 0");
+		goto out;
+	}
+	opt.policy = policy;
+	opt.have_seed = seed >= 0;
+	opt.seed = (uint64_t)seed;
+	opt.duration = duration;
+	opt.sets = sets;
+	opt.out_dir = out;
+	opt.trace_path = trace;
+	opt.trace_hosts = t_hosts;
+	opt.trace_comps = t_comps;
+	opt.trace_kinds = t_kinds;
+	opt.trace_from = t_from;
+	opt.trace_to = t_to;
+	opt.trace_cap = t_cap;
+	opt.progress = !no_progress && isatty(STDERR_FILENO);
+	bool io_error;
+	struct system *sys = system_build(argv[1], &opt, &io_error, &err);
+	if (!sys) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = io_error ? EXIT_IO : EXIT_CONFIG;
+		goto out;
+	}
+	if (!system_run(sys, &err)) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = EXIT_IO;
+	} else if (!quiet) {
+		if (json) {
+			char *j = system_summary_json(sys, false);
+			fputs(j, stdout);
+			g_free(j);
+		} else {
+			system_summary_text(sys, stdout);
+		}
+	}
+	system_free(sys);
+out:
+	g_clear_error(&err);
+	g_option_context_free(ctx);
+	g_free(policy);
+	g_free(duration);
+	g_free(out);
+	g_free(trace);
+	g_free(t_hosts);
+	g_free(t_comps);
+	g_free(t_kinds);
+	g_free(t_from);
+	g_free(t_to);
+	g_free(t_cap);
+	g_strfreev(sets);
+	return rc;
+}
+
+static int cmd_params(int argc, char **argv)
+{
+	GOptionContext *ctx = g_option_context_new(
+		"[COMPONENT] - print parameter tables: name, type, default "
+		"with unit, meaning, source");
+	GError *err = NULL;
+	int rc = 0;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = usage_error(err->message);
+	} else if (argc > 2) {
+		rc = usage_error("params: at most one COMPONENT");
+	} else if (!system_print_params(argc == 2 ? argv[1] : NULL, stdout,
+					&err)) {
+		fprintf(stderr, "odpsim: params: %s\n", err->message);
+		rc = EXIT_CONFIG;
+	}
+	g_clear_error(&err);
+	g_option_context_free(ctx);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "params"))
+		return cmd_params(argc - 1, argv + 1);
+
+	gboolean version = FALSE;
+	GOptionEntry entries[] = {
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
+		  "print the version and exit", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	GOptionContext *ctx = g_option_context_new(
+		"COMMAND [ARGS] - discrete-event simulator of RDMA hosts with "
+		"on-demand paging");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(ctx, commands_help);
+	g_option_context_set_strict_posix(ctx, TRUE);
+	GError *err = NULL;
+	int rc = 0;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = usage_error(err->message);
+	} else if (version) {
+		printf("odpsim %s\n", ODPSIM_VERSION);
+	} else if (argc < 2) {
+		char *help = g_option_context_get_help(ctx, TRUE, NULL);
+		fputs(help, stderr);
+		g_free(help);
+		rc = EXIT_CONFIG;
+	} else {
+		char *m = g_strdup_printf("unknown command '%s'", argv[1]);
+		rc = usage_error(m);
+		g_free(m);
+	}
+	g_clear_error(&err);
+	g_option_context_free(ctx);
+	return rc;
+}

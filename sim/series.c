@@ -1,0 +1,104 @@
+/*
+ * sim/series.c - sampled time series (see series.h).
+ */
+#include "sim/series.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct series_col {
+	char *name;
+	const uint64_t *value;
+	enum series_mode mode;
+	uint64_t prev;
+};
+
+struct series {
+	GArray *cols;
+	FILE *f;
+	char *path;
+	sim_time_t prev_t;
+};
+
+struct series *series_new(void)
+{
+	struct series *s = g_new0(struct series, 1);
+	s->cols = g_array_new(FALSE, TRUE, sizeof(struct series_col));
+	return s;
+}
+
+void series_free(struct series *s)
+{
+	if (!s)
+		return;
+	for (guint i = 0; i < s->cols->len; i++)
+		g_free(g_array_index(s->cols, struct series_col, i).name);
+	g_array_free(s->cols, TRUE);
+	if (s->f)
+		fclose(s->f);
+	g_free(s->path);
+	g_free(s);
+}
+
+void series_add(struct series *s, const char *name, const uint64_t *value,
+		enum series_mode mode)
+{
+	struct series_col c = { g_strdup(name), value, mode, *value };
+	g_array_append_val(s->cols, c);
+}
+
+unsigned series_count(const struct series *s)
+{
+	return s->cols->len;
+}
+
+bool series_open(struct series *s, const char *path, GError **error)
+{
+	s->f = fopen(path, "w");
+	if (!s->f) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "%s: cannot write: %s", path, strerror(errno));
+		return false;
+	}
+	s->path = g_strdup(path);
+	fputs("time_ps", s->f);
+	for (guint i = 0; i < s->cols->len; i++) {
+		struct series_col *c =
+			&g_array_index(s->cols, struct series_col, i);
+		fprintf(s->f, ",%s", c->name);
+		c->prev = *c->value;
+	}
+	fputc('\n', s->f);
+	return true;
+}
+
+void series_sample(struct series *s, sim_time_t t)
+{
+	if (!s->f || t == s->prev_t)
+		return;
+	fprintf(s->f, "%" G_GUINT64_FORMAT, t);
+	for (guint i = 0; i < s->cols->len; i++) {
+		struct series_col *c =
+			&g_array_index(s->cols, struct series_col, i);
+		uint64_t v = *c->value;
+		fprintf(s->f, ",%" G_GUINT64_FORMAT,
+			c->mode == SERIES_DELTA ? v - c->prev : v);
+		c->prev = v;
+	}
+	fputc('\n', s->f);
+	s->prev_t = t;
+}
+
+bool series_close(struct series *s, GError **error)
+{
+	if (!s->f)
+		return true;
+	int rc = fclose(s->f);
+	s->f = NULL;
+	if (rc != 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "%s: %s", s->path, strerror(errno));
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,35 @@
+/*
+ * sim/series.h - time series sampled at a fixed simulated interval into
+ * series.csv (one row per interval, one column per registered series).
+ *
+ * Models register a pointer to a counter with its mode: LEVEL prints the
+ * value at the sample instant (resident pages), DELTA prints the increase
+ * over the interval (bytes, faults).  Sampling is driven by the run loop
+ * between sim_run_until() calls, not by events, so asking for a series
+ * never changes a run's fingerprint.
+ */
+#ifndef SIM_SERIES_H
+#define SIM_SERIES_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/time.h"
+
+enum series_mode { SERIES_LEVEL, SERIES_DELTA };
+
+struct series;
+
+struct series *series_new(void);
+void series_free(struct series *s);
+void series_add(struct series *s, const char *name, const uint64_t *value,
+		enum series_mode mode);
+unsigned series_count(const struct series *s);
+bool series_open(struct series *s, const char *path, GError **error);
+/* Write one row for the interval ending at @t. */
+void series_sample(struct series *s, sim_time_t t);
+bool series_close(struct series *s, GError **error);
+
+#endif

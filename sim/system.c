@@ -1,0 +1,579 @@
+/*
+ * sim/system.c - scenario schema, system construction, run loop and
+ * summaries (see system.h).
+ */
+#include "sim/system.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nic/host.h"
+#include "sim/json.h"
+#include "sim/series.h"
+#include "sim/stats.h"
+#include "sim/trace.h"
+#include "sim/version.h"
+#include "workloads/workload.h"
+
+/* Registration policies (issue: on-demand paging adds its ops tables). */
+const char *const system_policy_names[] = { "pin", NULL };
+
+static const struct param sim_tab[] = {
+	{ "seed", PT_COUNT, "1", offsetof(struct sim_params, seed),
+	  "run seed; every component's RNG stream derives from it and its "
+	  "name", "", NULL, 0, 0 },
+	{ "duration", PT_TIME, "10ms", offsetof(struct sim_params, duration),
+	  "simulated time to run", "", NULL, 1, 1e18 },
+	{ "policy", PT_ENUM, "pin", offsetof(struct sim_params, policy),
+	  "default registration policy of every MR", "today's practice",
+	  system_policy_names, 0, 0 },
+	{ "series_interval", PT_TIME, "10us",
+	  offsetof(struct sim_params, series_interval),
+	  "sampling interval of series.csv",
+	  "fine enough to see a 100us fault storm", NULL, 1, 1e18 },
+	{ "description", PT_STRING, "", offsetof(struct sim_params, description),
+	  "one line saying what the scenario shows", "", NULL, 0, 0 },
+};
+static PARAM_TABLE(sim_params_table, "sim", "run-wide settings", sim_tab);
+
+static const struct param host_tab[] = {
+	{ "cpu_freq", PT_FREQ, "2.5GHz", offsetof(struct host_config, cpu_hz),
+	  "host CPU clock (driver and VMM service times are in its cycles)",
+	  "a typical 2020s server core", NULL, 1e6, 1e11 },
+	{ "cpus", PT_COUNT, "8", offsetof(struct host_config, cpus),
+	  "host CPUs available to the driver and the VMM daemons", "", NULL, 1,
+	  4096 },
+};
+static PARAM_TABLE(host_params_table, "host", "one simulated host",
+		   host_tab);
+
+const struct section_schema system_schema[] = {
+	{ "sim", SEC_UNNAMED, NULL, &sim_params_table, NULL, NULL },
+	{ "host", SEC_NAMED, NULL, &host_params_table, NULL, NULL },
+	{ "workload", SEC_NAMED, NULL, &workload_common_params, "type", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL },
+};
+
+struct system {
+	struct sim *sim;
+	struct scenario *sc;
+	struct sim_params p;
+	const char *policy_name;
+	GPtrArray *hosts;     /* struct host * */
+	GPtrArray *workloads; /* struct workload * */
+	struct series *series;
+	char *out_dir;
+	double wall_s;
+	gint64 wall_start;
+	bool progress;
+	gint64 progress_last;
+	uint64_t *oracle_lost, *oracle_stale;
+};
+
+/* The workload subtables, filled from the registry at first use. */
+static const struct param_table *const *workload_subtables(void)
+{
+	static const struct param_table *tabs[64];
+	if (!tabs[0]) {
+		unsigned n = 0;
+		for (const struct workload_ops *const *o = workload_types; *o;
+		     o++) {
+			g_assert(n + 1 < G_N_ELEMENTS(tabs));
+			tabs[n++] = (*o)->params;
+		}
+	}
+	return tabs;
+}
+
+static const struct section_schema *schema(void)
+{
+	static struct section_schema s[G_N_ELEMENTS(system_schema)];
+	if (!s[0].type) {
+		memcpy(s, system_schema, sizeof(s));
+		for (struct section_schema *x = s; x->type; x++)
+			if (x->subtype_key)
+				x->subtables = workload_subtables();
+	}
+	return s;
+}
+
+struct sim *system_sim(struct system *sys)
+{
+	return sys->sim;
+}
+
+const struct sim_params *system_params(const struct system *sys)
+{
+	return &sys->p;
+}
+
+static void host_free(struct host *h)
+{
+	g_free(h->name);
+	g_free(h);
+}
+
+static bool build_hosts(struct system *sys, GError **error)
+{
+	const char *const *names = scenario_names(sys->sc, "host");
+	for (unsigned i = 0; names[i]; i++) {
+		struct host *h = g_new0(struct host, 1);
+		h->name = g_strdup(names[i]);
+		h->index = i;
+		g_ptr_array_add(sys->hosts, h);
+		if (!config_fill(sys->sc, &host_params_table, &h->cfg, "host",
+				 h->name, error))
+			return false;
+	}
+	return true;
+}
+
+static void workload_free(struct workload *w)
+{
+	if (w->ops && w->ops->destroy)
+		w->ops->destroy(w);
+	if (w->cfg) {
+		config_free(w->ops->params, w->cfg);
+		g_free(w->cfg);
+	}
+	config_free(&workload_common_params, &w->common);
+	g_free(w->name);
+	g_free(w);
+}
+
+static bool build_workloads(struct system *sys, GError **error)
+{
+	const char *const *names = scenario_names(sys->sc, "workload");
+	struct workload_env env = {
+		.sim = sys->sim, .sc = sys->sc,
+		.hosts = (struct host *const *)sys->hosts->pdata,
+		.nhosts = sys->hosts->len, .policy = sys->p.policy,
+	};
+	for (unsigned i = 0; names[i]; i++) {
+		struct workload *w = g_new0(struct workload, 1);
+		w->name = g_strdup(names[i]);
+		w->sim = sys->sim;
+		g_ptr_array_add(sys->workloads, w);
+		if (!config_fill(sys->sc, &workload_common_params, &w->common,
+				 "workload", w->name, error))
+			return false;
+		w->ops = workload_find(w->common.type);
+		g_assert(w->ops); /* scenario_validate checked the type */
+		w->cfg = g_malloc0(w->ops->cfg_size);
+		if (!config_fill(sys->sc, w->ops->params, w->cfg, "workload",
+				 w->name, error))
+			return false;
+		char *cname = g_strdup_printf("wl.%s", w->name);
+		w->comp = sim_component_add(sys->sim, cname);
+		g_free(cname);
+		if (!w->ops->create(w, &env, error))
+			return false;
+	}
+	return true;
+}
+
+struct system *system_build(const char *scenario_path,
+			    const struct run_options *opt, bool *io_error,
+			    GError **error)
+{
+	*io_error = false;
+	struct scenario *sc = scenario_load(scenario_path, error);
+	if (!sc) {
+		*io_error = error && *error &&
+			    (*error)->domain == G_FILE_ERROR;
+		return NULL;
+	}
+	for (char **s = opt->sets; s && *s; s++)
+		if (!scenario_set(sc, *s, error))
+			goto fail_sc;
+	if (opt->policy) {
+		char *a = g_strdup_printf("sim.policy=%s", opt->policy);
+		bool ok = scenario_set(sc, a, error);
+		g_free(a);
+		if (!ok)
+			goto fail_sc;
+	}
+	if (opt->have_seed) {
+		char *a = g_strdup_printf("sim.seed=%" G_GUINT64_FORMAT,
+					  opt->seed);
+		scenario_set(sc, a, NULL);
+		g_free(a);
+	}
+	if (opt->duration) {
+		char *a = g_strdup_printf("sim.duration=%s", opt->duration);
+		bool ok = scenario_set(sc, a, error);
+		g_free(a);
+		if (!ok)
+			goto fail_sc;
+	}
+	if (!scenario_validate(sc, schema(), error))
+		goto fail_sc;
+
+	struct system *sys = g_new0(struct system, 1);
+	sys->sc = sc;
+	sys->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
+	sys->workloads =
+		g_ptr_array_new_with_free_func((GDestroyNotify)workload_free);
+	sys->series = series_new();
+	if (!config_fill(sc, &sim_params_table, &sys->p, "sim", NULL, error))
+		goto fail;
+	sys->policy_name = system_policy_names[sys->p.policy];
+	sys->sim = sim_new(sys->p.seed);
+	sys->oracle_lost = stats_counter(sys->sim->stats, "oracle.lost_writes");
+	sys->oracle_stale = stats_counter(sys->sim->stats, "oracle.stale_reads");
+	sys->progress = opt->progress;
+	if (!build_hosts(sys, error) || !build_workloads(sys, error))
+		goto fail;
+
+	/* outputs */
+	if (opt->trace_path) {
+		uint64_t from = 0, to = 0, cap = 0;
+		GError *e = NULL;
+		if ((opt->trace_from &&
+		     !units_parse(opt->trace_from, UNIT_TIME, &from, &e)) ||
+		    (opt->trace_to &&
+		     !units_parse(opt->trace_to, UNIT_TIME, &to, &e)) ||
+		    (opt->trace_cap &&
+		     !units_parse(opt->trace_cap, UNIT_SIZE, &cap, &e))) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "trace options: %s", e->message);
+			g_error_free(e);
+			goto fail;
+		}
+		struct trace_sink *csv = trace_csv_open(opt->trace_path, error);
+		if (!csv) {
+			*io_error = true;
+			goto fail;
+		}
+		sys->sim->trace = trace_new(opt->trace_hosts, opt->trace_comps,
+					    opt->trace_kinds, from, to, cap);
+		trace_add_sink(sys->sim->trace, csv);
+	}
+	if (opt->out_dir) {
+		sys->out_dir = g_strdup(opt->out_dir);
+		if (g_mkdir_with_parents(opt->out_dir, 0755) != 0) {
+			g_set_error(error, G_FILE_ERROR,
+				    g_file_error_from_errno(errno),
+				    "%s: cannot create output directory: %s",
+				    opt->out_dir, strerror(errno));
+			*io_error = true;
+			goto fail;
+		}
+		char *path = g_build_filename(opt->out_dir, "config.ini", NULL);
+		char *eff = scenario_effective(sc);
+		bool ok = g_file_set_contents(path, eff, -1, error);
+		g_free(eff);
+		g_free(path);
+		if (!ok) {
+			*io_error = true;
+			goto fail;
+		}
+	}
+	return sys;
+fail:
+	system_free(sys);
+	return NULL;
+fail_sc:
+	scenario_free(sc);
+	return NULL;
+}
+
+void system_free(struct system *sys)
+{
+	if (!sys)
+		return;
+	if (sys->sim && sys->sim->trace) {
+		trace_close(sys->sim->trace, sys->sim);
+		trace_free(sys->sim->trace);
+		sys->sim->trace = NULL;
+	}
+	g_ptr_array_free(sys->workloads, TRUE);
+	g_ptr_array_free(sys->hosts, TRUE);
+	series_free(sys->series);
+	config_free(&sim_params_table, &sys->p);
+	sim_free(sys->sim);
+	scenario_free(sys->sc);
+	g_free(sys->out_dir);
+	g_free(sys);
+}
+
+static void progress_tick(struct sim *sim, void *ctx)
+{
+	struct system *sys = ctx;
+	gint64 now = g_get_monotonic_time();
+	if (now - sys->wall_start < G_USEC_PER_SEC ||
+	    now - sys->progress_last < G_USEC_PER_SEC / 4)
+		return;
+	sys->progress_last = now;
+	double wall = (double)(now - sys->wall_start) / 1e6;
+	double simt = sim_time_to_s(sim->now);
+	fprintf(stderr,
+		"\r  t=%.6f s  %5.1f%%  %.2f M events/s  sim/wall %.3g   ",
+		simt, 100.0 * (double)sim->now / (double)sys->p.duration,
+		(double)sim->events / wall / 1e6, simt / wall);
+	fflush(stderr);
+}
+
+bool system_run(struct system *sys, GError **error)
+{
+	struct sim *sim = sys->sim;
+	bool series_on = sys->out_dir != NULL;
+	if (series_on) {
+		char *path = g_build_filename(sys->out_dir, "series.csv", NULL);
+		bool ok = series_open(sys->series, path, error);
+		g_free(path);
+		if (!ok)
+			return false;
+	}
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *w = sys->workloads->pdata[i];
+		w->ops->start(w);
+	}
+	sys->wall_start = g_get_monotonic_time();
+	if (sys->progress) {
+		sim->tick = progress_tick;
+		sim->tick_ctx = sys;
+	}
+	/* sampling runs between slices of the event loop, not as events */
+	sim_time_t step = series_on ? sys->p.series_interval : sys->p.duration;
+	for (sim_time_t t = 0; t < sys->p.duration;) {
+		t = t + step < sys->p.duration ? t + step : sys->p.duration;
+		sim_run_until(sim, t);
+		if (series_on)
+			series_sample(sys->series, t);
+	}
+	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
+	if (sys->progress && sys->wall_s >= 1.0)
+		fprintf(stderr, "\r%*s\r", 72, "");
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *w = sys->workloads->pdata[i];
+		if (w->ops->finish)
+			w->ops->finish(w);
+	}
+	if (sim->trace) {
+		trace_close(sim->trace, sim);
+		trace_free(sim->trace);
+		sim->trace = NULL;
+	}
+	if (!series_close(sys->series, error))
+		return false;
+	if (sys->out_dir) {
+		char *json = system_summary_json(sys, true);
+		char *path = g_build_filename(sys->out_dir, "summary.json", NULL);
+		bool ok = g_file_set_contents(path, json, -1, error);
+		g_free(path);
+		g_free(json);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* ---- summaries ---- */
+
+struct wl_figures {
+	double secs, bw_gbps, mpps;
+	double p50, p99, p999, max, min, avg; /* ns */
+};
+
+static void wl_figures(const struct workload *w, struct wl_figures *f)
+{
+	memset(f, 0, sizeof(*f));
+	const struct workload_result *r = &w->res;
+	if (r->last > r->first)
+		f->secs = sim_time_to_s(r->last - r->first);
+	if (f->secs > 0) {
+		f->bw_gbps = (double)r->bytes * 8 / f->secs / 1e9;
+		f->mpps = (double)r->completed / f->secs / 1e6;
+	}
+	if (r->lat && r->lat->count) {
+		f->p50 = (double)hist_quantile(r->lat, 0.5) / 1e3;
+		f->p99 = (double)hist_quantile(r->lat, 0.99) / 1e3;
+		f->p999 = (double)hist_quantile(r->lat, 0.999) / 1e3;
+		f->max = (double)r->lat->max / 1e3;
+		f->min = (double)r->lat->min / 1e3;
+		f->avg = hist_mean(r->lat) / 1e3;
+	}
+}
+
+void system_summary_text(struct system *sys, FILE *out)
+{
+	struct sim *sim = sys->sim;
+	fprintf(out, "odpsim %s  scenario %s  policy %s  seed %" G_GUINT64_FORMAT
+		     "\n",
+		ODPSIM_VERSION, scenario_path(sys->sc), sys->policy_name,
+		sys->p.seed);
+	if (sys->p.description && *sys->p.description)
+		fprintf(out, "  %s\n", sys->p.description);
+	fprintf(out,
+		"simulated %.6f s in %.3f s wall, %" G_GUINT64_FORMAT
+		" events, fingerprint %016" G_GINT64_MODIFIER "x\n",
+		sim_time_to_s(sim->now), sys->wall_s, sim->events,
+		sim->fingerprint);
+	if (sys->workloads->len) {
+		fprintf(out, "\n%-12s %-10s %10s %7s %14s %9s %8s  %s\n",
+			"workload", "type", "completed", "errors", "bytes",
+			"BW Gb/s", "Mpps", "latency ns p50 / p99 / p99.9 / max");
+		for (guint i = 0; i < sys->workloads->len; i++) {
+			struct workload *w = sys->workloads->pdata[i];
+			struct wl_figures f;
+			wl_figures(w, &f);
+			fprintf(out,
+				"%-12s %-10s %10" G_GUINT64_FORMAT
+				" %7" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT
+				" %9.3f %8.4f",
+				w->name, w->ops->type, w->res.completed,
+				w->res.errors, w->res.bytes, f.bw_gbps, f.mpps);
+			if (w->res.lat && w->res.lat->count)
+				fprintf(out, "  %.1f / %.1f / %.1f / %.1f",
+					f.p50, f.p99, f.p999, f.max);
+			fputc('\n', out);
+		}
+	}
+	unsigned n;
+	const struct stat **v = stats_sorted(sim->stats, &n);
+	fprintf(out, "\ncounters\n");
+	for (unsigned i = 0; i < n; i++)
+		if (v[i]->kind == STAT_COUNTER)
+			fprintf(out, "  %-40s %" G_GUINT64_FORMAT "\n",
+				v[i]->name, v[i]->counter);
+	bool any = false;
+	for (unsigned i = 0; i < n; i++) {
+		const struct hist *h = &v[i]->hist;
+		if (v[i]->kind != STAT_HIST || !h->count)
+			continue;
+		if (!any)
+			fprintf(out, "\nhistograms %30s %10s %10s %10s %10s %10s\n",
+				"count", "p50", "p99", "p99.9", "max", "");
+		any = true;
+		fprintf(out,
+			"  %-36s %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
+			" %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
+			" %10" G_GUINT64_FORMAT "\n",
+			v[i]->name, h->count, hist_quantile(h, 0.5),
+			hist_quantile(h, 0.99), hist_quantile(h, 0.999),
+			h->max);
+	}
+	g_free(v);
+	fprintf(out, "\noracle: %" G_GUINT64_FORMAT " lost writes, %"
+		     G_GUINT64_FORMAT " stale reads\n",
+		*sys->oracle_lost, *sys->oracle_stale);
+}
+
+char *system_summary_json(struct system *sys, bool pretty)
+{
+	struct sim *sim = sys->sim;
+	struct json_writer w;
+	json_init(&w, pretty);
+	json_obj_begin(&w, NULL);
+	json_str(&w, "odpsim_version", ODPSIM_VERSION);
+	json_str(&w, "scenario", scenario_path(sys->sc));
+	json_str(&w, "description", sys->p.description);
+	json_str(&w, "policy", sys->policy_name);
+	json_u64(&w, "seed", sys->p.seed);
+	json_u64(&w, "sim_time_ps", sim->now);
+	json_u64(&w, "events", sim->events);
+	json_dbl(&w, "wall_s", sys->wall_s);
+	char fp[17];
+	g_snprintf(fp, sizeof(fp), "%016" G_GINT64_MODIFIER "x",
+		   sim->fingerprint);
+	json_str(&w, "fingerprint", fp);
+	unsigned n;
+	const struct stat **v = stats_sorted(sim->stats, &n);
+	json_obj_begin(&w, "counters");
+	for (unsigned i = 0; i < n; i++)
+		if (v[i]->kind == STAT_COUNTER)
+			json_u64(&w, v[i]->name, v[i]->counter);
+	json_obj_end(&w);
+	json_obj_begin(&w, "histograms");
+	for (unsigned i = 0; i < n; i++) {
+		if (v[i]->kind != STAT_HIST)
+			continue;
+		const struct hist *h = &v[i]->hist;
+		json_obj_begin(&w, v[i]->name);
+		json_u64(&w, "count", h->count);
+		json_u64(&w, "min", h->count ? h->min : 0);
+		json_dbl(&w, "mean", hist_mean(h));
+		json_u64(&w, "p50", hist_quantile(h, 0.5));
+		json_u64(&w, "p99", hist_quantile(h, 0.99));
+		json_u64(&w, "p999", hist_quantile(h, 0.999));
+		json_u64(&w, "max", h->max);
+		json_obj_end(&w);
+	}
+	json_obj_end(&w);
+	g_free(v);
+	json_obj_begin(&w, "workloads");
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *wl = sys->workloads->pdata[i];
+		struct wl_figures f;
+		wl_figures(wl, &f);
+		json_obj_begin(&w, wl->name);
+		json_str(&w, "type", wl->ops->type);
+		json_u64(&w, "completed", wl->res.completed);
+		json_u64(&w, "errors", wl->res.errors);
+		json_u64(&w, "bytes", wl->res.bytes);
+		json_dbl(&w, "bw_gbps", f.bw_gbps);
+		json_dbl(&w, "bw_peak_gbps", wl->res.bw_peak_gbps);
+		json_dbl(&w, "msg_rate_mpps", f.mpps);
+		json_obj_begin(&w, "lat_ns");
+		json_dbl(&w, "min", f.min);
+		json_dbl(&w, "avg", f.avg);
+		json_dbl(&w, "p50", f.p50);
+		json_dbl(&w, "p99", f.p99);
+		json_dbl(&w, "p999", f.p999);
+		json_dbl(&w, "max", f.max);
+		json_obj_end(&w);
+		json_obj_end(&w);
+	}
+	json_obj_end(&w);
+	json_obj_begin(&w, "oracle");
+	json_u64(&w, "lost_writes", *sys->oracle_lost);
+	json_u64(&w, "stale_reads", *sys->oracle_stale);
+	json_obj_end(&w);
+	json_obj_end(&w);
+	return json_finish(&w);
+}
+
+bool system_print_params(const char *component, FILE *out, GError **error)
+{
+	bool found = false;
+	for (const struct section_schema *s = schema(); s->type; s++) {
+		if (!component || !strcmp(component, s->type)) {
+			config_print_table(s->table, out);
+			fputc('\n', out);
+			found = true;
+		}
+		for (const struct param_table *const *t = s->subtables;
+		     t && *t; t++)
+			if (!component || !strcmp(component, (*t)->component) ||
+			    !strcmp(component, "workloads")) {
+				fprintf(out, "(in [%s NAME] with %s = %s)\n",
+					s->type, s->subtype_key,
+					(*t)->component);
+				config_print_table(*t, out);
+				fputc('\n', out);
+				found = true;
+			}
+	}
+	if (!found) {
+		GPtrArray *v = g_ptr_array_new();
+		for (const struct section_schema *s = schema(); s->type; s++) {
+			g_ptr_array_add(v, (gpointer)s->type);
+			for (const struct param_table *const *t = s->subtables;
+			     t && *t; t++)
+				g_ptr_array_add(v, (gpointer)(*t)->component);
+		}
+		g_ptr_array_add(v, NULL);
+		char *all = g_strjoinv(", ", (char **)v->pdata);
+		const char *near = config_nearest(component,
+						  (const char *const *)v->pdata);
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "no component '%s'%s%s%s; known: %s", component,
+			    near ? " (did you mean '" : "", near ? near : "",
+			    near ? "'?)" : "", all);
+		g_free(all);
+		g_ptr_array_free(v, TRUE);
+	}
+	return found;
+}

@@ -1,0 +1,65 @@
+/*
+ * sim/system.h - the top of the tree: builds hosts, links and workloads
+ * from a scenario, runs it and reports.  With sim/main.c, the only code that
+ * may include nic/ and vmm/ headers.
+ */
+#ifndef SIM_SYSTEM_H
+#define SIM_SYSTEM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/config.h"
+#include "sim/sim.h"
+
+/* [sim] section */
+struct sim_params {
+	uint64_t seed;
+	sim_time_t duration;
+	int policy;
+	sim_time_t series_interval;
+	char *description;
+};
+
+/* What the command line may override or add. */
+struct run_options {
+	const char *policy;   /* NULL: the scenario's */
+	bool have_seed;
+	uint64_t seed;
+	const char *duration; /* NULL: the scenario's */
+	char **sets;          /* "TYPE[.NAME].KEY=VALUE", NULL-terminated */
+	const char *out_dir;  /* NULL: no files */
+	const char *trace_path;
+	const char *trace_hosts, *trace_comps, *trace_kinds;
+	const char *trace_from, *trace_to, *trace_cap;
+	bool progress;        /* progress line on stderr */
+};
+
+struct system;
+
+/* The schema of scenario files (all section types and tables). */
+extern const struct section_schema system_schema[];
+extern const char *const system_policy_names[];
+
+/* Load, validate and build; errors are configuration errors (exit 2)
+ * unless *io_error is set (exit 1). */
+struct system *system_build(const char *scenario_path,
+			    const struct run_options *opt, bool *io_error,
+			    GError **error);
+void system_free(struct system *sys);
+/* Run to the configured duration; false on an output error. */
+bool system_run(struct system *sys, GError **error);
+
+struct sim *system_sim(struct system *sys);
+const struct sim_params *system_params(const struct system *sys);
+
+/* Summaries of a finished run. */
+void system_summary_text(struct system *sys, FILE *out);
+char *system_summary_json(struct system *sys, bool pretty);
+
+/* `odpsim params [COMPONENT]`; false if COMPONENT is unknown. */
+bool system_print_params(const char *component, FILE *out, GError **error);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * sim/trace.h - the one trace mechanism every model emits through.
+ *
+ * A model calls sim_trace() with a static trace kind descriptor and the
+ * fields that apply (QP, PSN, virtual address, frame, length, detail);
+ * fields that do not apply are TRACE_NONE.  With tracing off, sim->trace is
+ * NULL and the call is one predictable branch.  With tracing on, a record
+ * passes the filters (host, component, kind, time window) and goes to the
+ * sinks; a size cap stops tracing with a warning on stderr, never silently.
+ *
+ * The CSV schema is documented in traces/README.md (schema version
+ * TRACE_SCHEMA_VERSION); keep the two in step.
+ */
+#ifndef SIM_TRACE_H
+#define SIM_TRACE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/sim.h"
+
+#define TRACE_SCHEMA_VERSION 1
+#define TRACE_NONE UINT64_MAX
+
+/* How a kind shows on a timeline: a point, or the start/end of an
+ * interval on a track (paired by track and QP/frame key). */
+enum trace_phase { TRACE_INSTANT, TRACE_BEGIN, TRACE_END, TRACE_COUNTER };
+
+struct trace_kind {
+	const char *name;       /* "page_fault" */
+	enum trace_phase phase;
+	const char *span;       /* BEGIN/END: the interval's name ("fault") */
+};
+
+struct trace_rec {
+	sim_time_t t;
+	uint16_t comp;
+	const struct trace_kind *kind;
+	uint64_t qp, psn, va, frame, len;
+	const char *detail;
+};
+
+struct trace_sink {
+	/* returns the bytes written, counted against the size cap */
+	uint64_t (*emit)(struct trace_sink *s, const struct sim *sim,
+			 const struct trace_rec *r);
+	void (*close)(struct trace_sink *s, const struct sim *sim);
+	struct trace_sink *next;
+};
+
+struct trace {
+	struct trace_sink *sinks;
+	GHashTable *hosts;  /* NULL: all */
+	GHashTable *comps;  /* component suffixes ("nic"), NULL: all */
+	GHashTable *kinds;  /* kind names, NULL: all */
+	sim_time_t from, to;
+	uint64_t cap_bytes; /* 0: none */
+	uint64_t bytes;     /* written so far (sinks add) */
+	uint64_t records, dropped;
+	bool capped;
+};
+
+/* Filters are comma-separated lists; NULL or "" means all. */
+struct trace *trace_new(const char *hosts, const char *comps,
+			const char *kinds, sim_time_t from, sim_time_t to,
+			uint64_t cap_bytes);
+void trace_add_sink(struct trace *tr, struct trace_sink *s);
+void trace_close(struct trace *tr, const struct sim *sim);
+void trace_free(struct trace *tr);
+
+/* CSV sink (schema in traces/README.md). */
+struct trace_sink *trace_csv_open(const char *path, GError **error);
+extern const char trace_csv_header[];
+
+void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
+		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
+		uint64_t len, const char *detail);
+
+static inline void sim_trace(struct sim *sim, uint16_t comp,
+			     const struct trace_kind *k, uint64_t qp,
+			     uint64_t psn, uint64_t va, uint64_t frame,
+			     uint64_t len, const char *detail)
+{
+	if (__builtin_expect(sim->trace != NULL, 0))
+		trace_emit(sim, comp, k, qp, psn, va, frame, len, detail);
+}
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * workloads/workload.h - application models.
+ *
+ * A workload type is a const ops table (name, parameter table, create,
+ * start, finish); sim/system.c instantiates one per [workload NAME] section
+ * from the registry workload_types[].  Workloads reach hosts only through
+ * struct host and the APIs of vmm/ and nic/ (the verbs-like API), never
+ * through the system builder.  Each fills a struct workload_result, from
+ * which the summary derives perftest-shaped figures.
+ */
+#ifndef WORKLOADS_WORKLOAD_H
+#define WORKLOADS_WORKLOAD_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nic/host.h"
+#include "sim/config.h"
+#include "sim/sim.h"
+#include "sim/stats.h"
+
+struct workload;
+
+struct workload_env {
+	struct sim *sim;
+	struct scenario *sc;
+	struct host *const *hosts;
+	unsigned nhosts;
+	int policy; /* registration policy chosen for the run (index) */
+};
+
+struct workload_ops {
+	const char *type;
+	const char *summary;
+	const struct param_table *params; /* keys of this type */
+	size_t cfg_size;
+	/* Build state; errors name the scenario key (config errors). */
+	bool (*create)(struct workload *w, const struct workload_env *env,
+		       GError **error);
+	void (*start)(struct workload *w);
+	/* End of run: settle figures in w->res. */
+	void (*finish)(struct workload *w);
+	void (*destroy)(struct workload *w);
+};
+
+/* Keys every [workload NAME] section has. */
+struct workload_common {
+	char *type;
+	sim_time_t start;
+};
+
+struct workload_result {
+	uint64_t completed;  /* operations completed successfully */
+	uint64_t errors;     /* operations completed in error */
+	uint64_t bytes;      /* payload bytes of completed operations */
+	sim_time_t first, last; /* first start and last completion */
+	struct hist *lat;    /* per-operation latency in ps, or NULL */
+	sim_time_t bw_peak_window; /* for peak bandwidth, 0: not tracked */
+	double bw_peak_gbps;
+};
+
+struct workload {
+	char *name;
+	const struct workload_ops *ops;
+	struct workload_common common;
+	void *cfg;   /* ops->cfg_size bytes filled from ops->params */
+	void *priv;  /* the type's state */
+	uint16_t comp;
+	struct sim *sim;
+	struct workload_result res;
+};
+
+extern const struct workload_ops *const workload_types[]; /* NULL-ended */
+extern const struct param_table workload_common_params;
+
+const struct workload_ops *workload_find(const char *type);
+/* Host named by key @key of workload @w, or a config error naming it. */
+struct host *workload_host(struct workload *w, const struct workload_env *env,
+			   const char *key, const char *name, GError **error);
+
+#endif
