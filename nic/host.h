@@ -14,6 +14,7 @@ struct nic;
 struct driver;
 
 struct host_config {
+	uint64_t memory; /* DRAM bytes */
 	uint64_t cpu_hz;
 	uint64_t cpus;
 };

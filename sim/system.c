@@ -38,6 +38,9 @@ static const struct param sim_tab[] = {
 static PARAM_TABLE(sim_params_table, "sim", "run-wide settings", sim_tab);
 
 static const struct param host_tab[] = {
+	{ "memory", PT_SIZE, "16GiB", offsetof(struct host_config, memory),
+	  "DRAM capacity of the host", "a small server; scenarios set it",
+	  NULL, 1 << 20, 1ULL << 50 },
 	{ "cpu_freq", PT_FREQ, "2.5GHz", offsetof(struct host_config, cpu_hz),
 	  "host CPU clock (driver and VMM service times are in its cycles)",
 	  "a typical 2020s server core", NULL, 1e6, 1e11 },
