@@ -85,20 +85,29 @@ static inline void evq_append(struct evq *q, unsigned bi,
 
 static inline void evq_push(struct evq *q, const struct sim_event *e)
 {
+	g_assert(e->time >= q->last);
 	evq_append(q, evq_bucket_of(q, e->time), e);
 	q->n++;
 }
 
-/* Make bucket 0 non-empty (q->n > 0 required). */
-static void evq_refill(struct evq *q)
+/* Lowest non-empty bucket above 0 and its minimum key (q->mask != 0). */
+static inline unsigned evq_lowest(const struct evq *q, sim_time_t *min)
 {
-	g_assert(q->mask && q->b[0].len == 0);
 	unsigned i = (unsigned)__builtin_ctzll(q->mask) + 1;
-	struct evq_bucket *b = &q->b[i];
-	sim_time_t min = b->v[0].time;
+	const struct evq_bucket *b = &q->b[i];
+	sim_time_t m = b->v[0].time;
 	for (uint32_t k = 1; k < b->len; k++)
-		if (b->v[k].time < min)
-			min = b->v[k].time;
+		if (b->v[k].time < m)
+			m = b->v[k].time;
+	*min = m;
+	return i;
+}
+
+/* Move bucket i into lower buckets around its minimum @min. */
+static void evq_refill(struct evq *q, unsigned i, sim_time_t min)
+{
+	g_assert(q->b[0].len == 0);
+	struct evq_bucket *b = &q->b[i];
 	q->last = min;
 	q->mask &= ~(1ULL << (i - 1));
 	uint32_t len = b->len;
@@ -108,12 +117,24 @@ static void evq_refill(struct evq *q)
 		evq_append(q, evq_bucket_of(q, b->v[k].time), &b->v[k]);
 }
 
-static inline struct sim_event *evq_front(struct evq *q)
+/*
+ * The front entry if its time is <= @until, else NULL.  Bucket 0 is
+ * refilled only when its new minimum will be consumed now: q->last must
+ * never pass the time the run loop leaves "now" at, or an event scheduled
+ * in [now, last) would break the radix-heap invariant (key >= last).
+ */
+static inline struct sim_event *evq_front(struct evq *q, sim_time_t until)
 {
 	struct evq_bucket *b0 = &q->b[0];
-	if (b0->len == 0)
-		evq_refill(q);
-	return &b0->v[b0->head];
+	if (b0->len == 0) {
+		sim_time_t min;
+		unsigned i = evq_lowest(q, &min);
+		if (min > until)
+			return NULL;
+		evq_refill(q, i, min);
+	}
+	struct sim_event *e = &b0->v[b0->head];
+	return e->time <= until ? e : NULL;
 }
 
 static inline void evq_drop_front(struct evq *q)
@@ -206,8 +227,8 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	uint64_t fired = 0;
 	sim->stopped = false;
 	while (q->n && !sim->stopped) {
-		struct sim_event *f = evq_front(q);
-		if (f->time > until)
+		struct sim_event *f = evq_front(q, until);
+		if (!f)
 			break;
 		struct sim_event e = *f;
 		evq_drop_front(q);
@@ -228,5 +249,8 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	}
 	if (!sim->stopped && until != SIM_TIME_MAX && sim->now < until)
 		sim->now = until;
+	/* skipped cancelled entries may have moved last past now */
+	if (q->n == 0)
+		q->last = sim->now;
 	return fired;
 }

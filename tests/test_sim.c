@@ -1,0 +1,369 @@
+/*
+ * tests/test_sim.c - the kernel: event queue differentially against a
+ * sorted-array reference, cancellation, run-until/stop, determinism of the
+ * fingerprint, RNG streams and the histogram.
+ */
+#include <check.h>
+#include <glib.h>
+#include <stdlib.h>
+
+#include "sim/rng.h"
+#include "sim/sim.h"
+#include "sim/stats.h"
+
+/* ---- differential test of the queue ---- */
+
+struct ref_ev {
+	sim_time_t t;
+	uint64_t seq; /* scheduling order */
+	uint64_t id;
+	bool cancelled;
+};
+
+struct diff {
+	GArray *ref; /* struct ref_ev, unsorted; the reference pops the min */
+	uint64_t seq;
+	uint64_t fired_id;
+	bool fired;
+};
+
+static void diff_fire(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	struct diff *d = obj;
+	d->fired = true;
+	d->fired_id = arg;
+	sim_stop(sim); /* one event per run call */
+}
+SIM_EVKIND(ev_diff, "test.diff", diff_fire);
+
+/* index of the reference's next event: min (t, seq) not cancelled */
+static int ref_next(struct diff *d)
+{
+	int best = -1;
+	for (guint i = 0; i < d->ref->len; i++) {
+		struct ref_ev *e = &g_array_index(d->ref, struct ref_ev, i);
+		if (e->cancelled)
+			continue;
+		if (best < 0)
+			best = (int)i;
+		else {
+			struct ref_ev *b =
+				&g_array_index(d->ref, struct ref_ev, best);
+			if (e->t < b->t || (e->t == b->t && e->seq < b->seq))
+				best = (int)i;
+		}
+	}
+	return best;
+}
+
+static void run_program(uint64_t seed, unsigned ops, sim_time_t spread)
+{
+	struct sim *sim = sim_new(seed);
+	uint16_t comp = sim_component_add(sim, "test");
+	struct diff d = { .ref = g_array_new(FALSE, FALSE,
+					     sizeof(struct ref_ev)) };
+	GArray *handles = g_array_new(FALSE, FALSE, sizeof(sim_handle_t));
+	GArray *hids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	struct rng r;
+	rng_init(&r, seed, "program");
+	uint64_t next_id = 1;
+	for (unsigned op = 0; op < ops; op++) {
+		uint64_t k = rng_below(&r, 10);
+		if (k < 5) { /* schedule, often at equal times */
+			sim_time_t t = sim_now(sim) +
+				       (rng_below(&r, 4) == 0 ?
+						0 :
+						rng_below(&r, spread));
+			struct ref_ev e = { t, d.seq++, next_id, false };
+			g_array_append_val(d.ref, e);
+			if (rng_below(&r, 3) == 0) {
+				sim_handle_t h = sim_schedule_cancellable(
+					sim, t, &ev_diff, comp, &d, next_id);
+				g_array_append_val(handles, h);
+				g_array_append_val(hids, next_id);
+			} else {
+				sim_schedule(sim, t, &ev_diff, comp, &d,
+					     next_id);
+			}
+			next_id++;
+		} else if (k < 7 && handles->len) { /* cancel */
+			guint i = (guint)rng_below(&r, handles->len);
+			sim_handle_t h = g_array_index(handles, sim_handle_t, i);
+			uint64_t id = g_array_index(hids, uint64_t, i);
+			bool pending = false;
+			for (guint j = 0; j < d.ref->len; j++) {
+				struct ref_ev *e = &g_array_index(
+					d.ref, struct ref_ev, j);
+				if (e->id == id && !e->cancelled) {
+					e->cancelled = true;
+					pending = true;
+				}
+			}
+			ck_assert_msg(sim_cancel(sim, h) == pending,
+				      "op %u: cancel of id %" G_GUINT64_FORMAT
+				      " returned %d, reference %d",
+				      op, id, !pending, pending);
+			ck_assert(!sim_pending(sim, h));
+			g_array_remove_index_fast(handles, i);
+			g_array_remove_index_fast(hids, i);
+		} else if (k == 7) { /* run_until short of the next event */
+			int ri = ref_next(&d);
+			sim_time_t next = ri < 0 ? sim_now(sim) + spread :
+				g_array_index(d.ref, struct ref_ev, ri).t;
+			if (next == sim_now(sim))
+				continue;
+			sim_time_t until = sim_now(sim) +
+					   rng_below(&r, next - sim_now(sim));
+			d.fired = false;
+			sim_run_until(sim, until);
+			ck_assert_msg(!d.fired, "op %u: run_until(%" G_GUINT64_FORMAT
+				      ") fired an event", op, until);
+			ck_assert_uint_eq(sim_now(sim), until);
+		} else { /* pop one */
+			int ri = ref_next(&d);
+			d.fired = false;
+			sim_run(sim);
+			if (ri < 0) {
+				ck_assert_msg(!d.fired,
+					      "op %u: fired with reference empty",
+					      op);
+				continue;
+			}
+			struct ref_ev e = g_array_index(d.ref, struct ref_ev, ri);
+			ck_assert_msg(d.fired, "op %u: nothing fired", op);
+			ck_assert_msg(d.fired_id == e.id,
+				      "op %u: fired id %" G_GUINT64_FORMAT
+				      ", reference %" G_GUINT64_FORMAT
+				      " (t=%" G_GUINT64_FORMAT ")",
+				      op, d.fired_id, e.id, e.t);
+			ck_assert_uint_eq(sim_now(sim), e.t);
+			g_array_remove_index_fast(d.ref, (guint)ri);
+		}
+	}
+	/* drain: everything left fires in reference order */
+	for (;;) {
+		int ri = ref_next(&d);
+		d.fired = false;
+		sim_run(sim);
+		if (ri < 0) {
+			ck_assert(!d.fired);
+			break;
+		}
+		ck_assert(d.fired);
+		ck_assert_uint_eq(d.fired_id,
+				  g_array_index(d.ref, struct ref_ev, ri).id);
+		g_array_remove_index_fast(d.ref, (guint)ri);
+	}
+	ck_assert_uint_eq(sim_queue_len(sim), 0);
+	g_array_free(d.ref, TRUE);
+	g_array_free(handles, TRUE);
+	g_array_free(hids, TRUE);
+	sim_free(sim);
+}
+
+START_TEST(queue_differential)
+{
+	/* narrow and wide time spreads: ties, and keys across many buckets */
+	for (uint64_t seed = 1; seed <= 20; seed++)
+		run_program(seed, 4000, seed % 2 ? 16 : SIM_MS);
+	run_program(99, 20000, SIM_S * 1000);
+}
+END_TEST
+
+/* ---- FIFO among equal times, run_until, stop ---- */
+
+static GArray *order;
+static void record_fire(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)obj;
+	g_array_append_val(order, arg);
+}
+SIM_EVKIND(ev_record, "test.record", record_fire);
+
+START_TEST(equal_times_fifo)
+{
+	struct sim *sim = sim_new(1);
+	uint16_t c = sim_component_add(sim, "t");
+	order = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	for (uint64_t i = 0; i < 1000; i++)
+		sim_schedule(sim, 5 * SIM_NS + (i % 3) * SIM_NS, &ev_record, c,
+			     NULL, i);
+	sim_run(sim);
+	ck_assert_uint_eq(order->len, 1000);
+	uint64_t prev_t = 0, prev = 0;
+	for (guint i = 0; i < order->len; i++) {
+		uint64_t v = g_array_index(order, uint64_t, i);
+		uint64_t t = v % 3;
+		if (i && t == prev_t)
+			ck_assert_uint_gt(v, prev);
+		ck_assert_uint_ge(t, prev_t);
+		prev_t = t;
+		prev = v;
+	}
+	g_array_free(order, TRUE);
+	sim_free(sim);
+}
+END_TEST
+
+START_TEST(run_until_and_stop)
+{
+	struct sim *sim = sim_new(1);
+	uint16_t c = sim_component_add(sim, "t");
+	order = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	for (uint64_t i = 1; i <= 10; i++)
+		sim_schedule(sim, i * SIM_US, &ev_record, c, NULL, i);
+	ck_assert_uint_eq(sim_run_until(sim, 5 * SIM_US), 5);
+	ck_assert_uint_eq(sim_now(sim), 5 * SIM_US);
+	ck_assert_uint_eq(sim_run_until(sim, 5500 * SIM_NS), 0);
+	ck_assert_uint_eq(sim_now(sim), 5500 * SIM_NS);
+	ck_assert_uint_eq(sim_run(sim), 5);
+	ck_assert_uint_eq(sim_now(sim), 10 * SIM_US);
+	ck_assert_uint_eq(sim->events, 10);
+	g_array_free(order, TRUE);
+	sim_free(sim);
+}
+END_TEST
+
+/* ---- determinism of the fingerprint ---- */
+
+struct walker {
+	struct rng rng;
+	uint16_t comp;
+	unsigned left;
+};
+
+static void walk_fire(struct sim *sim, void *obj, uint64_t arg)
+{
+	struct walker *w = obj;
+	if (!w->left--)
+		return;
+	sim_time_t d = (sim_time_t)rng_exp(&w->rng, 100.0 * SIM_NS);
+	extern struct sim_evkind ev_walk_pub;
+	sim_schedule_in(sim, d, &ev_walk_pub, w->comp, w, arg);
+}
+struct sim_evkind ev_walk_pub = { "test.walk", walk_fire, 0 };
+
+static uint64_t walk_fingerprint(uint64_t seed)
+{
+	struct sim *sim = sim_new(seed);
+	struct walker w[4];
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+		g_snprintf(name, sizeof(name), "w%d", i);
+		w[i].comp = sim_component_add(sim, name);
+		w[i].left = 2000;
+		rng_init(&w[i].rng, seed, name);
+		sim_schedule(sim, 0, &ev_walk_pub, w[i].comp, &w[i], 0);
+	}
+	sim_run(sim);
+	uint64_t fp = sim->fingerprint;
+	ck_assert_uint_eq(sim->events, 4 * 2001);
+	sim_free(sim);
+	return fp;
+}
+
+START_TEST(fingerprint_determinism)
+{
+	ck_assert_uint_eq(walk_fingerprint(1), walk_fingerprint(1));
+	ck_assert_uint_eq(walk_fingerprint(42), walk_fingerprint(42));
+	ck_assert_uint_ne(walk_fingerprint(1), walk_fingerprint(2));
+}
+END_TEST
+
+/* ---- RNG streams ---- */
+
+START_TEST(rng_streams_independent)
+{
+	struct rng a1, a2, b;
+	rng_init(&a1, 7, "a.nic");
+	rng_init(&a2, 7, "a.nic");
+	rng_init(&b, 7, "b.nic");
+	bool differ = false;
+	for (int i = 0; i < 100; i++) {
+		uint64_t x = rng_u64(&a1);
+		ck_assert_uint_eq(x, rng_u64(&a2));
+		if (x != rng_u64(&b))
+			differ = true;
+	}
+	ck_assert(differ);
+	/* exponential draws: mean within 2% over 200k draws */
+	double sum = 0;
+	for (int i = 0; i < 200000; i++)
+		sum += rng_exp(&a1, 1000.0);
+	ck_assert_double_eq_tol(sum / 200000, 1000.0, 20.0);
+	/* rng_below stays below and covers the range */
+	unsigned seen[7] = { 0 };
+	for (int i = 0; i < 7000; i++) {
+		uint64_t v = rng_below(&b, 7);
+		ck_assert_uint_lt(v, 7);
+		seen[v]++;
+	}
+	for (int i = 0; i < 7; i++)
+		ck_assert_uint_gt(seen[i], 800);
+}
+END_TEST
+
+/* ---- histogram ---- */
+
+START_TEST(hist_buckets_and_quantiles)
+{
+	/* bucket bounds tile the value space with <= 1/64 relative width */
+	for (uint64_t v = 0; v < 200000; v += 7) {
+		unsigned b = hist_bucket(v);
+		ck_assert_uint_le(hist_bucket_low(b), v);
+		ck_assert_uint_ge(hist_bucket_high(b), v);
+		if (v >= 64)
+			ck_assert_uint_le(hist_bucket_high(b) -
+						  hist_bucket_low(b) + 1,
+					  v / 64 + 1);
+	}
+	ck_assert_uint_lt(hist_bucket(UINT64_MAX), HIST_NBUCKETS);
+	ck_assert_uint_eq(hist_bucket_high(hist_bucket(UINT64_MAX)),
+			  UINT64_MAX);
+	struct stats *st = stats_new();
+	struct hist *h = stats_hist(st, "x.lat");
+	ck_assert_ptr_eq(h, stats_hist(st, "x.lat"));
+	for (uint64_t v = 1; v <= 10000; v++)
+		hist_add(h, v);
+	ck_assert_uint_eq(h->count, 10000);
+	ck_assert_uint_eq(h->min, 1);
+	ck_assert_uint_eq(h->max, 10000);
+	uint64_t p50 = hist_quantile(h, 0.5);
+	uint64_t p99 = hist_quantile(h, 0.99);
+	ck_assert(p50 >= 5000 && p50 <= 5000 + 5000 / 64 + 1);
+	ck_assert(p99 >= 9900 && p99 <= 9900 + 9900 / 64 + 1);
+	ck_assert_uint_eq(hist_quantile(h, 1.0), 10000);
+	ck_assert_double_eq_tol(hist_mean(h), 5000.5, 1e-6);
+	uint64_t *c = stats_counter(st, "%s.nic.page_faults", "b");
+	*c += 3;
+	ck_assert_uint_eq(stats_get(st, "b.nic.page_faults"), 3);
+	ck_assert_uint_eq(stats_get(st, "b.nic.nothing"), 0);
+	stats_free(st);
+}
+END_TEST
+
+static Suite *sim_suite(void)
+{
+	Suite *s = suite_create("sim");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, queue_differential);
+	tcase_add_test(tc, equal_times_fifo);
+	tcase_add_test(tc, run_until_and_stop);
+	tcase_add_test(tc, fingerprint_determinism);
+	tcase_add_test(tc, rng_streams_independent);
+	tcase_add_test(tc, hist_buckets_and_quantiles);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sim_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
