@@ -74,7 +74,7 @@ check: $(B)/odpsim $(TEST_BIN)
 	for t in $(TEST_BIN); do \
 		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
-	if ODPSIM=$(B)/odpsim PYTHON=$(PYTHON) tests/scenarios.sh; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: tests/scenarios.sh"; fi; \
+	if ODPSIM=$(B)/odpsim tests/cli.sh; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: tests/cli.sh"; fi; \
 	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
 
 bench: $(BENCH_BIN) $(B)/odpsim
@@ -87,8 +87,8 @@ demo: $(B)/odpsim
 	$(B)/odpsim run workloads/demo.ini --out $(DEMO_OUT)
 	$(PYTHON) tools/plot_run.py $(DEMO_OUT)
 
-golden: $(B)/odpsim
-	ODPSIM=$(B)/odpsim tests/scenarios.sh --regen
+golden: $(B)/tests/test_scenarios
+	ODPSIM_GOLDEN_REGEN=1 $(B)/tests/test_scenarios
 
 install: $(B)/odpsim
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/odpsim/workloads \

@@ -52,7 +52,7 @@ static char *where_key(const struct scenario *sc, const char *group,
 	const char *set = g_hash_table_lookup(sc->set_src, k);
 	g_free(k);
 	if (set)
-		return g_strdup_printf("--set %s", set);
+		return g_strdup(set);
 	int line = key_line(sc, group, key);
 	return g_strdup_printf("%s:%d", sc->path, line);
 }
@@ -69,7 +69,7 @@ static char *where_group(const struct scenario *sc, const char *group)
 	g_hash_table_iter_init(&it, sc->set_src);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		if (!strncmp(k, group, glen) && ((char *)k)[glen] == '\x1f')
-			return g_strdup_printf("--set %s (%s has no [%s])",
+			return g_strdup_printf("%s (%s has no [%s])",
 					       (char *)v, sc->path, group);
 	return g_strdup_printf("%s", sc->path);
 }
@@ -286,7 +286,8 @@ struct scenario *scenario_load(const char *path, GError **error)
 	return sc;
 }
 
-bool scenario_set(struct scenario *sc, const char *assignment, GError **error)
+bool scenario_set(struct scenario *sc, const char *assignment,
+		  const char *origin, GError **error)
 {
 	const char *eq = strchr(assignment, '=');
 	if (!eq || eq == assignment) {
@@ -320,7 +321,8 @@ bool scenario_set(struct scenario *sc, const char *assignment, GError **error)
 		g_ptr_array_add(sc->groups, g_strdup(group));
 	g_key_file_set_string(sc->kf, group, key, eq + 1);
 	g_hash_table_replace(sc->set_src, lkey(group, key),
-			     g_strdup(assignment));
+			     origin ? g_strdup(origin) :
+				      g_strdup_printf("--set %s", assignment));
 	g_free(group);
 out:
 	g_strfreev(parts);

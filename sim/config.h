@@ -85,9 +85,10 @@ struct scenario *scenario_load_data(const char *data, const char *name,
 void scenario_free(struct scenario *sc);
 const char *scenario_path(const struct scenario *sc);
 
-/* Apply a command-line override "TYPE[.NAME].KEY=VALUE". */
+/* Apply a command-line override "TYPE[.NAME].KEY=VALUE".  Messages about
+ * it name @origin ("--duration 5ms"), or "--set ASSIGNMENT" when NULL. */
 bool scenario_set(struct scenario *sc, const char *assignment,
-		  GError **error);
+		  const char *origin, GError **error);
 
 /* Check every section and key against @schema (NULL-terminated by type). */
 bool scenario_validate(struct scenario *sc,

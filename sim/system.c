@@ -188,11 +188,13 @@ struct system *system_build(const char *scenario_path,
 		return NULL;
 	}
 	for (char **s = opt->sets; s && *s; s++)
-		if (!scenario_set(sc, *s, error))
+		if (!scenario_set(sc, *s, NULL, error))
 			goto fail_sc;
 	if (opt->policy) {
 		char *a = g_strdup_printf("sim.policy=%s", opt->policy);
-		bool ok = scenario_set(sc, a, error);
+		char *o = g_strdup_printf("--policy %s", opt->policy);
+		bool ok = scenario_set(sc, a, o, error);
+		g_free(o);
 		g_free(a);
 		if (!ok)
 			goto fail_sc;
@@ -200,12 +202,14 @@ struct system *system_build(const char *scenario_path,
 	if (opt->have_seed) {
 		char *a = g_strdup_printf("sim.seed=%" G_GUINT64_FORMAT,
 					  opt->seed);
-		scenario_set(sc, a, NULL);
+		scenario_set(sc, a, "--seed", NULL);
 		g_free(a);
 	}
 	if (opt->duration) {
 		char *a = g_strdup_printf("sim.duration=%s", opt->duration);
-		bool ok = scenario_set(sc, a, error);
+		char *o = g_strdup_printf("--duration %s", opt->duration);
+		bool ok = scenario_set(sc, a, o, error);
+		g_free(o);
 		g_free(a);
 		if (!ok)
 			goto fail_sc;

@@ -1,0 +1,105 @@
+#!/bin/bash
+# tests/cli.sh - the odpsim command as a user meets it: exit statuses,
+# help, one-line configuration errors, output files, progress line only on
+# a terminal.  Run by `make check` with ODPSIM set to the binary.
+set -u
+ODPSIM=${ODPSIM:-build/odpsim}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "cli.sh: FAIL: $*"; }
+
+# expect STATUS DESCRIPTION -- command...; output in $tmp/out, $tmp/err
+expect() {
+	local want=$1 what=$2
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	local got=$?
+	if [ "$got" = "$want" ]; then ok; else
+		no "$what: exit $got, expected $want"
+		sed 's/^/    /' "$tmp/err" | head -5
+	fi
+}
+has() { # has FILE PATTERN DESCRIPTION
+	if grep -q -- "$2" "$1"; then ok; else
+		no "$3: '$2' not in $(basename "$1")"
+		sed 's/^/    /' "$1" | head -5
+	fi
+}
+
+cat >"$tmp/ok.ini" <<'INI'
+[sim]
+duration = 200us
+seed = 3
+
+[host a]
+memory = 64MiB
+INI
+printf '[sim]\nduration = 1ms\n\n[host a]\nmemroy = 8GiB\n' >"$tmp/typo.ini"
+
+expect 0 "--version" -- "$ODPSIM" --version
+has "$tmp/out" "^odpsim [0-9]" "--version"
+expect 0 "--help" -- "$ODPSIM" --help
+has "$tmp/out" "run SCENARIO" "--help lists run"
+has "$tmp/out" "params" "--help lists params"
+expect 0 "run --help" -- "$ODPSIM" run --help
+for o in --policy --seed --duration --set --json --out --trace -q; do
+	has "$tmp/out" -- "$o" "run --help"
+done
+expect 2 "no command" -- "$ODPSIM"
+expect 2 "unknown command" -- "$ODPSIM" frobnicate
+expect 2 "run without scenario" -- "$ODPSIM" run
+expect 1 "missing scenario file" -- "$ODPSIM" run "$tmp/nope.ini"
+has "$tmp/err" "nope.ini" "missing file is named"
+
+expect 2 "misspelt key" -- "$ODPSIM" run "$tmp/typo.ini"
+has "$tmp/err" "typo.ini:5:" "error names file and line"
+has "$tmp/err" "'memroy'" "error names the key"
+has "$tmp/err" "did you mean 'memory'?" "error suggests the key"
+[ "$(wc -l <"$tmp/err")" = 1 ] && ok || no "configuration error is one line"
+[ -s "$tmp/out" ] && no "nothing runs on a configuration error" || ok
+
+expect 2 "bad --set" -- "$ODPSIM" run "$tmp/ok.ini" --set host.a.memory=8Gbps
+has "$tmp/err" "is a rate" "wrong kind of unit"
+expect 2 "bad --policy" -- "$ODPSIM" run "$tmp/ok.ini" --policy pinn
+has "$tmp/err" "--policy pinn" "bad policy named"
+
+expect 0 "run" -- "$ODPSIM" run "$tmp/ok.ini"
+has "$tmp/out" "fingerprint" "summary shows the fingerprint"
+has "$tmp/out" "oracle:" "summary shows the oracle"
+[ -s "$tmp/err" ] && no "stderr stays empty when it is not a terminal" || ok
+expect 0 "run --json" -- "$ODPSIM" run "$tmp/ok.ini" --json
+[ "$(head -c1 "$tmp/out")" = "{" ] && ok || no "--json prints an object"
+has "$tmp/out" '"fingerprint":' "--json has the fingerprint"
+expect 0 "run -q --out" -- "$ODPSIM" run "$tmp/ok.ini" -q --out "$tmp/o"
+[ -s "$tmp/out" ] && no "-q prints nothing" || ok
+for f in summary.json config.ini series.csv; do
+	[ -s "$tmp/o/$f" ] && ok || no "--out writes $f"
+done
+has "$tmp/o/config.ini" "duration = 200us" "effective config has file values"
+has "$tmp/o/config.ini" "series_interval = 10us  # default" "effective config has defaults"
+
+expect 0 "params" -- "$ODPSIM" params
+has "$tmp/out" "duration" "params lists sim keys"
+expect 0 "params host" -- "$ODPSIM" params host
+has "$tmp/out" "memory" "params host lists memory"
+expect 2 "params unknown" -- "$ODPSIM" params hots
+has "$tmp/err" "did you mean 'host'?" "params suggests"
+
+expect 0 "trace" -- "$ODPSIM" run "$tmp/ok.ini" -q --trace "$tmp/t.csv"
+has "$tmp/t.csv" "^time_ps,nic_cycle,host,component,kind" "trace header"
+expect 1 "unwritable trace" -- "$ODPSIM" run "$tmp/ok.ini" -q --trace /nonexistent/dir/t.csv
+has "$tmp/err" "/nonexistent/dir/t.csv" "trace path named"
+
+# the progress line appears on a terminal for a run over a second
+if command -v script >/dev/null 2>&1 && [ -n "${ODPSIM_SLOW_SCENARIO:-}" ]; then
+	script -qec "$ODPSIM run $ODPSIM_SLOW_SCENARIO -q" /dev/null >"$tmp/tty" 2>&1
+	has "$tmp/tty" "events/s" "progress line on a terminal"
+else
+	echo "cli.sh: SKIP progress-on-terminal check (needs script(1) and ODPSIM_SLOW_SCENARIO)"
+fi
+
+echo "cli.sh: $pass passed, $fail failed"
+[ "$fail" = 0 ]

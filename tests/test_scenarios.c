@@ -1,0 +1,158 @@
+/*
+ * tests/test_scenarios.c - scenario regression: every .ini file in workloads/ is
+ * run under its own seed and its fingerprint and key figures (every
+ * counter, every workload's results) are compared with
+ * traces/golden/NAME.golden; a change shows as a readable diff.  Each
+ * scenario is also run twice (same fingerprint) and with another seed
+ * (different fingerprint).  ODPSIM_GOLDEN_REGEN=1 (make golden) rewrites
+ * the golden files instead of comparing.
+ */
+#include <check.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/json.h"
+#include "sim/system.h"
+
+/* The figures of one run as "key = value" lines, sorted by key. */
+static char *run_figures(const char *path, const char *seed_set,
+			 uint64_t *fp)
+{
+	char *sets[] = { (char *)seed_set, NULL };
+	struct run_options opt = { .sets = seed_set ? sets : NULL };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build(path, &opt, &io, &e);
+	ck_assert_msg(sys, "%s: %s", path, e ? e->message : "");
+	ck_assert_msg(system_run(sys, &e), "%s: %s", path,
+		      e ? e->message : "");
+	char *j = system_summary_json(sys, false);
+	struct json_value *v = json_parse(j, &e);
+	ck_assert_msg(v, "%s: summary: %s", path, e ? e->message : "");
+	GString *s = g_string_new(NULL);
+	const char *fps = json_get(v, "fingerprint")->str;
+	*fp = g_ascii_strtoull(fps, NULL, 16);
+	g_string_append_printf(s, "fingerprint = %s\n", fps);
+	g_string_append_printf(s, "events = %" G_GINT64_FORMAT "\n",
+			       json_get(v, "events")->i);
+	g_string_append_printf(s, "sim_time_ps = %" G_GINT64_FORMAT "\n",
+			       json_get(v, "sim_time_ps")->i);
+	const struct json_value *c = json_get(v, "counters");
+	for (guint i = 0; i < c->keys->len; i++)
+		g_string_append_printf(
+			s, "counter %s = %" G_GUINT64_FORMAT "\n",
+			(char *)c->keys->pdata[i],
+			(uint64_t)((struct json_value *)c->items->pdata[i])->i);
+	const struct json_value *w = json_get(v, "workloads");
+	static const char *const wk[] = { "completed", "errors", "bytes" };
+	for (guint i = 0; i < w->keys->len; i++)
+		for (unsigned k = 0; k < G_N_ELEMENTS(wk); k++)
+			g_string_append_printf(
+				s, "workload %s %s = %" G_GINT64_FORMAT "\n",
+				(char *)w->keys->pdata[i], wk[k],
+				json_get(w->items->pdata[i], wk[k])->i);
+	json_value_free(v);
+	g_free(j);
+	system_free(sys);
+	return g_string_free(s, FALSE);
+}
+
+/* Lines of @a not in @b, prefixed by @mark. */
+static void diff_lines(GString *out, const char *a, const char *b, char mark)
+{
+	char **la = g_strsplit(a, "\n", -1), **lb = g_strsplit(b, "\n", -1);
+	for (char **x = la; *x; x++) {
+		if (!**x)
+			continue;
+		bool found = false;
+		for (char **y = lb; *y && !found; y++)
+			found = !strcmp(*x, *y);
+		if (!found)
+			g_string_append_printf(out, "  %c %s\n", mark, *x);
+	}
+	g_strfreev(la);
+	g_strfreev(lb);
+}
+
+static GPtrArray *scenarios(void)
+{
+	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+	GDir *d = g_dir_open("workloads", 0, NULL);
+	ck_assert_msg(d, "run from the top of the tree (workloads/ missing)");
+	const char *n;
+	while ((n = g_dir_read_name(d)))
+		if (g_str_has_suffix(n, ".ini"))
+			g_ptr_array_add(v, g_build_filename("workloads", n,
+							    NULL));
+	g_dir_close(d);
+	g_ptr_array_sort(v, (GCompareFunc)g_strcmp0);
+	return v;
+}
+
+START_TEST(golden)
+{
+	GPtrArray *v = scenarios();
+	ck_assert_msg(v->len > 0, "no workloads/*.ini to regress");
+	bool regen = g_getenv("ODPSIM_GOLDEN_REGEN") != NULL;
+	GString *failures = g_string_new(NULL);
+	for (guint i = 0; i < v->len; i++) {
+		const char *path = v->pdata[i];
+		char *base = g_path_get_basename(path);
+		base[strlen(base) - 4] = 0;
+		char *gpath = g_strdup_printf("traces/golden/%s.golden", base);
+		uint64_t fp1, fp2, fp3;
+		char *fig = run_figures(path, NULL, &fp1);
+		char *again = run_figures(path, NULL, &fp2);
+		ck_assert_msg(fp1 == fp2 && !strcmp(fig, again),
+			      "%s: two runs with the same seed differ", path);
+		char *other = run_figures(path, "sim.seed=987654321", &fp3);
+		ck_assert_msg(fp1 != fp3,
+			      "%s: another seed gives the same fingerprint",
+			      path);
+		if (regen) {
+			ck_assert(g_file_set_contents(gpath, fig, -1, NULL));
+			printf("wrote %s\n", gpath);
+		} else {
+			char *want = NULL;
+			if (!g_file_get_contents(gpath, &want, NULL, NULL)) {
+				g_string_append_printf(
+					failures, "%s: no %s (make golden)\n",
+					path, gpath);
+			} else if (strcmp(want, fig)) {
+				g_string_append_printf(
+					failures,
+					"%s differs from %s (- golden, + now; "
+					"'make golden' accepts):\n",
+					path, gpath);
+				diff_lines(failures, want, fig, '-');
+				diff_lines(failures, fig, want, '+');
+			}
+			g_free(want);
+		}
+		g_free(fig);
+		g_free(again);
+		g_free(other);
+		g_free(gpath);
+		g_free(base);
+	}
+	ck_assert_msg(failures->len == 0, "\n%s", failures->str);
+	g_string_free(failures, TRUE);
+	g_ptr_array_free(v, TRUE);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("scenarios");
+	TCase *tc = tcase_create("golden");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, golden);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,143 @@
+/*
+ * tests/test_summary.c - the JSON writer/reader, and the run summary: it
+ * parses and carries every key README.md documents.
+ */
+#include <check.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "sim/json.h"
+#include "sim/system.h"
+
+START_TEST(json_roundtrip)
+{
+	struct json_writer w;
+	json_init(&w, true);
+	json_obj_begin(&w, NULL);
+	json_str(&w, "s", "quote \" backslash \\ nl \n tab \t ctl \x01 é");
+	json_u64(&w, "big", UINT64_MAX);
+	json_i64(&w, "neg", -5);
+	json_dbl(&w, "d", 0.25);
+	json_dbl(&w, "inf", 1.0 / 0.0);
+	json_bool(&w, "t", true);
+	json_null(&w, "n");
+	json_arr_begin(&w, "a");
+	json_u64(&w, NULL, 1);
+	json_obj_begin(&w, NULL);
+	json_obj_end(&w);
+	json_arr_begin(&w, NULL);
+	json_arr_end(&w);
+	json_arr_end(&w);
+	json_obj_end(&w);
+	char *text = json_finish(&w);
+	GError *e = NULL;
+	struct json_value *v = json_parse(text, &e);
+	ck_assert_msg(v, "%s\n%s", e ? e->message : "", text);
+	ck_assert_str_eq(json_get(v, "s")->str,
+			 "quote \" backslash \\ nl \n tab \t ctl \x01 é");
+	ck_assert_uint_eq((uint64_t)json_get(v, "big")->i, UINT64_MAX);
+	ck_assert_int_eq(json_get(v, "neg")->i, -5);
+	ck_assert_double_eq(json_get(v, "d")->num, 0.25);
+	ck_assert_int_eq(json_get(v, "inf")->type, JSON_NULL);
+	ck_assert(json_get(v, "t")->b);
+	ck_assert_int_eq(json_get(v, "a")->items->len, 3);
+	json_value_free(v);
+	g_free(text);
+	static const char *const bad[] = { "{", "{\"a\" 1}", "[1,]", "\"x",
+					   "{} x", "[1 2]", "tru", NULL };
+	for (const char *const *b = bad; *b; b++) {
+		e = NULL;
+		ck_assert_msg(!json_parse(*b, &e), "'%s' parsed", *b);
+		ck_assert_ptr_nonnull(e);
+		g_error_free(e);
+	}
+}
+END_TEST
+
+static char *write_tmp(const char *text)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("odpsim-XXXXXX.ini", &path, NULL);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(g_file_set_contents(path, text, -1, NULL));
+	close(fd);
+	return path;
+}
+
+START_TEST(summary_keys)
+{
+	char *path = write_tmp("[sim]\nduration = 100us\nseed = 5\n"
+			       "description = a \"quoted\" line\n"
+			       "[host a]\nmemory = 64MiB\n");
+	struct run_options opt = { 0 };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build(path, &opt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert(system_run(sys, &e));
+	char *j = system_summary_json(sys, false);
+	struct json_value *v = json_parse(j, &e);
+	ck_assert_msg(v, "%s", e ? e->message : "");
+	static const char *const keys[] = {
+		"scenario", "policy", "seed", "sim_time_ps", "events", "wall_s",
+		"fingerprint", "counters", "workloads", "oracle", NULL
+	};
+	for (const char *const *k = keys; *k; k++)
+		ck_assert_msg(json_get(v, *k), "summary lacks '%s'", *k);
+	ck_assert_str_eq(json_get(v, "policy")->str, "pin");
+	ck_assert_int_eq(json_get(v, "seed")->i, 5);
+	ck_assert_int_eq(json_get(v, "sim_time_ps")->i, 100000000);
+	ck_assert_int_eq(strlen(json_get(v, "fingerprint")->str), 16);
+	ck_assert_str_eq(json_get(v, "description")->str, "a \"quoted\" line");
+	ck_assert(json_path(v, "oracle.lost_writes"));
+	ck_assert(json_path(v, "oracle.stale_reads"));
+	ck_assert_int_eq(json_get(v, "counters")->type, JSON_OBJ);
+	json_value_free(v);
+	g_free(j);
+	system_free(sys);
+	g_unlink(path);
+	g_free(path);
+}
+END_TEST
+
+START_TEST(build_errors)
+{
+	struct run_options opt = { 0 };
+	bool io;
+	GError *e = NULL;
+	ck_assert_ptr_null(system_build("/nonexistent/x.ini", &opt, &io, &e));
+	ck_assert(io);
+	ck_assert(strstr(e->message, "/nonexistent/x.ini"));
+	g_clear_error(&e);
+	char *path = write_tmp("[sim]\nduration = 1ms\n[host a]\nmemroy = 1GiB\n");
+	ck_assert_ptr_null(system_build(path, &opt, &io, &e));
+	ck_assert(!io);
+	ck_assert(strstr(e->message, ":4:"));
+	ck_assert(strstr(e->message, "did you mean 'memory'?"));
+	g_clear_error(&e);
+	opt.duration = "1 fortnight";
+	g_file_set_contents(path, "[sim]\n", -1, NULL);
+	ck_assert_ptr_null(system_build(path, &opt, &io, &e));
+	ck_assert(strstr(e->message, "--duration 1 fortnight"));
+	g_clear_error(&e);
+	g_unlink(path);
+	g_free(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("summary");
+	TCase *tc = tcase_create("json");
+	tcase_add_test(tc, json_roundtrip);
+	tcase_add_test(tc, summary_keys);
+	tcase_add_test(tc, build_errors);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
