@@ -1,0 +1,110 @@
+/*
+ * nic/packet.c - opcode properties, on-wire sizes, the packet pool.
+ */
+#include "nic/packet.h"
+
+#include <glib.h>
+#include <string.h>
+
+static const char *const opcode_names[] = {
+	[IB_SEND_FIRST] = "SEND_FIRST",
+	[IB_SEND_MIDDLE] = "SEND_MIDDLE",
+	[IB_SEND_LAST] = "SEND_LAST",
+	[IB_SEND_LAST_IMM] = "SEND_LAST_IMM",
+	[IB_SEND_ONLY] = "SEND_ONLY",
+	[IB_SEND_ONLY_IMM] = "SEND_ONLY_IMM",
+	[IB_WRITE_FIRST] = "RDMA_WRITE_FIRST",
+	[IB_WRITE_MIDDLE] = "RDMA_WRITE_MIDDLE",
+	[IB_WRITE_LAST] = "RDMA_WRITE_LAST",
+	[IB_WRITE_LAST_IMM] = "RDMA_WRITE_LAST_IMM",
+	[IB_WRITE_ONLY] = "RDMA_WRITE_ONLY",
+	[IB_WRITE_ONLY_IMM] = "RDMA_WRITE_ONLY_IMM",
+	[IB_READ_REQUEST] = "RDMA_READ_REQUEST",
+	[IB_READ_RESP_FIRST] = "RDMA_READ_RESPONSE_FIRST",
+	[IB_READ_RESP_MIDDLE] = "RDMA_READ_RESPONSE_MIDDLE",
+	[IB_READ_RESP_LAST] = "RDMA_READ_RESPONSE_LAST",
+	[IB_READ_RESP_ONLY] = "RDMA_READ_RESPONSE_ONLY",
+	[IB_ACK] = "ACKNOWLEDGE",
+};
+
+const char *ib_opcode_name(unsigned op)
+{
+	return op < G_N_ELEMENTS(opcode_names) && opcode_names[op] ?
+		       opcode_names[op] :
+		       "UNKNOWN";
+}
+
+bool ib_opcode_has_reth(unsigned op)
+{
+	return op == IB_WRITE_FIRST || op == IB_WRITE_ONLY ||
+	       op == IB_WRITE_ONLY_IMM || op == IB_READ_REQUEST;
+}
+
+bool ib_opcode_has_aeth(unsigned op)
+{
+	return op == IB_ACK || op == IB_READ_RESP_FIRST ||
+	       op == IB_READ_RESP_LAST || op == IB_READ_RESP_ONLY;
+}
+
+bool ib_opcode_has_imm(unsigned op)
+{
+	return op == IB_SEND_LAST_IMM || op == IB_SEND_ONLY_IMM ||
+	       op == IB_WRITE_LAST_IMM || op == IB_WRITE_ONLY_IMM;
+}
+
+bool ib_opcode_has_payload(unsigned op)
+{
+	return op != IB_READ_REQUEST && op != IB_ACK;
+}
+
+uint32_t pkt_frame_bytes(const struct pkt *p)
+{
+	uint32_t b = WIRE_ETH + WIRE_IPV4 + WIRE_UDP + WIRE_BTH + WIRE_ICRC +
+		     WIRE_FCS;
+	if (ib_opcode_has_reth(p->opcode))
+		b += WIRE_RETH;
+	if (ib_opcode_has_aeth(p->opcode))
+		b += WIRE_AETH;
+	if (ib_opcode_has_imm(p->opcode))
+		b += WIRE_IMM;
+	/* payload padded to a multiple of 4 bytes (BTH PadCnt, IBA 9.2) */
+	b += (p->payload_len + 3u) & ~3u;
+	return b < WIRE_MIN_FRAME ? WIRE_MIN_FRAME : b;
+}
+
+uint32_t pkt_wire_bytes(const struct pkt *p)
+{
+	return pkt_frame_bytes(p) + WIRE_PREAMBLE_SFD + WIRE_IFG;
+}
+
+struct pkt *pkt_alloc(struct pkt_pool *pool)
+{
+	struct pkt *p = pool->free;
+	if (p) {
+		pool->free = p->next;
+	} else {
+		p = g_new(struct pkt, 1);
+		pool->allocated++;
+	}
+	memset(p, 0, sizeof(*p));
+	p->id = ++pool->next_id;
+	pool->in_use++;
+	return p;
+}
+
+void pkt_free(struct pkt_pool *pool, struct pkt *p)
+{
+	g_assert(pool->in_use > 0);
+	pool->in_use--;
+	p->next = pool->free;
+	pool->free = p;
+}
+
+void pkt_pool_destroy(struct pkt_pool *pool)
+{
+	while (pool->free) {
+		struct pkt *n = pool->free->next;
+		g_free(pool->free);
+		pool->free = n;
+	}
+}
