@@ -14,6 +14,7 @@
 #include "sim/stats.h"
 #include "sim/trace.h"
 #include "sim/version.h"
+#include "vmm/vmm.h"
 #include "workloads/workload.h"
 
 /* Registration policies (issue: on-demand paging adds its ops tables). */
@@ -55,6 +56,7 @@ const struct section_schema system_schema[] = {
 	{ "sim", SEC_UNNAMED, NULL, &sim_params_table, NULL, NULL },
 	{ "host", SEC_NAMED, NULL, &host_params_table, NULL, NULL },
 	{ "workload", SEC_NAMED, NULL, &workload_common_params, "type", NULL },
+	{ "vmm", SEC_EITHER, "host", &vmm_params, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -113,8 +115,57 @@ const struct sim_params *system_params(const struct system *sys)
 
 static void host_free(struct host *h)
 {
+	vmm_free(h->vmm);
 	g_free(h->name);
 	g_free(h);
+}
+
+/* The host's memory manager, its ELF image and its series. */
+static bool build_vmm(struct system *sys, struct host *h, GError **error)
+{
+	struct vmm_config vc = { 0 };
+	bool ok = config_fill(sys->sc, &vmm_params, &vc, "vmm", h->name, error);
+	if (ok) {
+		h->vmm = vmm_new(sys->sim, h->name, h->cfg.memory, &vc);
+		if (vc.image && *vc.image) {
+			GError *e = NULL;
+			struct vmm_as *as = vmm_as_new(h->vmm, "main");
+			if (!vmm_load_elf(as, vc.image, &e)) {
+				const char *nm = scenario_get(sys->sc, "vmm",
+							      h->name, "image")
+							 ? h->name : NULL;
+				char *where = scenario_where(sys->sc, "vmm",
+							     nm, "image");
+				g_set_error(error, CONFIG_ERROR, 0,
+					    "%s: [vmm] image: %s", where,
+					    e->message);
+				g_free(where);
+				g_error_free(e);
+				ok = false;
+			}
+		}
+	}
+	config_free(&vmm_params, &vc);
+	if (!ok)
+		return false;
+	static const struct {
+		const char *key;
+		enum series_mode mode;
+	} ser[] = {
+		{ "resident_pages", SERIES_LEVEL },
+		{ "faults.minor", SERIES_DELTA },
+		{ "faults.major", SERIES_DELTA },
+		{ "reclaim.pages", SERIES_DELTA },
+		{ "moves", SERIES_DELTA },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(ser); i++) {
+		char *name = g_strdup_printf("%s.vmm.%s", h->name, ser[i].key);
+		series_add(sys->series, name,
+			   stats_counter(sys->sim->stats, "%s", name),
+			   ser[i].mode);
+		g_free(name);
+	}
+	return true;
 }
 
 static bool build_hosts(struct system *sys, GError **error)
@@ -127,6 +178,8 @@ static bool build_hosts(struct system *sys, GError **error)
 		g_ptr_array_add(sys->hosts, h);
 		if (!config_fill(sys->sc, &host_params_table, &h->cfg, "host",
 				 h->name, error))
+			return false;
+		if (!build_vmm(sys, h, error))
 			return false;
 	}
 	return true;

@@ -1,0 +1,313 @@
+/*
+ * vmm/vmm.h - the host virtual memory manager: physical frames, page
+ * tables, address spaces and VMAs, page faults, reclaim, page moves, pin
+ * counts, reservations, the notifier (suspend/resume) interface and ELF
+ * process images.
+ *
+ * One struct vmm per host.  Everything that takes simulated time (faults,
+ * pinning that faults, reclaim, moves) completes through an event at the
+ * simulated instant it is done; everything else is immediate.  Simulated
+ * errors (segmentation faults, out of memory, moves of pinned pages) are
+ * statuses, counters and trace records, never aborts.  Configuration and
+ * I/O errors (ELF images) are GErrors naming the file.
+ *
+ * Counters, each prefixed by the host name ("a.vmm.faults.minor"):
+ * vmm.faults.minor, vmm.faults.major, vmm.segv, vmm.reclaim.pages,
+ * vmm.reclaim.skipped_pinned, vmm.reclaim.writebacks, vmm.moves,
+ * vmm.move_failed_pinned, vmm.invalidations, vmm.oom, vmm.resident_pages,
+ * vmm.pinned_pages, vmm.committed_pages, vmm.commit_failed, vmm.cow_copies,
+ * vmm.huge.collapses, vmm.huge.splits, vmm.swap.pages.
+ */
+#ifndef VMM_VMM_H
+#define VMM_VMM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/config.h"
+#include "sim/sim.h"
+
+#define VMM_PAGE_SHIFT 12
+#define VMM_PAGE_SIZE (1ULL << VMM_PAGE_SHIFT)
+#define VMM_HUGE_SHIFT 21
+#define VMM_HUGE_SIZE (1ULL << VMM_HUGE_SHIFT)
+#define VMM_HUGE_PAGES (VMM_HUGE_SIZE / VMM_PAGE_SIZE) /* 512 */
+#define VMM_VA_BITS 48
+#define VMM_NO_PFN UINT64_MAX
+
+/* [vmm] / [vmm NAME] parameters. */
+struct vmm_config {
+	sim_time_t dram_latency;      /* one memory access of a page walk */
+	uint64_t walk_levels;         /* memory accesses of a 4 KiB walk */
+	sim_time_t minor_fault_time;  /* mean CPU service of a minor fault */
+	sim_time_t major_fault_time;  /* mean CPU service of a major fault */
+	double fault_jitter;          /* share of the service time that is
+				       * exponentially distributed */
+	sim_time_t swap_latency;      /* device access latency */
+	uint64_t swap_bandwidth;      /* bits/s */
+	uint64_t swap_size;           /* bytes of swap space */
+	double watermark_low;         /* free share that wakes the reclaimer */
+	double watermark_high;        /* free share at which it sleeps */
+	sim_time_t reclaim_scan_time; /* CPU per frame the clock looks at */
+	uint64_t reclaim_batch;       /* evictions in flight at once */
+	sim_time_t pin_time;          /* CPU per page pinned */
+	uint64_t copy_bandwidth;      /* bits/s of a page copy */
+	bool huge_pages;              /* transparent huge pages on faults */
+	uint64_t numa_nodes;
+	char *image;                  /* ELF image of the host's process */
+};
+
+extern const struct param_table vmm_params;
+
+#define VMM_ERROR (vmm_error_quark())
+GQuark vmm_error_quark(void);
+
+struct vmm;
+struct vmm_as;
+struct vmm_sub;
+
+/* ---- host ---- */
+
+struct vmm *vmm_new(struct sim *sim, const char *host_name,
+		    uint64_t memory_bytes, const struct vmm_config *cfg);
+void vmm_free(struct vmm *vmm);
+const struct vmm_config *vmm_config(const struct vmm *vmm);
+uint64_t vmm_total_frames(const struct vmm *vmm);
+uint64_t vmm_free_frames(const struct vmm *vmm);
+/* NUMA node of a frame (frames are split evenly between nodes). */
+unsigned vmm_frame_node(const struct vmm *vmm, uint64_t pfn);
+
+/* ---- address spaces and VMAs ---- */
+
+enum vmm_prot {
+	VMM_PROT_READ = 1,
+	VMM_PROT_WRITE = 2,
+	VMM_PROT_EXEC = 4,
+};
+
+enum vmm_vma_kind {
+	VMM_VMA_ANON,      /* zero-fill on first touch, swap-backed */
+	VMM_VMA_FILE,      /* file-backed: page-cache hit on first touch,
+			    * dropped clean on reclaim, major fault after */
+	VMM_VMA_FILE_PRIV, /* private file mapping (ELF data): page-cache
+			    * hit on first touch, then anonymous */
+};
+
+struct vmm_vma_info {
+	uint64_t start, end; /* [start, end), page-aligned */
+	unsigned prot;
+	enum vmm_vma_kind kind;
+	const char *name;    /* "anon", ".text" ... owned by the VMA */
+};
+
+struct vmm_as *vmm_as_new(struct vmm *vmm, const char *name);
+/* Tear down: unmaps everything (with invalidations), then frees. */
+void vmm_as_free(struct vmm_as *as);
+uint32_t vmm_as_id(const struct vmm_as *as);
+struct vmm_as *vmm_as_by_id(struct vmm *vmm, uint32_t id);
+struct vmm_as *vmm_as_find(struct vmm *vmm, const char *name);
+struct vmm *vmm_as_vmm(const struct vmm_as *as);
+const char *vmm_as_name(const struct vmm_as *as);
+void vmm_as_set_node(struct vmm_as *as, unsigned node);
+
+/* Map [va, va+len) (page-aligned, inside 48-bit space, not overlapping). */
+bool vmm_mmap(struct vmm_as *as, uint64_t va, uint64_t len, unsigned prot,
+	      enum vmm_vma_kind kind, GError **error);
+/* A free page-aligned range of @len, for callers that do not care where. */
+uint64_t vmm_mmap_anywhere(struct vmm_as *as, uint64_t len, unsigned prot,
+			   enum vmm_vma_kind kind, GError **error);
+/* Unmap (the range may split VMAs).  Invalidates, then frees frames
+ * (a pinned frame stays allocated, without owner, until its last unpin). */
+void vmm_munmap(struct vmm_as *as, uint64_t va, uint64_t len);
+/* Drop the pages (the VMA stays; next touch zero-fills). */
+void vmm_madvise_dontneed(struct vmm_as *as, uint64_t va, uint64_t len);
+/* Copy-on-write fork: the child shares every present page read-only;
+ * the parent's writable pages are write-protected (invalidation "cow"). */
+struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name);
+/* Map the PT_LOAD segments of an ELF file; returns the number of VMAs
+ * created (>= 1) or 0 with @error naming the file. */
+unsigned vmm_load_elf(struct vmm_as *as, const char *path, GError **error);
+
+unsigned vmm_vma_count(const struct vmm_as *as);
+bool vmm_vma_get(const struct vmm_as *as, unsigned i,
+		 struct vmm_vma_info *out);
+/* The VMA holding @va, or false. */
+bool vmm_vma_find(const struct vmm_as *as, uint64_t va,
+		  struct vmm_vma_info *out);
+
+/* ---- translation ---- */
+
+/*
+ * Translate without faulting: true and *pfn (the 4 KiB frame) when the
+ * page is present and (for @write) writable; sets the accessed (and dirty)
+ * bits like a CPU access.
+ */
+bool vmm_lookup(struct vmm_as *as, uint64_t va, bool write, uint64_t *pfn);
+/* Modelled cost of the page-table walk of @va: the levels the walk reads
+ * times the DRAM latency (one level fewer under a huge leaf). */
+sim_time_t vmm_walk_cost(const struct vmm_as *as, uint64_t va);
+
+/* ---- faults ---- */
+
+enum vmm_fault_status {
+	VMM_FAULT_PRESENT, /* already present: no fault was taken */
+	VMM_FAULT_MINOR,   /* zero-fill, page-cache hit or COW copy */
+	VMM_FAULT_MAJOR,   /* swap-in or file read from the device */
+	VMM_FAULT_SEGV,    /* outside every VMA or not permitted */
+	VMM_FAULT_OOM,     /* no frame and nothing reclaimable */
+	VMM_FAULT_NSTATUS
+};
+extern const char *const vmm_fault_status_names[];
+
+static inline bool vmm_fault_ok(int status)
+{
+	return status <= VMM_FAULT_MAJOR;
+}
+
+typedef void (*vmm_fault_done_fn)(void *ctx, int status, uint64_t pfn);
+
+/* Resolve @va; @done runs in an event at the simulated time the page is
+ * present (or the fault failed).  Never calls @done before returning. */
+void vmm_fault_in(struct vmm_as *as, uint64_t va, bool write,
+		  vmm_fault_done_fn done, void *ctx);
+
+/* ---- pinning and reservations ---- */
+
+/* Fault in (if needed) and pin every page of [va, va+len); @done gets the
+ * first failing status or VMM_FAULT_PRESENT/MINOR/MAJOR (the worst fault
+ * taken) and the number of pages pinned, at now + faults + pages *
+ * pin_time.  On failure, the pages already pinned are unpinned. */
+typedef void (*vmm_pin_done_fn)(void *ctx, int status, uint64_t npages);
+void vmm_pin(struct vmm_as *as, uint64_t va, uint64_t len, bool write,
+	     vmm_pin_done_fn done, void *ctx);
+/* Drop one pin of each present page of the range. */
+void vmm_unpin(struct vmm_as *as, uint64_t va, uint64_t len);
+/* Drop one pin of each frame (for callers that kept the frame list). */
+void vmm_unpin_frames(struct vmm *vmm, const uint64_t *pfns, uint64_t n);
+uint32_t vmm_frame_pins(const struct vmm *vmm, uint64_t pfn);
+
+/*
+ * Commit [va, va+len) (inside VMAs): frames are reserved for every page
+ * not yet resident, and resident pages become unreclaimable (compaction
+ * may still move them).  False, counted (vmm.commit_failed), when that is
+ * more than free memory can give.  Faults draw from the reservation.
+ */
+bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len);
+void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len);
+uint64_t vmm_reserved_frames(const struct vmm *vmm);
+
+/* ---- the notifier ---- */
+
+enum vmm_sub_mode { VMM_SUB_INVALIDATE, VMM_SUB_SUSPEND };
+
+enum vmm_reason {
+	VMM_REASON_MOVE_COMPACTION,
+	VMM_REASON_MOVE_NUMA,
+	VMM_REASON_HUGE_COLLAPSE,
+	VMM_REASON_HUGE_SPLIT,
+	VMM_REASON_RECLAIM,
+	VMM_REASON_MUNMAP,
+	VMM_REASON_DONTNEED,
+	VMM_REASON_COW,
+	VMM_REASON_MIGRATION,
+	VMM_REASON_N
+};
+extern const char *const vmm_reason_names[];
+
+/* A move reason (suspend/resume applies) or not (always invalidate). */
+static inline bool vmm_reason_is_move(enum vmm_reason r)
+{
+	return r <= VMM_REASON_HUGE_SPLIT || r == VMM_REASON_MIGRATION;
+}
+
+struct vmm_notifier_ops {
+	/* The VMM touches none of [start, end) until vmm_notifier_ack(sub,
+	 * token) (now, or later in simulated time). */
+	void (*invalidate_start)(struct vmm_sub *sub, uint64_t start,
+				 uint64_t end, enum vmm_reason reason,
+				 uint64_t token, void *ctx);
+	void (*invalidate_end)(struct vmm_sub *sub, uint64_t start,
+			       uint64_t end, void *ctx);
+	/* SUSPEND mode, moves only: hold access, ack like invalidate_start */
+	void (*suspend)(struct vmm_sub *sub, uint64_t start, uint64_t end,
+			enum vmm_reason reason, uint64_t token, void *ctx);
+	/* new_pfns[i] is the frame of page start + i*4KiB (VMM_NO_PFN if the
+	 * move of that page failed and it is gone; normally the old frame
+	 * when the move failed and the page stayed). */
+	void (*resume)(struct vmm_sub *sub, uint64_t start, uint64_t end,
+		       const uint64_t *new_pfns, void *ctx);
+};
+
+struct vmm_sub *vmm_notifier_register(struct vmm_as *as, uint64_t va,
+				      uint64_t len, enum vmm_sub_mode mode,
+				      const struct vmm_notifier_ops *ops,
+				      void *ctx);
+/* Unregistering with acknowledgements outstanding acknowledges them. */
+void vmm_notifier_unregister(struct vmm_sub *sub);
+void vmm_notifier_ack(struct vmm_sub *sub, uint64_t token);
+/* mmu_interval_read_begin / mmu_interval_read_retry: the count is odd
+ * while an invalidation of the subscription's range is in progress. */
+uint64_t vmm_notifier_read_begin(const struct vmm_sub *sub);
+bool vmm_notifier_read_retry(const struct vmm_sub *sub, uint64_t seq);
+
+/* ---- page moves ---- */
+
+/* Move the page in frame @pfn to a free frame (on @node, or any node when
+ * node < 0) through the notifier; @done(ctx, ok, new_pfn) runs at the
+ * simulated end of the move.  False (and no callback) when the move
+ * cannot start: free/unowned/busy frame, shared COW page, no free frame,
+ * or a pinned page (counted in vmm.move_failed_pinned). */
+typedef void (*vmm_move_done_fn)(void *ctx, bool ok, uint64_t new_pfn);
+bool vmm_move_frame(struct vmm *vmm, uint64_t pfn, int node,
+		    enum vmm_reason reason, vmm_move_done_fn done, void *ctx);
+/* One step of compaction over frames [lo, hi): the migrate scanner takes
+ * the next movable page from the bottom, the free scanner a free frame
+ * from the top.  False when no pair was found this round. */
+bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
+		      vmm_move_done_fn done, void *ctx);
+/* Collapse the 2 MiB-aligned region holding @va (512 resident small pages)
+ * into one huge frame; split a huge page back into small PTEs. */
+bool vmm_huge_collapse(struct vmm_as *as, uint64_t va,
+		       vmm_move_done_fn done, void *ctx);
+bool vmm_huge_split(struct vmm_as *as, uint64_t va);
+
+/* ---- reclaim ---- */
+
+/* Wake the reclaimer (it also wakes on the low watermark by itself). */
+void vmm_reclaim_kick(struct vmm *vmm);
+/* Tests: evict up to @n pages now through the clock, asynchronously. */
+uint64_t vmm_reclaim_force(struct vmm *vmm, uint64_t n);
+
+/* ---- for the correctness oracle ---- */
+
+#define VMM_AS_NONE 0u
+/* Owner of a frame: false when free or orphaned (pinned after munmap). */
+bool vmm_frame_owner(const struct vmm *vmm, uint64_t pfn, uint32_t *as_id,
+		     uint64_t *vpn);
+uint64_t vmm_frame_version(const struct vmm *vmm, uint64_t pfn);
+/* Setting a version is a write: the frame becomes dirty. */
+void vmm_frame_set_version(struct vmm *vmm, uint64_t pfn, uint64_t version);
+void vmm_mark_dirty(struct vmm *vmm, uint64_t pfn);
+bool vmm_frame_dirty(const struct vmm *vmm, uint64_t pfn);
+
+enum vmm_frame_event {
+	VMM_FRAME_MOVED,     /* content copied away, frame about to be freed */
+	VMM_FRAME_RECLAIMED, /* evicted */
+	VMM_FRAME_FREED,     /* munmap, DONTNEED, COW break, unpin of orphan */
+};
+/* Called just before a frame changes owner. */
+typedef void (*vmm_frame_hook_fn)(void *ctx, uint64_t pfn,
+				  enum vmm_frame_event ev);
+void vmm_set_frame_hook(struct vmm *vmm, vmm_frame_hook_fn fn, void *ctx);
+
+/* ---- measurements ---- */
+
+/* Bytes of page-table nodes of an address space. */
+uint64_t vmm_pt_bytes(const struct vmm_as *as);
+/* Bytes of VMM state per frame (struct frame). */
+size_t vmm_frame_state_bytes(void);
+/* Check internal invariants (frame counts, owners, PTEs); g_assert. */
+void vmm_check(struct vmm *vmm);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * workloads/compaction.c - a daemon that moves pages at a rate over a range
+ * of physical memory (or the whole host).
+ *
+ * Model: every 1/rate seconds one move is started: mode = compact runs one
+ * step of the VMM's compaction scanners over the range; mode = numa moves
+ * the next resident page of the range (a cursor) to the other NUMA node
+ * (needs [vmm] numa_nodes >= 2).  Moves go through the notifier like any
+ * page move, so pinned pages fail (vmm.move_failed_pinned) and
+ * subscribers are invalidated or suspended.
+ *
+ * Figures: completed = pages moved, errors = moves that failed after
+ * starting or could not start on a candidate page.
+ */
+#include "vmm/vmm.h"
+#include "workloads/workload.h"
+
+struct compaction_cfg {
+	char *host;
+	uint64_t rate;
+	int mode;
+	uint64_t range_start, range_size;
+};
+
+static const char *const modes[] = { "compact", "numa", NULL };
+
+static const struct param compaction_tab[] = {
+	{ "host", PT_STRING, NULL, offsetof(struct compaction_cfg, host),
+	  "host whose frames are moved", "", NULL, 0, 0 },
+	{ "rate", PT_COUNT, "10000", offsetof(struct compaction_cfg, rate),
+	  "pages per second the daemon tries to move",
+	  "kcompactd-like background rate", NULL, 1, 1e9 },
+	{ "mode", PT_ENUM, "compact", offsetof(struct compaction_cfg, mode),
+	  "compact (scanners from both ends) or numa (to the other node)", "",
+	  modes, 0, 0 },
+	{ "range_start", PT_SIZE, "0B",
+	  offsetof(struct compaction_cfg, range_start),
+	  "physical address where the range starts", "", NULL, 0, 0 },
+	{ "range_size", PT_SIZE, "0B",
+	  offsetof(struct compaction_cfg, range_size),
+	  "bytes of physical memory covered; 0: the whole host", "", NULL, 0,
+	  0 },
+};
+static PARAM_TABLE(compaction_params, "compaction",
+		   "a daemon that moves pages at a rate", compaction_tab);
+
+struct compaction {
+	struct workload *w;
+	struct compaction_cfg *cfg;
+	struct vmm *vmm;
+	uint64_t lo, hi, cursor;
+	sim_time_t period;
+};
+
+static void step_ev(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_step, "compaction_step", step_ev);
+
+static void moved(void *ctx, bool ok, uint64_t pfn)
+{
+	(void)pfn;
+	struct compaction *c = ctx;
+	if (ok) {
+		c->w->res.completed++;
+		c->w->res.bytes += VMM_PAGE_SIZE;
+		c->w->res.last = sim_now(c->w->sim);
+	} else {
+		c->w->res.errors++;
+	}
+}
+
+static void step_ev(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct compaction *c = obj;
+	if (c->cfg->mode == 0) {
+		vmm_compact_step(c->vmm, c->lo, c->hi, moved, c);
+	} else {
+		unsigned nodes = (unsigned)vmm_config(c->vmm)->numa_nodes;
+		for (unsigned tries = 0; tries < 4096; tries++) {
+			uint64_t p = c->cursor++;
+			if (c->cursor >= c->hi)
+				c->cursor = c->lo;
+			uint32_t as;
+			uint64_t vpn;
+			if (!vmm_frame_owner(c->vmm, p, &as, &vpn))
+				continue;
+			int to = nodes > 1 ? (int)((vmm_frame_node(c->vmm, p) +
+						    1) % nodes)
+					   : -1;
+			if (!vmm_move_frame(c->vmm, p, to,
+					    VMM_REASON_MOVE_NUMA, moved, c) &&
+			    vmm_frame_pins(c->vmm, p))
+				c->w->res.errors++;
+			break;
+		}
+	}
+	sim_schedule_in(sim, c->period, &ev_step, c->w->comp, c, 0);
+}
+
+static bool compaction_create(struct workload *w,
+			      const struct workload_env *env, GError **error)
+{
+	struct compaction_cfg *cfg = w->cfg;
+	struct host *h = workload_host(w, env, "host", cfg->host, error);
+	if (!h)
+		return false;
+	g_assert(h->vmm);
+	struct compaction *c = g_new0(struct compaction, 1);
+	w->priv = c;
+	c->w = w;
+	c->cfg = cfg;
+	c->vmm = h->vmm;
+	uint64_t n = vmm_total_frames(h->vmm);
+	c->lo = cfg->range_start >> VMM_PAGE_SHIFT;
+	c->hi = cfg->range_size ? c->lo + (cfg->range_size >> VMM_PAGE_SHIFT)
+				: n;
+	if (c->lo >= n || c->hi > n || c->hi <= c->lo) {
+		char *where = scenario_where(env->sc, "workload", w->name,
+					     "range_start");
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [workload %s] range_start/range_size: the "
+			    "range is outside the %" G_GUINT64_FORMAT
+			    " bytes of host %s",
+			    where, w->name, n << VMM_PAGE_SHIFT, cfg->host);
+		g_free(where);
+		return false;
+	}
+	c->cursor = c->lo;
+	c->period = SIM_S / cfg->rate;
+	if (!c->period)
+		c->period = 1;
+	return true;
+}
+
+static void compaction_start(struct workload *w)
+{
+	struct compaction *c = w->priv;
+	w->res.first = w->common.start;
+	sim_schedule(w->sim, w->common.start, &ev_step, w->comp, c, 0);
+}
+
+static void compaction_destroy(struct workload *w)
+{
+	g_free(w->priv);
+	w->priv = NULL;
+}
+
+const struct workload_ops compaction_ops = {
+	.type = "compaction",
+	.summary = "a daemon that moves pages at a rate",
+	.params = &compaction_params,
+	.cfg_size = sizeof(struct compaction_cfg),
+	.create = compaction_create,
+	.start = compaction_start,
+	.finish = NULL,
+	.destroy = compaction_destroy,
+};
