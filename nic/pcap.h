@@ -9,7 +9,8 @@
  *   IPv4      10.0.0.0 + host index + 1, DSCP/ECN 0, ID 0, DF, TTL 64,
  *             protocol 17, real header checksum
  *   UDP       src port 0xc000 | (sender QPN & 0x3fff), dst 4791, checksum 0
- *   BTH       opcode, SE, M = 0, pad count, TVer 0, P_Key (0xffff when the
+ *   BTH       opcode, SE, M = 0, pad count (from payload_len, as
+ *             pkt_frame_bytes() counts it), TVer 0, P_Key (0xffff when the
  *             packet's is 0), dest QP, AckReq, PSN
  *   RETH / AETH / ImmDt as the opcode requires (IBA Vol 1, 9.3)
  *   payload   the packet's 64-bit data version, big-endian, repeated
