@@ -198,7 +198,12 @@ static uint64_t pcie_cpl_tlps(const struct pcie *p, uint64_t bytes)
 
 sim_time_t pcie_dma_write(struct pcie *p, uint64_t bytes)
 {
-	sim_time_t now = sim_now(p->sim);
+	return pcie_dma_write_at(p, sim_now(p->sim), bytes);
+}
+
+sim_time_t pcie_dma_write_at(struct pcie *p, sim_time_t now, uint64_t bytes)
+{
+	g_assert(now >= sim_now(p->sim));
 	if (bytes == 0)
 		return now;
 	uint64_t n = pcie_div_up(bytes, p->cfg.mps);
@@ -242,7 +247,12 @@ static sim_time_t pcie_read_at(const struct pcie *p, sim_time_t now,
 
 sim_time_t pcie_dma_read(struct pcie *p, uint64_t bytes)
 {
-	sim_time_t now = sim_now(p->sim);
+	return pcie_dma_read_at(p, sim_now(p->sim), bytes);
+}
+
+sim_time_t pcie_dma_read_at(struct pcie *p, sim_time_t now, uint64_t bytes)
+{
+	g_assert(now >= sim_now(p->sim));
 	if (bytes == 0)
 		return now;
 	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free);

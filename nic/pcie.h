@@ -73,6 +73,10 @@ sim_time_t pcie_dma_write(struct pcie *pcie, uint64_t bytes);
 sim_time_t pcie_dma_read(struct pcie *pcie, uint64_t bytes);
 /* CPU-to-NIC posted write (doorbell, BlueFlame WQE): arrival at the NIC. */
 sim_time_t pcie_mmio_write(struct pcie *pcie, uint64_t bytes);
+/* The same, issued at @t >= now (after a pipeline stage of the NIC that
+ * has not happened yet in simulated time). */
+sim_time_t pcie_dma_write_at(struct pcie *pcie, sim_time_t t, uint64_t bytes);
+sim_time_t pcie_dma_read_at(struct pcie *pcie, sim_time_t t, uint64_t bytes);
 /* Unloaded read time (no queueing), for tests and latency breakdowns. */
 sim_time_t pcie_read_latency(const struct pcie *pcie, uint64_t bytes);
 
