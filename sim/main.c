@@ -39,6 +39,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_options opt = { 0 };
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
+	char *pcap = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = -1;
@@ -59,6 +60,9 @@ static int cmd_run(int argc, char **argv)
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
 		  "write summary.json, config.ini (effective configuration) "
 		  "and series.csv into DIR", "DIR" },
+		{ "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap,
+		  "write one pcap per link (LINK.pcap, RoCEv2, ns timestamps) "
+		  "into DIR", "DIR" },
 		{ "trace", 't', 0, G_OPTION_ARG_FILENAME, &trace,
 		  "write the event trace as CSV (traces/README.md)", "FILE" },
 		{ "trace-hosts", 0, 0, G_OPTION_ARG_STRING, &t_hosts,
@@ -109,6 +113,7 @@ static int cmd_run(int argc, char **argv)
 	opt.sets = sets;
 	opt.out_dir = out;
 	opt.trace_path = trace;
+	opt.pcap_dir = pcap;
 	opt.trace_hosts = t_hosts;
 	opt.trace_comps = t_comps;
 	opt.trace_kinds = t_kinds;
@@ -143,6 +148,7 @@ out:
 	g_free(duration);
 	g_free(out);
 	g_free(trace);
+	g_free(pcap);
 	g_free(t_hosts);
 	g_free(t_comps);
 	g_free(t_kinds);

@@ -61,7 +61,15 @@ bool series_open(struct series *s, const char *path, GError **error)
 		return false;
 	}
 	s->path = g_strdup(path);
-	fputs("time_ps", s->f);
+	/* the mode of every column, so readers need not guess */
+	fputs("# odpsim series schema 1; modes: time", s->f);
+	for (guint i = 0; i < s->cols->len; i++)
+		fprintf(s->f, ",%s",
+			g_array_index(s->cols, struct series_col, i).mode ==
+					SERIES_LEVEL ?
+				"level" :
+				"delta");
+	fputs("\ntime_ps", s->f);
 	for (guint i = 0; i < s->cols->len; i++) {
 		struct series_col *c =
 			&g_array_index(s->cols, struct series_col, i);

@@ -8,12 +8,12 @@
 #include <string.h>
 
 struct stats {
-	GHashTable *by_name; /* char* -> struct stat* (owned) */
+	GHashTable *by_name; /* char* -> struct stat_entry* (owned) */
 };
 
 static void stat_free(gpointer p)
 {
-	struct stat *s = p;
+	struct stat_entry *s = p;
 	if (s->kind == STAT_HIST)
 		g_free(s->hist.buckets);
 	g_free(s->name);
@@ -36,16 +36,16 @@ void stats_free(struct stats *st)
 	g_free(st);
 }
 
-static struct stat *stats_get_or_add(struct stats *st, char *name,
+static struct stat_entry *stats_get_or_add(struct stats *st, char *name,
 				     enum stat_kind kind)
 {
-	struct stat *s = g_hash_table_lookup(st->by_name, name);
+	struct stat_entry *s = g_hash_table_lookup(st->by_name, name);
 	if (s) {
 		g_free(name);
 		g_assert(s->kind == kind);
 		return s;
 	}
-	s = g_new0(struct stat, 1);
+	s = g_new0(struct stat_entry, 1);
 	s->name = name;
 	s->kind = kind;
 	if (kind == STAT_HIST)
@@ -72,27 +72,27 @@ struct hist *stats_hist(struct stats *st, const char *fmt, ...)
 	return &stats_get_or_add(st, name, STAT_HIST)->hist;
 }
 
-const struct stat *stats_find(const struct stats *st, const char *name)
+const struct stat_entry *stats_find(const struct stats *st, const char *name)
 {
 	return g_hash_table_lookup(st->by_name, name);
 }
 
 uint64_t stats_get(const struct stats *st, const char *name)
 {
-	const struct stat *s = stats_find(st, name);
+	const struct stat_entry *s = stats_find(st, name);
 	return s && s->kind == STAT_COUNTER ? s->counter : 0;
 }
 
 static int stat_cmp(const void *a, const void *b)
 {
-	const struct stat *const *x = a, *const *y = b;
+	const struct stat_entry *const *x = a, *const *y = b;
 	return strcmp((*x)->name, (*y)->name);
 }
 
-const struct stat **stats_sorted(const struct stats *st, unsigned *n)
+const struct stat_entry **stats_sorted(const struct stats *st, unsigned *n)
 {
 	*n = g_hash_table_size(st->by_name);
-	const struct stat **v = g_new(const struct stat *, *n + 1);
+	const struct stat_entry **v = g_new(const struct stat_entry *, *n + 1);
 	GHashTableIter it;
 	gpointer val;
 	unsigned i = 0;

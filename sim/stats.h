@@ -28,7 +28,7 @@ struct hist {
 
 enum stat_kind { STAT_COUNTER, STAT_HIST };
 
-struct stat {
+struct stat_entry {
 	char *name;
 	enum stat_kind kind;
 	union {
@@ -48,12 +48,12 @@ uint64_t *stats_counter(struct stats *st, const char *fmt, ...)
 struct hist *stats_hist(struct stats *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Existing stat or NULL. */
-const struct stat *stats_find(const struct stats *st, const char *name);
+const struct stat_entry *stats_find(const struct stats *st, const char *name);
 /* Value of a counter, 0 when absent. */
 uint64_t stats_get(const struct stats *st, const char *name);
 
 /* All stats sorted by name; free the array (not the elements) with g_free. */
-const struct stat **stats_sorted(const struct stats *st, unsigned *n);
+const struct stat_entry **stats_sorted(const struct stats *st, unsigned *n);
 
 void hist_add(struct hist *h, uint64_t v);
 /* Value at quantile @q in [0,1]: the highest value of the bucket holding

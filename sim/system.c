@@ -14,11 +14,15 @@
 #include "sim/stats.h"
 #include "sim/trace.h"
 #include "sim/version.h"
+#include "nic/driver.h"
+#include "nic/nic.h"
+#include "nic/packet.h"
+#include "nic/pcap.h"
+#include "nic/pcie.h"
+#include "nic/wire.h"
 #include "vmm/vmm.h"
 #include "workloads/workload.h"
 
-/* Registration policies (issue: on-demand paging adds its ops tables). */
-const char *const system_policy_names[] = { "pin", NULL };
 
 static const struct param sim_tab[] = {
 	{ "seed", PT_COUNT, "1", offsetof(struct sim_params, seed),
@@ -28,7 +32,7 @@ static const struct param sim_tab[] = {
 	  "simulated time to run", "", NULL, 1, 1e18 },
 	{ "policy", PT_ENUM, "pin", offsetof(struct sim_params, policy),
 	  "default registration policy of every MR", "today's practice",
-	  system_policy_names, 0, 0 },
+	  reg_policy_names, 0, 0 },
 	{ "series_interval", PT_TIME, "10us",
 	  offsetof(struct sim_params, series_interval),
 	  "sampling interval of series.csv",
@@ -57,6 +61,9 @@ const struct section_schema system_schema[] = {
 	{ "host", SEC_NAMED, NULL, &host_params_table, NULL, NULL },
 	{ "workload", SEC_NAMED, NULL, &workload_common_params, "type", NULL },
 	{ "vmm", SEC_EITHER, "host", &vmm_params, NULL, NULL },
+	{ "nic", SEC_EITHER, "host", &nic_params, NULL, NULL },
+	{ "pcie", SEC_EITHER, "host", &pcie_params, NULL, NULL },
+	{ "link", SEC_NAMED, NULL, &link_params, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -67,6 +74,9 @@ struct system {
 	const char *policy_name;
 	GPtrArray *hosts;     /* struct host * */
 	GPtrArray *workloads; /* struct workload * */
+	GPtrArray *links;     /* struct link * */
+	GPtrArray *pcaps;     /* struct pcap_writer * */
+	struct pkt_pool pool;
 	struct series *series;
 	char *out_dir;
 	double wall_s;
@@ -108,6 +118,13 @@ struct sim *system_sim(struct system *sys)
 	return sys->sim;
 }
 
+static struct host *host_by_name(struct system *sys, const char *name);
+
+struct host *system_host(struct system *sys, const char *name)
+{
+	return host_by_name(sys, name);
+}
+
 const struct sim_params *system_params(const struct system *sys)
 {
 	return &sys->p;
@@ -115,6 +132,7 @@ const struct sim_params *system_params(const struct system *sys)
 
 static void host_free(struct host *h)
 {
+	nic_free(h->nic);
 	vmm_free(h->vmm);
 	g_free(h->name);
 	g_free(h);
@@ -168,6 +186,49 @@ static bool build_vmm(struct system *sys, struct host *h, GError **error)
 	return true;
 }
 
+/* The host's HCA and its PCIe attachment. */
+static bool build_nic(struct system *sys, struct host *h, GError **error)
+{
+	struct nic_config nc = { 0 };
+	struct pcie_config pc = { 0 };
+	if (!config_fill(sys->sc, &nic_params, &nc, "nic", h->name, error) ||
+	    !config_fill(sys->sc, &pcie_params, &pc, "pcie", h->name, error))
+		return false;
+	GError *e = NULL;
+	if (!pcie_config_validate(&pc, &e)) {
+		char *where = scenario_where(sys->sc, "pcie", h->name, NULL);
+		g_set_error(error, CONFIG_ERROR, 0, "%s: [pcie %s]: %s", where,
+			    h->name, e->message);
+		g_free(where);
+		g_error_free(e);
+		return false;
+	}
+	if (nc.mtt_cache_entries % nc.mtt_cache_ways) {
+		char *where = scenario_where(sys->sc, "nic", h->name,
+					     "mtt_cache_ways");
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [nic] mtt_cache_ways: %" G_GUINT64_FORMAT
+			    " does not divide mtt_cache_entries (%"
+			    G_GUINT64_FORMAT ")", where, nc.mtt_cache_ways,
+			    nc.mtt_cache_entries);
+		g_free(where);
+		return false;
+	}
+	h->nic = nic_new(sys->sim, h, &nc, pcie_new(sys->sim, h->name, &pc),
+			 &sys->pool);
+	static const char *const ser[] = { "tx_bytes", "rx_packets",
+					   "mtt_cache.misses", "rnr_naks_sent",
+					   "retransmitted_packets" };
+	for (unsigned i = 0; i < G_N_ELEMENTS(ser); i++) {
+		char *name = g_strdup_printf("%s.nic.%s", h->name, ser[i]);
+		series_add(sys->series, name,
+			   stats_counter(sys->sim->stats, "%s", name),
+			   SERIES_DELTA);
+		g_free(name);
+	}
+	return true;
+}
+
 static bool build_hosts(struct system *sys, GError **error)
 {
 	const char *const *names = scenario_names(sys->sc, "host");
@@ -179,7 +240,85 @@ static bool build_hosts(struct system *sys, GError **error)
 		if (!config_fill(sys->sc, &host_params_table, &h->cfg, "host",
 				 h->name, error))
 			return false;
-		if (!build_vmm(sys, h, error))
+		if (!build_vmm(sys, h, error) || !build_nic(sys, h, error))
+			return false;
+	}
+	return true;
+}
+
+static struct host *host_by_name(struct system *sys, const char *name)
+{
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		if (!strcmp(h->name, name))
+			return h;
+	}
+	return NULL;
+}
+
+/* [link NAME]: a cable between the NICs of the two hosts of `ends`. */
+static bool build_links(struct system *sys, const char *pcap_dir,
+			bool *io_error, GError **error)
+{
+	const char *const *names = scenario_names(sys->sc, "link");
+	for (unsigned i = 0; names[i]; i++) {
+		struct link_config lc = { 0 };
+		bool ok = config_fill(sys->sc, &link_params, &lc, "link",
+				      names[i], error);
+		char *a = NULL, *b = NULL;
+		struct host *ha = NULL, *hb = NULL;
+		GError *e = NULL;
+		if (ok && !link_parse_ends(lc.ends, &a, &b, &e)) {
+			ok = false;
+		} else if (ok) {
+			ha = host_by_name(sys, a);
+			hb = host_by_name(sys, b);
+			if (!ha || !hb)
+				g_set_error(&e, CONFIG_ERROR, 0,
+					    "no host named '%s' (no [host %s] "
+					    "section)", ha ? b : a, ha ? b : a);
+			else if (nic_attached(ha->nic) || nic_attached(hb->nic))
+				g_set_error(&e, CONFIG_ERROR, 0,
+					    "host %s already has a link (one "
+					    "port per NIC; no switch is "
+					    "modelled yet)",
+					    nic_attached(ha->nic) ? a : b);
+			ok = !e;
+		}
+		if (e) {
+			char *where = scenario_where(sys->sc, "link", names[i],
+						     "ends");
+			g_set_error(error, CONFIG_ERROR, 0, "%s: [link %s] ends: %s",
+				    where, names[i], e->message);
+			g_free(where);
+			g_error_free(e);
+		}
+		if (ok) {
+			struct link *l = link_new(sys->sim, names[i], &lc,
+						  &sys->pool);
+			g_ptr_array_add(sys->links, l);
+			nic_attach(ha->nic, l, 0);
+			nic_attach(hb->nic, l, 1);
+			if (pcap_dir) {
+				char *path = g_strdup_printf("%s/%s.pcap",
+							     pcap_dir,
+							     names[i]);
+				struct pcap_writer *pw = pcap_open(
+					path, (uint32_t)lc.pcap_snaplen, error);
+				g_free(path);
+				if (!pw) {
+					*io_error = true;
+					ok = false;
+				} else {
+					g_ptr_array_add(sys->pcaps, pw);
+					link_set_pcap(l, pw);
+				}
+			}
+		}
+		g_free(a);
+		g_free(b);
+		config_free(&link_params, &lc);
+		if (!ok)
 			return false;
 	}
 	return true;
@@ -275,15 +414,26 @@ struct system *system_build(const char *scenario_path,
 	sys->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
 	sys->workloads =
 		g_ptr_array_new_with_free_func((GDestroyNotify)workload_free);
+	sys->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
+	sys->pcaps = g_ptr_array_new();
 	sys->series = series_new();
 	if (!config_fill(sc, &sim_params_table, &sys->p, "sim", NULL, error))
 		goto fail;
-	sys->policy_name = system_policy_names[sys->p.policy];
+	sys->policy_name = reg_policy_names[sys->p.policy];
 	sys->sim = sim_new(sys->p.seed);
 	sys->oracle_lost = stats_counter(sys->sim->stats, "oracle.lost_writes");
 	sys->oracle_stale = stats_counter(sys->sim->stats, "oracle.stale_reads");
 	sys->progress = opt->progress;
-	if (!build_hosts(sys, error) || !build_workloads(sys, error))
+	if (opt->pcap_dir && g_mkdir_with_parents(opt->pcap_dir, 0755) != 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "%s: cannot create pcap directory: %s",
+			    opt->pcap_dir, strerror(errno));
+		*io_error = true;
+		goto fail;
+	}
+	if (!build_hosts(sys, error) ||
+	    !build_links(sys, opt->pcap_dir, io_error, error) ||
+	    !build_workloads(sys, error))
 		goto fail;
 
 	/* outputs */
@@ -349,7 +499,12 @@ void system_free(struct system *sys)
 		sys->sim->trace = NULL;
 	}
 	g_ptr_array_free(sys->workloads, TRUE);
+	for (guint i = 0; i < sys->pcaps->len; i++)
+		pcap_close(sys->pcaps->pdata[i], NULL);
+	g_ptr_array_free(sys->pcaps, TRUE);
+	g_ptr_array_free(sys->links, TRUE);
 	g_ptr_array_free(sys->hosts, TRUE);
+	pkt_pool_destroy(&sys->pool);
 	series_free(sys->series);
 	config_free(&sim_params_table, &sys->p);
 	sim_free(sys->sim);
@@ -492,7 +647,7 @@ void system_summary_text(struct system *sys, FILE *out)
 		}
 	}
 	unsigned n;
-	const struct stat **v = stats_sorted(sim->stats, &n);
+	const struct stat_entry **v = stats_sorted(sim->stats, &n);
 	fprintf(out, "\ncounters\n");
 	for (unsigned i = 0; i < n; i++)
 		if (v[i]->kind == STAT_COUNTER)
@@ -540,7 +695,7 @@ char *system_summary_json(struct system *sys, bool pretty)
 		   sim->fingerprint);
 	json_str(&w, "fingerprint", fp);
 	unsigned n;
-	const struct stat **v = stats_sorted(sim->stats, &n);
+	const struct stat_entry **v = stats_sorted(sim->stats, &n);
 	json_obj_begin(&w, "counters");
 	for (unsigned i = 0; i < n; i++)
 		if (v[i]->kind == STAT_COUNTER)

@@ -31,6 +31,7 @@ struct run_options {
 	const char *duration; /* NULL: the scenario's */
 	char **sets;          /* "TYPE[.NAME].KEY=VALUE", NULL-terminated */
 	const char *out_dir;  /* NULL: no files */
+	const char *pcap_dir; /* NULL: no pcap; else one LINK.pcap per link */
 	const char *trace_path;
 	const char *trace_hosts, *trace_comps, *trace_kinds;
 	const char *trace_from, *trace_to, *trace_cap;
@@ -41,7 +42,6 @@ struct system;
 
 /* The schema of scenario files (all section types and tables). */
 extern const struct section_schema system_schema[];
-extern const char *const system_policy_names[];
 
 /* Load, validate and build; errors are configuration errors (exit 2)
  * unless *io_error is set (exit 1). */
@@ -53,6 +53,9 @@ void system_free(struct system *sys);
 bool system_run(struct system *sys, GError **error);
 
 struct sim *system_sim(struct system *sys);
+struct host;
+/* The host called @name, or NULL (tests drive hosts through it). */
+struct host *system_host(struct system *sys, const char *name);
 const struct sim_params *system_params(const struct system *sys);
 
 /* Summaries of a finished run. */

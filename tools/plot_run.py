@@ -20,7 +20,7 @@ def main():
         sys.exit("usage: plot_run.py DIR   (DIR written by odpsim run --out DIR)")
     d = sys.argv[1]
     plt = plotlib.need_matplotlib()
-    times, cols = plotlib.read_series(os.path.join(d, "series.csv"))
+    times, cols, modes = plotlib.read_series(os.path.join(d, "series.csv"))
     if not times:
         sys.exit("%s/series.csv: no samples (run longer than series_interval)" % d)
     summary = {}
@@ -40,16 +40,20 @@ def main():
     dt = times[1] - times[0] if len(times) > 1 else times[0]
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n + 0.8), sharex=True,
                              squeeze=False)
-    for ax, (metric, names) in zip(axes[:, 0], sorted(groups.items())):
-        rate = metric.endswith("_rate") or not (
-            metric.endswith("pages") or metric.endswith("_level"))
+    # throughput first, then the NIC, then the VMM
+    order = sorted(groups.items(), key=lambda kv: (
+        not kv[0].endswith("bytes"), not kv[0].startswith("nic"), kv[0]))
+    for ax, (metric, names) in zip(axes[:, 0], order):
+        rate = modes[names[0]] == "delta"
+        gbps = rate and metric.endswith("bytes")
         for name in names:
             ys = cols[name]
             if rate and dt > 0:
-                ys = [y / dt for y in ys]
+                ys = [y / dt * (8e-9 if gbps else 1) for y in ys]
             ax.plot([t * 1e3 for t in times], ys, label=name.split(".")[0],
                     linewidth=1.2)
-        ax.set_ylabel(metric + (" /s" if rate else ""), fontsize=8)
+        unit = " Gb/s" if gbps else (" /s" if rate else "")
+        ax.set_ylabel(metric + unit, fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     axes[-1, 0].set_xlabel("simulated time (ms)")
@@ -57,7 +61,7 @@ def main():
         os.path.basename(summary.get("scenario", d)),
         summary.get("policy", "?"), summary.get("seed", "?"))
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     for ext in ("png", "svg"):
         out = os.path.join(d, "run." + ext)
         fig.savefig(out, dpi=110)

@@ -31,15 +31,27 @@ def need_matplotlib():
 
 
 def read_series(path):
-    """series.csv -> (times in seconds, {column: [values]})."""
+    """series.csv -> (times in seconds, {column: [values]}, {column: mode})
+
+    mode is "level" (value at the sample) or "delta" (increase over the
+    interval), from the file's "# ... modes:" comment line."""
     try:
         with open(path, newline="") as f:
-            rows = list(csv.reader(f))
+            lines = f.read().splitlines()
     except OSError as e:
         sys.exit("%s: %s" % (path, e.strerror))
+    modes_line = [l for l in lines if l.startswith("#") and "modes:" in l]
+    rows = list(csv.reader(l for l in lines if not l.startswith("#")))
     if not rows or rows[0][0] != "time_ps":
         sys.exit("%s: not an odpsim series.csv (no time_ps header)" % path)
     head = rows[0]
+    if modes_line:
+        modes = modes_line[0].split("modes:", 1)[1].strip().split(",")
+    else:
+        modes = ["time"] + ["level"] * (len(head) - 1)
+    if len(modes) != len(head):
+        sys.exit("%s: modes line has %d fields, header %d" % (path, len(modes),
+                                                              len(head)))
     cols = {h: [] for h in head[1:]}
     times = []
     for n, r in enumerate(rows[1:], start=2):
@@ -49,4 +61,4 @@ def read_series(path):
         times.append(int(r[0]) / 1e12)
         for h, v in zip(head[1:], r[1:]):
             cols[h].append(float(v))
-    return times, cols
+    return times, cols, dict(zip(head, modes))

@@ -5,9 +5,19 @@
 
 extern const struct workload_ops pressure_ops;
 extern const struct workload_ops compaction_ops;
+extern const struct workload_ops write_bw_ops, read_bw_ops, send_bw_ops;
+extern const struct workload_ops write_lat_ops, read_lat_ops, send_lat_ops;
+extern const struct workload_ops kv_ops_table;
 
 const struct workload_ops *const workload_types[] = {
 	&pressure_ops,
 	&compaction_ops,
+	&write_bw_ops,
+	&read_bw_ops,
+	&send_bw_ops,
+	&write_lat_ops,
+	&read_lat_ops,
+	&send_lat_ops,
+	&kv_ops_table,
 	NULL,
 };

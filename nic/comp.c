@@ -1,0 +1,290 @@
+/*
+ * nic/comp.c - the completer: what comes back to a requester.
+ *
+ * ACKs retire WQEs in order (IBA 9.7.5.1.2: an ACK for PSN n acknowledges
+ * every request up to n); a signaled WQE then gets a CQE.  A READ
+ * completes when its last response packet has been placed.  NAKs:
+ *   RNR NAK        wait the timer it carries, then go back to its PSN;
+ *                  rnr_retry bounds the attempts (7 = infinite)
+ *   PSN seq error  go back to the PSN it carries at once
+ *   remote access / invalid request / remote operational error
+ *                  the WQE completes in error and the QP goes to ERR
+ * The local ACK timer (4.096 us * 2^timeout) restarts at each transmission
+ * and each ACK that makes progress; when it expires with packets
+ * outstanding the requester goes back to the oldest unacknowledged PSN,
+ * retry_cnt bounding the attempts (IBA 9.7.6.1.3).
+ *
+ * READ responses must arrive in PSN order; a gap means a response was
+ * lost: the READ is re-requested from the first missing PSN, once per gap.
+ */
+#include "nic/nic_int.h"
+
+#include "nic/pcie.h"
+
+static const struct trace_kind tk_rnr_recv = { "rnr_nak_received",
+					       TRACE_INSTANT, NULL };
+static const struct trace_kind tk_timeout = { "ack_timeout", TRACE_INSTANT,
+					      NULL };
+static const struct trace_kind tk_complete = { "wqe_complete",
+					       TRACE_INSTANT, NULL };
+
+static bool wqe_done(const struct nic_qp *qp, const struct nic_wqe *w)
+{
+	if (!w->started)
+		return false;
+	if (w->wr.opcode == NIC_WR_RDMA_READ)
+		return w->resp_got == w->npkts;
+	return psn_diff(qp->una_psn, w->first_psn + w->npkts) >= 0;
+}
+
+/* Complete finished WQEs from the head of the SQ, CQEs visible at @at. */
+static void retire(struct nic_qp *qp, sim_time_t at)
+{
+	struct nic *nic = qp->nic;
+	while (qp->sq_count) {
+		struct nic_wqe *w = nic_sq_at(qp, 0);
+		if (!wqe_done(qp, w))
+			break;
+		sim_trace(nic->sim, qp->comp, &tk_complete, qp->qpn,
+			  w->first_psn, TRACE_NONE, TRACE_NONE,
+			  w->wr.sge.length, nic_wr_opcode_names[w->wr.opcode]);
+		if (w->wr.signaled) {
+			struct nic_wc wc = {
+				.wr_id = w->wr.wr_id, .status = NIC_WC_SUCCESS,
+				.opcode = nic_wc_opcode_of(w->wr.opcode),
+				.byte_len = w->wr.sge.length, .qpn = qp->qpn,
+			};
+			nic_cq_push(qp->scq, &wc, at);
+		}
+		qp->sq_head = (qp->sq_head + 1) % qp->sq_depth;
+		qp->sq_count--;
+		g_assert(qp->req_idx > 0);
+		qp->req_idx--;
+	}
+}
+
+/* The oldest READ still waiting for responses, or NULL. */
+static struct nic_wqe *pending_read(struct nic_qp *qp)
+{
+	for (uint32_t i = 0; i < qp->sq_count; i++) {
+		struct nic_wqe *w = nic_sq_at(qp, i);
+		if (!w->started)
+			return NULL;
+		if (w->wr.opcode == NIC_WR_RDMA_READ && w->resp_got < w->npkts)
+			return w;
+	}
+	return NULL;
+}
+
+/* Everything up to and including @psn is acknowledged. */
+static void ack_upto(struct nic_qp *qp, uint32_t psn)
+{
+	uint32_t una = (psn + 1) & PSN_MASK;
+	/* an ACK does not carry READ data: stop at a READ still answering */
+	struct nic_wqe *r = pending_read(qp);
+	if (r && psn_diff(una, r->first_psn + r->resp_got) > 0)
+		una = (r->first_psn + r->resp_got) & PSN_MASK;
+	if (psn_diff(una, qp->una_psn) <= 0)
+		return;
+	qp->una_psn = una;
+	qp->retry_left = qp->attr.retry_cnt;
+	qp->rnr_left = qp->attr.rnr_retry;
+	retire(qp, sim_now(qp->nic->sim));
+	comp_arm_timer(qp);
+	if (qp->req == REQ_WAIT_WINDOW || qp->req == REQ_IDLE)
+		req_fill(qp);
+}
+
+static void rnr_expire(struct sim *sim, void *obj, uint64_t psn)
+{
+	(void)sim;
+	struct nic_qp *qp = obj;
+	if (qp->state != QPS_RTS || qp->req != REQ_RNR_WAIT)
+		return;
+	qp->req = REQ_SENDING;
+	req_rewind(qp, (uint32_t)psn);
+	req_fill(qp);
+}
+SIM_EVKIND(ev_rnr_expire, "nic.rnr_expire", rnr_expire);
+
+static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
+{
+	struct nic *nic = qp->nic;
+	(*nic->c_rnr_recv)++;
+	sim_trace(nic->sim, qp->comp, &tk_rnr_recv, qp->qpn, p->psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+	ack_upto(qp, p->psn - 1);
+	if (qp->req == REQ_RNR_WAIT)
+		return; /* already waiting (a NAK for a packet sent before) */
+	if (qp->attr.rnr_retry != 7) {
+		if (qp->rnr_left == 0) {
+			nic_qp_error(qp, NIC_WC_RNR_RETRY_EXC_ERR);
+			return;
+		}
+		qp->rnr_left--;
+	}
+	qp->req = REQ_RNR_WAIT;
+	/* drop what was prepared: it is resent after the wait */
+	for (uint32_t k = 0; k < qp->tx_count; k++)
+		pkt_free(nic->pool,
+			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
+	qp->tx_count = 0;
+	sim_schedule_in(nic->sim, ib_rnr_timer_ps(AETH_LOW(p->syndrome)),
+			&ev_rnr_expire, qp->comp, qp, p->psn);
+}
+
+static void on_ack(struct nic_qp *qp, struct pkt *p)
+{
+	struct nic *nic = qp->nic;
+	(*nic->c_acks_recv)++;
+	switch (AETH_KIND(p->syndrome)) {
+	case AETH_ACK:
+		ack_upto(qp, p->psn);
+		return;
+	case AETH_RNR_NAK:
+		on_rnr_nak(qp, p);
+		return;
+	case AETH_NAK:
+		break;
+	default:
+		return; /* reserved syndromes are ignored */
+	}
+	ack_upto(qp, p->psn - 1);
+	switch (AETH_LOW(p->syndrome)) {
+	case NAK_PSN_SEQ_ERROR:
+		(*nic->c_nak_seq_recv)++;
+		if (qp->req == REQ_RNR_WAIT)
+			return;
+		req_rewind(qp, p->psn);
+		qp->req = REQ_SENDING;
+		req_fill(qp);
+		return;
+	case NAK_REMOTE_ACCESS_ERROR:
+		(*nic->c_nak_access_recv)++;
+		nic_qp_error(qp, NIC_WC_REM_ACCESS_ERR);
+		return;
+	case NAK_REMOTE_OP_ERROR:
+		nic_qp_error(qp, NIC_WC_REM_OP_ERR);
+		return;
+	default:
+		nic_qp_error(qp, NIC_WC_REM_INV_REQ_ERR);
+		return;
+	}
+}
+
+static void on_read_response(struct nic_qp *qp, struct pkt *p)
+{
+	struct nic *nic = qp->nic;
+	struct nic_wqe *w = pending_read(qp);
+	if (!w)
+		return; /* stale duplicate */
+	uint32_t expected = (w->first_psn + w->resp_got) & PSN_MASK;
+	int32_t d = psn_diff(p->psn, expected);
+	if (d < 0)
+		return; /* duplicate of a response already placed */
+	/* a response implicitly acknowledges the requests before its READ */
+	ack_upto(qp, w->first_psn - 1);
+	if (d > 0) {
+		/* a response was lost: ask again from the gap (once: later
+		 * responses of the same burst land here too) */
+		if (qp->req != REQ_RNR_WAIT &&
+		    (qp->req_idx != 0 || qp->req_pkt != w->resp_got ||
+		     qp->tx_count)) {
+			(*nic->c_out_of_seq)++;
+			req_rewind(qp, expected);
+			qp->req = REQ_SENDING;
+			req_fill(qp);
+		}
+		return;
+	}
+	sim_time_t t = sim_now(nic->sim) + nic_cycles(nic, nic->cfg.rx_cycles);
+	sim_time_t land = t;
+	if (p->payload_len) {
+		struct nic_mr *mr = nic_mr_by_key(nic, w->wr.sge.lkey);
+		uint64_t va = w->wr.sge.addr +
+			      (uint64_t)w->resp_got * qp->attr.path_mtu;
+		enum xlate_status xs =
+			mr ? nic_mr_translate(mr, va, p->payload_len,
+					      NIC_ACCESS_LOCAL_WRITE, &t) :
+			     XLATE_ACCESS;
+		if (xs != XLATE_OK) {
+			nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
+			return;
+		}
+		land = pcie_dma_write_at(nic->pcie, t, p->payload_len);
+	}
+	w->resp_got++;
+	if (w->resp_got == w->npkts) {
+		qp->reads_out--;
+		uint32_t end = (w->first_psn + w->npkts) & PSN_MASK;
+		if (psn_diff(end, qp->una_psn) > 0)
+			qp->una_psn = end;
+		qp->retry_left = qp->attr.retry_cnt;
+		retire(qp, land);
+		comp_arm_timer(qp);
+		req_fill(qp);
+	}
+}
+
+void comp_rx(struct nic_qp *qp, struct pkt *p)
+{
+	if (qp->state != QPS_RTS)
+		return;
+	if (p->opcode == IB_ACK)
+		on_ack(qp, p);
+	else
+		on_read_response(qp, p);
+}
+
+/* ---- the local ACK timer ---- */
+
+static bool outstanding(const struct nic_qp *qp)
+{
+	return psn_diff(qp->sent_psn, qp->una_psn) > 0 || qp->reads_out;
+}
+
+static void ack_timer(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_ack_timer, "nic.ack_timer", ack_timer);
+
+void comp_arm_timer(struct nic_qp *qp)
+{
+	sim_time_t to = ib_timeout_ps(qp->attr.timeout);
+	if (to == SIM_TIME_MAX || !outstanding(qp))
+		return;
+	qp->timer_deadline = sim_now(qp->nic->sim) + to;
+	if (!qp->timer_pending) {
+		qp->timer_pending = true;
+		sim_schedule(qp->nic->sim, qp->timer_deadline, &ev_ack_timer,
+			     qp->comp, qp, 0);
+	}
+}
+
+static void ack_timer(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct nic_qp *qp = obj;
+	struct nic *nic = qp->nic;
+	qp->timer_pending = false;
+	if (qp->state != QPS_RTS || !outstanding(qp))
+		return;
+	if (sim_now(sim) < qp->timer_deadline) {
+		qp->timer_pending = true;
+		sim_schedule(sim, qp->timer_deadline, &ev_ack_timer,
+			     qp->comp, qp, 0);
+		return;
+	}
+	if (qp->req == REQ_RNR_WAIT)
+		return; /* the RNR wait restarts the requester */
+	(*nic->c_timeouts)++;
+	sim_trace(sim, qp->comp, &tk_timeout, qp->qpn, qp->una_psn, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, NULL);
+	if (qp->retry_left == 0) {
+		nic_qp_error(qp, NIC_WC_RETRY_EXC_ERR);
+		return;
+	}
+	qp->retry_left--;
+	req_rewind(qp, qp->una_psn);
+	qp->req = REQ_SENDING;
+	req_fill(qp);
+	comp_arm_timer(qp);
+}

@@ -1,0 +1,127 @@
+/*
+ * nic/mr.c - memory keys, memory regions and address translation as the
+ * NIC does it: key -> MPT entry (MPT cache, else a PCIe read of the entry)
+ * -> per page, MTT entry (MTT cache, else a PCIe read of one line of
+ * entries) -> frame.  The MTT itself is an array the driver writes (it
+ * lives in host memory); the NIC reads it only on a cache miss.
+ *
+ * Cache keys: MPT cache by memory key; MTT cache by (MR index << 36 |
+ * page index), so invalidating an MR's range is a range of keys.
+ */
+#include "nic/nic_int.h"
+
+#include "nic/mtt_cache.h"
+#include "nic/pcie.h"
+
+#define MTT_KEY(mr, page) (((uint64_t)(mr)->index << 36) | (page))
+
+struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key)
+{
+	return g_hash_table_lookup(nic->mrs, GUINT_TO_POINTER(key));
+}
+
+bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len)
+{
+	return va >= mr->addr && len <= mr->length &&
+	       va - mr->addr <= mr->length - len;
+}
+
+struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
+				 sim_time_t *t)
+{
+	uint64_t v;
+	if (mtt_cache_lookup(nic->mpt_cache, key, &v)) {
+		(*nic->c_mpt_hits)++;
+		*t += nic_cycles(nic, nic->cfg.cache_hit_cycles);
+	} else {
+		(*nic->c_mpt_misses)++;
+		/* one 64 B MPT entry from host memory */
+		*t = pcie_dma_read_at(nic->pcie, *t, 64);
+		mtt_cache_insert(nic->mpt_cache, key, key);
+	}
+	return nic_mr_by_key(nic, key);
+}
+
+enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
+				   uint64_t len, unsigned access,
+				   sim_time_t *t)
+{
+	struct nic *nic = mr->nic;
+	if ((access & ~mr->access) || !nic_mr_contains(mr, va, len))
+		return XLATE_ACCESS;
+	bool write = access & (NIC_ACCESS_LOCAL_WRITE |
+			       NIC_ACCESS_REMOTE_WRITE);
+	uint64_t first = (va >> NIC_PAGE_SHIFT) - mr->first_page;
+	uint64_t last = ((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) -
+			mr->first_page;
+	sim_time_t at = *t;
+	for (uint64_t pg = first; pg <= last; pg++) {
+		uint64_t e;
+		if (mtt_cache_lookup(nic->mtt_cache, MTT_KEY(mr, pg), &e)) {
+			(*nic->c_mtt_hits)++;
+			at += nic_cycles(nic, nic->cfg.cache_hit_cycles);
+		} else {
+			(*nic->c_mtt_misses)++;
+			/* fetch the line of entries holding this one */
+			uint64_t line = nic->cfg.mtt_fetch_entries;
+			uint64_t base = pg - pg % line;
+			at = pcie_dma_read_at(nic->pcie, at, line * 8);
+			for (uint64_t k = base; k < base + line &&
+						 k < mr->npages; k++)
+				if (mr->mtt[k] & MTT_VALID)
+					mtt_cache_insert(nic->mtt_cache,
+							 MTT_KEY(mr, k),
+							 mr->mtt[k]);
+			e = mr->mtt[pg];
+		}
+		if (!(e & MTT_VALID) || (write && !(e & MTT_WRITE))) {
+			*t = at;
+			return XLATE_FAULT;
+		}
+	}
+	*t = at;
+	return XLATE_OK;
+}
+
+/* The frame of @va (translation known valid), for DMA and the oracle. */
+uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va)
+{
+	return MTT_PFN(mr->mtt[(va >> NIC_PAGE_SHIFT) - mr->first_page]);
+}
+
+/* Drop cached translations of pages [first, last] of @mr. */
+void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last)
+{
+	mtt_cache_invalidate_range(mr->nic->mtt_cache, MTT_KEY(mr, first),
+				   MTT_KEY(mr, last));
+}
+
+void nic_mr_info(const struct nic_mr *mr, struct nic_mr_info *out)
+{
+	out->lkey = mr->lkey;
+	out->rkey = mr->rkey;
+	out->addr = mr->addr;
+	out->length = mr->length;
+	out->access = mr->access;
+	out->reg_time = mr->reg_time;
+}
+
+void nic_mr_watch(struct nic_mr *mr, nic_watch_fn fn, void *ctx)
+{
+	mr->watch = fn;
+	mr->watch_ctx = ctx;
+}
+
+static void watch_event(struct sim *sim, void *obj, uint64_t end)
+{
+	(void)sim;
+	struct nic_mr *mr = obj;
+	if (mr->watch)
+		mr->watch(mr->watch_ctx, mr, end);
+}
+SIM_EVKIND(ev_watch, "nic.mr_watch", watch_event);
+
+void nic_mr_watch_schedule(struct nic_mr *mr, uint64_t end, sim_time_t at)
+{
+	sim_schedule(mr->nic->sim, at, &ev_watch, mr->nic->comp, mr, end);
+}

@@ -1,0 +1,437 @@
+/*
+ * nic/nic.c - the HCA: parameters, construction, the port transmitter and
+ * receive dispatch (see nic_int.h for the representation).
+ *
+ * Transmitter: one armed event per port (generation-tagged: re-arming
+ * earlier bumps the generation and stale events do nothing).  At each
+ * firing it sends at most one packet: the oldest ready responder packet
+ * (ACK/NAK, read response), else the next ready packet of the active QPs
+ * in round-robin order, and re-arms at the end of serialization.  A packet
+ * becomes ready when its payload DMA read completes.
+ */
+#include "nic/nic_int.h"
+
+#include <stddef.h>
+
+#include "nic/host.h"
+
+#include "nic/mtt_cache.h"
+#include "nic/pcie.h"
+#include "nic/wire.h"
+
+static const struct param nic_tab[] = {
+	{ "clock", PT_FREQ, "1GHz", offsetof(struct nic_config, clock_hz),
+	  "HCA core clock (pipeline costs below are in its cycles)",
+	  "order of magnitude of RDMA NIC ASIC clocks; vendors do not publish "
+	  "it", NULL, 1e6, 1e11 },
+	{ "rx_cycles", PT_COUNT, "150", offsetof(struct nic_config, rx_cycles),
+	  "receive pipeline latency per packet (parse, QP lookup, checks)",
+	  "~150 ns of the ~600 ns a ConnectX-5 adds per side to a one-way "
+	  "write (Kalia et al., ATC'16 'Design guidelines')", NULL, 0, 1e6 },
+	{ "tx_cycles", PT_COUNT, "150", offsetof(struct nic_config, tx_cycles),
+	  "transmit pipeline latency per packet (build headers, schedule)",
+	  "as rx_cycles", NULL, 0, 1e6 },
+	{ "cache_hit_cycles", PT_COUNT, "4",
+	  offsetof(struct nic_config, cache_hit_cycles),
+	  "MTT or MPT cache hit", "a few cycles of on-chip SRAM", NULL, 0,
+	  1e6 },
+	{ "mtt_cache_entries", PT_COUNT, "1024",
+	  offsetof(struct nic_config, mtt_cache_entries),
+	  "translations the NIC caches (4 KiB pages each)",
+	  "FaRM (NSDI'14) and LITE (SOSP'17) see RNIC translation misses once "
+	  "a few MiB of 4 KiB pages are touched", NULL, 1, 1 << 24 },
+	{ "mtt_cache_ways", PT_COUNT, "8",
+	  offsetof(struct nic_config, mtt_cache_ways),
+	  "associativity of the MTT cache", "typical set-associative SRAM "
+	  "cache", NULL, 1, 1 << 24 },
+	{ "mtt_cache_policy", PT_ENUM, "lru",
+	  offsetof(struct nic_config, mtt_cache_policy),
+	  "replacement policy of the MTT cache", "", cache_policy_names, 0,
+	  0 },
+	{ "mpt_cache_entries", PT_COUNT, "64",
+	  offsetof(struct nic_config, mpt_cache_entries),
+	  "memory keys (MPT entries) the NIC caches, fully associative",
+	  "small key cache, enough for the MRs of a few applications", NULL,
+	  1, 1 << 16 },
+	{ "mtt_fetch_entries", PT_COUNT, "8",
+	  offsetof(struct nic_config, mtt_fetch_entries),
+	  "MTT entries one miss fetches (8 x 8 B = one 64 B read)",
+	  "one cache-line-sized PCIe read", NULL, 1, 512 },
+	{ "tx_window", PT_COUNT, "16", offsetof(struct nic_config, tx_window),
+	  "packets a QP prepares ahead (payload DMA reads in flight)",
+	  "enough outstanding reads to cover PCIe latency at 100 Gb/s",
+	  NULL, 1, 4096 },
+	{ "max_outstanding", PT_COUNT, "256",
+	  offsetof(struct nic_config, max_outstanding),
+	  "unacknowledged packets a QP may have on the wire",
+	  "well above the bandwidth-delay product of a 100 Gb/s rack link",
+	  NULL, 1, 1 << 22 },
+	{ "ack_coalesce", PT_COUNT, "16",
+	  offsetof(struct nic_config, ack_coalesce),
+	  "responder acknowledges at least every N packets (and at each "
+	  "message end)", "ACK coalescing of RC responders", NULL, 1, 1 << 20 },
+	{ "wqe_bytes", PT_SIZE, "64B", offsetof(struct nic_config, wqe_bytes),
+	  "size of a send WQE the NIC fetches", "one mlx5 WQE basic block",
+	  NULL, 16, 4096 },
+	{ "cqe_bytes", PT_SIZE, "64B", offsetof(struct nic_config, cqe_bytes),
+	  "size of a CQE the NIC writes", "mlx5 CQE size", NULL, 16, 4096 },
+	{ "reg_page_time", PT_TIME, "50ns",
+	  offsetof(struct nic_config, reg_page_time),
+	  "driver time per page to write MTT entries at registration",
+	  "MTT/UMR update cost; pinning cost is the VMM's pin_time", NULL, 0,
+	  1e12 },
+};
+PARAM_TABLE(nic_params, "nic", "the RDMA NIC (HCA) of a host", nic_tab);
+
+sim_time_t nic_cycles(const struct nic *nic, uint64_t n)
+{
+	return n * nic->cycle;
+}
+
+struct nic *nic_new(struct sim *sim, struct host *host,
+		    const struct nic_config *cfg, struct pcie *pcie,
+		    struct pkt_pool *pool)
+{
+	struct nic *nic = g_new0(struct nic, 1);
+	nic->pcie = pcie;
+	nic->sim = sim;
+	nic->host = host;
+	nic->cfg = *cfg;
+	nic->pool = pool;
+	nic->cycle = sim_cycle_ps(cfg->clock_hz);
+	const char *h = host->name;
+	char *name = g_strdup_printf("%s.nic", h);
+	nic->comp = sim_component_add(sim, name);
+	rng_init(&nic->rng, sim->seed, name);
+	g_free(name);
+	nic->mtt_cache = mtt_cache_new((uint32_t)cfg->mtt_cache_entries,
+				       (uint32_t)cfg->mtt_cache_ways,
+				       (enum cache_policy)cfg->mtt_cache_policy,
+				       &nic->rng);
+	nic->mpt_cache = mtt_cache_new((uint32_t)cfg->mpt_cache_entries,
+				       (uint32_t)cfg->mpt_cache_entries,
+				       CACHE_LRU, &nic->rng);
+	nic->qps = g_hash_table_new(g_direct_hash, g_direct_equal);
+	nic->mrs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	nic->all_qps = g_ptr_array_new();
+	nic->all_mrs = g_ptr_array_new();
+	nic->all_cqs = g_ptr_array_new();
+	nic->all_pds = g_ptr_array_new();
+	nic->resp_q = g_array_new(FALSE, FALSE, sizeof(struct resp_pkt));
+	nic->next_qpn = 0x100; /* QPNs below are reserved (IBA QP0/QP1) */
+	nic->next_key = 0x1000;
+	nic->tx_at = SIM_TIME_MAX;
+	struct stats *st = sim->stats;
+#define C(field, nm) nic->field = stats_counter(st, "%s.nic." nm, h)
+	C(c_tx_pkts, "tx_packets");
+	C(c_tx_bytes, "tx_bytes");
+	C(c_rx_pkts, "rx_packets");
+	C(c_rx_drop_corrupt, "rx_dropped_corrupt");
+	C(c_rx_drop_noqp, "rx_dropped_no_qp");
+	C(c_mtt_hits, "mtt_cache.hits");
+	C(c_mtt_misses, "mtt_cache.misses");
+	C(c_mpt_hits, "mpt_cache.hits");
+	C(c_mpt_misses, "mpt_cache.misses");
+	C(c_rnr_sent, "rnr_naks_sent");
+	C(c_rnr_recv, "rnr_naks_received");
+	C(c_nak_seq_sent, "psn_seq_naks_sent");
+	C(c_nak_seq_recv, "psn_seq_naks_received");
+	C(c_nak_access_sent, "remote_access_naks_sent");
+	C(c_nak_access_recv, "remote_access_naks_received");
+	C(c_retransmits, "retransmitted_packets");
+	C(c_timeouts, "local_ack_timeouts");
+	C(c_dup_pkts, "duplicate_requests");
+	C(c_acks_sent, "acks_sent");
+	C(c_acks_recv, "acks_received");
+	C(c_cqes, "cqes");
+	C(c_qp_errors, "qp_errors");
+	C(c_reg_pages, "registered_pages");
+	C(c_read_resp_sent, "read_responses_sent");
+	C(c_wqe_fetch, "wqe_fetches");
+	C(c_out_of_seq, "out_of_sequence");
+#undef C
+	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
+	return nic;
+}
+
+void nic_free(struct nic *nic)
+{
+	if (!nic)
+		return;
+	for (guint i = 0; i < nic->all_qps->len; i++) {
+		struct nic_qp *qp = nic->all_qps->pdata[i];
+		for (uint32_t k = 0; k < qp->tx_count; k++)
+			pkt_free(nic->pool,
+				 qp->txring[(qp->tx_head + k) %
+					    nic->cfg.tx_window].p);
+		g_free(qp->txring);
+		g_free(qp->sq);
+		g_free(qp->rq);
+		g_free(qp);
+	}
+	for (guint i = 0; i < nic->all_mrs->len; i++) {
+		struct nic_mr *mr = nic->all_mrs->pdata[i];
+		g_free(mr->mtt);
+		g_free(mr);
+	}
+	for (guint i = 0; i < nic->all_cqs->len; i++) {
+		struct nic_cq *cq = nic->all_cqs->pdata[i];
+		g_free(cq->ring);
+		g_free(cq);
+	}
+	g_ptr_array_free(nic->all_pds, TRUE);
+	for (guint i = 0; i < nic->resp_q->len; i++)
+		pkt_free(nic->pool,
+			 g_array_index(nic->resp_q, struct resp_pkt, i).p);
+	g_array_free(nic->resp_q, TRUE);
+	g_hash_table_destroy(nic->qps);
+	g_hash_table_destroy(nic->mrs);
+	g_ptr_array_free(nic->all_qps, TRUE);
+	g_ptr_array_free(nic->all_mrs, TRUE);
+	g_ptr_array_free(nic->all_cqs, TRUE);
+	mtt_cache_free(nic->mtt_cache);
+	mtt_cache_free(nic->mpt_cache);
+	pcie_free(nic->pcie);
+	g_free(nic);
+}
+
+void nic_attach(struct nic *nic, struct link *link, unsigned end)
+{
+	nic->link = link;
+	nic->link_end = end;
+	link_attach(link, end, (uint16_t)nic->host->index, nic_rx,
+		    nic);
+}
+
+struct host *nic_host(const struct nic *nic)
+{
+	return nic->host;
+}
+
+bool nic_attached(const struct nic *nic)
+{
+	return nic->link != NULL;
+}
+
+/* ---- responder packet queue: a min-heap on (ready, insertion) ---- */
+
+static bool resp_before(const struct resp_pkt *a, const struct resp_pkt *b)
+{
+	return a->ready < b->ready ||
+	       (a->ready == b->ready && a->p->id < b->p->id);
+}
+
+void nic_queue_response(struct nic *nic, struct pkt *p, sim_time_t ready)
+{
+	struct resp_pkt r = { p, ready };
+	GArray *h = nic->resp_q;
+	g_array_append_val(h, r);
+	guint i = h->len - 1;
+	struct resp_pkt *v = (struct resp_pkt *)h->data;
+	while (i > 0) {
+		guint parent = (i - 1) / 2;
+		if (!resp_before(&v[i], &v[parent]))
+			break;
+		struct resp_pkt t = v[i];
+		v[i] = v[parent];
+		v[parent] = t;
+		i = parent;
+	}
+	nic_tx_kick(nic);
+}
+
+static struct pkt *resp_pop(struct nic *nic)
+{
+	GArray *h = nic->resp_q;
+	struct resp_pkt *v = (struct resp_pkt *)h->data;
+	struct pkt *p = v[0].p;
+	v[0] = v[h->len - 1];
+	g_array_set_size(h, h->len - 1);
+	guint i = 0, n = h->len;
+	for (;;) {
+		guint l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && resp_before(&v[l], &v[m]))
+			m = l;
+		if (r < n && resp_before(&v[r], &v[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct resp_pkt t = v[i];
+		v[i] = v[m];
+		v[m] = t;
+		i = m;
+	}
+	return p;
+}
+
+/* ---- transmitter ---- */
+
+void nic_qp_activate(struct nic_qp *qp)
+{
+	struct nic *nic = qp->nic;
+	if (!qp->active) {
+		qp->active = true;
+		qp->act_next = NULL;
+		if (nic->act_tail)
+			nic->act_tail->act_next = qp;
+		else
+			nic->act_head = qp;
+		nic->act_tail = qp;
+	}
+	nic_tx_kick(nic);
+}
+
+static sim_time_t earliest_ready(struct nic *nic)
+{
+	sim_time_t t = SIM_TIME_MAX;
+	if (nic->resp_q->len)
+		t = g_array_index(nic->resp_q, struct resp_pkt, 0).ready;
+	for (struct nic_qp *q = nic->act_head; q; q = q->act_next)
+		if (q->tx_count && q->txring[q->tx_head].ready < t)
+			t = q->txring[q->tx_head].ready;
+	return t;
+}
+
+static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen);
+SIM_EVKIND(ev_tx, "nic.tx", nic_tx_event);
+
+void nic_tx_kick(struct nic *nic)
+{
+	if (!nic->link)
+		return;
+	sim_time_t t = earliest_ready(nic);
+	if (t == SIM_TIME_MAX)
+		return;
+	sim_time_t now = sim_now(nic->sim);
+	sim_time_t free_at = link_free_at(nic->link, nic->link_end);
+	if (t < free_at)
+		t = free_at;
+	if (t < now)
+		t = now;
+	if (nic->tx_at <= t)
+		return; /* armed no later than needed */
+	nic->tx_at = t;
+	sim_schedule(nic->sim, t, &ev_tx, nic->comp, nic, ++nic->tx_gen);
+}
+
+static const struct trace_kind tk_tx = { "pkt_tx", TRACE_INSTANT, NULL };
+
+static void nic_transmit(struct nic *nic, struct pkt *p)
+{
+	(*nic->c_tx_pkts)++;
+	*nic->c_tx_bytes += p->payload_len;
+	sim_trace(nic->sim, nic->comp, &tk_tx, p->sqpn, p->psn,
+		  ib_opcode_has_reth(p->opcode) ? p->va : TRACE_NONE,
+		  TRACE_NONE, p->payload_len, ib_opcode_name(p->opcode));
+	link_transmit(nic->link, nic->link_end, p);
+}
+
+/* Remove QPs with nothing prepared from the head of the active list. */
+static void act_unlink_empty(struct nic *nic)
+{
+	struct nic_qp **pp = &nic->act_head, *last = NULL;
+	while (*pp) {
+		struct nic_qp *q = *pp;
+		if (!q->tx_count) {
+			*pp = q->act_next;
+			q->active = false;
+			q->act_next = NULL;
+		} else {
+			last = q;
+			pp = &q->act_next;
+		}
+	}
+	nic->act_tail = last;
+}
+
+static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
+{
+	struct nic *nic = obj;
+	if (gen != nic->tx_gen)
+		return; /* re-armed since */
+	nic->tx_at = SIM_TIME_MAX;
+	sim_time_t now = sim_now(sim);
+	if (link_free_at(nic->link, nic->link_end) > now) {
+		nic_tx_kick(nic);
+		return;
+	}
+	if (nic->resp_q->len &&
+	    g_array_index(nic->resp_q, struct resp_pkt, 0).ready <= now) {
+		nic_transmit(nic, resp_pop(nic));
+		nic_tx_kick(nic);
+		return;
+	}
+	/* round-robin: the first ready QP goes, then to the tail */
+	struct nic_qp *prev = NULL;
+	for (struct nic_qp *q = nic->act_head; q; prev = q, q = q->act_next) {
+		if (!q->tx_count || q->txring[q->tx_head].ready > now)
+			continue;
+		struct pkt *p = q->txring[q->tx_head].p;
+		q->tx_head = (q->tx_head + 1) % (uint32_t)nic->cfg.tx_window;
+		q->tx_count--;
+		if (q->act_next) { /* move to the tail */
+			if (prev)
+				prev->act_next = q->act_next;
+			else
+				nic->act_head = q->act_next;
+			q->act_next = NULL;
+			nic->act_tail->act_next = q;
+			nic->act_tail = q;
+		}
+		if (psn_diff(p->psn, q->sent_psn) < 0)
+			(*nic->c_retransmits)++;
+		else
+			q->sent_psn = (p->psn + 1) & PSN_MASK;
+		nic_transmit(nic, p);
+		comp_arm_timer(q);
+		req_fill(q);
+		break;
+	}
+	act_unlink_empty(nic);
+	nic_tx_kick(nic);
+}
+
+struct pkt *nic_pkt_new(struct nic_qp *qp, uint8_t opcode)
+{
+	struct pkt *p = pkt_alloc(qp->nic->pool);
+	p->opcode = opcode;
+	p->pkey = 0xffff;
+	p->dqpn = qp->dest_qpn;
+	p->sqpn = qp->qpn;
+	p->src_host = (uint16_t)qp->nic->host->index;
+	p->dst_host = qp->dest_host;
+	return p;
+}
+
+/* ---- receive ---- */
+
+static const struct trace_kind tk_rx_drop = { "pkt_drop", TRACE_INSTANT,
+					      NULL };
+
+void nic_rx(void *ctx, struct pkt *p)
+{
+	struct nic *nic = ctx;
+	(*nic->c_rx_pkts)++;
+	if (p->corrupted) { /* ICRC/FCS check fails: silently dropped */
+		(*nic->c_rx_drop_corrupt)++;
+		sim_trace(nic->sim, nic->comp, &tk_rx_drop, p->dqpn, p->psn,
+			  TRACE_NONE, TRACE_NONE, p->payload_len, "corrupt");
+		pkt_free(nic->pool, p);
+		return;
+	}
+	struct nic_qp *qp = g_hash_table_lookup(nic->qps,
+						GUINT_TO_POINTER(p->dqpn));
+	if (!qp || qp->state < QPS_RTR) {
+		(*nic->c_rx_drop_noqp)++;
+		sim_trace(nic->sim, nic->comp, &tk_rx_drop, p->dqpn, p->psn,
+			  TRACE_NONE, TRACE_NONE, p->payload_len, "no QP");
+		pkt_free(nic->pool, p);
+		return;
+	}
+	if (p->opcode == IB_ACK || (p->opcode >= IB_READ_RESP_FIRST &&
+				    p->opcode <= IB_READ_RESP_ONLY))
+		comp_rx(qp, p);
+	else
+		resp_rx(qp, p);
+	pkt_free(nic->pool, p);
+}

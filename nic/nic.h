@@ -1,0 +1,218 @@
+/*
+ * nic/nic.h - the HCA and its verbs-like API.
+ *
+ * One struct nic per host: a PCIe attachment (nic/pcie.h), an MTT cache
+ * and a small MPT (key) cache (nic/mtt_cache.h), one port on a link
+ * (nic/wire.h), protection domains, memory regions, completion queues and
+ * RC queue pairs.  The NIC never reads a page table: it translates through
+ * the MTT the driver wrote (nic/driver.c is the one caller of vmm/).
+ *
+ * The transport engines follow soft-RoCE's split, one file per engine:
+ * nic/req.c (requester: SQ -> packets), nic/resp.c (responder: incoming
+ * requests -> DMA, ACK/NAK, read responses), nic/comp.c (completer: ACKs,
+ * NAKs, read responses, retransmission, completions).  Each has an explicit
+ * state enum with a name table printed in traces.
+ *
+ * Application models (workloads/) use only this API: alloc_pd, reg_mr,
+ * create_cq/qp, connect, post_send, post_recv, poll_cq, with completion
+ * notification standing for a busy-polling thread that sees a CQE the
+ * moment its DMA write lands in host memory.
+ */
+#ifndef NIC_NIC_H
+#define NIC_NIC_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/config.h"
+#include "sim/sim.h"
+
+struct host;
+struct vmm_as;
+struct link;
+struct pkt_pool;
+
+/* [nic] / [nic NAME] parameters */
+struct nic_config {
+	uint64_t clock_hz;         /* NIC core clock */
+	uint64_t rx_cycles;        /* receive pipeline, per packet */
+	uint64_t tx_cycles;        /* transmit pipeline, per packet */
+	uint64_t cache_hit_cycles; /* MTT/MPT cache hit */
+	uint64_t mtt_cache_entries, mtt_cache_ways;
+	int mtt_cache_policy;
+	uint64_t mpt_cache_entries;
+	uint64_t mtt_fetch_entries; /* entries per MTT miss fetch (one line) */
+	uint64_t tx_window;        /* packets a QP may have prepared ahead */
+	uint64_t max_outstanding;  /* unacknowledged packets per QP */
+	uint64_t ack_coalesce;     /* ACK at least every N packets */
+	uint64_t wqe_bytes, cqe_bytes;
+	sim_time_t reg_page_time;  /* driver time per page to register */
+};
+
+extern const struct param_table nic_params;
+
+/* IBV_ACCESS_* */
+enum nic_access {
+	NIC_ACCESS_LOCAL_WRITE = 1,
+	NIC_ACCESS_REMOTE_WRITE = 2,
+	NIC_ACCESS_REMOTE_READ = 4,
+	NIC_ACCESS_REMOTE_ATOMIC = 8,
+	NIC_ACCESS_ON_DEMAND = 16,
+};
+
+/* IBV_WR_* */
+enum nic_wr_opcode {
+	NIC_WR_SEND,
+	NIC_WR_SEND_WITH_IMM,
+	NIC_WR_RDMA_WRITE,
+	NIC_WR_RDMA_WRITE_WITH_IMM,
+	NIC_WR_RDMA_READ,
+};
+extern const char *const nic_wr_opcode_names[];
+
+/* IBV_WC_* status */
+enum nic_wc_status {
+	NIC_WC_SUCCESS,
+	NIC_WC_LOC_LEN_ERR,
+	NIC_WC_LOC_QP_OP_ERR,
+	NIC_WC_LOC_PROT_ERR,
+	NIC_WC_WR_FLUSH_ERR,
+	NIC_WC_REM_INV_REQ_ERR,
+	NIC_WC_REM_ACCESS_ERR,
+	NIC_WC_REM_OP_ERR,
+	NIC_WC_RETRY_EXC_ERR,
+	NIC_WC_RNR_RETRY_EXC_ERR,
+	NIC_WC_NSTATUS
+};
+extern const char *const nic_wc_status_names[]; /* "IBV_WC_SUCCESS"... */
+
+enum nic_wc_opcode {
+	NIC_WC_SEND,
+	NIC_WC_RDMA_WRITE,
+	NIC_WC_RDMA_READ,
+	NIC_WC_RECV,
+	NIC_WC_RECV_RDMA_WITH_IMM,
+};
+
+struct nic_sge {
+	uint64_t addr;
+	uint32_t length;
+	uint32_t lkey;
+};
+
+struct nic_send_wr {
+	uint64_t wr_id;
+	enum nic_wr_opcode opcode;
+	struct nic_sge sge; /* one scatter/gather element */
+	bool signaled;
+	uint32_t imm;
+	uint64_t remote_addr;
+	uint32_t rkey;
+};
+
+struct nic_recv_wr {
+	uint64_t wr_id;
+	struct nic_sge sge;
+};
+
+struct nic_wc {
+	uint64_t wr_id;
+	enum nic_wc_status status;
+	enum nic_wc_opcode opcode;
+	uint32_t byte_len;
+	uint32_t imm;
+	bool with_imm;
+	uint32_t qpn;
+};
+
+/* QP states, IBA 10.3.1 */
+enum nic_qp_state {
+	QPS_RESET,
+	QPS_INIT,
+	QPS_RTR,
+	QPS_RTS,
+	QPS_ERR,
+};
+extern const char *const nic_qp_state_names[];
+
+struct nic_qp_attr {
+	uint32_t path_mtu;    /* bytes: 256, 512, 1024, 2048 or 4096 */
+	uint8_t timeout;      /* local ACK timeout 4.096us * 2^timeout, 0: none */
+	uint8_t retry_cnt;    /* 0..7 */
+	uint8_t rnr_retry;    /* 0..7, 7 = infinite */
+	uint8_t min_rnr_timer;/* 5-bit IBA code (ib_rnr_timer_ps) */
+	uint8_t max_rd_atomic;/* outstanding RDMA READs as requester */
+	uint32_t sq_psn, rq_psn;
+};
+
+/* IBA 9.7.5.2.8 Table 45: RNR NAK timer code -> time. */
+sim_time_t ib_rnr_timer_ps(unsigned code);
+/* IBA 9.7.6.1.3: local ACK timeout 4.096us * 2^timeout (0 = infinite). */
+sim_time_t ib_timeout_ps(unsigned timeout);
+
+struct nic;
+struct nic_pd;
+struct nic_mr;
+struct nic_cq;
+struct nic_qp;
+
+struct pcie;
+/* The NIC owns @pcie from here on. */
+struct nic *nic_new(struct sim *sim, struct host *host,
+		    const struct nic_config *cfg, struct pcie *pcie,
+		    struct pkt_pool *pool);
+void nic_free(struct nic *nic);
+/* Attach the port to end @end of @link. */
+void nic_attach(struct nic *nic, struct link *link, unsigned end);
+struct host *nic_host(const struct nic *nic);
+bool nic_attached(const struct nic *nic);
+
+struct nic_pd *nic_alloc_pd(struct nic *nic);
+
+/* ---- memory regions: registration goes through the driver ---- */
+
+struct nic_mr_info {
+	uint32_t lkey, rkey;
+	uint64_t addr, length;
+	unsigned access;
+	sim_time_t reg_time; /* simulated time registration took */
+};
+
+typedef void (*nic_reg_done_fn)(void *ctx, struct nic_mr *mr, int status);
+/* Register [addr, addr+len) of @as under registration policy @policy
+ * (enum reg_policy_id, nic/driver.h); @done runs when the driver finished
+ * (status 0, or -errno-style negative on failure: the MR is then NULL). */
+void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
+		uint64_t len, unsigned access, int policy,
+		nic_reg_done_fn done, void *ctx);
+void nic_dereg_mr(struct nic_mr *mr);
+/* Call @fn(ctx, mr, end) when a DMA write into @mr ending at address @end
+ * lands in host memory: an application polling its buffer (perftest's
+ * write_lat polls the last byte of the message). */
+typedef void (*nic_watch_fn)(void *ctx, struct nic_mr *mr, uint64_t end);
+void nic_mr_watch(struct nic_mr *mr, nic_watch_fn fn, void *ctx);
+void nic_mr_info(const struct nic_mr *mr, struct nic_mr_info *out);
+
+/* ---- completion queues and queue pairs ---- */
+
+typedef void (*nic_cq_notify_fn)(void *ctx, struct nic_cq *cq);
+struct nic_cq *nic_create_cq(struct nic *nic, uint32_t depth,
+			     nic_cq_notify_fn notify, void *ctx);
+/* Poll up to @n completions; returns how many. */
+int nic_poll_cq(struct nic_cq *cq, struct nic_wc *wc, int n);
+
+struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
+			     struct nic_cq *recv_cq, uint32_t sq_depth,
+			     uint32_t rq_depth);
+uint32_t nic_qp_num(const struct nic_qp *qp);
+enum nic_qp_state nic_qp_state(const struct nic_qp *qp);
+/* RESET->INIT->RTR->RTS as a connection manager would: both ends. */
+bool nic_connect(struct nic_qp *a, struct nic_qp *b,
+		 const struct nic_qp_attr *attr, GError **error);
+
+/* 0, or a negative errno-style value (-ENOMEM: queue full, -EINVAL). */
+int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr);
+int nic_post_recv(struct nic_qp *qp, const struct nic_recv_wr *wr);
+
+#endif

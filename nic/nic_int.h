@@ -1,0 +1,250 @@
+/*
+ * nic/nic_int.h - state shared by the HCA's engines (not for workloads).
+ *
+ * Representation: QPs, MRs and CQs are heap objects found by number/key
+ * through GHashTables built at setup (lookups per packet: one hash probe
+ * for the QP, one for the key).  Send and receive queues are fixed rings
+ * sized at creation.  Each QP has a ring of packets its requester prepared
+ * ahead of transmission (tx_window deep) with the time each one's payload
+ * DMA read completes; the NIC's responder packets (ACK/NAK, read
+ * responses) wait in one queue ordered by ready time.  The port
+ * transmitter is one event chain: it picks the ready packet (responses
+ * first, then QPs round-robin), hands it to the link and re-arms at the
+ * end of serialization.
+ */
+#ifndef NIC_NIC_INT_H
+#define NIC_NIC_INT_H
+
+#include "nic/nic.h"
+#include "nic/packet.h"
+#include "sim/rng.h"
+#include "sim/stats.h"
+#include "sim/trace.h"
+
+struct pcie;
+struct mtt_cache;
+struct reg_policy_ops;
+
+#define NIC_PAGE_SHIFT 12
+#define NIC_PAGE_SIZE (1ULL << NIC_PAGE_SHIFT)
+
+/* An MTT entry as the driver writes it: frame << 12 | flags. */
+enum mtt_bits { MTT_VALID = 1, MTT_WRITE = 2 };
+#define MTT_PFN(e) ((e) >> NIC_PAGE_SHIFT)
+#define MTT_ENTRY(pfn, flags) (((uint64_t)(pfn) << NIC_PAGE_SHIFT) | (flags))
+
+struct nic_pd {
+	struct nic *nic;
+	uint32_t handle;
+};
+
+struct nic_mr {
+	struct nic *nic;
+	struct nic_pd *pd;
+	struct vmm_as *as;
+	uint32_t index; /* MTT cache key space */
+	uint32_t lkey, rkey;
+	uint64_t addr, length;
+	unsigned access;
+	uint64_t first_page, npages;
+	uint64_t *mtt;  /* npages entries: the MTT in host memory */
+	sim_time_t reg_time;
+	const struct reg_policy_ops *policy;
+	nic_watch_fn watch;
+	void *watch_ctx;
+	void *policy_priv; /* the driver's per-MR state */
+};
+
+struct cqe_slot {
+	struct nic_wc wc;
+	sim_time_t visible; /* when its DMA write lands in host memory */
+};
+
+struct nic_cq {
+	struct nic *nic;
+	struct cqe_slot *ring;
+	sim_time_t last_visible;
+	uint64_t overflows;
+	uint32_t depth, head, count;
+	nic_cq_notify_fn notify;
+	void *ctx;
+	bool notify_pending;
+};
+
+struct nic_wqe {
+	struct nic_send_wr wr;
+	uint32_t first_psn, npkts; /* assigned when the requester starts it */
+	uint32_t resp_got;         /* READ: response packets placed */
+	uint64_t data_version;
+	sim_time_t fetched_at; /* WQE read into the NIC; 0: not yet asked */
+	bool started;
+};
+
+struct nic_rwqe {
+	struct nic_recv_wr wr;
+};
+
+/* Requester states (nic/req.c). */
+enum req_state {
+	REQ_IDLE,        /* nothing to send */
+	REQ_SENDING,     /* preparing packets */
+	REQ_WAIT_WINDOW, /* outstanding or read limits reached */
+	REQ_RNR_WAIT,    /* RNR NAK received: waiting out the RNR timer */
+	REQ_ERROR,       /* QP in error: flushed */
+	REQ_NSTATES
+};
+extern const char *const req_state_names[];
+
+/* Responder states (nic/resp.c). */
+enum resp_state {
+	RESP_READY,      /* expecting epsn */
+	RESP_NAK_SEQ,    /* PSN sequence NAK sent: dropping until epsn */
+	RESP_RNR,        /* RNR NAK sent: dropping until epsn returns */
+	RESP_NSTATES
+};
+extern const char *const resp_state_names[];
+
+struct txslot {
+	struct pkt *p;
+	sim_time_t ready;
+};
+
+struct nic_qp {
+	struct nic *nic;
+	struct nic_pd *pd;
+	struct nic_cq *scq, *rcq;
+	uint32_t qpn;
+	enum nic_qp_state state;
+	struct nic_qp_attr attr;
+	uint16_t dest_host;
+	uint32_t dest_qpn;
+
+	/* send queue: ring of WQEs from sq_head (oldest not completed) */
+	struct nic_wqe *sq;
+	uint32_t sq_depth, sq_head, sq_count;
+
+	/* requester */
+	enum req_state req;
+	uint32_t req_idx;   /* offset from sq_head of the WQE being sent */
+	uint32_t req_pkt;   /* next packet of that WQE */
+	uint32_t next_psn;  /* PSN of the next packet to prepare */
+	uint32_t una_psn;   /* oldest unacknowledged PSN */
+	uint32_t sent_psn;  /* one past the highest PSN ever transmitted */
+	uint32_t reads_out; /* READ requests outstanding */
+	struct txslot *txring;
+	uint32_t tx_head, tx_count;
+	uint8_t retry_left, rnr_left;
+	sim_time_t timer_deadline;
+	bool timer_pending;
+	uint64_t data_version_seq;
+
+	/* responder */
+	enum resp_state resp;
+	struct nic_rwqe *rq;
+	uint32_t rq_depth, rq_head, rq_count;
+	uint32_t epsn, msn;
+	uint32_t unacked;        /* packets since the last ACK */
+	sim_time_t resp_busy;    /* in-order processing of this QP */
+	/* request being received across packets */
+	struct nic_mr *cur_mr;
+	uint64_t cur_va;
+	uint64_t cur_left;
+	bool cur_is_send;
+	uint32_t cur_rq_off;     /* SEND: bytes placed into the RQ WQE */
+
+	/* transmitter round-robin membership */
+	struct nic_qp *act_next;
+	bool active;
+	uint16_t comp;           /* trace component of the QP's NIC */
+};
+
+struct resp_pkt {
+	struct pkt *p;
+	sim_time_t ready;
+};
+
+struct nic {
+	struct sim *sim;
+	struct host *host;
+	struct nic_config cfg;
+	uint16_t comp;
+	struct pkt_pool *pool;
+	struct pcie *pcie;
+	struct mtt_cache *mtt_cache, *mpt_cache;
+	struct rng rng;
+	sim_time_t cycle;
+
+	struct link *link;
+	unsigned link_end;
+
+	GHashTable *qps;  /* qpn -> qp */
+	GHashTable *mrs;  /* key -> mr (lkey and rkey) */
+	GPtrArray *all_qps, *all_mrs, *all_cqs, *all_pds;
+	uint32_t next_qpn, next_key, next_mr_index, next_pd;
+
+	/* transmitter */
+	struct nic_qp *act_head, *act_tail; /* QPs with packets to send */
+	GArray *resp_q;    /* struct resp_pkt, min-heap on ready */
+	uint64_t tx_gen;   /* generation of the armed transmit event */
+	sim_time_t tx_at;  /* time it is armed for, or SIM_TIME_MAX */
+	sim_time_t rx_busy; /* receive pipeline */
+
+	/* counters */
+	uint64_t *c_tx_pkts, *c_tx_bytes, *c_rx_pkts, *c_rx_drop_corrupt;
+	uint64_t *c_rx_drop_noqp, *c_mtt_hits, *c_mtt_misses, *c_mpt_hits;
+	uint64_t *c_mpt_misses, *c_rnr_sent, *c_rnr_recv, *c_nak_seq_sent;
+	uint64_t *c_nak_seq_recv, *c_nak_access_sent, *c_nak_access_recv;
+	uint64_t *c_retransmits, *c_timeouts, *c_dup_pkts, *c_acks_sent;
+	uint64_t *c_acks_recv, *c_cqes, *c_qp_errors, *c_reg_pages;
+	uint64_t *c_read_resp_sent, *c_wqe_fetch, *c_out_of_seq;
+	struct hist *h_reg_time;
+};
+
+/* nic.c */
+void nic_tx_kick(struct nic *nic);
+void nic_qp_activate(struct nic_qp *qp);
+void nic_queue_response(struct nic *nic, struct pkt *p, sim_time_t ready);
+struct pkt *nic_pkt_new(struct nic_qp *qp, uint8_t opcode);
+void nic_rx(void *ctx, struct pkt *p);
+sim_time_t nic_cycles(const struct nic *nic, uint64_t n);
+
+/* mr.c: translation through the MPT and MTT caches */
+struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key);
+enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS };
+/* Translate [va, va+len) of @mr for an access needing @access; adds the
+ * cost of cache hits/misses to *t (the time the lookup starts, advanced
+ * to when the translations are known). */
+enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
+				   uint64_t len, unsigned access,
+				   sim_time_t *t);
+/* Key check of an incoming request: MPT cache cost into *t. */
+struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
+				 sim_time_t *t);
+bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len);
+
+/* qp.c */
+void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at);
+void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status);
+struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off);
+enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op);
+
+/* req.c */
+void req_fill(struct nic_qp *qp);
+void req_doorbell(struct nic_qp *qp);
+void req_rewind(struct nic_qp *qp, uint32_t psn);
+uint32_t req_wqe_npkts(const struct nic_qp *qp, const struct nic_wqe *w);
+
+/* resp.c */
+void resp_rx(struct nic_qp *qp, struct pkt *p);
+
+/* comp.c */
+void comp_rx(struct nic_qp *qp, struct pkt *p);
+void comp_arm_timer(struct nic_qp *qp);
+
+
+/* mr.c (continued) */
+uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va);
+void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last);
+void nic_mr_watch_schedule(struct nic_mr *mr, uint64_t end, sim_time_t at);
+
+#endif

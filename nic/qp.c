@@ -1,0 +1,344 @@
+/*
+ * nic/qp.c - queue pairs and completion queues: creation, the QP state
+ * machine (RESET -> INIT -> RTR -> RTS, any -> ERR, IBA 10.3.1), posting
+ * work requests, completions and flushing on error.
+ *
+ * A CQE becomes visible to the application when its DMA write lands in
+ * host memory; the notify callback stands for a thread busy-polling the
+ * CQ, which sees it at that instant.
+ */
+#include "nic/nic_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "nic/host.h"
+#include "nic/pcie.h"
+
+const char *const nic_qp_state_names[] = { "RESET", "INIT", "RTR", "RTS",
+					   "ERR" };
+
+const char *const nic_wr_opcode_names[] = {
+	"IBV_WR_SEND", "IBV_WR_SEND_WITH_IMM", "IBV_WR_RDMA_WRITE",
+	"IBV_WR_RDMA_WRITE_WITH_IMM", "IBV_WR_RDMA_READ",
+};
+
+const char *const nic_wc_status_names[] = {
+	"IBV_WC_SUCCESS",       "IBV_WC_LOC_LEN_ERR",
+	"IBV_WC_LOC_QP_OP_ERR", "IBV_WC_LOC_PROT_ERR",
+	"IBV_WC_WR_FLUSH_ERR",  "IBV_WC_REM_INV_REQ_ERR",
+	"IBV_WC_REM_ACCESS_ERR", "IBV_WC_REM_OP_ERR",
+	"IBV_WC_RETRY_EXC_ERR", "IBV_WC_RNR_RETRY_EXC_ERR",
+};
+
+/* IBA Vol 1, 9.7.5.2.8, Table 45: RNR NAK timer field -> delay in us. */
+static const uint32_t rnr_timer_us100[32] = {
+	/* in units of 0.01 ms */
+	65536, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192,
+	256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288,
+	16384, 24576, 32768, 49152,
+};
+
+sim_time_t ib_rnr_timer_ps(unsigned code)
+{
+	return (sim_time_t)rnr_timer_us100[code & 31] * 10 * SIM_US;
+}
+
+sim_time_t ib_timeout_ps(unsigned timeout)
+{
+	/* IBA 9.7.6.1.3: 4.096 us * 2^timeout; 0 disables the timer */
+	if (!timeout)
+		return SIM_TIME_MAX;
+	return (sim_time_t)4096 * SIM_NS << (timeout > 31 ? 31 : timeout);
+}
+
+struct nic_pd *nic_alloc_pd(struct nic *nic)
+{
+	struct nic_pd *pd = g_new0(struct nic_pd, 1);
+	pd->nic = nic;
+	pd->handle = ++nic->next_pd;
+	g_ptr_array_add(nic->all_pds, pd);
+	g_ptr_array_set_free_func(nic->all_pds, g_free);
+	return pd;
+}
+
+/* ---- completion queues ---- */
+
+struct nic_cq *nic_create_cq(struct nic *nic, uint32_t depth,
+			     nic_cq_notify_fn notify, void *ctx)
+{
+	g_assert(depth > 0);
+	struct nic_cq *cq = g_new0(struct nic_cq, 1);
+	cq->nic = nic;
+	cq->depth = depth;
+	cq->ring = g_new0(struct cqe_slot, depth);
+	cq->notify = notify;
+	cq->ctx = ctx;
+	g_ptr_array_add(nic->all_cqs, cq);
+	return cq;
+}
+
+static void cq_notify_event(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	struct nic_cq *cq = obj;
+	cq->notify_pending = false;
+	if (cq->notify)
+		cq->notify(cq->ctx, cq);
+}
+SIM_EVKIND(ev_cq_notify, "nic.cq_notify", cq_notify_event);
+
+void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at)
+{
+	struct nic *nic = cq->nic;
+	if (cq->count == cq->depth) {
+		/* CQ overrun: the application sized it too small; IBA makes
+		 * this an async error, we count it and drop the CQE */
+		cq->overflows++;
+		return;
+	}
+	sim_time_t land = pcie_dma_write(nic->pcie, nic->cfg.cqe_bytes);
+	if (land < at)
+		land = at;
+	if (land < cq->last_visible)
+		land = cq->last_visible;
+	cq->last_visible = land;
+	struct cqe_slot *s = &cq->ring[(cq->head + cq->count) % cq->depth];
+	s->wc = *wc;
+	s->visible = land;
+	cq->count++;
+	(*nic->c_cqes)++;
+	if (cq->notify && !cq->notify_pending) {
+		cq->notify_pending = true;
+		sim_schedule(nic->sim, land, &ev_cq_notify, nic->comp, cq, 0);
+	}
+}
+
+int nic_poll_cq(struct nic_cq *cq, struct nic_wc *wc, int n)
+{
+	sim_time_t now = sim_now(cq->nic->sim);
+	int got = 0;
+	while (got < n && cq->count &&
+	       cq->ring[cq->head].visible <= now) {
+		wc[got++] = cq->ring[cq->head].wc;
+		cq->head = (cq->head + 1) % cq->depth;
+		cq->count--;
+	}
+	if (cq->count && cq->notify && !cq->notify_pending) {
+		/* more CQEs still in flight: wake the poller when they land */
+		cq->notify_pending = true;
+		sim_schedule(cq->nic->sim, cq->ring[cq->head].visible,
+			     &ev_cq_notify, cq->nic->comp, cq, 0);
+	}
+	return got;
+}
+
+/* ---- queue pairs ---- */
+
+struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
+			     struct nic_cq *recv_cq, uint32_t sq_depth,
+			     uint32_t rq_depth)
+{
+	struct nic *nic = pd->nic;
+	g_assert(sq_depth > 0 && rq_depth > 0);
+	struct nic_qp *qp = g_new0(struct nic_qp, 1);
+	qp->nic = nic;
+	qp->pd = pd;
+	qp->scq = send_cq;
+	qp->rcq = recv_cq;
+	qp->qpn = nic->next_qpn++;
+	qp->state = QPS_RESET;
+	qp->sq_depth = sq_depth;
+	qp->sq = g_new0(struct nic_wqe, sq_depth);
+	qp->rq_depth = rq_depth;
+	qp->rq = g_new0(struct nic_rwqe, rq_depth);
+	qp->txring = g_new0(struct txslot, nic->cfg.tx_window);
+	qp->comp = nic->comp;
+	g_hash_table_insert(nic->qps, GUINT_TO_POINTER(qp->qpn), qp);
+	g_ptr_array_add(nic->all_qps, qp);
+	return qp;
+}
+
+uint32_t nic_qp_num(const struct nic_qp *qp)
+{
+	return qp->qpn;
+}
+
+enum nic_qp_state nic_qp_state(const struct nic_qp *qp)
+{
+	return qp->state;
+}
+
+static const struct trace_kind tk_qp_state = { "qp_state", TRACE_INSTANT,
+					       NULL };
+
+static void qp_set_state(struct nic_qp *qp, enum nic_qp_state s)
+{
+	qp->state = s;
+	sim_trace(qp->nic->sim, qp->comp, &tk_qp_state, qp->qpn, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, nic_qp_state_names[s]);
+}
+
+static bool attr_valid(const struct nic_qp_attr *a, GError **error)
+{
+	if (a->path_mtu != 256 && a->path_mtu != 512 && a->path_mtu != 1024 &&
+	    a->path_mtu != 2048 && a->path_mtu != 4096) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "path MTU %u is not an IBA MTU (256, 512, 1024, "
+			    "2048 or 4096 bytes)", a->path_mtu);
+		return false;
+	}
+	if (a->retry_cnt > 7 || a->rnr_retry > 7 || a->min_rnr_timer > 31 ||
+	    a->timeout > 31 || a->max_rd_atomic == 0) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "QP attributes out of IBA range (retry_cnt and "
+			    "rnr_retry 0..7, min_rnr_timer and timeout 0..31, "
+			    "max_rd_atomic >= 1)");
+		return false;
+	}
+	return true;
+}
+
+static void qp_to_rts(struct nic_qp *qp, const struct nic_qp_attr *attr,
+		      struct nic_qp *peer)
+{
+	qp->attr = *attr;
+	qp_set_state(qp, QPS_INIT);
+	/* RTR: the responder side knows its peer and expected PSN */
+	qp->dest_host = (uint16_t)peer->nic->host->index;
+	qp->dest_qpn = peer->qpn;
+	qp->epsn = attr->rq_psn & PSN_MASK;
+	qp->resp = RESP_READY;
+	qp_set_state(qp, QPS_RTR);
+	/* RTS: the requester side */
+	qp->next_psn = qp->una_psn = qp->sent_psn = attr->sq_psn & PSN_MASK;
+	qp->retry_left = attr->retry_cnt;
+	qp->rnr_left = attr->rnr_retry;
+	qp->req = REQ_IDLE;
+	qp_set_state(qp, QPS_RTS);
+}
+
+bool nic_connect(struct nic_qp *a, struct nic_qp *b,
+		 const struct nic_qp_attr *attr, GError **error)
+{
+	if (!attr_valid(attr, error))
+		return false;
+	if (a->state != QPS_RESET || b->state != QPS_RESET) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "QPs must be in RESET to be connected");
+		return false;
+	}
+	/* both ends start their send PSN where the other expects it */
+	struct nic_qp_attr aa = *attr, ba = *attr;
+	ba.rq_psn = aa.sq_psn;
+	aa.rq_psn = ba.sq_psn;
+	qp_to_rts(a, &aa, b);
+	qp_to_rts(b, &ba, a);
+	return true;
+}
+
+struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off)
+{
+	return &qp->sq[(qp->sq_head + off) % qp->sq_depth];
+}
+
+static void doorbell_event(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	req_doorbell(obj);
+}
+SIM_EVKIND(ev_doorbell, "nic.doorbell", doorbell_event);
+
+int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr)
+{
+	if (qp->state != QPS_RTS)
+		return -EINVAL;
+	if (qp->sq_count == qp->sq_depth)
+		return -ENOMEM;
+	struct nic_wqe *w = nic_sq_at(qp, qp->sq_count);
+	memset(w, 0, sizeof(*w));
+	w->wr = *wr;
+	w->data_version = ((uint64_t)qp->qpn << 40) | ++qp->data_version_seq;
+	qp->sq_count++;
+	/* the doorbell is a posted MMIO write from the CPU to the NIC */
+	sim_time_t at = pcie_mmio_write(qp->nic->pcie, 8);
+	sim_schedule(qp->nic->sim, at, &ev_doorbell, qp->comp, qp, 0);
+	return 0;
+}
+
+int nic_post_recv(struct nic_qp *qp, const struct nic_recv_wr *wr)
+{
+	if (qp->state == QPS_RESET || qp->state == QPS_ERR)
+		return -EINVAL;
+	if (qp->rq_count == qp->rq_depth)
+		return -ENOMEM;
+	qp->rq[(qp->rq_head + qp->rq_count) % qp->rq_depth].wr = *wr;
+	qp->rq_count++;
+	return 0;
+}
+
+static const enum nic_wc_opcode wc_of_wr[] = {
+	[NIC_WR_SEND] = NIC_WC_SEND,
+	[NIC_WR_SEND_WITH_IMM] = NIC_WC_SEND,
+	[NIC_WR_RDMA_WRITE] = NIC_WC_RDMA_WRITE,
+	[NIC_WR_RDMA_WRITE_WITH_IMM] = NIC_WC_RDMA_WRITE,
+	[NIC_WR_RDMA_READ] = NIC_WC_RDMA_READ,
+};
+
+enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op)
+{
+	return wc_of_wr[op];
+}
+
+static const struct trace_kind tk_qp_error = { "qp_error", TRACE_INSTANT,
+					       NULL };
+
+/*
+ * Move @qp to ERR: the oldest outstanding WQE completes with
+ * @first_status, every later one and every posted receive with
+ * IBV_WC_WR_FLUSH_ERR (IBA 10.3.1, 11.4.2.4).
+ */
+void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
+{
+	struct nic *nic = qp->nic;
+	if (qp->state == QPS_ERR)
+		return;
+	(*nic->c_qp_errors)++;
+	sim_trace(nic->sim, qp->comp, &tk_qp_error, qp->qpn, qp->una_psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE,
+		  nic_wc_status_names[first_status]);
+	qp_set_state(qp, QPS_ERR);
+	qp->req = REQ_ERROR;
+	sim_time_t now = sim_now(nic->sim);
+	for (uint32_t k = 0; k < qp->tx_count; k++)
+		pkt_free(nic->pool,
+			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
+	qp->tx_count = 0;
+	bool first = true;
+	while (qp->sq_count) {
+		struct nic_wqe *w = nic_sq_at(qp, 0);
+		struct nic_wc wc = {
+			.wr_id = w->wr.wr_id,
+			.status = first ? first_status : NIC_WC_WR_FLUSH_ERR,
+			.opcode = wc_of_wr[w->wr.opcode],
+			.qpn = qp->qpn,
+		};
+		/* errors complete even unsignaled WRs (IBA 10.8.3) */
+		nic_cq_push(qp->scq, &wc, now);
+		first = false;
+		qp->sq_head = (qp->sq_head + 1) % qp->sq_depth;
+		qp->sq_count--;
+	}
+	while (qp->rq_count) {
+		struct nic_rwqe *r = &qp->rq[qp->rq_head];
+		struct nic_wc wc = { .wr_id = r->wr.wr_id,
+				     .status = NIC_WC_WR_FLUSH_ERR,
+				     .opcode = NIC_WC_RECV, .qpn = qp->qpn };
+		nic_cq_push(qp->rcq, &wc, now);
+		qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
+		qp->rq_count--;
+	}
+	qp->req_idx = qp->req_pkt = 0;
+}

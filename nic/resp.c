@@ -1,0 +1,303 @@
+/*
+ * nic/resp.c - the responder: incoming requests of an RC QP.
+ *
+ * Packets of a QP are processed in order: each one starts when the
+ * receive pipeline has parsed it (rx_cycles) and the previous packet of
+ * the QP is done (qp->resp_busy), then pays its key and page translations
+ * (MPT/MTT caches, PCIe reads on a miss) and issues its DMA write.  The
+ * translation state is read at arrival and the DMA counts as in flight
+ * from then until it lands.
+ *
+ * PSN checks (IBA 9.7.5.1): the expected PSN is processed; an older one is
+ * a duplicate (re-ACKed, or a READ re-executed); a newer one means loss:
+ * one PSN-sequence-error NAK, then silence until the expected PSN returns.
+ * A SEND with no receive WQE posted, or a page the MTT says is not
+ * present, gets an RNR NAK carrying the QP's min_rnr_timer (IBA
+ * 9.7.5.2.8): the requester retries from that PSN after the timer.  A bad
+ * rkey, missing access right or out-of-range address gets a remote access
+ * error NAK (IBA 9.7.5.2.4).  ACKs are coalesced: one at each message end,
+ * when the requester asks (AckReq) or every ack_coalesce packets.
+ */
+#include "nic/nic_int.h"
+
+#include "nic/pcie.h"
+
+const char *const resp_state_names[] = { "READY", "NAK_SEQ", "RNR" };
+
+static const struct trace_kind tk_nak = { "nak_sent", TRACE_INSTANT, NULL };
+static const struct trace_kind tk_rnr = { "rnr_nak_sent", TRACE_INSTANT,
+					  NULL };
+static const struct trace_kind tk_dma_write = { "dma_write", TRACE_INSTANT,
+						NULL };
+
+static void send_aeth(struct nic_qp *qp, uint32_t psn, uint8_t syndrome,
+		      sim_time_t t)
+{
+	struct pkt *a = nic_pkt_new(qp, IB_ACK);
+	a->psn = psn & PSN_MASK;
+	a->syndrome = syndrome;
+	a->msn = qp->msn & PSN_MASK;
+	nic_queue_response(qp->nic, a, t);
+}
+
+static void send_ack(struct nic_qp *qp, uint32_t psn, sim_time_t t)
+{
+	/* credit field 0x1f: no end-to-end credits (IBA 9.7.7.2.5) */
+	send_aeth(qp, psn, AETH_SYNDROME(AETH_ACK, 0x1f), t);
+	(*qp->nic->c_acks_sent)++;
+	qp->unacked = 0;
+}
+
+static void send_nak(struct nic_qp *qp, uint32_t psn, unsigned code,
+		     sim_time_t t)
+{
+	struct nic *nic = qp->nic;
+	send_aeth(qp, psn, AETH_SYNDROME(AETH_NAK, code), t);
+	if (code == NAK_PSN_SEQ_ERROR)
+		(*nic->c_nak_seq_sent)++;
+	else if (code == NAK_REMOTE_ACCESS_ERROR)
+		(*nic->c_nak_access_sent)++;
+	static const char *const names[] = { "PSN_SEQ_ERROR", "INVALID_REQUEST",
+					     "REMOTE_ACCESS_ERROR",
+					     "REMOTE_OP_ERROR",
+					     "INVALID_RD_REQUEST" };
+	sim_trace(nic->sim, qp->comp, &tk_nak, qp->qpn, psn, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, code < 5 ? names[code] : "?");
+}
+
+static void send_rnr(struct nic_qp *qp, uint32_t psn, sim_time_t t,
+		     const char *why)
+{
+	struct nic *nic = qp->nic;
+	send_aeth(qp, psn, AETH_SYNDROME(AETH_RNR_NAK, qp->attr.min_rnr_timer),
+		  t);
+	(*nic->c_rnr_sent)++;
+	qp->resp = RESP_RNR;
+	sim_trace(nic->sim, qp->comp, &tk_rnr, qp->qpn, psn, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, why);
+}
+
+/* DMA-write @len bytes at @va of @mr (translated) starting at @t. */
+static sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
+			    uint64_t va, uint32_t len, sim_time_t t,
+			    const struct pkt *p)
+{
+	struct nic *nic = qp->nic;
+	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);
+	sim_trace(nic->sim, qp->comp, &tk_dma_write, qp->qpn, p->psn, va,
+		  nic_mr_pfn(mr, va), len, NULL);
+	if (mr->watch)
+		nic_mr_watch_schedule(mr, va + len, land);
+	return land;
+}
+
+static void read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
+			 bool duplicate)
+{
+	struct nic *nic = qp->nic;
+	struct nic_mr *mr = nic_mr_lookup_key(nic, p->rkey, &t);
+	if (!mr || mr->pd != qp->pd || !(mr->access & NIC_ACCESS_REMOTE_READ) ||
+	    !nic_mr_contains(mr, p->va, p->dma_len)) {
+		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
+		return;
+	}
+	enum xlate_status xs = nic_mr_translate(mr, p->va, p->dma_len,
+						NIC_ACCESS_REMOTE_READ, &t);
+	if (xs == XLATE_FAULT) {
+		send_rnr(qp, p->psn, t, "read: page not present");
+		return;
+	}
+	uint32_t mtu = qp->attr.path_mtu;
+	uint32_t n = p->dma_len ? (p->dma_len + mtu - 1) / mtu : 1;
+	if (!duplicate) {
+		qp->epsn = (p->psn + n) & PSN_MASK;
+		qp->msn++;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = p->dma_len - i * mtu;
+		if (len > mtu)
+			len = mtu;
+		uint8_t op = n == 1 ? IB_READ_RESP_ONLY :
+			     i == 0 ? IB_READ_RESP_FIRST :
+			     i + 1 == n ? IB_READ_RESP_LAST :
+					  IB_READ_RESP_MIDDLE;
+		struct pkt *r = nic_pkt_new(qp, op);
+		r->psn = (p->psn + i) & PSN_MASK;
+		r->payload_len = len;
+		r->pad = (uint8_t)((4 - (len & 3)) & 3);
+		if (ib_opcode_has_aeth(op)) {
+			r->syndrome = AETH_SYNDROME(AETH_ACK, 0x1f);
+			r->msn = qp->msn & PSN_MASK;
+		}
+		sim_time_t ready = len ? pcie_dma_read_at(nic->pcie, t, len) :
+					 t;
+		(*nic->c_read_resp_sent)++;
+		nic_queue_response(nic, r, ready);
+	}
+}
+
+void resp_rx(struct nic_qp *qp, struct pkt *p)
+{
+	struct nic *nic = qp->nic;
+	if (qp->state == QPS_ERR)
+		return;
+	sim_time_t now = sim_now(nic->sim);
+	sim_time_t t = now + nic_cycles(nic, nic->cfg.rx_cycles);
+	if (t < qp->resp_busy)
+		t = qp->resp_busy;
+	int32_t d = psn_diff(p->psn, qp->epsn);
+	if (d < 0) {
+		(*nic->c_dup_pkts)++;
+		if (p->opcode == IB_READ_REQUEST)
+			read_respond(qp, p, t, true);
+		else
+			send_ack(qp, qp->epsn - 1, t);
+		qp->resp_busy = t;
+		return;
+	}
+	if (d > 0) {
+		(*nic->c_out_of_seq)++;
+		if (qp->resp == RESP_READY) {
+			send_nak(qp, qp->epsn, NAK_PSN_SEQ_ERROR, t);
+			qp->resp = RESP_NAK_SEQ;
+		}
+		return;
+	}
+	qp->resp = RESP_READY;
+	unsigned op = p->opcode;
+	bool msg_end = false;
+	switch (op) {
+	case IB_READ_REQUEST:
+		read_respond(qp, p, t, false);
+		qp->resp_busy = t;
+		return;
+	case IB_WRITE_FIRST:
+	case IB_WRITE_ONLY:
+	case IB_WRITE_ONLY_IMM: {
+		struct nic_mr *mr = nic_mr_lookup_key(nic, p->rkey, &t);
+		if (!mr || mr->pd != qp->pd ||
+		    !(mr->access & NIC_ACCESS_REMOTE_WRITE) ||
+		    !nic_mr_contains(mr, p->va, p->dma_len)) {
+			send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
+			qp->resp_busy = t;
+			return;
+		}
+		if (op == IB_WRITE_ONLY_IMM && !qp->rq_count) {
+			send_rnr(qp, p->psn, t, "no receive WQE");
+			return;
+		}
+		qp->cur_mr = mr;
+		qp->cur_va = p->va;
+		qp->cur_left = p->dma_len;
+		qp->cur_is_send = false;
+	} /* fall through */
+	case IB_WRITE_MIDDLE:
+	case IB_WRITE_LAST:
+	case IB_WRITE_LAST_IMM: {
+		if (qp->cur_is_send || !qp->cur_mr ||
+		    p->payload_len > qp->cur_left) {
+			send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
+			return;
+		}
+		if (op == IB_WRITE_LAST_IMM && !qp->rq_count) {
+			send_rnr(qp, p->psn, t, "no receive WQE");
+			return;
+		}
+		sim_time_t land = t;
+		if (p->payload_len) {
+			enum xlate_status xs = nic_mr_translate(
+				qp->cur_mr, qp->cur_va, p->payload_len,
+				NIC_ACCESS_REMOTE_WRITE, &t);
+			if (xs == XLATE_FAULT) {
+				send_rnr(qp, p->psn, t, "write: page not present");
+				return;
+			}
+			land = dma_write(qp, qp->cur_mr, qp->cur_va,
+					 p->payload_len, t, p);
+		}
+		qp->cur_va += p->payload_len;
+		qp->cur_left -= p->payload_len;
+		msg_end = op == IB_WRITE_LAST || op == IB_WRITE_LAST_IMM ||
+			  op == IB_WRITE_ONLY || op == IB_WRITE_ONLY_IMM;
+		if (op == IB_WRITE_LAST_IMM || op == IB_WRITE_ONLY_IMM) {
+			struct nic_rwqe *r = &qp->rq[qp->rq_head];
+			struct nic_wc wc = {
+				.wr_id = r->wr.wr_id,
+				.status = NIC_WC_SUCCESS,
+				.opcode = NIC_WC_RECV_RDMA_WITH_IMM,
+				.byte_len = 0, .imm = p->imm, .with_imm = true,
+				.qpn = qp->qpn,
+			};
+			qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
+			qp->rq_count--;
+			nic_cq_push(qp->rcq, &wc, land);
+		}
+		break;
+	}
+	case IB_SEND_FIRST:
+	case IB_SEND_ONLY:
+	case IB_SEND_ONLY_IMM:
+		if (!qp->rq_count) {
+			send_rnr(qp, p->psn, t, "no receive WQE");
+			return;
+		}
+		qp->cur_is_send = true;
+		qp->cur_rq_off = 0;
+		/* fall through */
+	case IB_SEND_MIDDLE:
+	case IB_SEND_LAST:
+	case IB_SEND_LAST_IMM: {
+		struct nic_rwqe *r = &qp->rq[qp->rq_head];
+		if (!qp->cur_is_send || !qp->rq_count ||
+		    qp->cur_rq_off + p->payload_len > r->wr.sge.length) {
+			send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
+			return;
+		}
+		sim_time_t land = t;
+		if (p->payload_len) {
+			struct nic_mr *mr = nic_mr_by_key(nic, r->wr.sge.lkey);
+			uint64_t va = r->wr.sge.addr + qp->cur_rq_off;
+			enum xlate_status xs =
+				mr ? nic_mr_translate(mr, va, p->payload_len,
+						      NIC_ACCESS_LOCAL_WRITE,
+						      &t) :
+				     XLATE_ACCESS;
+			if (xs == XLATE_FAULT) {
+				send_rnr(qp, p->psn, t, "send: page not present");
+				return;
+			}
+			if (xs == XLATE_ACCESS) {
+				send_nak(qp, p->psn, NAK_REMOTE_OP_ERROR, t);
+				return;
+			}
+			land = dma_write(qp, mr, va, p->payload_len, t, p);
+		}
+		qp->cur_rq_off += p->payload_len;
+		msg_end = op == IB_SEND_LAST || op == IB_SEND_LAST_IMM ||
+			  op == IB_SEND_ONLY || op == IB_SEND_ONLY_IMM;
+		if (msg_end) {
+			struct nic_wc wc = {
+				.wr_id = r->wr.wr_id, .status = NIC_WC_SUCCESS,
+				.opcode = NIC_WC_RECV,
+				.byte_len = qp->cur_rq_off, .imm = p->imm,
+				.with_imm = ib_opcode_has_imm(op),
+				.qpn = qp->qpn,
+			};
+			qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
+			qp->rq_count--;
+			nic_cq_push(qp->rcq, &wc, land);
+		}
+		break;
+	}
+	default:
+		send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
+		return;
+	}
+	qp->epsn = (p->psn + 1) & PSN_MASK;
+	qp->resp_busy = t;
+	qp->unacked++;
+	if (msg_end)
+		qp->msn++;
+	if (msg_end || p->ackreq || qp->unacked >= nic->cfg.ack_coalesce)
+		send_ack(qp, p->psn, t);
+}

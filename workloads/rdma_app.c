@@ -1,0 +1,156 @@
+/*
+ * workloads/rdma_app.c - set-up shared by the RDMA application models.
+ */
+#include "workloads/rdma_app.h"
+
+#include "nic/host.h"
+#include "sim/trace.h"
+#include "vmm/vmm.h"
+
+static const struct trace_kind tk_reg = { "mr_registered", TRACE_INSTANT,
+					  NULL };
+
+static bool side_create(struct rdma_side *s, struct workload *w,
+			const struct workload_env *env, const char *key,
+			const char *host, uint64_t len, GError **error)
+{
+	s->host = workload_host(w, env, key, host, error);
+	if (!s->host)
+		return false;
+	char *asname = g_strdup_printf("wl.%s", w->name);
+	s->as = vmm_as_find(s->host->vmm, asname);
+	if (!s->as)
+		s->as = vmm_as_new(s->host->vmm, asname);
+	g_free(asname);
+	s->len = (len + VMM_PAGE_SIZE - 1) & ~(VMM_PAGE_SIZE - 1);
+	GError *e = NULL;
+	s->buf = vmm_mmap_anywhere(s->as, s->len,
+				   VMM_PROT_READ | VMM_PROT_WRITE, VMM_VMA_ANON,
+				   &e);
+	if (e) {
+		char *where = scenario_where(env->sc, "workload", w->name,
+					     NULL);
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [workload %s]: buffer on host %s: %s", where,
+			    w->name, host, e->message);
+		g_free(where);
+		g_error_free(e);
+		return false;
+	}
+	return true;
+}
+
+bool rdma_app_create(struct rdma_app *app, struct workload *w,
+		     const struct workload_env *env,
+		     const struct rdma_common *rc, uint64_t client_len,
+		     uint64_t server_len, GError **error)
+{
+	app->w = w;
+	app->rc = rc;
+	app->policy = env->policy;
+	if (!side_create(&app->c, w, env, "client", rc->client, client_len,
+			 error) ||
+	    !side_create(&app->s, w, env, "server", rc->server, server_len,
+			 error))
+		return false;
+	if (app->c.host == app->s.host) {
+		char *where = scenario_where(env->sc, "workload", w->name,
+					     "server");
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [workload %s] server: client and server are "
+			    "both host %s (loopback is not modelled)", where,
+			    w->name, rc->server);
+		g_free(where);
+		return false;
+	}
+	if (!app->c.host->nic || !app->s.host->nic) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "[workload %s]: hosts %s and %s need a [link] "
+			    "between them", w->name, rc->client, rc->server);
+		return false;
+	}
+	return true;
+}
+
+static void side_finish(struct rdma_app *app)
+{
+	if (--app->pending_regs || app->failed)
+		return;
+	const struct rdma_common *rc = app->rc;
+	struct nic_qp_attr attr = {
+		.path_mtu = (uint32_t)rc->mtu,
+		.timeout = (uint8_t)rc->timeout,
+		.retry_cnt = (uint8_t)rc->retry_cnt,
+		.rnr_retry = (uint8_t)rc->rnr_retry,
+		.min_rnr_timer = (uint8_t)rc->min_rnr_timer,
+		.max_rd_atomic = (uint8_t)rc->max_rd_atomic,
+	};
+	GError *e = NULL;
+	if (!nic_connect(app->c.qp, app->s.qp, &attr, &e)) {
+		/* attribute ranges are checked by the parameter tables */
+		g_error("workload %s: %s", app->w->name, e->message);
+	}
+	app->ready(app);
+}
+
+struct reg_ctx {
+	struct rdma_app *app;
+	struct rdma_side *side;
+};
+
+static void reg_cb(void *ctx, struct nic_mr *mr, int status)
+{
+	struct reg_ctx *rc = ctx;
+	struct rdma_app *app = rc->app;
+	struct workload *w = app->w;
+	rc->side->mr = mr;
+	if (status) {
+		app->failed = true;
+		w->res.errors++;
+	} else {
+		struct nic_mr_info info;
+		nic_mr_info(mr, &info);
+		sim_trace(w->sim, w->comp, &tk_reg, TRACE_NONE, TRACE_NONE,
+			  info.addr, TRACE_NONE, info.length,
+			  rc->side->host->name);
+	}
+	g_free(rc);
+	side_finish(app);
+}
+
+void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
+		    nic_cq_notify_fn server_cq)
+{
+	struct rdma_side *sides[2] = { &app->c, &app->s };
+	nic_cq_notify_fn fns[2] = { client_cq, server_cq };
+	app->pending_regs = 2;
+	for (int i = 0; i < 2; i++) {
+		struct rdma_side *s = sides[i];
+		struct nic *nic = s->host->nic;
+		s->pd = nic_alloc_pd(nic);
+		s->cq = nic_create_cq(nic, 1 << 16, fns[i], app);
+		s->qp = nic_create_qp(s->pd, s->cq, s->cq, 4096, 4096);
+		struct reg_ctx *rc = g_new0(struct reg_ctx, 1);
+		rc->app = app;
+		rc->side = s;
+		nic_reg_mr(s->pd, s->as, s->buf, s->len,
+			   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+				   NIC_ACCESS_REMOTE_READ,
+			   app->policy, reg_cb, rc);
+	}
+}
+
+void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
+		   bool ok)
+{
+	struct workload_result *r = &app->w->res;
+	if (!ok) {
+		r->errors++;
+		return;
+	}
+	r->completed++;
+	r->bytes += bytes;
+	r->last = sim_now(app->w->sim);
+	if (r->lat)
+		hist_add(r->lat, lat);
+}

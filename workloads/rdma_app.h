@@ -1,0 +1,80 @@
+/*
+ * workloads/rdma_app.h - what every RDMA application model shares: an
+ * address space and buffers on each host, MR registration on both sides,
+ * a connected RC QP pair, perftest-style figures.
+ */
+#ifndef WORKLOADS_RDMA_APP_H
+#define WORKLOADS_RDMA_APP_H
+
+#include "nic/nic.h"
+#include "workloads/workload.h"
+
+/* QP and buffer keys every RDMA workload has. */
+struct rdma_common {
+	char *client, *server;
+	uint64_t mtu;          /* path MTU in bytes */
+	uint64_t timeout;      /* IBA 5-bit local ACK timeout code */
+	uint64_t retry_cnt, rnr_retry, min_rnr_timer, max_rd_atomic;
+	uint64_t iterations;   /* 0: until the run ends */
+};
+
+#define RDMA_COMMON_PARAMS(type)                                              \
+	{ "client", PT_STRING, NULL, offsetof(type, rc.client),              \
+	  "host that posts the work requests", "", NULL, 0, 0 },             \
+	{ "server", PT_STRING, NULL, offsetof(type, rc.server),              \
+	  "host that owns the remote buffer", "", NULL, 0, 0 },              \
+	{ "mtu", PT_SIZE, "4KiB", offsetof(type, rc.mtu),                    \
+	  "path MTU (256B..4KiB, a power of two)", "RoCE maximum",           \
+	  NULL, 256, 4096 },                                                 \
+	{ "timeout", PT_COUNT, "14", offsetof(type, rc.timeout),             \
+	  "local ACK timeout code: 4.096us * 2^timeout (0: none)",          \
+	  "perftest default", NULL, 0, 31 },                                 \
+	{ "retry_cnt", PT_COUNT, "7", offsetof(type, rc.retry_cnt),          \
+	  "transport retries before IBV_WC_RETRY_EXC_ERR", "perftest "       \
+	  "default", NULL, 0, 7 },                                           \
+	{ "rnr_retry", PT_COUNT, "7", offsetof(type, rc.rnr_retry),          \
+	  "RNR retries before IBV_WC_RNR_RETRY_EXC_ERR (7: infinite)",      \
+	  "perftest default", NULL, 0, 7 },                                  \
+	{ "min_rnr_timer", PT_COUNT, "12", offsetof(type, rc.min_rnr_timer), \
+	  "RNR NAK timer code the responder sends (IBA table: 12 = "         \
+	  "0.64 ms, 1 = 0.01 ms)", "perftest default", NULL, 0, 31 },       \
+	{ "max_rd_atomic", PT_COUNT, "16", offsetof(type, rc.max_rd_atomic), \
+	  "RDMA READs outstanding per QP", "ConnectX limit", NULL, 1, 255 }, \
+	{ "iterations", PT_COUNT, "0", offsetof(type, rc.iterations),        \
+	  "operations to complete, then stop (0: run until the end)", "",    \
+	  NULL, 0, 1e15 }
+
+struct rdma_side {
+	struct host *host;
+	struct vmm_as *as;
+	uint64_t buf;       /* virtual address */
+	uint64_t len;
+	struct nic_pd *pd;
+	struct nic_mr *mr;
+	struct nic_cq *cq;
+	struct nic_qp *qp;
+};
+
+struct rdma_app {
+	struct workload *w;
+	struct rdma_side c, s; /* client, server */
+	const struct rdma_common *rc;
+	int policy;
+	unsigned pending_regs;
+	void (*ready)(struct rdma_app *app); /* both MRs registered, QPs up */
+	bool failed;
+};
+
+/* Resolve hosts, map buffers of @client_len / @server_len bytes. */
+bool rdma_app_create(struct rdma_app *app, struct workload *w,
+		     const struct workload_env *env,
+		     const struct rdma_common *rc, uint64_t client_len,
+		     uint64_t server_len, GError **error);
+/* Register both MRs, create CQs and QPs, connect, then call ready(). */
+void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
+		    nic_cq_notify_fn server_cq);
+/* Record a completed operation of @bytes that took @lat. */
+void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
+		   bool ok);
+
+#endif
