@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "sim/config.h"
 #include "sim/rng.h"
 
 const char *const cache_policy_names[] = { "lru", "random", NULL };
@@ -40,6 +41,18 @@ uint32_t mtt_cache_set_of(const struct mtt_cache *c, uint64_t key)
 	/* multiply-shift onto [0, sets) (Lemire's fastrange) */
 	return (uint32_t)(((unsigned __int128)mtt_cache_hash(key) * c->sets) >>
 			  64);
+}
+
+bool mtt_cache_check_geometry(uint32_t entries, uint32_t ways,
+			      const char *what, GError **error)
+{
+	if (ways >= 1 && entries >= ways && entries % ways == 0)
+		return true;
+	g_set_error(error, CONFIG_ERROR, 0,
+		    "%s: %u entries cannot be split into sets of %u ways "
+		    "(need 1 <= ways <= entries and entries a multiple of ways)",
+		    what, entries, ways);
+	return false;
 }
 
 struct mtt_cache *mtt_cache_new(uint32_t entries, uint32_t ways,

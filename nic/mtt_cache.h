@@ -22,6 +22,7 @@
 #ifndef NIC_MTT_CACHE_H
 #define NIC_MTT_CACHE_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,12 @@ enum cache_policy { CACHE_LRU, CACHE_RANDOM };
 extern const char *const cache_policy_names[];
 
 struct mtt_cache;
+
+/* For configuration code: false (with a message naming @what, e.g.
+ * "nic.mtt_cache") unless 1 <= ways <= entries and entries % ways == 0,
+ * the geometry mtt_cache_new() asserts. */
+bool mtt_cache_check_geometry(uint32_t entries, uint32_t ways,
+			      const char *what, GError **error);
 
 /*
  * A cache of @entries slots in sets of @ways (1 <= ways <= entries,

@@ -20,6 +20,7 @@
 #include <glib.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nic/mtt_cache.h"
 #include "sim/rng.h"
@@ -477,6 +478,21 @@ START_TEST(test_reject_random_without_rng)
 }
 END_TEST
 
+START_TEST(test_check_geometry)
+{
+	GError *err = NULL;
+	ck_assert(mtt_cache_check_geometry(48, 3, "x", &err));
+	ck_assert(mtt_cache_check_geometry(16, 16, "x", &err));
+	ck_assert(!mtt_cache_check_geometry(10, 4, "nic.mtt_cache", &err));
+	ck_assert_ptr_nonnull(strstr(err->message, "nic.mtt_cache"));
+	g_clear_error(&err);
+	ck_assert(!mtt_cache_check_geometry(4, 8, "x", &err));
+	g_clear_error(&err);
+	ck_assert(!mtt_cache_check_geometry(4, 0, "x", &err));
+	g_clear_error(&err);
+}
+END_TEST
+
 START_TEST(test_policy_names)
 {
 	ck_assert_str_eq(cache_policy_names[CACHE_LRU], "lru");
@@ -496,6 +512,7 @@ static Suite *mtt_cache_suite(void)
 	tcase_add_test(tc, test_range_extremes);
 	tcase_add_test(tc, test_index_spread);
 	tcase_add_test(tc, test_policy_names);
+	tcase_add_test(tc, test_check_geometry);
 	tcase_add_test_raise_signal(tc, test_reject_bad_geometry, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_reject_random_without_rng,
 				    SIGABRT);
