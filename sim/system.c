@@ -15,6 +15,7 @@
 #include "sim/trace.h"
 #include "sim/version.h"
 #include "nic/driver.h"
+#include "nic/mtt_cache.h"
 #include "nic/nic.h"
 #include "nic/packet.h"
 #include "nic/pcap.h"
@@ -203,15 +204,15 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 		g_error_free(e);
 		return false;
 	}
-	if (nc.mtt_cache_entries % nc.mtt_cache_ways) {
+	if (!mtt_cache_check_geometry((uint32_t)nc.mtt_cache_entries,
+				      (uint32_t)nc.mtt_cache_ways,
+				      "MTT cache", &e)) {
 		char *where = scenario_where(sys->sc, "nic", h->name,
 					     "mtt_cache_ways");
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "%s: [nic] mtt_cache_ways: %" G_GUINT64_FORMAT
-			    " does not divide mtt_cache_entries (%"
-			    G_GUINT64_FORMAT ")", where, nc.mtt_cache_ways,
-			    nc.mtt_cache_entries);
+			    "%s: [nic] mtt_cache_ways: %s", where, e->message);
 		g_free(where);
+		g_error_free(e);
 		return false;
 	}
 	h->nic = nic_new(sys->sim, h, &nc, pcie_new(sys->sim, h->name, &pc),
