@@ -33,7 +33,7 @@ void sim_free(struct sim *sim)
 {
 	if (!sim)
 		return;
-	for (int i = 0; i < 65; i++)
+	for (unsigned i = 0; i < EVQ_NBUCKETS; i++)
 		g_free(sim->q.b[i].v);
 	g_free(sim->q.gen);
 	g_free(sim->q.free_slots);
@@ -67,7 +67,11 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 static inline unsigned evq_bucket_of(const struct evq *q, sim_time_t t)
 {
 	uint64_t x = t ^ q->last;
-	return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
+	if (!x)
+		return 0;
+	unsigned lvl = (63u - (unsigned)__builtin_clzll(x)) / EVQ_DIGIT_BITS;
+	unsigned d = (unsigned)(t >> (lvl * EVQ_DIGIT_BITS)) & (EVQ_RADIX - 1);
+	return 1 + lvl * EVQ_RADIX + d;
 }
 
 static inline void evq_append(struct evq *q, unsigned bi,
@@ -79,8 +83,11 @@ static inline void evq_append(struct evq *q, unsigned bi,
 		b->v = g_renew(struct sim_event, b->v, b->cap);
 	}
 	b->v[b->len++] = *e;
-	if (bi)
-		q->mask |= 1ULL << (bi - 1);
+	if (bi) {
+		unsigned j = bi - 1;
+		q->mask[j / 64] |= 1ULL << (j % 64);
+		q->summary |= 1ULL << (j / 64);
+	}
 }
 
 static inline void evq_push(struct evq *q, const struct sim_event *e)
@@ -89,31 +96,35 @@ static inline void evq_push(struct evq *q, const struct sim_event *e)
 	q->n++;
 }
 
-/* Make bucket 0 non-empty (q->n > 0 required). */
-static void evq_refill(struct evq *q)
+/*
+ * Make bucket 0 non-empty (q->n > 0 required) if the least key is <= @until;
+ * otherwise leave the queue untouched and return false.  Peeking must not
+ * move q->last past the least key: once sim_run_until() returns with now =
+ * until, events may still be scheduled anywhere in [until, least key), and
+ * each must find q->last <= its key.
+ */
+static bool evq_refill(struct evq *q, sim_time_t until)
 {
-	g_assert(q->mask && q->b[0].len == 0);
-	unsigned i = (unsigned)__builtin_ctzll(q->mask) + 1;
-	struct evq_bucket *b = &q->b[i];
+	g_assert(q->summary && q->b[0].len == 0);
+	unsigned w = (unsigned)__builtin_ctzll(q->summary);
+	unsigned j = w * 64 + (unsigned)__builtin_ctzll(q->mask[w]);
+	struct evq_bucket *b = &q->b[j + 1];
 	sim_time_t min = b->v[0].time;
 	for (uint32_t k = 1; k < b->len; k++)
 		if (b->v[k].time < min)
 			min = b->v[k].time;
+	if (min > until)
+		return false;
 	q->last = min;
-	q->mask &= ~(1ULL << (i - 1));
+	q->mask[w] &= ~(1ULL << (j % 64));
+	if (!q->mask[w])
+		q->summary &= ~(1ULL << w);
 	uint32_t len = b->len;
 	b->len = 0;
-	/* every entry goes to a bucket below i, so b->v is not appended to */
+	/* every entry goes to a bucket below j + 1, so b->v is not appended to */
 	for (uint32_t k = 0; k < len; k++)
 		evq_append(q, evq_bucket_of(q, b->v[k].time), &b->v[k]);
-}
-
-static inline struct sim_event *evq_front(struct evq *q)
-{
-	struct evq_bucket *b0 = &q->b[0];
-	if (b0->len == 0)
-		evq_refill(q);
-	return &b0->v[b0->head];
+	return true;
 }
 
 static inline void evq_drop_front(struct evq *q)
@@ -206,10 +217,10 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	uint64_t fired = 0;
 	sim->stopped = false;
 	while (q->n && !sim->stopped) {
-		struct sim_event *f = evq_front(q);
-		if (f->time > until)
+		/* bucket 0 holds the keys == q->last */
+		if (q->b[0].len ? q->last > until : !evq_refill(q, until))
 			break;
-		struct sim_event e = *f;
+		struct sim_event e = q->b[0].v[q->b[0].head];
 		evq_drop_front(q);
 		if (e.slot != SIM_NOSLOT) {
 			if (q->gen[e.slot] != e.gen)
@@ -228,5 +239,12 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	}
 	if (!sim->stopped && until != SIM_TIME_MAX && sim->now < until)
 		sim->now = until;
+	/*
+	 * Skipped cancelled entries may have left q->last above now; with the
+	 * queue empty any key is a valid q->last, and the next event may be
+	 * scheduled as early as now.
+	 */
+	if (!q->n)
+		q->last = sim->now;
 	return fired;
 }
