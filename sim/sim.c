@@ -147,7 +147,7 @@ void sim_schedule(struct sim *sim, sim_time_t when, struct sim_evkind *kind,
 	g_assert(when >= sim->now);
 	struct sim_event e = {
 		.time = when, .kind = kind, .obj = obj, .arg = arg,
-		.slot = SIM_NOSLOT, .gen = 0, .comp = comp,
+		.slot = SIM_NOSLOT, .comp = comp,
 	};
 	evq_push(&sim->q, &e);
 }
@@ -171,16 +171,16 @@ sim_handle_t sim_schedule_cancellable(struct sim *sim, sim_time_t when,
 	uint32_t slot = q->free_slots[--q->nfree];
 	struct sim_event e = {
 		.time = when, .kind = kind, .obj = obj, .arg = arg,
-		.slot = slot, .gen = q->gen[slot], .comp = comp,
+		.slot = slot, .comp = comp,
 	};
 	evq_push(q, &e);
-	return ((uint64_t)e.gen << 32) | slot;
+	return ((uint64_t)q->gen[slot] << 32) | slot;
 }
 
+/* The slot's entry left the queue: next odd generation, slot reusable. */
 static inline void evq_release_slot(struct evq *q, uint32_t slot)
 {
-	if (++q->gen[slot] == 0)
-		q->gen[slot] = 1;
+	q->gen[slot] = (q->gen[slot] + 1) | 1;
 	q->free_slots[q->nfree++] = slot;
 }
 
@@ -194,8 +194,8 @@ bool sim_cancel(struct sim *sim, sim_handle_t h)
 {
 	if (!sim_pending(sim, h))
 		return false;
-	/* the entry stays in the queue and is skipped: its gen is stale */
-	evq_release_slot(&sim->q, (uint32_t)h);
+	/* the entry stays in the queue and is skipped: its gen is even */
+	sim->q.gen[(uint32_t)h]++;
 	return true;
 }
 
@@ -223,9 +223,10 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 		struct sim_event e = q->b[0].v[q->b[0].head];
 		evq_drop_front(q);
 		if (e.slot != SIM_NOSLOT) {
-			if (q->gen[e.slot] != e.gen)
-				continue; /* cancelled */
+			bool cancelled = !(q->gen[e.slot] & 1);
 			evq_release_slot(q, e.slot);
+			if (cancelled)
+				continue;
 		}
 		sim->now = e.time;
 		sim_kind_hash(e.kind);

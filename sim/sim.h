@@ -14,7 +14,7 @@
  * at most once per digit (8 times) instead of once per bit.  Equal times
  * always land in the same bucket, and every move is a stable append, so
  * equal-time events fire in the order they were scheduled without storing a
- * sequence number.  Entries carry their callback and arguments inline (48
+ * sequence number.  Entries carry their callback and arguments inline (40
  * bytes), so firing an event touches no other memory, and all traffic on
  * the queue is sequential.
  *
@@ -63,7 +63,6 @@ struct sim_event {
 	void *obj;
 	uint64_t arg;
 	uint32_t slot; /* cancellation slot, or SIM_NOSLOT */
-	uint32_t gen;
 	uint16_t comp;
 };
 
@@ -94,7 +93,12 @@ struct evq {
 	uint64_t summary;        /* bit w set: mask[w] != 0 */
 	uint64_t mask[EVQ_MASKW]; /* bit j set: bucket j + 1 non-empty */
 	struct evq_bucket b[EVQ_NBUCKETS];
-	uint32_t *gen;           /* per cancellation slot */
+	/*
+	 * Per cancellation slot: odd while its event is pending (the handle
+	 * carries it), even once cancelled; a slot stays taken until its
+	 * entry leaves the queue, so entries need not carry the generation.
+	 */
+	uint32_t *gen;
 	uint32_t *free_slots;
 	uint32_t nslots, nfree;
 };
