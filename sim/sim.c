@@ -33,7 +33,7 @@ void sim_free(struct sim *sim)
 {
 	if (!sim)
 		return;
-	for (int i = 0; i < 65; i++)
+	for (unsigned i = 0; i < EVQ_NBUCKETS; i++)
 		g_free(sim->q.b[i].v);
 	g_free(sim->q.gen);
 	g_free(sim->q.free_slots);
@@ -67,7 +67,11 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 static inline unsigned evq_bucket_of(const struct evq *q, sim_time_t t)
 {
 	uint64_t x = t ^ q->last;
-	return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
+	if (!x)
+		return 0;
+	unsigned lvl = (63u - (unsigned)__builtin_clzll(x)) / EVQ_DIGIT_BITS;
+	unsigned d = (unsigned)(t >> (lvl * EVQ_DIGIT_BITS)) & (EVQ_RADIX - 1);
+	return 1 + lvl * EVQ_RADIX + d;
 }
 
 static inline void evq_append(struct evq *q, unsigned bi,
@@ -79,62 +83,48 @@ static inline void evq_append(struct evq *q, unsigned bi,
 		b->v = g_renew(struct sim_event, b->v, b->cap);
 	}
 	b->v[b->len++] = *e;
-	if (bi)
-		q->mask |= 1ULL << (bi - 1);
+	if (bi) {
+		unsigned j = bi - 1;
+		q->mask[j / 64] |= 1ULL << (j % 64);
+		q->summary |= 1ULL << (j / 64);
+	}
 }
 
 static inline void evq_push(struct evq *q, const struct sim_event *e)
 {
-	g_assert(e->time >= q->last);
 	evq_append(q, evq_bucket_of(q, e->time), e);
 	q->n++;
 }
 
-/* Lowest non-empty bucket above 0 and its minimum key (q->mask != 0). */
-static inline unsigned evq_lowest(const struct evq *q, sim_time_t *min)
+/*
+ * Make bucket 0 non-empty (q->n > 0 required) if the least key is <= @until;
+ * otherwise leave the queue untouched and return false.  Peeking must not
+ * move q->last past the least key: once sim_run_until() returns with now =
+ * until, events may still be scheduled anywhere in [until, least key), and
+ * each must find q->last <= its key.
+ */
+static bool evq_refill(struct evq *q, sim_time_t until)
 {
-	unsigned i = (unsigned)__builtin_ctzll(q->mask) + 1;
-	const struct evq_bucket *b = &q->b[i];
-	sim_time_t m = b->v[0].time;
+	g_assert(q->summary && q->b[0].len == 0);
+	unsigned w = (unsigned)__builtin_ctzll(q->summary);
+	unsigned j = w * 64 + (unsigned)__builtin_ctzll(q->mask[w]);
+	struct evq_bucket *b = &q->b[j + 1];
+	sim_time_t min = b->v[0].time;
 	for (uint32_t k = 1; k < b->len; k++)
-		if (b->v[k].time < m)
-			m = b->v[k].time;
-	*min = m;
-	return i;
-}
-
-/* Move bucket i into lower buckets around its minimum @min. */
-static void evq_refill(struct evq *q, unsigned i, sim_time_t min)
-{
-	g_assert(q->b[0].len == 0);
-	struct evq_bucket *b = &q->b[i];
+		if (b->v[k].time < min)
+			min = b->v[k].time;
+	if (min > until)
+		return false;
 	q->last = min;
-	q->mask &= ~(1ULL << (i - 1));
+	q->mask[w] &= ~(1ULL << (j % 64));
+	if (!q->mask[w])
+		q->summary &= ~(1ULL << w);
 	uint32_t len = b->len;
 	b->len = 0;
-	/* every entry goes to a bucket below i, so b->v is not appended to */
+	/* every entry goes to a bucket below j + 1, so b->v is not appended to */
 	for (uint32_t k = 0; k < len; k++)
 		evq_append(q, evq_bucket_of(q, b->v[k].time), &b->v[k]);
-}
-
-/*
- * The front entry if its time is <= @until, else NULL.  Bucket 0 is
- * refilled only when its new minimum will be consumed now: q->last must
- * never pass the time the run loop leaves "now" at, or an event scheduled
- * in [now, last) would break the radix-heap invariant (key >= last).
- */
-static inline struct sim_event *evq_front(struct evq *q, sim_time_t until)
-{
-	struct evq_bucket *b0 = &q->b[0];
-	if (b0->len == 0) {
-		sim_time_t min;
-		unsigned i = evq_lowest(q, &min);
-		if (min > until)
-			return NULL;
-		evq_refill(q, i, min);
-	}
-	struct sim_event *e = &b0->v[b0->head];
-	return e->time <= until ? e : NULL;
+	return true;
 }
 
 static inline void evq_drop_front(struct evq *q)
@@ -157,7 +147,7 @@ void sim_schedule(struct sim *sim, sim_time_t when, struct sim_evkind *kind,
 	g_assert(when >= sim->now);
 	struct sim_event e = {
 		.time = when, .kind = kind, .obj = obj, .arg = arg,
-		.slot = SIM_NOSLOT, .gen = 0, .comp = comp,
+		.slot = SIM_NOSLOT, .comp = comp,
 	};
 	evq_push(&sim->q, &e);
 }
@@ -181,16 +171,16 @@ sim_handle_t sim_schedule_cancellable(struct sim *sim, sim_time_t when,
 	uint32_t slot = q->free_slots[--q->nfree];
 	struct sim_event e = {
 		.time = when, .kind = kind, .obj = obj, .arg = arg,
-		.slot = slot, .gen = q->gen[slot], .comp = comp,
+		.slot = slot, .comp = comp,
 	};
 	evq_push(q, &e);
-	return ((uint64_t)e.gen << 32) | slot;
+	return ((uint64_t)q->gen[slot] << 32) | slot;
 }
 
+/* The slot's entry left the queue: next odd generation, slot reusable. */
 static inline void evq_release_slot(struct evq *q, uint32_t slot)
 {
-	if (++q->gen[slot] == 0)
-		q->gen[slot] = 1;
+	q->gen[slot] = (q->gen[slot] + 1) | 1;
 	q->free_slots[q->nfree++] = slot;
 }
 
@@ -204,8 +194,8 @@ bool sim_cancel(struct sim *sim, sim_handle_t h)
 {
 	if (!sim_pending(sim, h))
 		return false;
-	/* the entry stays in the queue and is skipped: its gen is stale */
-	evq_release_slot(&sim->q, (uint32_t)h);
+	/* the entry stays in the queue and is skipped: its gen is even */
+	sim->q.gen[(uint32_t)h]++;
 	return true;
 }
 
@@ -227,15 +217,16 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	uint64_t fired = 0;
 	sim->stopped = false;
 	while (q->n && !sim->stopped) {
-		struct sim_event *f = evq_front(q, until);
-		if (!f)
+		/* bucket 0 holds the keys == q->last */
+		if (q->b[0].len ? q->last > until : !evq_refill(q, until))
 			break;
-		struct sim_event e = *f;
+		struct sim_event e = q->b[0].v[q->b[0].head];
 		evq_drop_front(q);
 		if (e.slot != SIM_NOSLOT) {
-			if (q->gen[e.slot] != e.gen)
-				continue; /* cancelled */
+			bool cancelled = !(q->gen[e.slot] & 1);
 			evq_release_slot(q, e.slot);
+			if (cancelled)
+				continue;
 		}
 		sim->now = e.time;
 		sim_kind_hash(e.kind);
@@ -249,8 +240,12 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	}
 	if (!sim->stopped && until != SIM_TIME_MAX && sim->now < until)
 		sim->now = until;
-	/* skipped cancelled entries may have moved last past now */
-	if (q->n == 0)
+	/*
+	 * Skipped cancelled entries may have left q->last above now; with the
+	 * queue empty any key is a valid q->last, and the next event may be
+	 * scheduled as early as now.
+	 */
+	if (!q->n)
 		q->last = sim->now;
 	return fired;
 }
