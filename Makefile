@@ -108,7 +108,7 @@ clean:
 # $VMM_ELF_FIXTURE.  Order-only, so it is not linked into the test.
 $(B)/fixtures/elf_fixture: tests/fixtures/elf_fixture.c
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g0 -static -nostdlib -fno-pie -no-pie -fno-stack-protector \
+	$(CC) -O1 -g0 -static -nostdlib -fno-pie -fno-stack-protector \
 		-fno-asynchronous-unwind-tables -o $@ $<
 $(B)/tests/test_vmm: | $(B)/fixtures/elf_fixture
 check: $(B)/fixtures/elf_fixture

@@ -609,6 +609,273 @@ START_TEST(vmm_differential)
 }
 END_TEST
 
+/* ---- the VMM under concurrency: ops overlap, acks come late ---- */
+
+#define C_BASE 0x10000000ULL
+#define C_PAGES 2048u    /* 8 MiB over a 4 MiB host */
+#define C_VOLATILE 256u  /* pages [0, 256) get DONTNEED/munmap */
+
+struct cstate {
+	struct env *e;
+	struct vmm_as *as;
+	struct vmm_sub *sub;
+	struct rng r;
+	uint64_t last[C_PAGES]; /* last version written (stable pages) */
+	uint64_t counter;
+	unsigned inflight, faults_ok, faults_bad;
+	GArray *pins; /* pfns */
+};
+
+struct cfault {
+	struct cstate *c;
+	unsigned idx;
+	bool write;
+};
+
+static void conc_fault_done(void *ctx, int status, uint64_t pfn)
+{
+	struct cfault *f = ctx;
+	struct cstate *c = f->c;
+	c->inflight--;
+	if (!vmm_fault_ok(status)) {
+		/* only the volatile range may lose its mapping */
+		CHECK(f->idx < C_VOLATILE && status == VMM_FAULT_SEGV,
+		      "fault on page %u failed: %s", f->idx,
+		      vmm_fault_status_names[status]);
+		c->faults_bad++;
+		g_free(f);
+		return;
+	}
+	c->faults_ok++;
+	uint64_t v = vmm_frame_version(c->e->vmm, pfn);
+	CHECK(v == 0 || v >> 32 == f->idx,
+	      "page %u came back holding page %" G_GUINT64_FORMAT "'s data",
+	      f->idx, v >> 32);
+	if (f->idx >= C_VOLATILE)
+		CHECK(v == c->last[f->idx],
+		      "page %u: version %" G_GUINT64_FORMAT
+		      " after fault, last written %" G_GUINT64_FORMAT,
+		      f->idx, v, c->last[f->idx]);
+	if (f->write) {
+		uint64_t nv = ((uint64_t)f->idx << 32) | ++c->counter;
+		vmm_frame_set_version(c->e->vmm, pfn, nv);
+		c->last[f->idx] = nv;
+	}
+	g_free(f);
+}
+
+static void conc_ack_ev(struct sim *sim, void *obj, uint64_t token)
+{
+	(void)sim;
+	struct cstate *c = obj;
+	vmm_notifier_ack(c->sub, token);
+}
+SIM_EVKIND(ev_conc_ack, "test_conc_ack", conc_ack_ev);
+
+static void conc_defer(struct vmm_sub *sub, uint64_t token, void *ctx)
+{
+	struct cstate *c = ctx;
+	uint64_t d = rng_below(&c->r, 4);
+	if (d == 0)
+		vmm_notifier_ack(sub, token);
+	else
+		sim_schedule_in(c->e->sim, rng_below(&c->r, 30 * SIM_US),
+				&ev_conc_ack, 0, c, token);
+}
+
+static void conc_start(struct vmm_sub *sub, uint64_t start, uint64_t end,
+		       enum vmm_reason reason, uint64_t token, void *ctx)
+{
+	(void)start;
+	(void)end;
+	(void)reason;
+	conc_defer(sub, token, ctx);
+}
+
+static void conc_resume(struct vmm_sub *sub, uint64_t start, uint64_t end,
+			const uint64_t *new_pfns, void *ctx)
+{
+	(void)sub;
+	struct cstate *c = ctx;
+	for (uint64_t va = start, i = 0; va < end; va += 4096, i++) {
+		uint64_t pfn;
+		if (new_pfns[i] != VMM_NO_PFN &&
+		    vmm_lookup(c->as, va, false, &pfn))
+			CHECK(pfn == new_pfns[i],
+			      "resume names frame %" G_GUINT64_FORMAT
+			      " but the page is in %" G_GUINT64_FORMAT,
+			      new_pfns[i], pfn);
+	}
+}
+
+static const struct vmm_notifier_ops conc_ops = {
+	.invalidate_start = conc_start,
+	.suspend = conc_start,
+	.resume = conc_resume,
+};
+
+static void conc_tweak(struct vmm_config *c)
+{
+	c->numa_nodes = 2;
+	c->fault_jitter = 0.5;
+}
+
+static void conc_program(enum vmm_sub_mode mode, uint64_t seed)
+{
+	struct env e;
+	env_init(&e, 4 << 20, seed, conc_tweak);
+	struct cstate *c = g_new0(struct cstate, 1);
+	c->e = &e;
+	c->pins = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	rng_init(&c->r, seed, "conc");
+	c->as = vmm_as_new(e.vmm, "p");
+	ck_assert(vmm_mmap(c->as, C_BASE, (uint64_t)C_PAGES << 12, RW,
+			   VMM_VMA_ANON, NULL));
+	c->sub = vmm_notifier_register(c->as, C_BASE, (uint64_t)C_PAGES << 12,
+				       mode, &conc_ops, c);
+	struct mres m = { 0 };
+	for (unsigned round = 0; round < 300; round++) {
+		unsigned k = 1 + (unsigned)rng_below(&c->r, 40);
+		for (unsigned j = 0; j < k; j++) {
+			unsigned kind = (unsigned)rng_below(&c->r, 100);
+			unsigned idx = (unsigned)rng_below(&c->r, C_PAGES);
+			uint64_t va = C_BASE + ((uint64_t)idx << 12);
+			uint64_t pfn;
+			if (kind < 50) {
+				struct cfault *f = g_new0(struct cfault, 1);
+				f->c = c;
+				f->idx = idx;
+				f->write = rng_below(&c->r, 3) != 0;
+				c->inflight++;
+				vmm_fault_in(c->as, va, f->write,
+					     conc_fault_done, f);
+			} else if (kind < 65) {
+				if (vmm_lookup(c->as, va, false, &pfn))
+					vmm_move_frame(
+						e.vmm, pfn,
+						(int)rng_below(&c->r, 3) - 1,
+						VMM_REASON_MOVE_NUMA, move_cb,
+						&m);
+			} else if (kind < 72) {
+				vmm_compact_step(e.vmm, 0,
+						 vmm_total_frames(e.vmm),
+						 move_cb, &m);
+			} else if (kind < 80) {
+				vmm_reclaim_force(e.vmm,
+						  1 + rng_below(&c->r, 32));
+			} else if (kind < 85) {
+				if (vmm_lookup(c->as, va, true, &pfn) &&
+				    c->pins->len < 64) {
+					/* a driver pinning a translated page */
+					struct pres p = { 0 };
+					vmm_pin(c->as, va, 4096, true, pin_cb,
+						&p);
+					sim_run(e.sim); /* pins are set-up */
+					if (p.n == 1) {
+						ck_assert(vmm_lookup(c->as, va,
+								     false,
+								     &pfn));
+						g_array_append_val(c->pins,
+								   pfn);
+					}
+				}
+			} else if (kind < 90) {
+				if (c->pins->len) {
+					uint64_t p0 = g_array_index(
+						c->pins, uint64_t, 0);
+					g_array_remove_index(c->pins, 0);
+					vmm_unpin_frames(e.vmm, &p0, 1);
+				}
+			} else if (kind < 96) {
+				unsigned v = (unsigned)rng_below(&c->r,
+								 C_VOLATILE);
+				unsigned n = 1 + (unsigned)rng_below(&c->r,
+								     8);
+				n = MIN(n, C_VOLATILE - v);
+				vmm_madvise_dontneed(
+					c->as, C_BASE + ((uint64_t)v << 12),
+					(uint64_t)n << 12);
+			} else if (kind < 98) {
+				unsigned v = (unsigned)rng_below(&c->r,
+								 C_VOLATILE);
+				unsigned n = 1 + (unsigned)rng_below(&c->r,
+								     8);
+				n = MIN(n, C_VOLATILE - v);
+				vmm_munmap(c->as,
+					   C_BASE + ((uint64_t)v << 12),
+					   (uint64_t)n << 12);
+			} else {
+				/* map the volatile holes again */
+				for (unsigned v = 0; v < C_VOLATILE; v++) {
+					uint64_t a = C_BASE +
+						     ((uint64_t)v << 12);
+					if (!vmm_vma_find(c->as, a, NULL))
+						vmm_mmap(c->as, a, 4096, RW,
+							 VMM_VMA_ANON, NULL);
+				}
+			}
+		}
+		sim_run(e.sim);
+		CHECK(c->inflight == 0, "round %u: %u faults never completed",
+		      round, c->inflight);
+		vmm_check(e.vmm);
+		/* every present page holds its own data, frames unique */
+		uint64_t n = vmm_total_frames(e.vmm);
+		uint8_t *seen = g_new0(uint8_t, n);
+		for (unsigned i = 0; i < C_PAGES; i++) {
+			uint64_t pfn;
+			if (!vmm_lookup(c->as, C_BASE + ((uint64_t)i << 12),
+					false, &pfn))
+				continue;
+			CHECK(!seen[pfn], "round %u: frame shared", round);
+			seen[pfn] = 1;
+			uint64_t v = vmm_frame_version(e.vmm, pfn);
+			CHECK(v == 0 || v >> 32 == i,
+			      "round %u: page %u holds page %" G_GUINT64_FORMAT
+			      "'s data", round, i, v >> 32);
+			if (i >= C_VOLATILE)
+				CHECK(v == c->last[i],
+				      "round %u: page %u version %"
+				      G_GUINT64_FORMAT ", last written %"
+				      G_GUINT64_FORMAT,
+				      round, i, v, c->last[i]);
+		}
+		for (guint j = 0; j < c->pins->len; j++)
+			CHECK(vmm_frame_pins(e.vmm, g_array_index(c->pins,
+								  uint64_t,
+								  j)) > 0,
+			      "round %u: a pinned frame lost its pin", round);
+		g_free(seen);
+	}
+	ck_assert_uint_gt(c->faults_ok, 1000);
+	ck_assert_uint_gt(ctr(&e, "moves"), 100);
+	ck_assert_uint_gt(ctr(&e, "reclaim.pages"), 100);
+	ck_assert_uint_gt(ctr(&e, "faults.major"), 100);
+	ck_assert_uint_gt(ctr(&e, "invalidations"), 1000);
+	for (guint j = 0; j < c->pins->len; j++)
+		vmm_unpin_frames(e.vmm, &g_array_index(c->pins, uint64_t, j),
+				 1);
+	vmm_check(e.vmm);
+	vmm_notifier_unregister(c->sub);
+	g_array_free(c->pins, TRUE);
+	g_free(c);
+	env_done(&e);
+}
+
+START_TEST(vmm_concurrent_invalidate)
+{
+	for (uint64_t seed = 21; seed < 29; seed++)
+		conc_program(VMM_SUB_INVALIDATE, seed);
+}
+END_TEST
+
+START_TEST(vmm_concurrent_suspend)
+{
+	for (uint64_t seed = 31; seed < 39; seed++)
+		conc_program(VMM_SUB_SUSPEND, seed);
+}
+END_TEST
+
 /* ---- notifier ---- */
 
 struct sub_rec {
@@ -1490,6 +1757,8 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, frame_alloc_differential);
 	tcase_add_test(tc, pt_differential);
 	tcase_add_test(tc, vmm_differential);
+	tcase_add_test(tc, vmm_concurrent_invalidate);
+	tcase_add_test(tc, vmm_concurrent_suspend);
 	tcase_add_test(tc, notifier_delayed_ack_holds_move);
 	tcase_add_test(tc, notifier_fill_race_retries);
 	tcase_add_test(tc, notifier_suspend_resume);

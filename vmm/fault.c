@@ -74,6 +74,17 @@ static void fault_ret_ev(struct sim *sim, void *obj, uint64_t arg)
 	(void)sim;
 	(void)arg;
 	struct vmm_fault *f = obj;
+	if (vmm_fault_ok(f->status)) {
+		/* the translation was found earlier in this instant: an event
+		 * in between may have moved or evicted the page, so look
+		 * again and fault for real if it is gone */
+		uint64_t pfn;
+		if (!vmm_lookup(f->as, f->va, f->write, &pfn)) {
+			vmm_fault_start(f);
+			return;
+		}
+		f->pfn = pfn;
+	}
 	fault_finish(f->as->vmm, f);
 }
 SIM_EVKIND(ev_fault_ret, "vmm_fault_ret", fault_ret_ev);
