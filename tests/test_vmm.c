@@ -612,7 +612,7 @@ END_TEST
 /* ---- the VMM under concurrency: ops overlap, acks come late ---- */
 
 #define C_BASE 0x10000000ULL
-#define C_PAGES 2048u    /* 8 MiB over a 4 MiB host */
+#define C_MAXPAGES 6144u
 #define C_VOLATILE 256u  /* pages [0, 256) get DONTNEED/munmap */
 
 struct cstate {
@@ -620,7 +620,8 @@ struct cstate {
 	struct vmm_as *as;
 	struct vmm_sub *sub;
 	struct rng r;
-	uint64_t last[C_PAGES]; /* last version written (stable pages) */
+	unsigned npages;
+	uint64_t last[C_MAXPAGES]; /* last version written (stable pages) */
 	uint64_t counter;
 	unsigned inflight, faults_ok, faults_bad;
 	GArray *pins; /* pfns */
@@ -720,12 +721,37 @@ static void conc_tweak(struct vmm_config *c)
 	c->fault_jitter = 0.5;
 }
 
-static void conc_program(enum vmm_sub_mode mode, uint64_t seed)
+static void conc_huge_tweak(struct vmm_config *c)
+{
+	conc_tweak(c);
+	c->huge_pages = true;
+	/* room for free 2 MiB blocks once compaction has made them */
+	c->watermark_low = 0.2;
+	c->watermark_high = 0.3;
+}
+
+/* A child's write: its own marker, never seen by the parent. */
+static void child_fault_done(void *ctx, int status, uint64_t pfn)
+{
+	struct env *e = ctx;
+	if (vmm_fault_ok(status))
+		vmm_frame_set_version(e->vmm, pfn,
+				      vmm_frame_version(e->vmm, pfn) |
+					      0xffffffffULL);
+}
+
+/* 4 MiB host, 8 MiB mapped; or with huge pages, 16 MiB host, 24 MiB
+ * mapped, collapses, splits and forks. */
+static uint64_t conc_program(enum vmm_sub_mode mode, uint64_t seed,
+			     bool huge)
 {
 	struct env e;
-	env_init(&e, 4 << 20, seed, conc_tweak);
+	env_init(&e, huge ? 16 << 20 : 4 << 20, seed,
+		 huge ? conc_huge_tweak : conc_tweak);
+	const unsigned C_PAGES = huge ? 6144 : 2048;
 	struct cstate *c = g_new0(struct cstate, 1);
 	c->e = &e;
+	c->npages = C_PAGES;
 	c->pins = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	rng_init(&c->r, seed, "conc");
 	c->as = vmm_as_new(e.vmm, "p");
@@ -761,6 +787,8 @@ static void conc_program(enum vmm_sub_mode mode, uint64_t seed)
 						 vmm_total_frames(e.vmm),
 						 move_cb, &m);
 			} else if (kind < 80) {
+				if (huge && rng_below(&c->r, 4))
+					continue;
 				vmm_reclaim_force(e.vmm,
 						  1 + rng_below(&c->r, 32));
 			} else if (kind < 85) {
@@ -804,6 +832,46 @@ static void conc_program(enum vmm_sub_mode mode, uint64_t seed)
 				vmm_munmap(c->as,
 					   C_BASE + ((uint64_t)v << 12),
 					   (uint64_t)n << 12);
+			} else if (huge && kind == 98) {
+				if (rng_below(&c->r, 2)) {
+					/* populate a 2 MiB region, collapse */
+					uint64_t b = va & ~(VMM_HUGE_SIZE - 1);
+					for (unsigned q = 0; q < 512; q++) {
+						struct cfault *f =
+							g_new0(struct cfault, 1);
+						f->c = c;
+						f->idx = (unsigned)((b - C_BASE) >> 12) + q;
+						c->inflight++;
+						vmm_fault_in(c->as,
+							     b + ((uint64_t)q << 12),
+							     false, conc_fault_done,
+							     f);
+					}
+					sim_run(e.sim);
+					for (unsigned q = 0; q < 2000; q++)
+						vmm_compact_step(
+							e.vmm, 0,
+							vmm_total_frames(e.vmm),
+							move_cb, &m);
+					sim_run(e.sim);
+					vmm_huge_collapse(c->as, va, move_cb,
+							  &m);
+				} else {
+					vmm_huge_split(c->as, va);
+				}
+			} else if (huge && kind == 99 && rng_below(&c->r, 4) == 0) {
+				/* fork, the child writes a little, exits */
+				sim_run(e.sim);
+				struct vmm_as *ch = vmm_fork(c->as, "child");
+				for (unsigned w = 0; w < 16; w++)
+					vmm_fault_in(
+						ch,
+						C_BASE + (rng_below(&c->r,
+								    C_PAGES)
+							  << 12),
+						true, child_fault_done, &e);
+				sim_run(e.sim);
+				vmm_as_free(ch);
 			} else {
 				/* map the volatile holes again */
 				for (unsigned v = 0; v < C_VOLATILE; v++) {
@@ -852,6 +920,11 @@ static void conc_program(enum vmm_sub_mode mode, uint64_t seed)
 	ck_assert_uint_gt(ctr(&e, "reclaim.pages"), 100);
 	ck_assert_uint_gt(ctr(&e, "faults.major"), 100);
 	ck_assert_uint_gt(ctr(&e, "invalidations"), 1000);
+	uint64_t collapses = ctr(&e, "huge.collapses");
+	if (huge) {
+		ck_assert_uint_gt(ctr(&e, "huge.splits"), 0);
+		ck_assert_uint_gt(ctr(&e, "cow_copies"), 0);
+	}
 	for (guint j = 0; j < c->pins->len; j++)
 		vmm_unpin_frames(e.vmm, &g_array_index(c->pins, uint64_t, j),
 				 1);
@@ -860,19 +933,31 @@ static void conc_program(enum vmm_sub_mode mode, uint64_t seed)
 	g_array_free(c->pins, TRUE);
 	g_free(c);
 	env_done(&e);
+	return collapses;
 }
 
 START_TEST(vmm_concurrent_invalidate)
 {
 	for (uint64_t seed = 21; seed < 29; seed++)
-		conc_program(VMM_SUB_INVALIDATE, seed);
+		conc_program(VMM_SUB_INVALIDATE, seed, false);
 }
 END_TEST
 
 START_TEST(vmm_concurrent_suspend)
 {
 	for (uint64_t seed = 31; seed < 39; seed++)
-		conc_program(VMM_SUB_SUSPEND, seed);
+		conc_program(VMM_SUB_SUSPEND, seed, false);
+}
+END_TEST
+
+START_TEST(vmm_concurrent_huge_fork)
+{
+	uint64_t collapses = 0;
+	for (uint64_t seed = 41; seed < 47; seed++)
+		collapses += conc_program(seed & 1 ? VMM_SUB_SUSPEND
+						   : VMM_SUB_INVALIDATE,
+					  seed, true);
+	ck_assert_uint_gt(collapses, 0);
 }
 END_TEST
 
@@ -1759,6 +1844,7 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, vmm_differential);
 	tcase_add_test(tc, vmm_concurrent_invalidate);
 	tcase_add_test(tc, vmm_concurrent_suspend);
+	tcase_add_test(tc, vmm_concurrent_huge_fork);
 	tcase_add_test(tc, notifier_delayed_ack_holds_move);
 	tcase_add_test(tc, notifier_fill_race_retries);
 	tcase_add_test(tc, notifier_suspend_resume);

@@ -816,6 +816,29 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 			    (vmm->fa.f[pte_pfn(pte)].flags & (FR_BUSY)))
 				continue;
 			uint64_t p = pte_pfn(pte);
+			struct frame *pf = &vmm->fa.f[p];
+			if (pf->pin && pf->map == 1 &&
+			    (v->prot & VMM_PROT_WRITE)) {
+				/* a pinned page is copied for the child now, so
+				 * the parent's DMA target stays its own and
+				 * writable (Linux >= 5.8: page_needs_cow_for_dma,
+				 * copy_present_page); the copy takes no time */
+				uint64_t d = vmm_alloc_frame(vmm, child->node,
+							     false);
+				if (d != FRAME_NIL) {
+					struct frame *df = &vmm->fa.f[d];
+					df->owner = frame_owner_pack(
+						child->id, va >> VMM_PAGE_SHIFT);
+					df->map = 1;
+					df->version = pf->version;
+					df->flags |= FR_DIRTY;
+					(*vmm->c.resident)++;
+					child->resident++;
+					pt_set(&child->pt, va,
+					       pte_make(d, PTE_P | PTE_W | PTE_D));
+					continue;
+				}
+			}
 			if (v->prot & VMM_PROT_WRITE) {
 				pte = (pte & ~(uint64_t)PTE_W) | PTE_COW;
 				*e = pte;
