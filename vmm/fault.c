@@ -319,7 +319,8 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 			(*vmm->c.committed)++;
 		}
 		if (src->map > 1)
-			vmm_sharer_remove(vmm, iv->pfn, as->id);
+			vmm_sharer_remove(vmm, iv->pfn, as->id,
+					  VMM_FRAME_MOVED);
 		*e = pte_make(iv->dst, PTE_P | PTE_W | PTE_D | PTE_A |
 					       (*e & PTE_COMMIT));
 		(*vmm->c.cow)++;

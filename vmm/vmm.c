@@ -113,6 +113,15 @@ const char *const vmm_fault_status_names[] = {
 
 /* ---- host ---- */
 
+const char *vmm_config_check(const struct vmm_config *cfg, const char **key)
+{
+	if (cfg->watermark_high < cfg->watermark_low) {
+		*key = "watermark_high";
+		return "must not be below watermark_low";
+	}
+	return NULL;
+}
+
 struct vmm *vmm_new(struct sim *sim, const char *host_name,
 		    uint64_t memory_bytes, const struct vmm_config *cfg)
 {
@@ -562,7 +571,8 @@ static void sharer_add(struct vmm *vmm, uint64_t pfn, uint32_t id)
 	f->map++;
 }
 
-void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id)
+void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id,
+		       enum vmm_frame_event ev)
 {
 	GArray *a = g_hash_table_lookup(vmm->sharers, &pfn);
 	struct frame *f = &vmm->fa.f[pfn];
@@ -573,9 +583,13 @@ void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id)
 			break;
 		}
 	f->map--;
-	if (frame_owner_as(f->owner) == id)
+	if (frame_owner_as(f->owner) == id) {
+		/* the frame passes to another sharer: for the oracle, the
+		 * page it named is gone from it */
+		vmm_frame_gone(vmm, pfn, ev);
 		f->owner = frame_owner_pack(g_array_index(a, uint32_t, 0),
 					    frame_owner_vpn(f->owner));
+	}
 	if (f->map == 1)
 		g_hash_table_remove(vmm->sharers, &pfn);
 }
@@ -593,7 +607,7 @@ void vmm_unmap_page_now(struct vmm_as *as, uint64_t va, uint64_t *pte,
 	struct frame *f = &vmm->fa.f[p];
 	as->resident--;
 	if (f->map > 1) {
-		vmm_sharer_remove(vmm, p, as->id);
+		vmm_sharer_remove(vmm, p, as->id, ev);
 		f->flags &= (uint8_t)~FR_BUSY;
 	} else {
 		vmm_frame_gone(vmm, p, ev);
