@@ -151,6 +151,7 @@ struct vmm *vmm_new(struct sim *sim, const char *host_name,
 					     g_free,
 					     (GDestroyNotify)g_array_unref);
 	vmm->fault_chunks = g_ptr_array_new_with_free_func(g_free);
+	vmm->pin_reqs = g_hash_table_new_full(NULL, NULL, g_free, NULL);
 	struct stats *st = sim->stats;
 	const char *h = host_name;
 	struct vmm_counters *c = &vmm->c;
@@ -187,10 +188,10 @@ void vmm_free(struct vmm *vmm)
 		struct vmm_as *as = vmm->as_by_id->pdata[i];
 		if (!as)
 			continue;
-		while (as->subs->len) {
-			struct vmm_sub *s = as->subs->pdata[as->subs->len - 1];
-			vmm_notifier_unregister(s);
-		}
+		/* no callbacks at teardown: subscribers may be gone already,
+		 * and operations in flight are simply dropped */
+		for (guint j = 0; j < as->subs->len; j++)
+			g_free(as->subs->pdata[j]);
 		pt_destroy(&as->pt);
 		for (guint j = 0; j < as->vmas->len; j++)
 			g_free(g_array_index(as->vmas, struct vmm_vma, j).name);
@@ -201,6 +202,7 @@ void vmm_free(struct vmm *vmm)
 	}
 	g_ptr_array_free(vmm->as_by_id, TRUE);
 	vmm_inval_pool_free(vmm);
+	g_hash_table_destroy(vmm->pin_reqs);
 	g_ptr_array_free(vmm->fault_chunks, TRUE);
 	g_hash_table_destroy(vmm->sharers);
 	frame_alloc_destroy(&vmm->fa);
@@ -906,8 +908,13 @@ static void pin_done_ev(struct sim *sim, void *obj, uint64_t arg)
 	(void)sim;
 	(void)arg;
 	struct pin_req *r = obj;
-	r->done(r->ctx, r->worst, r->npinned);
-	g_free(r);
+	struct vmm *vmm = r->as->vmm;
+	vmm_pin_done_fn done = r->done;
+	void *ctx = r->ctx;
+	int worst = r->worst;
+	uint64_t n = r->npinned;
+	g_hash_table_remove(vmm->pin_reqs, r); /* frees it */
+	done(ctx, worst, n);
 }
 SIM_EVKIND(ev_pin_done, "vmm_pin_done", pin_done_ev);
 
@@ -951,6 +958,7 @@ void vmm_pin(struct vmm_as *as, uint64_t va, uint64_t len, bool write,
 	     vmm_pin_done_fn done, void *ctx)
 {
 	struct pin_req *r = g_new0(struct pin_req, 1);
+	g_hash_table_add(as->vmm->pin_reqs, r);
 	range_ok(&va, &len);
 	r->as = as;
 	r->va = r->cur = va;
@@ -967,7 +975,8 @@ void vmm_unpin(struct vmm_as *as, uint64_t va, uint64_t len)
 	if (!range_ok(&va, &len))
 		return;
 	int level;
-	for (uint64_t a = va; a < va + len; a += VMM_PAGE_SIZE) {
+	for (uint64_t a = pt_next(&as->pt, va, va + len, &level); a < va + len;
+	     a = pt_next(&as->pt, a + VMM_PAGE_SIZE, va + len, &level)) {
 		uint64_t pte = pt_get(&as->pt, a, &level);
 		if (!(pte & PTE_P))
 			continue;

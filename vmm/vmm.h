@@ -75,6 +75,8 @@ const char *vmm_config_check(const struct vmm_config *cfg, const char **key);
 
 struct vmm *vmm_new(struct sim *sim, const char *host_name,
 		    uint64_t memory_bytes, const struct vmm_config *cfg);
+/* Frees everything, subscriptions included, without calling anyone back;
+ * operations still in flight are dropped (the run is over). */
 void vmm_free(struct vmm *vmm);
 const struct vmm_config *vmm_config(const struct vmm *vmm);
 uint64_t vmm_total_frames(const struct vmm *vmm);

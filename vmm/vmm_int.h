@@ -135,6 +135,7 @@ struct vmm {
 	/* pools */
 	struct vmm_fault *fault_free;
 	GPtrArray *fault_chunks;
+	GHashTable *pin_reqs;    /* pins in progress (freed at teardown) */
 	struct vmm_inval **ivs;  /* by id */
 	uint32_t niv, capiv;
 	struct vmm_inval *iv_free;
