@@ -996,6 +996,17 @@ void vmm_unpin_frames(struct vmm *vmm, const uint64_t *pfns, uint64_t n)
 
 /* ---- reservations ---- */
 
+static const struct trace_kind tk_commit_failed = { "vmm_commit_failed",
+						    TRACE_INSTANT, NULL };
+
+static bool commit_fail(struct vmm *vmm, uint64_t va, uint64_t len,
+			const char *why)
+{
+	(*vmm->c.commit_failed)++;
+	vmm_trace(vmm, &tk_commit_failed, va, TRACE_NONE, len, why);
+	return false;
+}
+
 static uint64_t frame_of_leaf(uint64_t pte, int level, uint64_t va)
 {
 	uint64_t p = pte_pfn(pte);
@@ -1007,19 +1018,15 @@ static uint64_t frame_of_leaf(uint64_t pte, int level, uint64_t va)
 bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 {
 	struct vmm *vmm = as->vmm;
-	if (!range_ok(&va, &len)) {
-		(*vmm->c.commit_failed)++;
-		return false;
-	}
+	if (!range_ok(&va, &len))
+		return commit_fail(vmm, va, len, "empty range");
 	uint64_t end = va + len, need = 0;
 	int level;
 	/* pass 1: inside VMAs, and how many frames to reserve */
 	for (uint64_t a = va; a < end;) {
 		const struct vmm_vma *v = vmm_vma_at(as, a);
-		if (!v) {
-			(*vmm->c.commit_failed)++;
-			return false;
-		}
+		if (!v)
+			return commit_fail(vmm, va, len, "outside every VMA");
 		uint64_t stop = v->end < end ? v->end : end;
 		for (; a < stop; a += VMM_PAGE_SIZE) {
 			uint64_t pte = pt_get(&as->pt, a, &level);
@@ -1029,10 +1036,8 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 		if (need > vmm->fa.nfree - vmm->reserved)
 			break;
 	}
-	if (need > vmm->fa.nfree - vmm->reserved) {
-		(*vmm->c.commit_failed)++;
-		return false;
-	}
+	if (need > vmm->fa.nfree - vmm->reserved)
+		return commit_fail(vmm, va, len, "more than free memory");
 	vmm->reserved += need;
 	for (uint64_t a = va; a < end; a += VMM_PAGE_SIZE) {
 		uint64_t *e = pt_leaf(&as->pt, a, false, &level);
