@@ -101,8 +101,7 @@ static void fault_ret(struct vmm_fault *f, int status, uint64_t pfn)
 			  f->write ? "write" : "read");
 	} else if (status == VMM_FAULT_OOM) {
 		(*vmm->c.oom)++;
-		vmm_trace(vmm, &tk_oom, f->va, TRACE_NONE, 0, vmm->as_by_id ?
-			  f->as->name : "");
+		vmm_trace(vmm, &tk_oom, f->va, TRACE_NONE, 0, f->as->name);
 	}
 	sim_schedule_in(vmm->sim, 0, &ev_fault_ret, vmm->comp, f, 0);
 }
@@ -327,6 +326,7 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		(*vmm->c.minor)++;
 		f->status = VMM_FAULT_MINOR;
 		f->pfn = iv->dst;
+		hist_add(vmm->c.fault_lat, sim_now(vmm->sim) - f->start);
 		vmm_trace(vmm, &tk_fault, f->va, iv->dst, VMM_PAGE_SIZE, "cow");
 	}
 	vmm_inval_end(vmm, iv);
@@ -401,6 +401,7 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 	bool major = f->kind == FK_SWAP || f->kind == FK_FILE;
 	(*(major ? vmm->c.major : vmm->c.minor))++;
 	f->status = major ? VMM_FAULT_MAJOR : VMM_FAULT_MINOR;
+	hist_add(vmm->c.fault_lat, sim_now(vmm->sim) - f->start);
 	if (huge)
 		f->pfn += (f->va >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
 	static const char *const kn[] = { "", "zero", "cache", "swap",

@@ -195,7 +195,7 @@ bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 		if (!movable(f))
 			continue;
 		if (check_pinned(vmm, p))
-			continue;
+			return false; /* this step's attempt failed */
 		src = p;
 		break;
 	}

@@ -177,6 +177,7 @@ struct vmm *vmm_new(struct sim *sim, const char *host_name,
 	c->collapses = stats_counter(st, "%s.vmm.huge.collapses", h);
 	c->splits = stats_counter(st, "%s.vmm.huge.splits", h);
 	c->swap_pages = stats_counter(st, "%s.vmm.swap.pages", h);
+	c->fault_lat = stats_hist(st, "%s.vmm.fault_latency_ps", h);
 	return vmm;
 }
 

@@ -87,7 +87,6 @@ struct vmm_fault {
 	struct vmm_as *as;
 	uint64_t va;
 	bool write;
-	bool from_reserve;
 	uint8_t kind;
 	int status;
 	uint64_t pfn;
@@ -98,12 +97,16 @@ struct vmm_fault {
 	struct vmm_fault *next;
 };
 
+struct hist; /* sim/stats.h (not included: its struct stat meets
+	      * <sys/stat.h> in elf.c) */
+
 struct vmm_counters {
 	uint64_t *minor, *major, *segv, *reclaim, *skipped_pinned,
 		*skipped_committed, *writebacks, *moves, *move_failed_pinned,
 		*invalidations, *oom, *resident, *pinned, *committed,
 		*commit_failed, *cow, *collapses, *splits, *swap_pages,
 		*move_failed;
+	struct hist *fault_lat; /* ps from vmm_fault_in to the page present */
 };
 
 struct vmm {
