@@ -101,3 +101,14 @@ clean:
 	rm -rf build demo-out
 
 -include $(LIB_OBJ:.o=.d) $(B)/sim/main.d $(TEST_SRC:tests/%.c=$(B)/tests/%.d)
+
+# --- vmm test fixture ---
+# A tiny static ELF image (tests/fixtures/elf_fixture.c) that test_vmm
+# loads; the test finds it beside its own directory (../fixtures) or in
+# $VMM_ELF_FIXTURE.  Order-only, so it is not linked into the test.
+$(B)/fixtures/elf_fixture: tests/fixtures/elf_fixture.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g0 -static -nostdlib -fno-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -o $@ $<
+$(B)/tests/test_vmm: | $(B)/fixtures/elf_fixture
+check: $(B)/fixtures/elf_fixture

@@ -144,6 +144,16 @@ static bool build_vmm(struct system *sys, struct host *h, GError **error)
 {
 	struct vmm_config vc = { 0 };
 	bool ok = config_fill(sys->sc, &vmm_params, &vc, "vmm", h->name, error);
+	const char *key = NULL, *why = ok ? vmm_config_check(&vc, &key) : NULL;
+	if (why) {
+		const char *nm = scenario_get(sys->sc, "vmm", h->name, key)
+					 ? h->name : NULL;
+		char *where = scenario_where(sys->sc, "vmm", nm, key);
+		g_set_error(error, CONFIG_ERROR, 0, "%s: [vmm%s%s] %s: %s", where,
+			    nm ? " " : "", nm ? nm : "", key, why);
+		g_free(where);
+		ok = false;
+	}
 	if (ok) {
 		h->vmm = vmm_new(sys->sim, h->name, h->cfg.memory, &vc);
 		if (vc.image && *vc.image) {
@@ -156,7 +166,8 @@ static bool build_vmm(struct system *sys, struct host *h, GError **error)
 				char *where = scenario_where(sys->sc, "vmm",
 							     nm, "image");
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "%s: [vmm] image: %s", where,
+					    "%s: [vmm%s%s] image: %s", where,
+					    nm ? " " : "", nm ? nm : "",
 					    e->message);
 				g_free(where);
 				g_error_free(e);

@@ -74,6 +74,17 @@ static void fault_ret_ev(struct sim *sim, void *obj, uint64_t arg)
 	(void)sim;
 	(void)arg;
 	struct vmm_fault *f = obj;
+	if (vmm_fault_ok(f->status)) {
+		/* the translation was found earlier in this instant: an event
+		 * in between may have moved or evicted the page, so look
+		 * again and fault for real if it is gone */
+		uint64_t pfn;
+		if (!vmm_lookup(f->as, f->va, f->write, &pfn)) {
+			vmm_fault_start(f);
+			return;
+		}
+		f->pfn = pfn;
+	}
 	fault_finish(f->as->vmm, f);
 }
 SIM_EVKIND(ev_fault_ret, "vmm_fault_ret", fault_ret_ev);
@@ -90,8 +101,7 @@ static void fault_ret(struct vmm_fault *f, int status, uint64_t pfn)
 			  f->write ? "write" : "read");
 	} else if (status == VMM_FAULT_OOM) {
 		(*vmm->c.oom)++;
-		vmm_trace(vmm, &tk_oom, f->va, TRACE_NONE, 0, vmm->as_by_id ?
-			  f->as->name : "");
+		vmm_trace(vmm, &tk_oom, f->va, TRACE_NONE, 0, f->as->name);
 	}
 	sim_schedule_in(vmm->sim, 0, &ev_fault_ret, vmm->comp, f, 0);
 }
@@ -308,13 +318,15 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 			(*vmm->c.committed)++;
 		}
 		if (src->map > 1)
-			vmm_sharer_remove(vmm, iv->pfn, as->id);
+			vmm_sharer_remove(vmm, iv->pfn, as->id,
+					  VMM_FRAME_MOVED);
 		*e = pte_make(iv->dst, PTE_P | PTE_W | PTE_D | PTE_A |
 					       (*e & PTE_COMMIT));
 		(*vmm->c.cow)++;
 		(*vmm->c.minor)++;
 		f->status = VMM_FAULT_MINOR;
 		f->pfn = iv->dst;
+		hist_add(vmm->c.fault_lat, sim_now(vmm->sim) - f->start);
 		vmm_trace(vmm, &tk_fault, f->va, iv->dst, VMM_PAGE_SIZE, "cow");
 	}
 	vmm_inval_end(vmm, iv);
@@ -389,6 +401,7 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 	bool major = f->kind == FK_SWAP || f->kind == FK_FILE;
 	(*(major ? vmm->c.major : vmm->c.minor))++;
 	f->status = major ? VMM_FAULT_MAJOR : VMM_FAULT_MINOR;
+	hist_add(vmm->c.fault_lat, sim_now(vmm->sim) - f->start);
 	if (huge)
 		f->pfn += (f->va >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
 	static const char *const kn[] = { "", "zero", "cache", "swap",

@@ -195,7 +195,7 @@ bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 		if (!movable(f))
 			continue;
 		if (check_pinned(vmm, p))
-			continue;
+			return false; /* this step's attempt failed */
 		src = p;
 		break;
 	}
@@ -422,4 +422,53 @@ bool vmm_huge_split(struct vmm_as *as, uint64_t va)
 		np[i] = pte_pfn(pte) + i;
 	vmm_inval_go(as->vmm, iv);
 	return true;
+}
+
+bool vmm_khugepaged_step(struct vmm *vmm, vmm_move_done_fn done, void *ctx)
+{
+	uint32_t nas = vmm->as_by_id->len;
+	if (!nas)
+		return false;
+	unsigned budget = 64; /* regions looked at per step */
+	bool want_block = false;
+	for (uint32_t turns = 0; turns <= nas && budget; turns++) {
+		if (vmm->khp_as == 0 || vmm->khp_as > nas) {
+			vmm->khp_as = 1;
+			vmm->khp_va = 0;
+		}
+		struct vmm_as *as = vmm_as_by_id(vmm, vmm->khp_as);
+		for (guint i = 0; as && i < as->vmas->len && budget; i++) {
+			const struct vmm_vma *v = &g_array_index(
+				as->vmas, struct vmm_vma, i);
+			if (v->end <= vmm->khp_va || v->kind != VMM_VMA_ANON ||
+			    !(v->prot & VMM_PROT_WRITE))
+				continue;
+			uint64_t a = v->start > vmm->khp_va ? v->start
+							     : vmm->khp_va;
+			a = (a + VMM_HUGE_SIZE - 1) & ~(VMM_HUGE_SIZE - 1);
+			for (; a + VMM_HUGE_SIZE <= v->end && budget;
+			     a += VMM_HUGE_SIZE) {
+				budget--;
+				vmm->khp_va = a + VMM_HUGE_SIZE;
+				int level;
+				uint64_t pte = pt_get(&as->pt, a, &level);
+				if (level == 2 || !pte_usable(pte))
+					continue;
+				if (vmm_huge_collapse(as, a, done, ctx))
+					return true;
+				want_block = true;
+			}
+		}
+		if (budget) { /* this address space is done: the next */
+			vmm->khp_as++;
+			vmm->khp_va = 0;
+		}
+	}
+	if (!want_block)
+		return false;
+	/* build free 2 MiB blocks for the next try */
+	bool moved = false;
+	for (unsigned i = 0; i < 16; i++)
+		moved |= vmm_compact_step(vmm, 0, vmm->fa.n, done, ctx);
+	return moved;
 }

@@ -318,8 +318,3 @@ uint64_t vmm_reclaim_force(struct vmm *vmm, uint64_t n)
 	}
 	return started;
 }
-
-void vmm_oom_check(struct vmm *vmm)
-{
-	vmm_kswapd_maybe(vmm);
-}

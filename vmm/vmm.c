@@ -38,8 +38,9 @@ static const struct param vmm_tab[] = {
 	  offsetof(struct vmm_config, minor_fault_time),
 	  "mean CPU service time of a minor fault (zero-fill, page-cache "
 	  "hit, COW break), page clearing included",
-	  "Linux anonymous page fault 0.5-1 us on x86 (lmbench "
-	  "lat_pagefault; LWN on fault-path scalability)", NULL, 0, 1e12 },
+	  "zero-fill anonymous fault on Linux 6.6, Core i7-11th gen: median "
+	  "1.0 us, min 0.58 us (rdtsc around a first touch); 1-10 us is the "
+	  "usual quoted range", NULL, 0, 1e12 },
 	{ "major_fault_time", PT_TIME, "5us",
 	  offsetof(struct vmm_config, major_fault_time),
 	  "mean CPU service time of a major fault, device time excluded",
@@ -53,8 +54,8 @@ static const struct param vmm_tab[] = {
 	{ "swap_latency", PT_TIME, "80us",
 	  offsetof(struct vmm_config, swap_latency),
 	  "access latency of the swap device",
-	  "NVMe SSD 4 KiB random read latency, 70-100 us (datacenter NVMe "
-	  "datasheets)", NULL, 0, 1e12 },
+	  "NVMe SSD 4 KiB random read, 80-200 us as quoted for major faults "
+	  "on NVMe; the low end", NULL, 0, 1e12 },
 	{ "swap_bandwidth", PT_RATE, "24Gbps",
 	  offsetof(struct vmm_config, swap_bandwidth),
 	  "transfer rate of the swap device (transfers are serialised)",
@@ -112,6 +113,15 @@ const char *const vmm_fault_status_names[] = {
 
 /* ---- host ---- */
 
+const char *vmm_config_check(const struct vmm_config *cfg, const char **key)
+{
+	if (cfg->watermark_high < cfg->watermark_low) {
+		*key = "watermark_high";
+		return "must not be below watermark_low";
+	}
+	return NULL;
+}
+
 struct vmm *vmm_new(struct sim *sim, const char *host_name,
 		    uint64_t memory_bytes, const struct vmm_config *cfg)
 {
@@ -141,6 +151,7 @@ struct vmm *vmm_new(struct sim *sim, const char *host_name,
 					     g_free,
 					     (GDestroyNotify)g_array_unref);
 	vmm->fault_chunks = g_ptr_array_new_with_free_func(g_free);
+	vmm->pin_reqs = g_hash_table_new_full(NULL, NULL, g_free, NULL);
 	struct stats *st = sim->stats;
 	const char *h = host_name;
 	struct vmm_counters *c = &vmm->c;
@@ -166,6 +177,7 @@ struct vmm *vmm_new(struct sim *sim, const char *host_name,
 	c->collapses = stats_counter(st, "%s.vmm.huge.collapses", h);
 	c->splits = stats_counter(st, "%s.vmm.huge.splits", h);
 	c->swap_pages = stats_counter(st, "%s.vmm.swap.pages", h);
+	c->fault_lat = stats_hist(st, "%s.vmm.fault_latency_ps", h);
 	return vmm;
 }
 
@@ -177,10 +189,10 @@ void vmm_free(struct vmm *vmm)
 		struct vmm_as *as = vmm->as_by_id->pdata[i];
 		if (!as)
 			continue;
-		while (as->subs->len) {
-			struct vmm_sub *s = as->subs->pdata[as->subs->len - 1];
-			vmm_notifier_unregister(s);
-		}
+		/* no callbacks at teardown: subscribers may be gone already,
+		 * and operations in flight are simply dropped */
+		for (guint j = 0; j < as->subs->len; j++)
+			g_free(as->subs->pdata[j]);
 		pt_destroy(&as->pt);
 		for (guint j = 0; j < as->vmas->len; j++)
 			g_free(g_array_index(as->vmas, struct vmm_vma, j).name);
@@ -191,6 +203,7 @@ void vmm_free(struct vmm *vmm)
 	}
 	g_ptr_array_free(vmm->as_by_id, TRUE);
 	vmm_inval_pool_free(vmm);
+	g_hash_table_destroy(vmm->pin_reqs);
 	g_ptr_array_free(vmm->fault_chunks, TRUE);
 	g_hash_table_destroy(vmm->sharers);
 	frame_alloc_destroy(&vmm->fa);
@@ -561,7 +574,8 @@ static void sharer_add(struct vmm *vmm, uint64_t pfn, uint32_t id)
 	f->map++;
 }
 
-void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id)
+void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id,
+		       enum vmm_frame_event ev)
 {
 	GArray *a = g_hash_table_lookup(vmm->sharers, &pfn);
 	struct frame *f = &vmm->fa.f[pfn];
@@ -572,9 +586,13 @@ void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id)
 			break;
 		}
 	f->map--;
-	if (frame_owner_as(f->owner) == id)
+	if (frame_owner_as(f->owner) == id) {
+		/* the frame passes to another sharer: for the oracle, the
+		 * page it named is gone from it */
+		vmm_frame_gone(vmm, pfn, ev);
 		f->owner = frame_owner_pack(g_array_index(a, uint32_t, 0),
 					    frame_owner_vpn(f->owner));
+	}
 	if (f->map == 1)
 		g_hash_table_remove(vmm->sharers, &pfn);
 }
@@ -592,7 +610,7 @@ void vmm_unmap_page_now(struct vmm_as *as, uint64_t va, uint64_t *pte,
 	struct frame *f = &vmm->fa.f[p];
 	as->resident--;
 	if (f->map > 1) {
-		vmm_sharer_remove(vmm, p, as->id);
+		vmm_sharer_remove(vmm, p, as->id, ev);
 		f->flags &= (uint8_t)~FR_BUSY;
 	} else {
 		vmm_frame_gone(vmm, p, ev);
@@ -815,6 +833,29 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 			    (vmm->fa.f[pte_pfn(pte)].flags & (FR_BUSY)))
 				continue;
 			uint64_t p = pte_pfn(pte);
+			struct frame *pf = &vmm->fa.f[p];
+			if (pf->pin && pf->map == 1 &&
+			    (v->prot & VMM_PROT_WRITE)) {
+				/* a pinned page is copied for the child now, so
+				 * the parent's DMA target stays its own and
+				 * writable (Linux >= 5.8: page_needs_cow_for_dma,
+				 * copy_present_page); the copy takes no time */
+				uint64_t d = vmm_alloc_frame(vmm, child->node,
+							     false);
+				if (d != FRAME_NIL) {
+					struct frame *df = &vmm->fa.f[d];
+					df->owner = frame_owner_pack(
+						child->id, va >> VMM_PAGE_SHIFT);
+					df->map = 1;
+					df->version = pf->version;
+					df->flags |= FR_DIRTY;
+					(*vmm->c.resident)++;
+					child->resident++;
+					pt_set(&child->pt, va,
+					       pte_make(d, PTE_P | PTE_W | PTE_D));
+					continue;
+				}
+			}
 			if (v->prot & VMM_PROT_WRITE) {
 				pte = (pte & ~(uint64_t)PTE_W) | PTE_COW;
 				*e = pte;
@@ -868,8 +909,13 @@ static void pin_done_ev(struct sim *sim, void *obj, uint64_t arg)
 	(void)sim;
 	(void)arg;
 	struct pin_req *r = obj;
-	r->done(r->ctx, r->worst, r->npinned);
-	g_free(r);
+	struct vmm *vmm = r->as->vmm;
+	vmm_pin_done_fn done = r->done;
+	void *ctx = r->ctx;
+	int worst = r->worst;
+	uint64_t n = r->npinned;
+	g_hash_table_remove(vmm->pin_reqs, r); /* frees it */
+	done(ctx, worst, n);
 }
 SIM_EVKIND(ev_pin_done, "vmm_pin_done", pin_done_ev);
 
@@ -913,6 +959,7 @@ void vmm_pin(struct vmm_as *as, uint64_t va, uint64_t len, bool write,
 	     vmm_pin_done_fn done, void *ctx)
 {
 	struct pin_req *r = g_new0(struct pin_req, 1);
+	g_hash_table_add(as->vmm->pin_reqs, r);
 	range_ok(&va, &len);
 	r->as = as;
 	r->va = r->cur = va;
@@ -929,7 +976,8 @@ void vmm_unpin(struct vmm_as *as, uint64_t va, uint64_t len)
 	if (!range_ok(&va, &len))
 		return;
 	int level;
-	for (uint64_t a = va; a < va + len; a += VMM_PAGE_SIZE) {
+	for (uint64_t a = pt_next(&as->pt, va, va + len, &level); a < va + len;
+	     a = pt_next(&as->pt, a + VMM_PAGE_SIZE, va + len, &level)) {
 		uint64_t pte = pt_get(&as->pt, a, &level);
 		if (!(pte & PTE_P))
 			continue;
@@ -949,6 +997,17 @@ void vmm_unpin_frames(struct vmm *vmm, const uint64_t *pfns, uint64_t n)
 
 /* ---- reservations ---- */
 
+static const struct trace_kind tk_commit_failed = { "vmm_commit_failed",
+						    TRACE_INSTANT, NULL };
+
+static bool commit_fail(struct vmm *vmm, uint64_t va, uint64_t len,
+			const char *why)
+{
+	(*vmm->c.commit_failed)++;
+	vmm_trace(vmm, &tk_commit_failed, va, TRACE_NONE, len, why);
+	return false;
+}
+
 static uint64_t frame_of_leaf(uint64_t pte, int level, uint64_t va)
 {
 	uint64_t p = pte_pfn(pte);
@@ -960,19 +1019,15 @@ static uint64_t frame_of_leaf(uint64_t pte, int level, uint64_t va)
 bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 {
 	struct vmm *vmm = as->vmm;
-	if (!range_ok(&va, &len)) {
-		(*vmm->c.commit_failed)++;
-		return false;
-	}
+	if (!range_ok(&va, &len))
+		return commit_fail(vmm, va, len, "empty range");
 	uint64_t end = va + len, need = 0;
 	int level;
 	/* pass 1: inside VMAs, and how many frames to reserve */
 	for (uint64_t a = va; a < end;) {
 		const struct vmm_vma *v = vmm_vma_at(as, a);
-		if (!v) {
-			(*vmm->c.commit_failed)++;
-			return false;
-		}
+		if (!v)
+			return commit_fail(vmm, va, len, "outside every VMA");
 		uint64_t stop = v->end < end ? v->end : end;
 		for (; a < stop; a += VMM_PAGE_SIZE) {
 			uint64_t pte = pt_get(&as->pt, a, &level);
@@ -982,10 +1037,8 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 		if (need > vmm->fa.nfree - vmm->reserved)
 			break;
 	}
-	if (need > vmm->fa.nfree - vmm->reserved) {
-		(*vmm->c.commit_failed)++;
-		return false;
-	}
+	if (need > vmm->fa.nfree - vmm->reserved)
+		return commit_fail(vmm, va, len, "more than free memory");
 	vmm->reserved += need;
 	for (uint64_t a = va; a < end; a += VMM_PAGE_SIZE) {
 		uint64_t *e = pt_leaf(&as->pt, a, false, &level);

@@ -69,8 +69,14 @@ struct vmm_sub;
 
 /* ---- host ---- */
 
+/* Values that are valid one by one but not together: NULL when fine, else
+ * a message (static) and *key the parameter to blame. */
+const char *vmm_config_check(const struct vmm_config *cfg, const char **key);
+
 struct vmm *vmm_new(struct sim *sim, const char *host_name,
 		    uint64_t memory_bytes, const struct vmm_config *cfg);
+/* Frees everything, subscriptions included, without calling anyone back;
+ * operations still in flight are dropped (the run is over). */
 void vmm_free(struct vmm *vmm);
 const struct vmm_config *vmm_config(const struct vmm *vmm);
 uint64_t vmm_total_frames(const struct vmm *vmm);
@@ -271,6 +277,12 @@ bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 bool vmm_huge_collapse(struct vmm_as *as, uint64_t va,
 		       vmm_move_done_fn done, void *ctx);
 bool vmm_huge_split(struct vmm_as *as, uint64_t va);
+/* One step of a khugepaged: collapse the next 2 MiB region (of every
+ * address space's anonymous writable VMAs, round robin) that can be
+ * collapsed; when none of the regions looked at can, for want of a free
+ * 2 MiB block, run compaction steps over the host instead.  True when a
+ * collapse or a move started. */
+bool vmm_khugepaged_step(struct vmm *vmm, vmm_move_done_fn done, void *ctx);
 
 /* ---- reclaim ---- */
 

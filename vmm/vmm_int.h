@@ -87,7 +87,6 @@ struct vmm_fault {
 	struct vmm_as *as;
 	uint64_t va;
 	bool write;
-	bool from_reserve;
 	uint8_t kind;
 	int status;
 	uint64_t pfn;
@@ -98,12 +97,16 @@ struct vmm_fault {
 	struct vmm_fault *next;
 };
 
+struct hist; /* sim/stats.h (not included: its struct stat meets
+	      * <sys/stat.h> in elf.c) */
+
 struct vmm_counters {
 	uint64_t *minor, *major, *segv, *reclaim, *skipped_pinned,
 		*skipped_committed, *writebacks, *moves, *move_failed_pinned,
 		*invalidations, *oom, *resident, *pinned, *committed,
 		*commit_failed, *cow, *collapses, *splits, *swap_pages,
 		*move_failed;
+	struct hist *fault_lat; /* ps from vmm_fault_in to the page present */
 };
 
 struct vmm {
@@ -128,11 +131,14 @@ struct vmm {
 	unsigned evicting;
 	/* compaction scanners */
 	uint64_t mig_scan, free_scan;
+	uint32_t khp_as;   /* khugepaged cursor: address space, va */
+	uint64_t khp_va;
 	/* shared (COW) frames: pfn -> GArray of as ids */
 	GHashTable *sharers;
 	/* pools */
 	struct vmm_fault *fault_free;
 	GPtrArray *fault_chunks;
+	GHashTable *pin_reqs;    /* pins in progress (freed at teardown) */
 	struct vmm_inval **ivs;  /* by id */
 	uint32_t niv, capiv;
 	struct vmm_inval *iv_free;
@@ -159,7 +165,10 @@ void vmm_trace(struct vmm *vmm, const struct trace_kind *k, uint64_t va,
 	       uint64_t pfn, uint64_t len, const char *detail);
 sim_time_t vmm_dev_xfer(struct vmm *vmm, uint64_t bytes);
 sim_time_t vmm_copy_time(const struct vmm *vmm, uint64_t pages);
-void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t as_id);
+/* @as_id stops mapping shared frame @pfn; when it was the owner, the hook
+ * sees @ev and another sharer becomes the owner. */
+void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t as_id,
+		       enum vmm_frame_event ev);
 void vmm_unmap_page_now(struct vmm_as *as, uint64_t va, uint64_t *pte,
 			enum vmm_frame_event ev);
 void vmm_split_now(struct vmm_as *as, uint64_t va);
@@ -182,7 +191,6 @@ void vmm_kswapd_maybe(struct vmm *vmm);
 uint64_t vmm_swap_alloc(struct vmm *vmm);
 void vmm_swap_free(struct vmm *vmm, uint64_t slot);
 bool vmm_evict_start(struct vmm *vmm, uint64_t pfn);
-void vmm_oom_check(struct vmm *vmm);
 
 /* fault.c */
 void vmm_fail_frame_waiters(struct vmm *vmm);

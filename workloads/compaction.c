@@ -5,11 +5,14 @@
  * Model: every 1/rate seconds one move is started: mode = compact runs one
  * step of the VMM's compaction scanners over the range; mode = numa moves
  * the next resident page of the range (a cursor) to the other NUMA node
- * (needs [vmm] numa_nodes >= 2).  Moves go through the notifier like any
+ * (needs [vmm] numa_nodes >= 2); mode = huge is a khugepaged: it collapses
+ * the next collapsible 2 MiB region of the host's processes, or compacts
+ * to make a free 2 MiB block.  Moves go through the notifier like any
  * page move, so pinned pages fail (vmm.move_failed_pinned) and
  * subscribers are invalidated or suspended.
  *
- * Figures: completed = pages moved, errors = moves that failed after
+ * Figures: completed = moves completed (a huge collapse counts once),
+ * errors = moves that failed after
  * starting or could not start on a candidate page.
  */
 #include "vmm/vmm.h"
@@ -22,7 +25,7 @@ struct compaction_cfg {
 	uint64_t range_start, range_size;
 };
 
-static const char *const modes[] = { "compact", "numa", NULL };
+static const char *const modes[] = { "compact", "numa", "huge", NULL };
 
 static const struct param compaction_tab[] = {
 	{ "host", PT_STRING, NULL, offsetof(struct compaction_cfg, host),
@@ -31,8 +34,9 @@ static const struct param compaction_tab[] = {
 	  "pages per second the daemon tries to move",
 	  "kcompactd-like background rate", NULL, 1, 1e9 },
 	{ "mode", PT_ENUM, "compact", offsetof(struct compaction_cfg, mode),
-	  "compact (scanners from both ends) or numa (to the other node)", "",
-	  modes, 0, 0 },
+	  "compact (scanners from both ends), numa (to the other node) or "
+	  "huge (khugepaged: collapse 2 MiB regions, compacting to make "
+	  "room; one region per step)", "", modes, 0, 0 },
 	{ "range_start", PT_SIZE, "0B",
 	  offsetof(struct compaction_cfg, range_start),
 	  "physical address where the range starts", "", NULL, 0, 0 },
@@ -74,6 +78,8 @@ static void step_ev(struct sim *sim, void *obj, uint64_t arg)
 	struct compaction *c = obj;
 	if (c->cfg->mode == 0) {
 		vmm_compact_step(c->vmm, c->lo, c->hi, moved, c);
+	} else if (c->cfg->mode == 2) {
+		vmm_khugepaged_step(c->vmm, moved, c);
 	} else {
 		unsigned nodes = (unsigned)vmm_config(c->vmm)->numa_nodes;
 		for (unsigned tries = 0; tries < 4096; tries++) {

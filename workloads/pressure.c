@@ -9,7 +9,8 @@
  * touch that translates is a hit (it costs the modelled page walk); one
  * that does not takes a fault and the process waits for it.  When `size`
  * is more than the host can hold, the reclaimer runs and re-touches become
- * major faults.  An optional ELF `image` is loaded into the process first.
+ * major faults.  The first `pinned` bytes are pinned before the touches
+ * start, as a pinned memory region would be.  An optional ELF `image` is loaded into the process first.
  *
  * Figures: completed = pages touched, errors = failed touches (segv, oom),
  * bytes = 4 KiB per touch, latency = fault service time (faults only).
@@ -27,6 +28,7 @@ struct pressure_cfg {
 	double write_fraction;
 	int pattern;
 	char *image;
+	uint64_t pinned;
 };
 
 static const char *const patterns[] = { "random", "sequential", NULL };
@@ -47,6 +49,10 @@ static const struct param pressure_tab[] = {
 	  NULL, 0, 1 },
 	{ "pattern", PT_ENUM, "random", offsetof(struct pressure_cfg, pattern),
 	  "order of the touches after the first pass", "", patterns, 0, 0 },
+	{ "pinned", PT_SIZE, "0B", offsetof(struct pressure_cfg, pinned),
+	  "bytes at the start of the region pinned before the touches start "
+	  "(as a pinned MR would be): reclaim and moves must skip them", "",
+	  NULL, 0, 1ULL << 46 },
 	{ "image", PT_STRING, "", offsetof(struct pressure_cfg, image),
 	  "ELF file loaded into the process first (empty: none)", "", NULL, 0,
 	  0 },
@@ -159,11 +165,33 @@ static bool pressure_create(struct workload *w,
 	return true;
 }
 
+static void pinned_done(void *ctx, int status, uint64_t npages)
+{
+	(void)npages;
+	struct pressure *p = ctx;
+	if (!vmm_fault_ok(status))
+		p->w->res.errors++;
+	touch_ev(p->w->sim, p, 0);
+}
+
+static void start_ev(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	struct pressure *p = obj;
+	uint64_t len = MIN(p->cfg->pinned, p->cfg->size);
+	if (len)
+		vmm_pin(p->as, p->base, len, true, pinned_done, p);
+	else
+		touch_ev(p->w->sim, p, 0);
+}
+SIM_EVKIND(ev_start, "pressure_start", start_ev);
+
 static void pressure_start(struct workload *w)
 {
 	struct pressure *p = w->priv;
 	w->res.first = w->common.start;
-	sim_schedule(w->sim, w->common.start, &ev_touch, w->comp, p, 0);
+	sim_schedule(w->sim, w->common.start, &ev_start, w->comp, p, 0);
 }
 
 static void pressure_destroy(struct workload *w)
