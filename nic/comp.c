@@ -155,6 +155,11 @@ static void on_ack(struct nic_qp *qp, struct pkt *p)
 		(*nic->c_nak_seq_recv)++;
 		if (qp->req == REQ_RNR_WAIT)
 			return;
+		if (qp->req == REQ_STALLED) {
+			qp->rewind_pending = true;
+			qp->rewind_psn = p->psn;
+			return;
+		}
 		req_rewind(qp, p->psn);
 		qp->req = REQ_SENDING;
 		req_fill(qp);
@@ -182,6 +187,8 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 	int32_t d = psn_diff(p->psn, expected);
 	if (d < 0)
 		return; /* duplicate of a response already placed */
+	if (qp->req == REQ_STALLED)
+		return; /* placing is stopped: re-requested on resume */
 	/* a response implicitly acknowledges the requests before its READ */
 	ack_upto(qp, w->first_psn - 1);
 	if (d > 0) {
@@ -203,15 +210,32 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 		struct nic_mr *mr = nic_mr_by_key(nic, w->wr.sge.lkey);
 		uint64_t va = w->wr.sge.addr +
 			      (uint64_t)w->resp_got * qp->attr.path_mtu;
+		uint64_t fva = 0;
 		enum xlate_status xs =
 			mr ? nic_mr_translate(mr, va, p->payload_len,
-					      NIC_ACCESS_LOCAL_WRITE, &t) :
+					      NIC_ACCESS_LOCAL_WRITE, &t, &fva) :
 			     XLATE_ACCESS;
+		if (xs == XLATE_FAULT) {
+			/*
+			 * Scattering a READ response into a page that is not
+			 * present: this response is dropped, and so are the
+			 * ones of the same READ still arriving (the QP is
+			 * stalled); once the driver resumes the QP, the
+			 * READ is asked again from this PSN (IBA allows a
+			 * requester to re-request any part of a READ).
+			 */
+			qp->rewind_pending = true;
+			qp->rewind_psn = p->psn;
+			nic_qp_stall(qp, mr, fva, true, t);
+			return;
+		}
 		if (xs != XLATE_OK) {
 			nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
 			return;
 		}
 		land = pcie_dma_write_at(nic->pcie, t, p->payload_len);
+		if (land > mr->dma_busy)
+			mr->dma_busy = land;
 	}
 	w->resp_got++;
 	if (w->resp_got == w->npkts) {
@@ -275,6 +299,10 @@ static void ack_timer(struct sim *sim, void *obj, uint64_t arg)
 	}
 	if (qp->req == REQ_RNR_WAIT)
 		return; /* the RNR wait restarts the requester */
+	if (qp->req == REQ_STALLED) {
+		comp_arm_timer(qp); /* nothing can progress before resume */
+		return;
+	}
 	(*nic->c_timeouts)++;
 	sim_trace(sim, qp->comp, &tk_timeout, qp->qpn, qp->una_psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, NULL);

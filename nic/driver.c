@@ -1,21 +1,582 @@
 /*
- * nic/driver.c - the driver: MR registration and deregistration through
- * the registration policies (see driver.h).
+ * nic/driver.c - the driver: MR registration through the registration
+ * policies, and on-demand paging: the NIC's page faults, their resolution
+ * through the VMM, invalidations from the VMM's notifier, prefetch.
  *
- * pin: the classic path of ibv_reg_mr: get_user_pages (vmm_pin: fault in
- * and pin every page, pin_time per page in the VMM), then write one MTT
- * entry per page (reg_page_time per page).  Pinned frames cannot be moved
- * or reclaimed: the VMM counts the failures.
+ * Fault path (Linux mlx5 ODP shape, costs in simulated time):
+ *   NIC detects an invalid MTT entry -> writes an event to the EQ in host
+ *   memory (PCIe write) -> interrupt (irq_latency after the EQE lands, at
+ *   most one per irq_moderation) -> the handler queues the fault for one of
+ *   fault_threads kernel threads -> fault_service of CPU -> the VMM faults
+ *   in the fault_around window (minor/major costs are the VMM's) -> the
+ *   driver writes the MTT entries (mtt_update_time per page) -> a command
+ *   resumes the QP (resume_time) when the requester had stalled.  The
+ *   responder side has nothing to resume: the peer retries after its RNR
+ *   timer.  Faults on a page already being resolved join that resolution.
+ *
+ * The race with invalidations follows mmu_interval_read_begin/retry: the
+ * thread samples the subscription's sequence count before faulting and,
+ * when the pages are in, writes the MTT only if no invalidation ran in
+ * between; otherwise it starts over (nic.fault_retries).  Checking and
+ * writing happen in one event, so nothing can slip between them.
+ *
+ * Invalidation: invalidate_start zaps the MTT entries of the range, drops
+ * them from the NIC's MTT cache and acknowledges when every DMA the NIC
+ * already issued to the MR has landed (the per-MR in-flight horizon) and
+ * the driver's invalidate_time has passed.
+ *
+ * Representation: faults are small heap records (one per fault event,
+ * never per packet), queued in GQueues; in-progress pages in a hash set
+ * for de-duplication.
  */
 #include "nic/driver.h"
 
 #include <errno.h>
+#include <stddef.h>
 
 #include "nic/host.h"
 #include "nic/nic_int.h"
+#include "nic/pcie.h"
 #include "vmm/vmm.h"
 
-const char *const reg_policy_names[] = { "pin", NULL };
+const char *const reg_policy_names[] = { "pin", "odp", "odp-prefetch", NULL };
+
+static const struct param driver_tab[] = {
+	{ "fault_threads", PT_COUNT, "2",
+	  offsetof(struct driver_config, fault_threads),
+	  "kernel threads resolving NIC page faults",
+	  "estimate: mlx5 resolves faults from a workqueue", NULL, 1, 1024 },
+	{ "irq_latency", PT_TIME, "3us",
+	  offsetof(struct driver_config, irq_latency),
+	  "from the fault event landing in the EQ to its handler running",
+	  "estimate: MSI-X delivery and a thread wake-up are a few us", NULL,
+	  0, 1e12 },
+	{ "irq_moderation", PT_TIME, "8us",
+	  offsetof(struct driver_config, irq_moderation),
+	  "minimum time between two EQ interrupts (events wait for the next)",
+	  "estimate: typical EQ interrupt moderation period", NULL, 0, 1e12 },
+	{ "fault_service", PT_TIME, "10us",
+	  offsetof(struct driver_config, fault_service),
+	  "CPU per fault before the VMM is asked: EQE parsing, MR lookup, "
+	  "range set-up",
+	  "estimate; Lesokhin et al. (ASPLOS'17) measure end-to-end NIC page "
+	  "faults in the tens to hundreds of us", NULL, 0, 1e12 },
+	{ "fault_around", PT_COUNT, "16",
+	  offsetof(struct driver_config, fault_around),
+	  "pages resolved per fault (the faulting page and those after it "
+	  "in the MR)", "estimate: 64 KiB, a typical message", NULL, 1,
+	  1 << 20 },
+	{ "mtt_update_time", PT_TIME, "100ns",
+	  offsetof(struct driver_config, mtt_update_time),
+	  "per page: write the MTT entry (UMR)", "estimate", NULL, 0, 1e12 },
+	{ "resume_time", PT_TIME, "1us",
+	  offsetof(struct driver_config, resume_time),
+	  "command resuming a QP stalled on a requester fault",
+	  "estimate: a firmware command", NULL, 0, 1e12 },
+	{ "invalidate_time", PT_TIME, "2us",
+	  offsetof(struct driver_config, invalidate_time),
+	  "CPU per invalidation: zap the MTT entries and sync the NIC",
+	  "estimate", NULL, 0, 1e12 },
+	{ "reg_base_time", PT_TIME, "5us",
+	  offsetof(struct driver_config, reg_base_time),
+	  "fixed cost of any registration (system call, MPT entry)",
+	  "estimate: ibv_reg_mr of one page costs a few us", NULL, 0, 1e12 },
+};
+PARAM_TABLE(driver_params, "driver",
+	    "the kernel driver: registration and page-fault handling",
+	    driver_tab);
+
+enum fault_kind { FAULT_RESPONDER, FAULT_REQUESTER, FAULT_PREFETCH };
+
+struct fault {
+	struct driver *drv;
+	struct nic_mr *mr;
+	enum fault_kind kind;
+	GPtrArray *qps;         /* requester QPs to resume */
+	bool write;
+	bool no_fault;          /* prefetch of present pages only */
+	uint64_t first, npages; /* MR page indices */
+	uint64_t next;
+	uint64_t seq;
+	uint64_t *pfns;
+	sim_time_t detected, eq_at;
+	int status;
+	uint64_t mapped;
+	nic_advise_done_fn done;
+	void *done_ctx;
+};
+
+struct driver {
+	struct sim *sim;
+	struct host *host;
+	struct nic *nic;
+	struct driver_config cfg;
+	uint16_t comp;
+	GQueue pending;   /* EQ events waiting for an interrupt */
+	GQueue work;      /* waiting for a thread */
+	GQueue parked;    /* threads asleep until an invalidation ends */
+	unsigned busy;
+	bool irq_armed;
+	sim_time_t last_irq;
+	GHashTable *inflight; /* (mr index << 36 | page) -> struct fault */
+	uint64_t *c_faults, *c_handled, *c_overdraft, *c_retries;
+	uint64_t *c_inval, *c_inval_handled, *c_prefetch, *c_fail;
+	struct hist *h_fault_ns, *h_inval_ns;
+};
+
+static const struct trace_kind tk_fault = { "page_fault", TRACE_BEGIN,
+					    "fault" };
+static const struct trace_kind tk_fault_done = { "page_fault_done",
+						 TRACE_END, "fault" };
+static const struct trace_kind tk_inval = { "invalidate", TRACE_INSTANT,
+					    NULL };
+
+struct driver *driver_new(struct sim *sim, struct host *host,
+			  const struct driver_config *cfg)
+{
+	struct driver *drv = g_new0(struct driver, 1);
+	drv->sim = sim;
+	drv->host = host;
+	drv->nic = host->nic;
+	drv->cfg = *cfg;
+	char *name = g_strdup_printf("%s.driver", host->name);
+	drv->comp = sim_component_add(sim, name);
+	g_free(name);
+	g_queue_init(&drv->pending);
+	g_queue_init(&drv->work);
+	g_queue_init(&drv->parked);
+	drv->inflight = g_hash_table_new(g_int64_hash, g_int64_equal);
+	struct stats *st = sim->stats;
+	const char *h = host->name;
+	drv->c_faults = stats_counter(st, "%s.nic.page_faults", h);
+	drv->c_handled = stats_counter(st, "%s.nic.page_faults_handled", h);
+	drv->c_overdraft = stats_counter(st, "%s.nic.overdraft_faults", h);
+	drv->c_retries = stats_counter(st, "%s.nic.fault_retries", h);
+	drv->c_fail = stats_counter(st, "%s.nic.page_faults_failed", h);
+	drv->c_inval = stats_counter(st, "%s.nic.page_invalidations", h);
+	drv->c_inval_handled =
+		stats_counter(st, "%s.nic.page_invalidations_handled", h);
+	drv->c_prefetch = stats_counter(st, "%s.nic.page_prefetch", h);
+	drv->h_fault_ns = stats_hist(st, "%s.nic.fault_latency_ns", h);
+	drv->h_inval_ns = stats_hist(st, "%s.nic.invalidation_latency_ns", h);
+	host->nic->drv = drv;
+	return drv;
+}
+
+static void fault_free(struct fault *f)
+{
+	if (f->qps)
+		g_ptr_array_free(f->qps, TRUE);
+	g_free(f->pfns);
+	g_free(f);
+}
+
+static void collect(gpointer f, gpointer set)
+{
+	g_hash_table_add(set, f);
+}
+
+void driver_free(struct driver *drv)
+{
+	if (!drv)
+		return;
+	/* a fault can be queued and in the in-flight table at once, and
+	 * faults in progress are referenced only by events that will not
+	 * fire: gather every one, free each once */
+	GHashTable *all = g_hash_table_new(NULL, NULL);
+	g_queue_foreach(&drv->pending, collect, all);
+	g_queue_foreach(&drv->work, collect, all);
+	g_queue_foreach(&drv->parked, collect, all);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, drv->inflight);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_free(k);
+		g_hash_table_add(all, v);
+	}
+	g_hash_table_iter_init(&it, all);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		fault_free(k);
+	g_hash_table_destroy(all);
+	g_queue_clear(&drv->pending);
+	g_queue_clear(&drv->work);
+	g_queue_clear(&drv->parked);
+	g_hash_table_destroy(drv->inflight);
+	g_free(drv);
+}
+
+static uint64_t page_key(const struct nic_mr *mr, uint64_t pg)
+{
+	return ((uint64_t)mr->index << 36) | pg;
+}
+
+static bool mr_writable(const struct nic_mr *mr)
+{
+	return mr->access & (NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE);
+}
+
+/* ---- the fault path ---- */
+
+static void fault_dispatch(struct driver *drv);
+static void fault_next(struct fault *f);
+
+static void fault_inflight(struct fault *f, bool add)
+{
+	for (uint64_t pg = f->first; pg < f->first + f->npages; pg++) {
+		uint64_t key = page_key(f->mr, pg);
+		if (add) {
+			if (g_hash_table_contains(f->drv->inflight, &key))
+				continue; /* owned by another resolution */
+			uint64_t *k = g_new(uint64_t, 1);
+			*k = key;
+			g_hash_table_insert(f->drv->inflight, k, f);
+		} else {
+			gpointer ok, ov;
+			if (g_hash_table_lookup_extended(f->drv->inflight, &key,
+							 &ok, &ov) &&
+			    ov == f) {
+				g_hash_table_remove(f->drv->inflight, &key);
+				g_free(ok);
+			}
+		}
+	}
+}
+
+static void irq_event(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_irq, "driver.irq", irq_event);
+
+static void irq_arm(struct driver *drv)
+{
+	if (drv->irq_armed || g_queue_is_empty(&drv->pending))
+		return;
+	struct fault *f = g_queue_peek_head(&drv->pending);
+	sim_time_t at = f->eq_at + drv->cfg.irq_latency;
+	if (drv->last_irq && at < drv->last_irq + drv->cfg.irq_moderation)
+		at = drv->last_irq + drv->cfg.irq_moderation;
+	if (at < sim_now(drv->sim))
+		at = sim_now(drv->sim);
+	drv->irq_armed = true;
+	sim_schedule(drv->sim, at, &ev_irq, drv->comp, drv, 0);
+}
+
+static void irq_event(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct driver *drv = obj;
+	drv->irq_armed = false;
+	drv->last_irq = sim_now(sim);
+	/* the handler drains every event already in the EQ */
+	while (!g_queue_is_empty(&drv->pending)) {
+		struct fault *f = g_queue_peek_head(&drv->pending);
+		if (f->eq_at > sim_now(sim))
+			break;
+		g_queue_push_tail(&drv->work, g_queue_pop_head(&drv->pending));
+	}
+	fault_dispatch(drv);
+	irq_arm(drv);
+}
+
+/*
+ * mmu_interval_read_begin(): sleeps while an invalidation of the range is
+ * in progress (the count is odd).  Here the thread parks until the
+ * invalidation's end wakes it; retrying at once would spin forever at one
+ * instant, re-faulting a page that the invalidation is still removing.
+ */
+static void fault_start(struct fault *f)
+{
+	uint64_t seq = vmm_notifier_read_begin(f->mr->sub);
+	if (seq & 1) {
+		g_queue_push_tail(&f->drv->parked, f);
+		return;
+	}
+	f->seq = seq;
+	f->next = f->first;
+	f->status = 0;
+	fault_next(f);
+}
+
+static void fault_begin(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	fault_start(obj);
+}
+SIM_EVKIND(ev_fault_begin, "driver.fault_begin", fault_begin);
+
+static void fault_dispatch(struct driver *drv)
+{
+	while (drv->busy < drv->cfg.fault_threads &&
+	       !g_queue_is_empty(&drv->work)) {
+		struct fault *f = g_queue_pop_head(&drv->work);
+		drv->busy++;
+		sim_time_t cpu = f->kind == FAULT_PREFETCH ?
+					 0 :
+					 drv->cfg.fault_service;
+		sim_schedule_in(drv->sim, cpu, &ev_fault_begin, drv->comp, f,
+				0);
+	}
+}
+
+static void fault_finish(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_fault_finish, "driver.fault_finish", fault_finish);
+
+/* Every page of the window is in (or the window was cut short). */
+static void fault_pages_done(struct fault *f)
+{
+	struct driver *drv = f->drv;
+	struct nic_mr *mr = f->mr;
+	uint64_t got = f->next - f->first;
+	if (got && vmm_notifier_read_retry(mr->sub, f->seq)) {
+		/* an invalidation ran meanwhile: our frames may be stale */
+		(*drv->c_retries)++;
+		fault_start(f);
+		return;
+	}
+	uint64_t flags = MTT_VALID |
+			 (mr_writable(mr) && f->write ? MTT_WRITE : 0);
+	uint64_t mapped = 0;
+	for (uint64_t i = 0; i < got; i++) {
+		if (f->pfns[i] == VMM_NO_PFN)
+			continue;
+		mtt_set(&mr->mtt, f->first + i, MTT_ENTRY(f->pfns[i], flags));
+		mapped++;
+	}
+	if (got)
+		nic_mr_flush(mr, f->first, f->first + got - 1);
+	if (got == 0 && f->kind != FAULT_PREFETCH) {
+		/* the faulting page itself cannot be mapped (outside every
+		 * VMA, or no memory): accesses to it are errors from now on */
+		mtt_set(&mr->mtt, f->first, MTT_FAIL);
+		(*drv->c_fail)++;
+	}
+	f->mapped = mapped;
+	if (f->kind == FAULT_PREFETCH)
+		*drv->c_prefetch += mapped;
+	sim_time_t cost = mapped * drv->cfg.mtt_update_time;
+	if (f->qps && f->qps->len)
+		cost += drv->cfg.resume_time;
+	sim_schedule_in(drv->sim, cost, &ev_fault_finish, drv->comp, f, 0);
+}
+
+static void fault_page_done(void *ctx, int status, uint64_t pfn)
+{
+	struct fault *f = ctx;
+	if (!vmm_fault_ok(status)) {
+		f->status = status;
+		fault_pages_done(f); /* the window ends before this page */
+		return;
+	}
+	f->pfns[f->next - f->first] = pfn;
+	f->next++;
+	fault_next(f);
+}
+
+static void fault_next(struct fault *f)
+{
+	struct nic_mr *mr = f->mr;
+	while (f->next < f->first + f->npages) {
+		uint64_t va = (mr->first_page + f->next) << NIC_PAGE_SHIFT;
+		if (f->no_fault) {
+			uint64_t pfn;
+			f->pfns[f->next - f->first] =
+				vmm_lookup(mr->as, va, false, &pfn) ?
+					pfn :
+					VMM_NO_PFN;
+			f->next++;
+			continue;
+		}
+		vmm_fault_in(mr->as, va, f->write, fault_page_done, f);
+		return;
+	}
+	fault_pages_done(f);
+}
+
+static void fault_finish(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct fault *f = obj;
+	struct driver *drv = f->drv;
+	fault_inflight(f, false);
+	if (f->kind != FAULT_PREFETCH) {
+		(*drv->c_handled)++;
+		hist_add(drv->h_fault_ns, (sim_now(sim) - f->detected) / SIM_NS);
+		sim_trace(sim, drv->comp, &tk_fault_done, TRACE_NONE, TRACE_NONE,
+			  (f->mr->first_page + f->first) << NIC_PAGE_SHIFT,
+			  TRACE_NONE, f->mapped, vmm_fault_status_names[
+				  f->status ? f->status : VMM_FAULT_MINOR]);
+	}
+	bool failed = f->next == f->first && f->kind != FAULT_PREFETCH;
+	for (guint i = 0; f->qps && i < f->qps->len; i++) {
+		struct nic_qp *qp = f->qps->pdata[i];
+		if (failed)
+			nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
+		else
+			nic_qp_resume(qp);
+	}
+	if (f->done)
+		f->done(f->done_ctx, f->mr, failed ? -EFAULT : 0, f->mapped);
+	drv->busy--;
+	fault_free(f);
+	fault_dispatch(drv);
+}
+
+static struct fault *fault_new(struct driver *drv, struct nic_mr *mr,
+			       enum fault_kind kind, uint64_t first,
+			       uint64_t npages, bool write)
+{
+	struct fault *f = g_new0(struct fault, 1);
+	f->drv = drv;
+	f->mr = mr;
+	f->kind = kind;
+	f->first = first;
+	f->npages = npages;
+	f->write = write;
+	f->pfns = g_new(uint64_t, npages);
+	f->detected = sim_now(drv->sim);
+	return f;
+}
+
+void driver_page_fault(struct driver *drv, struct nic_mr *mr,
+		       struct nic_qp *qp, uint64_t va, bool write,
+		       sim_time_t t)
+{
+	struct nic *nic = drv->nic;
+	uint64_t pg = (va >> NIC_PAGE_SHIFT) - mr->first_page;
+	(*drv->c_faults)++;
+	if (!vmm_page_committed(mr->as, va))
+		(*drv->c_overdraft)++; /* the application's fault */
+	uint64_t key = page_key(mr, pg);
+	struct fault *f = g_hash_table_lookup(drv->inflight, &key);
+	if (f) { /* already being resolved: wait for that resolution */
+		if (qp) {
+			if (!f->qps)
+				f->qps = g_ptr_array_new();
+			if (!g_ptr_array_find(f->qps, qp, NULL))
+				g_ptr_array_add(f->qps, qp);
+		}
+		return;
+	}
+	uint64_t n = drv->cfg.fault_around;
+	if (pg + n > mr->npages)
+		n = mr->npages - pg;
+	/* an on-demand MR maps for writing whenever it may be written */
+	f = fault_new(drv, mr, qp ? FAULT_REQUESTER : FAULT_RESPONDER, pg, n,
+		      write || mr_writable(mr));
+	f->detected = t;
+	if (qp) {
+		f->qps = g_ptr_array_new();
+		g_ptr_array_add(f->qps, qp);
+	}
+	fault_inflight(f, true);
+	sim_trace(drv->sim, drv->comp, &tk_fault, qp ? qp->qpn : TRACE_NONE,
+		  TRACE_NONE, va, TRACE_NONE, n,
+		  qp ? "requester" : "responder");
+	/* the NIC writes the event into the EQ, then interrupts */
+	f->eq_at = pcie_dma_write_at(nic->pcie, t, 64);
+	g_queue_push_tail(&drv->pending, f);
+	irq_arm(drv);
+}
+
+void nic_advise_mr(struct nic_mr *mr, enum nic_advice advice, uint64_t va,
+		   uint64_t len, nic_advise_done_fn done, void *ctx)
+{
+	struct driver *drv = mr->nic->drv;
+	g_assert(mr->policy->on_demand && nic_mr_contains(mr, va, len));
+	uint64_t first = (va >> NIC_PAGE_SHIFT) - mr->first_page;
+	uint64_t last = ((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) -
+			mr->first_page;
+	struct fault *f = fault_new(drv, mr, FAULT_PREFETCH, first,
+				    last - first + 1,
+				    advice == NIC_ADVISE_PREFETCH_WRITE ||
+					    mr_writable(mr));
+	f->no_fault = advice == NIC_ADVISE_PREFETCH_NO_FAULT;
+	f->done = done;
+	f->done_ctx = ctx;
+	/* ibv_advise_mr runs in the caller's context, then a work item */
+	g_queue_push_tail(&drv->work, f);
+	fault_dispatch(drv);
+}
+
+/* ---- invalidations from the VMM ---- */
+
+struct inval_ack {
+	struct nic_mr *mr;
+	uint64_t token;
+	sim_time_t start;
+	uint64_t pages;
+};
+
+static void inval_ack_event(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct inval_ack *a = obj;
+	struct driver *drv = a->mr->nic->drv;
+	*drv->c_inval_handled += a->pages;
+	hist_add(drv->h_inval_ns, (sim_now(sim) - a->start) / SIM_NS);
+	vmm_notifier_ack(a->mr->sub, a->token);
+	g_free(a);
+}
+SIM_EVKIND(ev_inval_ack, "driver.invalidate_ack", inval_ack_event);
+
+static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
+				 uint64_t end, enum vmm_reason reason,
+				 uint64_t token, void *ctx)
+{
+	(void)sub;
+	struct nic_mr *mr = ctx;
+	struct driver *drv = mr->nic->drv;
+	uint64_t lo = start >> NIC_PAGE_SHIFT, hi = (end - 1) >> NIC_PAGE_SHIFT;
+	if (lo < mr->first_page)
+		lo = mr->first_page;
+	if (hi > mr->first_page + mr->npages - 1)
+		hi = mr->first_page + mr->npages - 1;
+	struct inval_ack *a = g_new0(struct inval_ack, 1);
+	a->mr = mr;
+	a->token = token;
+	a->start = sim_now(drv->sim);
+	if (lo <= hi) {
+		a->pages = hi - lo + 1;
+		mtt_zap(&mr->mtt, lo - mr->first_page, hi - mr->first_page);
+		nic_mr_flush(mr, lo - mr->first_page, hi - mr->first_page);
+	}
+	*drv->c_inval += a->pages;
+	sim_trace(drv->sim, drv->comp, &tk_inval, TRACE_NONE, TRACE_NONE,
+		  start, TRACE_NONE, a->pages, vmm_reason_names[reason]);
+	/* DMA the NIC issued before the zap may still be in flight */
+	sim_time_t at = sim_now(drv->sim) + drv->cfg.invalidate_time;
+	if (mr->dma_busy > at)
+		at = mr->dma_busy;
+	sim_schedule(drv->sim, at, &ev_inval_ack, drv->comp, a, 0);
+}
+
+static void odp_invalidate_end(struct vmm_sub *sub, uint64_t start,
+			       uint64_t end, void *ctx)
+{
+	(void)sub;
+	(void)start;
+	(void)end;
+	/* the next access faults the pages back; wake the threads that
+	 * were waiting for this invalidation to finish */
+	struct nic_mr *mr = ctx;
+	struct driver *drv = mr->nic->drv;
+	for (GList *l = drv->parked.head; l;) {
+		GList *next = l->next;
+		struct fault *f = l->data;
+		if (f->mr == mr) {
+			g_queue_delete_link(&drv->parked, l);
+			sim_schedule_in(drv->sim, 0, &ev_fault_begin, drv->comp,
+					f, 0);
+		}
+		l = next;
+	}
+}
+
+static const struct vmm_notifier_ops odp_notifier = {
+	.invalidate_start = odp_invalidate_start,
+	.invalidate_end = odp_invalidate_end,
+};
+
+/* ---- registration ---- */
 
 struct reg_req {
 	struct nic_mr *mr;
@@ -31,6 +592,7 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 	struct reg_req *r = obj;
 	struct nic_mr *mr = r->mr;
 	struct nic *nic = mr->nic;
+	mr->policy_priv = NULL;
 	if (r->status == 0) {
 		mr->reg_time = sim_now(sim) - r->start;
 		hist_add(nic->h_reg_time, mr->reg_time);
@@ -40,7 +602,9 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 		g_ptr_array_add(nic->all_mrs, mr);
 		r->done(r->ctx, mr, 0);
 	} else {
-		g_free(mr->mtt);
+		if (mr->sub)
+			vmm_notifier_unregister(mr->sub);
+		mtt_destroy(&mr->mtt);
 		g_free(mr);
 		r->done(r->ctx, NULL, r->status);
 	}
@@ -48,40 +612,41 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 }
 SIM_EVKIND(ev_reg_complete, "driver.reg_complete", reg_complete);
 
+static void reg_finish_in(struct nic_mr *mr, sim_time_t delay)
+{
+	struct reg_req *r = mr->policy_priv;
+	sim_schedule_in(mr->nic->sim, delay + mr->nic->drv->cfg.reg_base_time,
+			&ev_reg_complete, mr->nic->comp, r, 0);
+}
+
+/* pin: get_user_pages then one MTT entry per page */
 static void pin_done(void *ctx, int status, uint64_t npages)
 {
-	struct reg_req *r = ctx;
-	struct nic_mr *mr = r->mr;
-	struct nic *nic = mr->nic;
+	struct nic_mr *mr = ctx;
+	struct reg_req *r = mr->policy_priv;
 	if (!vmm_fault_ok(status)) {
 		r->status = status == VMM_FAULT_OOM ? -ENOMEM : -EFAULT;
-		sim_schedule_in(nic->sim, 0, &ev_reg_complete, nic->comp, r, 0);
+		reg_finish_in(mr, 0);
 		return;
 	}
 	g_assert(npages == mr->npages);
-	bool writable = mr->access & (NIC_ACCESS_LOCAL_WRITE |
-				      NIC_ACCESS_REMOTE_WRITE);
+	bool writable = mr_writable(mr);
 	for (uint64_t i = 0; i < mr->npages; i++) {
 		uint64_t pfn;
 		bool ok = vmm_lookup(mr->as, (mr->first_page + i)
 						     << NIC_PAGE_SHIFT,
 				     writable, &pfn);
 		g_assert(ok); /* pinned pages are present */
-		mr->mtt[i] = MTT_ENTRY(pfn, MTT_VALID |
-						    (writable ? MTT_WRITE : 0));
+		mtt_set(&mr->mtt, i,
+			MTT_ENTRY(pfn, MTT_VALID | (writable ? MTT_WRITE : 0)));
 	}
-	/* writing the MTT entries (and the MPT) */
-	sim_schedule_in(nic->sim, mr->npages * nic->cfg.reg_page_time,
-			&ev_reg_complete, nic->comp, r, 0);
+	reg_finish_in(mr, mr->npages * mr->nic->cfg.reg_page_time);
 }
 
 static void pin_reg(struct nic_mr *mr)
 {
-	struct reg_req *r = mr->policy_priv;
-	bool writable = mr->access & (NIC_ACCESS_LOCAL_WRITE |
-				      NIC_ACCESS_REMOTE_WRITE);
 	vmm_pin(mr->as, mr->first_page << NIC_PAGE_SHIFT,
-		mr->npages << NIC_PAGE_SHIFT, writable, pin_done, r);
+		mr->npages << NIC_PAGE_SHIFT, mr_writable(mr), pin_done, mr);
 }
 
 static void pin_dereg(struct nic_mr *mr)
@@ -90,18 +655,52 @@ static void pin_dereg(struct nic_mr *mr)
 		  mr->npages << NIC_PAGE_SHIFT);
 }
 
-static const struct reg_policy_ops pin_ops = {
-	.name = "pin", .reg = pin_reg, .dereg = pin_dereg,
-};
+/* odp: subscribe to the notifier, map nothing */
+static void odp_reg(struct nic_mr *mr)
+{
+	mr->sub = vmm_notifier_register(mr->as, mr->first_page << NIC_PAGE_SHIFT,
+					mr->npages << NIC_PAGE_SHIFT,
+					VMM_SUB_INVALIDATE, &odp_notifier, mr);
+	reg_finish_in(mr, 0);
+}
 
-static const struct reg_policy_ops *const policies[REG_NPOLICIES] = {
-	[REG_PIN] = &pin_ops,
+static void odp_dereg(struct nic_mr *mr)
+{
+	vmm_notifier_unregister(mr->sub);
+	mr->sub = NULL;
+}
+
+static void prefetch_done(void *ctx, struct nic_mr *mr, int status,
+			  uint64_t mapped)
+{
+	(void)ctx;
+	(void)mapped;
+	struct reg_req *r = mr->policy_priv;
+	r->status = status;
+	reg_finish_in(mr, 0);
+}
+
+/* odp-prefetch: odp, and every page mapped before registration returns */
+static void odp_prefetch_reg(struct nic_mr *mr)
+{
+	mr->sub = vmm_notifier_register(mr->as, mr->first_page << NIC_PAGE_SHIFT,
+					mr->npages << NIC_PAGE_SHIFT,
+					VMM_SUB_INVALIDATE, &odp_notifier, mr);
+	nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, mr->addr, mr->length,
+		      prefetch_done, NULL);
+}
+
+static const struct reg_policy_ops policies[REG_NPOLICIES] = {
+	[REG_PIN] = { "pin", false, pin_reg, pin_dereg },
+	[REG_ODP] = { "odp", true, odp_reg, odp_dereg },
+	[REG_ODP_PREFETCH] = { "odp-prefetch", true, odp_prefetch_reg,
+			       odp_dereg },
 };
 
 const struct reg_policy_ops *reg_policy_get(enum reg_policy_id id)
 {
 	g_assert(id < REG_NPOLICIES);
-	return policies[id];
+	return &policies[id];
 }
 
 void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
@@ -115,15 +714,16 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->as = as;
 	mr->addr = addr;
 	mr->length = len;
-	mr->access = access;
 	mr->index = ++nic->next_mr_index;
 	mr->lkey = nic->next_key++;
 	mr->rkey = nic->next_key++;
 	mr->first_page = addr >> NIC_PAGE_SHIFT;
 	uint64_t last = (addr + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;
 	mr->npages = last - mr->first_page + 1;
-	mr->mtt = g_new0(uint64_t, mr->npages);
+	mtt_init(&mr->mtt);
 	mr->policy = reg_policy_get((enum reg_policy_id)policy);
+	mr->access = access | (mr->policy->on_demand ? NIC_ACCESS_ON_DEMAND :
+						       0);
 	struct reg_req *r = g_new0(struct reg_req, 1);
 	r->mr = mr;
 	r->done = done;
@@ -141,6 +741,6 @@ void nic_dereg_mr(struct nic_mr *mr)
 	g_hash_table_remove(nic->mrs, GUINT_TO_POINTER(mr->lkey));
 	g_hash_table_remove(nic->mrs, GUINT_TO_POINTER(mr->rkey));
 	g_ptr_array_remove(nic->all_mrs, mr);
-	g_free(mr->mtt);
+	mtt_destroy(&mr->mtt);
 	g_free(mr);
 }

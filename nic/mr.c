@@ -15,6 +15,57 @@
 
 #define MTT_KEY(mr, page) (((uint64_t)(mr)->index << 36) | (page))
 
+void mtt_init(struct mtt *m)
+{
+	m->chunks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+					  g_free);
+	m->nchunks = 0;
+}
+
+void mtt_destroy(struct mtt *m)
+{
+	if (m->chunks)
+		g_hash_table_destroy(m->chunks);
+	m->chunks = NULL;
+}
+
+uint64_t mtt_get(const struct mtt *m, uint64_t pg)
+{
+	uint64_t ci = pg / MTT_CHUNK;
+	uint64_t *c = g_hash_table_lookup(m->chunks, &ci);
+	return c ? c[pg % MTT_CHUNK] : 0;
+}
+
+void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry)
+{
+	uint64_t ci = pg / MTT_CHUNK;
+	uint64_t *c = g_hash_table_lookup(m->chunks, &ci);
+	if (!c) {
+		if (!entry)
+			return;
+		c = g_new0(uint64_t, MTT_CHUNK);
+		uint64_t *k = g_new(uint64_t, 1);
+		*k = ci;
+		g_hash_table_insert(m->chunks, k, c);
+		m->nchunks++;
+	}
+	c[pg % MTT_CHUNK] = entry;
+}
+
+void mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
+{
+	for (uint64_t ci = first / MTT_CHUNK; ci <= last / MTT_CHUNK; ci++) {
+		uint64_t *c = g_hash_table_lookup(m->chunks, &ci);
+		if (!c)
+			continue;
+		uint64_t lo = ci == first / MTT_CHUNK ? first % MTT_CHUNK : 0;
+		uint64_t hi = ci == last / MTT_CHUNK ? last % MTT_CHUNK :
+						       MTT_CHUNK - 1;
+		for (uint64_t i = lo; i <= hi; i++)
+			c[i] &= ~(uint64_t)(MTT_VALID | MTT_WRITE);
+	}
+}
+
 struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key)
 {
 	return g_hash_table_lookup(nic->mrs, GUINT_TO_POINTER(key));
@@ -44,7 +95,7 @@ struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
 
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
-				   sim_time_t *t)
+				   sim_time_t *t, uint64_t *fault_va)
 {
 	struct nic *nic = mr->nic;
 	if ((access & ~mr->access) || !nic_mr_contains(mr, va, len))
@@ -67,15 +118,23 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 			uint64_t base = pg - pg % line;
 			at = pcie_dma_read_at(nic->pcie, at, line * 8);
 			for (uint64_t k = base; k < base + line &&
-						 k < mr->npages; k++)
-				if (mr->mtt[k] & MTT_VALID)
+						 k < mr->npages; k++) {
+				uint64_t ek = mtt_get(&mr->mtt, k);
+				if (ek & MTT_VALID)
 					mtt_cache_insert(nic->mtt_cache,
-							 MTT_KEY(mr, k),
-							 mr->mtt[k]);
-			e = mr->mtt[pg];
+							 MTT_KEY(mr, k), ek);
+			}
+			e = mtt_get(&mr->mtt, pg);
+		}
+		if (e & MTT_FAIL) {
+			*t = at;
+			return XLATE_ACCESS;
 		}
 		if (!(e & MTT_VALID) || (write && !(e & MTT_WRITE))) {
 			*t = at;
+			if (fault_va)
+				*fault_va = (mr->first_page + pg)
+					    << NIC_PAGE_SHIFT;
 			return XLATE_FAULT;
 		}
 	}
@@ -86,7 +145,8 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 /* The frame of @va (translation known valid), for DMA and the oracle. */
 uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va)
 {
-	return MTT_PFN(mr->mtt[(va >> NIC_PAGE_SHIFT) - mr->first_page]);
+	return MTT_PFN(mtt_get(&mr->mtt, (va >> NIC_PAGE_SHIFT) -
+					       mr->first_page));
 }
 
 /* Drop cached translations of pages [first, last] of @mr. */

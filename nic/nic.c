@@ -19,6 +19,8 @@
 #include "nic/pcie.h"
 #include "nic/wire.h"
 
+static const char *const fault_modes[] = { "report", "fatal", NULL };
+
 static const struct param nic_tab[] = {
 	{ "clock", PT_FREQ, "1GHz", offsetof(struct nic_config, clock_hz),
 	  "HCA core clock (pipeline costs below are in its cycles)",
@@ -75,6 +77,11 @@ static const struct param nic_tab[] = {
 	  NULL, 16, 4096 },
 	{ "cqe_bytes", PT_SIZE, "64B", offsetof(struct nic_config, cqe_bytes),
 	  "size of a CQE the NIC writes", "mlx5 CQE size", NULL, 16, 4096 },
+	{ "fault_mode", PT_ENUM, "report",
+	  offsetof(struct nic_config, fault_mode),
+	  "report: page faults are resolved and traffic resumes; fatal: a "
+	  "NIC without fault support, the QP goes to error",
+	  "ConnectX-4 and later support ODP page faults", fault_modes, 0, 0 },
 	{ "reg_page_time", PT_TIME, "50ns",
 	  offsetof(struct nic_config, reg_page_time),
 	  "driver time per page to write MTT entries at registration",
@@ -149,8 +156,11 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	C(c_read_resp_sent, "read_responses_sent");
 	C(c_wqe_fetch, "wqe_fetches");
 	C(c_out_of_seq, "out_of_sequence");
+	C(c_qp_stalls, "qp_stalls");
+	C(c_fatal_faults, "fatal_faults");
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
+	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
 	return nic;
 }
 
@@ -171,7 +181,7 @@ void nic_free(struct nic *nic)
 	}
 	for (guint i = 0; i < nic->all_mrs->len; i++) {
 		struct nic_mr *mr = nic->all_mrs->pdata[i];
-		g_free(mr->mtt);
+		mtt_destroy(&mr->mtt);
 		g_free(mr);
 	}
 	for (guint i = 0; i < nic->all_cqs->len; i++) {

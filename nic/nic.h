@@ -48,6 +48,13 @@ struct nic_config {
 	uint64_t ack_coalesce;     /* ACK at least every N packets */
 	uint64_t wqe_bytes, cqe_bytes;
 	sim_time_t reg_page_time;  /* driver time per page to register */
+	int fault_mode;            /* enum nic_fault_mode */
+};
+
+/* What the NIC does on a page fault (IOMMU-style page requests or not). */
+enum nic_fault_mode {
+	NIC_FAULT_REPORT, /* report to the driver, resolve, resume */
+	NIC_FAULT_FATAL,  /* a NIC without fault support: tear down the QP */
 };
 
 extern const struct param_table nic_params;

@@ -15,6 +15,7 @@
 #ifndef NIC_NIC_INT_H
 #define NIC_NIC_INT_H
 
+#include "nic/driver.h"
 #include "nic/nic.h"
 #include "nic/packet.h"
 #include "sim/rng.h"
@@ -23,15 +24,42 @@
 
 struct pcie;
 struct mtt_cache;
+struct vmm_sub;
+struct driver;
 struct reg_policy_ops;
 
 #define NIC_PAGE_SHIFT 12
 #define NIC_PAGE_SIZE (1ULL << NIC_PAGE_SHIFT)
 
 /* An MTT entry as the driver writes it: frame << 12 | flags. */
-enum mtt_bits { MTT_VALID = 1, MTT_WRITE = 2 };
+enum mtt_bits {
+	MTT_VALID = 1,
+	MTT_WRITE = 2,
+	MTT_FAIL = 4, /* the driver could not map the page: access error */
+};
 #define MTT_PFN(e) ((e) >> NIC_PAGE_SHIFT)
 #define MTT_ENTRY(pfn, flags) (((uint64_t)(pfn) << NIC_PAGE_SHIFT) | (flags))
+
+/*
+ * An MR's translation table: chunks of MTT_CHUNK entries (one 4 KiB page
+ * of table each), allocated when a page of the chunk first gets an entry,
+ * found through a GHashTable keyed by chunk index.  An implicit ODP MR
+ * over a 256 TiB address space thus costs memory only for the chunks its
+ * touched pages fall in.
+ */
+#define MTT_CHUNK 512
+struct mtt {
+	GHashTable *chunks; /* chunk index -> uint64_t[MTT_CHUNK] */
+	uint64_t nchunks;   /* allocated */
+};
+
+void mtt_init(struct mtt *m);
+void mtt_destroy(struct mtt *m);
+/* Entry of page @pg (0 when never written). */
+uint64_t mtt_get(const struct mtt *m, uint64_t pg);
+void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry);
+/* Invalidate pages [first, last]; only allocated chunks are visited. */
+void mtt_zap(struct mtt *m, uint64_t first, uint64_t last);
 
 struct nic_pd {
 	struct nic *nic;
@@ -47,9 +75,11 @@ struct nic_mr {
 	uint64_t addr, length;
 	unsigned access;
 	uint64_t first_page, npages;
-	uint64_t *mtt;  /* npages entries: the MTT in host memory */
+	struct mtt mtt; /* the MTT in host memory */
 	sim_time_t reg_time;
 	const struct reg_policy_ops *policy;
+	struct vmm_sub *sub;  /* on-demand MRs: the VMM notifier */
+	sim_time_t dma_busy;  /* last landing of a DMA issued to this MR */
 	nic_watch_fn watch;
 	void *watch_ctx;
 	void *policy_priv; /* the driver's per-MR state */
@@ -90,6 +120,7 @@ enum req_state {
 	REQ_SENDING,     /* preparing packets */
 	REQ_WAIT_WINDOW, /* outstanding or read limits reached */
 	REQ_RNR_WAIT,    /* RNR NAK received: waiting out the RNR timer */
+	REQ_STALLED,     /* a local page fault: waiting for the driver */
 	REQ_ERROR,       /* QP in error: flushed */
 	REQ_NSTATES
 };
@@ -134,6 +165,9 @@ struct nic_qp {
 	struct txslot *txring;
 	uint32_t tx_head, tx_count;
 	uint8_t retry_left, rnr_left;
+	sim_time_t stall_start;
+	bool rewind_pending;     /* go back to rewind_psn when resumed */
+	uint32_t rewind_psn;
 	sim_time_t timer_deadline;
 	bool timer_pending;
 	uint64_t data_version_seq;
@@ -188,6 +222,7 @@ struct nic {
 	uint64_t tx_gen;   /* generation of the armed transmit event */
 	sim_time_t tx_at;  /* time it is armed for, or SIM_TIME_MAX */
 	sim_time_t rx_busy; /* receive pipeline */
+	struct driver *drv;
 
 	/* counters */
 	uint64_t *c_tx_pkts, *c_tx_bytes, *c_rx_pkts, *c_rx_drop_corrupt;
@@ -197,7 +232,8 @@ struct nic {
 	uint64_t *c_retransmits, *c_timeouts, *c_dup_pkts, *c_acks_sent;
 	uint64_t *c_acks_recv, *c_cqes, *c_qp_errors, *c_reg_pages;
 	uint64_t *c_read_resp_sent, *c_wqe_fetch, *c_out_of_seq;
-	struct hist *h_reg_time;
+	uint64_t *c_qp_stalls, *c_fatal_faults;
+	struct hist *h_reg_time, *h_stall_ns;
 };
 
 /* nic.c */
@@ -216,7 +252,7 @@ enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS };
  * to when the translations are known). */
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
-				   sim_time_t *t);
+				   sim_time_t *t, uint64_t *fault_va);
 /* Key check of an incoming request: MPT cache cost into *t. */
 struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
 				 sim_time_t *t);
@@ -225,6 +261,14 @@ bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len);
 /* qp.c */
 void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at);
 void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status);
+void nic_qp_resume(struct nic_qp *qp);
+void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
+		  bool write, sim_time_t t);
+
+/* driver.c: a page fault the NIC detected at @t (requester: @qp stalls) */
+void driver_page_fault(struct driver *drv, struct nic_mr *mr,
+		       struct nic_qp *qp, uint64_t va, bool write,
+		       sim_time_t t);
 struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off);
 enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op);
 

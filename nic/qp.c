@@ -292,6 +292,54 @@ enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op)
 	return wc_of_wr[op];
 }
 
+static const struct trace_kind tk_stall = { "qp_stall", TRACE_BEGIN,
+					    "stall" };
+static const struct trace_kind tk_resume = { "qp_resume", TRACE_END,
+					     "stall" };
+
+/*
+ * A requester-side page fault: the QP stops preparing packets at this WQE
+ * (what is already prepared still goes out), the driver resolves the
+ * fault and resumes it.  Other QPs are not affected.  Without fault
+ * support the QP goes to error instead.
+ */
+void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
+		  bool write, sim_time_t t)
+{
+	struct nic *nic = qp->nic;
+	if (nic->cfg.fault_mode == NIC_FAULT_FATAL || !nic->drv ||
+	    !mr->policy->on_demand) {
+		(*nic->c_fatal_faults)++;
+		nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
+		return;
+	}
+	if (qp->req != REQ_STALLED) {
+		(*nic->c_qp_stalls)++;
+		qp->req = REQ_STALLED;
+		qp->stall_start = sim_now(nic->sim);
+		sim_trace(nic->sim, qp->comp, &tk_stall, qp->qpn, qp->next_psn,
+			  va, TRACE_NONE, TRACE_NONE, NULL);
+	}
+	driver_page_fault(nic->drv, mr, qp, va, write, t);
+}
+
+void nic_qp_resume(struct nic_qp *qp)
+{
+	struct nic *nic = qp->nic;
+	if (qp->state != QPS_RTS || qp->req != REQ_STALLED)
+		return;
+	hist_add(nic->h_stall_ns, (sim_now(nic->sim) - qp->stall_start) /
+					  SIM_NS);
+	sim_trace(nic->sim, qp->comp, &tk_resume, qp->qpn, qp->next_psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+	qp->req = REQ_SENDING;
+	if (qp->rewind_pending) {
+		qp->rewind_pending = false;
+		req_rewind(qp, qp->rewind_psn);
+	}
+	req_fill(qp);
+}
+
 static const struct trace_kind tk_qp_error = { "qp_error", TRACE_INSTANT,
 					       NULL };
 

@@ -20,7 +20,7 @@
 #include "nic/pcie.h"
 
 const char *const req_state_names[] = { "IDLE", "SENDING", "WAIT_WINDOW",
-					"RNR_WAIT", "ERROR" };
+					"RNR_WAIT", "STALLED", "ERROR" };
 
 static const struct trace_kind tk_req = { "req_state", TRACE_INSTANT, NULL };
 
@@ -111,7 +111,7 @@ void req_fill(struct nic_qp *qp)
 {
 	struct nic *nic = qp->nic;
 	if (qp->state != QPS_RTS || qp->req == REQ_RNR_WAIT ||
-	    qp->req == REQ_ERROR)
+	    qp->req == REQ_STALLED || qp->req == REQ_ERROR)
 		return;
 	sim_time_t now = sim_now(nic->sim);
 	bool prepared = false;
@@ -165,11 +165,19 @@ void req_fill(struct nic_qp *qp)
 				struct nic_mr *mr = nic_mr_by_key(
 					nic, w->wr.sge.lkey);
 				sim_time_t t = ready;
+				uint64_t fva = 0;
 				enum xlate_status xs =
 					mr ? nic_mr_translate(
 						     mr, w->wr.sge.addr + off,
-						     len, 0, &t) :
+						     len, 0, &t, &fva) :
 					     XLATE_ACCESS;
+				if (xs == XLATE_FAULT) {
+					/* gathering the payload faulted:
+					 * this QP stops here, nothing bad
+					 * goes on the wire */
+					nic_qp_stall(qp, mr, fva, false, t);
+					break;
+				}
 				if (xs != XLATE_OK) {
 					/* a bad lkey or range: local
 					 * protection error (IBA 10.8.3) */
@@ -177,6 +185,8 @@ void req_fill(struct nic_qp *qp)
 					return;
 				}
 				ready = pcie_dma_read_at(nic->pcie, t, len);
+				if (ready > mr->dma_busy)
+					mr->dma_busy = ready;
 			}
 			p = nic_pkt_new(qp, data_opcode(w, k, n));
 			p->psn = (w->first_psn + k) & PSN_MASK;

@@ -64,6 +64,7 @@ const struct section_schema system_schema[] = {
 	{ "vmm", SEC_EITHER, "host", &vmm_params, NULL, NULL },
 	{ "nic", SEC_EITHER, "host", &nic_params, NULL, NULL },
 	{ "pcie", SEC_EITHER, "host", &pcie_params, NULL, NULL },
+	{ "driver", SEC_EITHER, "host", &driver_params, NULL, NULL },
 	{ "link", SEC_NAMED, NULL, &link_params, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
@@ -133,6 +134,7 @@ const struct sim_params *system_params(const struct system *sys)
 
 static void host_free(struct host *h)
 {
+	driver_free(h->drv);
 	nic_free(h->nic);
 	vmm_free(h->vmm);
 	g_free(h->name);
@@ -228,9 +230,15 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 	}
 	h->nic = nic_new(sys->sim, h, &nc, pcie_new(sys->sim, h->name, &pc),
 			 &sys->pool);
+	struct driver_config dc = { 0 };
+	if (!config_fill(sys->sc, &driver_params, &dc, "driver", h->name,
+			 error))
+		return false;
+	h->drv = driver_new(sys->sim, h, &dc);
 	static const char *const ser[] = { "tx_bytes", "rx_packets",
 					   "mtt_cache.misses", "rnr_naks_sent",
-					   "retransmitted_packets" };
+					   "retransmitted_packets", "page_faults",
+					   "page_invalidations", "qp_stalls" };
 	for (unsigned i = 0; i < G_N_ELEMENTS(ser); i++) {
 		char *name = g_strdup_printf("%s.nic.%s", h->name, ser[i]);
 		series_add(sys->series, name,

@@ -201,6 +201,8 @@ uint32_t vmm_frame_pins(const struct vmm *vmm, uint64_t pfn);
  */
 bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len);
 void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len);
+/* Is the page of @va committed (a frame reserved or held for it)? */
+bool vmm_page_committed(struct vmm_as *as, uint64_t va);
 uint64_t vmm_reserved_frames(const struct vmm *vmm);
 
 /* ---- the notifier ---- */

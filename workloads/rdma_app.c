@@ -3,6 +3,9 @@
  */
 #include "workloads/rdma_app.h"
 
+#include <string.h>
+
+#include "nic/driver.h"
 #include "nic/host.h"
 #include "sim/trace.h"
 #include "vmm/vmm.h"
@@ -48,6 +51,28 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 	app->w = w;
 	app->rc = rc;
 	app->policy = env->policy;
+	if (rc->policy && *rc->policy) {
+		int i = 0;
+		while (reg_policy_names[i] && strcmp(reg_policy_names[i],
+						     rc->policy))
+			i++;
+		if (!reg_policy_names[i]) {
+			char *where = scenario_where(env->sc, "workload",
+						     w->name, "policy");
+			char *all = g_strjoinv(", ", (char **)reg_policy_names);
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: [workload %s] policy: '%s' is not one "
+				    "of %s", where, w->name, rc->policy, all);
+			g_free(all);
+			g_free(where);
+			return false;
+		}
+		app->policy = i;
+	}
+	/* implicit ODP exists only on demand: under pin the server pins
+	 * its region like any MR, which is the comparison users want */
+	app->implicit = rc->implicit_odp &&
+			reg_policy_get(app->policy)->on_demand;
 	if (!side_create(&app->c, w, env, "client", rc->client, client_len,
 			 error) ||
 	    !side_create(&app->s, w, env, "server", rc->server, server_len,
@@ -98,12 +123,34 @@ struct reg_ctx {
 	struct rdma_side *side;
 };
 
+static void prefetched(void *ctx, struct nic_mr *mr, int status,
+		       uint64_t pages)
+{
+	(void)mr;
+	(void)pages;
+	struct rdma_app *app = ctx;
+	if (status) {
+		app->failed = true;
+		app->w->res.errors++;
+	}
+	side_finish(app);
+}
+
 static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 {
 	struct reg_ctx *rc = ctx;
 	struct rdma_app *app = rc->app;
 	struct workload *w = app->w;
 	rc->side->mr = mr;
+	if (!status && app->implicit && rc->side == &app->s &&
+	    app->policy == REG_ODP_PREFETCH) {
+		/* an implicit MR is registered as odp; prefetching means the
+		 * application advising its buffer (ibv_advise_mr) */
+		g_free(rc);
+		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, app->s.buf,
+			      app->s.len, prefetched, app);
+		return;
+	}
 	if (status) {
 		app->failed = true;
 		w->res.errors++;
@@ -133,10 +180,16 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 		struct reg_ctx *rc = g_new0(struct reg_ctx, 1);
 		rc->app = app;
 		rc->side = s;
-		nic_reg_mr(s->pd, s->as, s->buf, s->len,
-			   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
-				   NIC_ACCESS_REMOTE_READ,
-			   app->policy, reg_cb, rc);
+		unsigned acc = NIC_ACCESS_LOCAL_WRITE |
+			       NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_READ;
+		if (s == &app->s && app->implicit)
+			/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
+			nic_reg_mr(s->pd, s->as, 0, 1ULL << VMM_VA_BITS,
+				   acc | NIC_ACCESS_ON_DEMAND, REG_ODP, reg_cb,
+				   rc);
+		else
+			nic_reg_mr(s->pd, s->as, s->buf, s->len, acc,
+				   app->policy, reg_cb, rc);
 	}
 }
 

@@ -16,6 +16,8 @@ struct rdma_common {
 	uint64_t timeout;      /* IBA 5-bit local ACK timeout code */
 	uint64_t retry_cnt, rnr_retry, min_rnr_timer, max_rd_atomic;
 	uint64_t iterations;   /* 0: until the run ends */
+	char *policy;          /* "": the run's registration policy */
+	bool implicit_odp;     /* server registers its whole address space */
 };
 
 #define RDMA_COMMON_PARAMS(type)                                              \
@@ -42,7 +44,14 @@ struct rdma_common {
 	  "RDMA READs outstanding per QP", "ConnectX limit", NULL, 1, 255 }, \
 	{ "iterations", PT_COUNT, "0", offsetof(type, rc.iterations),        \
 	  "operations to complete, then stop (0: run until the end)", "",    \
-	  NULL, 0, 1e15 }
+	  NULL, 0, 1e15 },                                                   \
+	{ "policy", PT_STRING, "", offsetof(type, rc.policy),                \
+	  "registration policy of this workload's MRs (empty: the run's, "   \
+	  "--policy / [sim] policy)", "", NULL, 0, 0 },                      \
+	{ "implicit_odp", PT_BOOL, "false", offsetof(type, rc.implicit_odp), \
+	  "under an on-demand policy the server registers one implicit ODP " \
+	  "MR over its whole address space (under pin: its region)", "",     \
+	  NULL, 0, 0 }
 
 struct rdma_side {
 	struct host *host;
@@ -60,6 +69,7 @@ struct rdma_app {
 	struct rdma_side c, s; /* client, server */
 	const struct rdma_common *rc;
 	int policy;
+	bool implicit;  /* the server's MR is implicit ODP */
 	unsigned pending_regs;
 	void (*ready)(struct rdma_app *app); /* both MRs registered, QPs up */
 	bool failed;
