@@ -37,17 +37,39 @@ struct trace_kind {
 struct trace_rec {
 	sim_time_t t;
 	uint16_t comp;
+	const char *host; /* the component's host, NULL outside any host */
+	const char *part; /* "nic" for "a.nic"; the whole name outside hosts */
 	const struct trace_kind *kind;
 	uint64_t qp, psn, va, frame, len;
 	const char *detail;
+};
+
+/* A sampled value (a series of sim/series.h) for sinks that draw counter
+ * tracks; @unit names the value ("Gbps", "per_s", "value"). */
+struct trace_counter_rec {
+	sim_time_t t;
+	const char *host; /* NULL outside any host */
+	const char *name; /* the series name ("a.nic.tx_bytes") */
+	const char *unit;
+	double value;
 };
 
 struct trace_sink {
 	/* returns the bytes written, counted against the size cap */
 	uint64_t (*emit)(struct trace_sink *s, const struct sim *sim,
 			 const struct trace_rec *r);
+	/* NULL: the sink ignores counters */
+	uint64_t (*counter)(struct trace_sink *s,
+			    const struct trace_counter_rec *c);
 	void (*close)(struct trace_sink *s, const struct sim *sim);
 	struct trace_sink *next;
+};
+
+/* Where a component belongs: "a.nic" is host "a", part "nic" when "a" is a
+ * known host; anything else ("ab.wire", "wl.bw") has no host. */
+struct trace_comp_split {
+	char *host; /* NULL: outside any host */
+	const char *part;
 };
 
 struct trace {
@@ -55,6 +77,9 @@ struct trace {
 	GHashTable *hosts;  /* NULL: all */
 	GHashTable *comps;  /* component suffixes ("nic"), NULL: all */
 	GHashTable *kinds;  /* kind names, NULL: all */
+	GHashTable *known_hosts; /* NULL: "X.Y" is host X, part Y */
+	struct trace_comp_split *split; /* per component id, filled lazily */
+	uint32_t nsplit;
 	sim_time_t from, to;
 	uint64_t cap_bytes; /* 0: none */
 	uint64_t bytes;     /* written so far (sinks add) */
@@ -67,6 +92,18 @@ struct trace *trace_new(const char *hosts, const char *comps,
 			const char *kinds, sim_time_t from, sim_time_t to,
 			uint64_t cap_bytes);
 void trace_add_sink(struct trace *tr, struct trace_sink *s);
+/* The hosts of the system, so that components outside any host ("ab.wire",
+ * "wl.bw") are told apart from host components ("a.nic"). */
+void trace_set_hosts(struct trace *tr, const char *const *names, unsigned n);
+/* The host and part of component @comp (valid until trace_free). */
+const struct trace_comp_split *trace_comp(struct trace *tr,
+					  const struct sim *sim,
+					  uint16_t comp);
+/* Feed a sampled value to the sinks that draw counters; it passes the host
+ * and time filters and counts against the size cap (not the kind filter).
+ * @name is "HOST.COMPONENT.KEY" or any name outside the hosts. */
+void trace_counter(struct sim *sim, const char *name, const char *unit,
+		   double value);
 void trace_close(struct trace *tr, const struct sim *sim);
 void trace_free(struct trace *tr);
 
@@ -78,13 +115,20 @@ void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
 		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
 		uint64_t len, const char *detail);
 
+/* Building with -DODPSIM_NO_TRACE compiles every call out; it exists to
+ * measure what the branch costs (traces/README.md, "Cost"), not for use. */
 static inline void sim_trace(struct sim *sim, uint16_t comp,
 			     const struct trace_kind *k, uint64_t qp,
 			     uint64_t psn, uint64_t va, uint64_t frame,
 			     uint64_t len, const char *detail)
 {
+#ifdef ODPSIM_NO_TRACE
+	(void)sim, (void)comp, (void)k, (void)qp, (void)psn, (void)va;
+	(void)frame, (void)len, (void)detail;
+#else
 	if (__builtin_expect(sim->trace != NULL, 0))
 		trace_emit(sim, comp, k, qp, psn, va, frame, len, detail);
+#endif
 }
 
 #endif
