@@ -12,6 +12,7 @@
 #include "sim/json.h"
 #include "sim/series.h"
 #include "sim/stats.h"
+#include "sim/timeline.h"
 #include "sim/trace.h"
 #include "sim/version.h"
 #include "nic/driver.h"
@@ -80,6 +81,7 @@ struct system {
 	struct pkt_pool pool;
 	struct series *series;
 	char *out_dir;
+	bool timeline;        /* counters go to the timeline too */
 	double wall_s;
 	gint64 wall_start;
 	bool progress;
@@ -218,6 +220,7 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 	h->nic = nic_new(sys->sim, h, &nc, pcie_new(sys->sim, h->name, &pc),
 			 &sys->pool);
 	static const char *const ser[] = { "tx_bytes", "rx_packets",
+					   "mtt_cache.hits",
 					   "mtt_cache.misses", "rnr_naks_sent",
 					   "retransmitted_packets" };
 	for (unsigned i = 0; i < G_N_ELEMENTS(ser); i++) {
@@ -438,7 +441,7 @@ struct system *system_build(const char *scenario_path,
 		goto fail;
 
 	/* outputs */
-	if (opt->trace_path) {
+	if (opt->trace_path || opt->timeline_path) {
 		uint64_t from = 0, to = 0, cap = 0;
 		GError *e = NULL;
 		if ((opt->trace_from &&
@@ -452,14 +455,28 @@ struct system *system_build(const char *scenario_path,
 			g_error_free(e);
 			goto fail;
 		}
-		struct trace_sink *csv = trace_csv_open(opt->trace_path, error);
-		if (!csv) {
-			*io_error = true;
-			goto fail;
-		}
+		const char **hn = g_new(const char *, sys->hosts->len + 1);
+		for (guint i = 0; i < sys->hosts->len; i++)
+			hn[i] = ((struct host *)sys->hosts->pdata[i])->name;
 		sys->sim->trace = trace_new(opt->trace_hosts, opt->trace_comps,
 					    opt->trace_kinds, from, to, cap);
-		trace_add_sink(sys->sim->trace, csv);
+		trace_set_hosts(sys->sim->trace, hn, sys->hosts->len);
+		struct trace_sink *csv = NULL, *tl = NULL;
+		if (opt->trace_path &&
+		    !(csv = trace_csv_open(opt->trace_path, error)))
+			*io_error = true;
+		if (!*io_error && opt->timeline_path &&
+		    !(tl = timeline_open(opt->timeline_path, hn,
+					 sys->hosts->len, error)))
+			*io_error = true;
+		g_free(hn);
+		if (csv)
+			trace_add_sink(sys->sim->trace, csv);
+		if (tl)
+			trace_add_sink(sys->sim->trace, tl);
+		sys->timeline = tl != NULL;
+		if (*io_error)
+			goto fail;
 	}
 	if (opt->out_dir) {
 		sys->out_dir = g_strdup(opt->out_dir);
@@ -531,11 +548,31 @@ static void progress_tick(struct sim *sim, void *ctx)
 	fflush(stderr);
 }
 
+/* Sampled series as timeline counters: levels as they are, increases as
+ * rates (bytes in Gb/s, anything else per second). */
+static void series_to_timeline(void *ctx, const char *name,
+			       enum series_mode mode, uint64_t value,
+			       sim_time_t dt)
+{
+	struct sim *sim = ctx;
+	if (mode == SERIES_LEVEL || dt == 0) {
+		trace_counter(sim, name, "value", (double)value);
+		return;
+	}
+	double per_s = (double)value / sim_time_to_s(dt);
+	if (g_str_has_suffix(name, "bytes"))
+		trace_counter(sim, name, "Gbps", per_s * 8 / 1e9);
+	else
+		trace_counter(sim, name, "per_s", per_s);
+}
+
 bool system_run(struct system *sys, GError **error)
 {
 	struct sim *sim = sys->sim;
-	bool series_on = sys->out_dir != NULL;
-	if (series_on) {
+	bool series_on = sys->out_dir != NULL || sys->timeline;
+	if (sys->timeline)
+		series_set_observer(sys->series, series_to_timeline, sim);
+	if (sys->out_dir) {
 		char *path = g_build_filename(sys->out_dir, "series.csv", NULL);
 		bool ok = series_open(sys->series, path, error);
 		g_free(path);
@@ -571,6 +608,7 @@ bool system_run(struct system *sys, GError **error)
 		trace_close(sim->trace, sim);
 		trace_free(sim->trace);
 		sim->trace = NULL;
+		sys->timeline = false;
 	}
 	if (!series_close(sys->series, error))
 		return false;
