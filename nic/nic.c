@@ -316,7 +316,7 @@ void nic_tx_kick(struct nic *nic)
 
 static const struct trace_kind tk_tx = { "pkt_tx", TRACE_INSTANT, NULL };
 
-static void nic_transmit(struct nic *nic, struct pkt *p)
+static inline void nic_transmit(struct nic *nic, struct pkt *p)
 {
 	(*nic->c_tx_pkts)++;
 	*nic->c_tx_bytes += p->payload_len;

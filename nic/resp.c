@@ -78,7 +78,7 @@ static void send_rnr(struct nic_qp *qp, uint32_t psn, sim_time_t t,
 }
 
 /* DMA-write @len bytes at @va of @mr (translated) starting at @t. */
-static sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
+static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 			    uint64_t va, uint32_t len, sim_time_t t,
 			    const struct pkt *p)
 {
