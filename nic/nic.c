@@ -213,6 +213,11 @@ bool nic_attached(const struct nic *nic)
 	return nic->link != NULL;
 }
 
+uint32_t nic_mtt_cache_occupancy(const struct nic *nic)
+{
+	return mtt_cache_occupancy(nic->mtt_cache);
+}
+
 /* ---- responder packet queue: a min-heap on (ready, insertion) ---- */
 
 static bool resp_before(const struct resp_pkt *a, const struct resp_pkt *b)

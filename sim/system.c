@@ -80,6 +80,7 @@ struct system {
 	GPtrArray *pcaps;     /* struct pcap_writer * */
 	struct pkt_pool pool;
 	struct series *series;
+	GPtrArray *mtt_occ;   /* uint64_t * per host, set before each sample */
 	char *out_dir;
 	bool timeline;        /* counters go to the timeline too */
 	double wall_s;
@@ -230,6 +231,12 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 			   SERIES_DELTA);
 		g_free(name);
 	}
+	/* a level read from the cache itself at each sample (system_run) */
+	uint64_t *occ = g_new0(uint64_t, 1);
+	g_ptr_array_add(sys->mtt_occ, occ);
+	char *name = g_strdup_printf("%s.nic.mtt_cache.occupancy", h->name);
+	series_add(sys->series, name, occ, SERIES_LEVEL);
+	g_free(name);
 	return true;
 }
 
@@ -301,6 +308,12 @@ static bool build_links(struct system *sys, const char *pcap_dir,
 			struct link *l = link_new(sys->sim, names[i], &lc,
 						  &sys->pool);
 			g_ptr_array_add(sys->links, l);
+			char *busy = g_strdup_printf("%s.wire.busy_ps",
+						     names[i]);
+			series_add(sys->series, busy,
+				   stats_counter(sys->sim->stats, "%s", busy),
+				   SERIES_DELTA);
+			g_free(busy);
 			nic_attach(ha->nic, l, 0);
 			nic_attach(hb->nic, l, 1);
 			if (pcap_dir) {
@@ -421,6 +434,7 @@ struct system *system_build(const char *scenario_path,
 	sys->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
 	sys->pcaps = g_ptr_array_new();
 	sys->series = series_new();
+	sys->mtt_occ = g_ptr_array_new_with_free_func(g_free);
 	if (!config_fill(sc, &sim_params_table, &sys->p, "sim", NULL, error))
 		goto fail;
 	sys->policy_name = reg_policy_names[sys->p.policy];
@@ -524,6 +538,7 @@ void system_free(struct system *sys)
 	g_ptr_array_free(sys->hosts, TRUE);
 	pkt_pool_destroy(&sys->pool);
 	series_free(sys->series);
+	g_ptr_array_free(sys->mtt_occ, TRUE);
 	config_free(&sim_params_table, &sys->p);
 	sim_free(sys->sim);
 	scenario_free(sys->sc);
@@ -590,7 +605,11 @@ static void series_to_timeline(void *ctx, const char *name,
 		return;
 	}
 	double per_s = (double)value / sim_time_to_s(dt);
-	if (g_str_has_suffix(name, "bytes"))
+	if (g_str_has_suffix(name, "busy_ps"))
+		/* a link's two directions together: 0..2 */
+		trace_counter(sim, name, "busy_fraction",
+			      (double)value / (double)dt);
+	else if (g_str_has_suffix(name, "bytes"))
 		trace_counter(sim, name, "Gbps", per_s * 8 / 1e9);
 	else
 		trace_counter(sim, name, "per_s", per_s);
@@ -623,8 +642,14 @@ bool system_run(struct system *sys, GError **error)
 	for (sim_time_t t = 0; t < sys->p.duration;) {
 		t = t + step < sys->p.duration ? t + step : sys->p.duration;
 		sim_run_until(sim, t);
-		if (series_on)
+		if (series_on) {
+			for (guint i = 0; i < sys->hosts->len; i++) {
+				struct host *h = sys->hosts->pdata[i];
+				uint64_t *occ = sys->mtt_occ->pdata[i];
+				*occ = nic_mtt_cache_occupancy(h->nic);
+			}
 			series_sample(sys->series, t);
+		}
 	}
 	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
 	if (sys->progress && sys->wall_s >= 1.0)
