@@ -9,6 +9,8 @@ when present) and writes DIR/run.png and DIR/run.svg:
   happened (columns ending in page_faults, page_invalidations,
   invalidations, suspend(s)/suspensions, when the run has them);
 - the MTT cache hit ratio per interval (mtt_cache.hits and .misses);
+- link utilisation (LINK.wire.busy_ps: busy time of both directions per
+  unit of time, 0..2);
 - one panel per other kind of series (the part of the column name after
   the host: vmm.resident_pages, vmm.faults.minor...), one line per host;
   columns counted per interval are shown as rates (per second);
@@ -126,9 +128,9 @@ def main():
             if name.endswith("." + suffix) or name.endswith("_" + suffix):
                 marks.append((name, label, m))
                 break
-    # the NIC before the VMM, then by name
+    # links, then the NIC, then the VMM, then by name
     others = sorted(groups.items(), key=lambda kv: (
-        not kv[0].startswith("nic"), kv[0]))
+        not kv[0].startswith("wire"), not kv[0].startswith("nic"), kv[0]))
 
     n_time = (1 if tput else 0) + (1 if hits else 0) + len(others)
     fig = plt.figure(figsize=(10, 2.2 * (n_time + 1) + 1.0))
@@ -180,13 +182,18 @@ def main():
         k += 1
         rate = modes[names[0]] == "delta"
         gbps = rate and metric.endswith("bytes")
+        busy = rate and metric.endswith("busy_ps")
         for name in names:
             ys = cols[name]
-            if rate and dt > 0:
+            if busy and dt > 0:
+                # busy time of both directions per unit of time: 0..2
+                ys = [y / (dt * 1e12) for y in ys]
+            elif rate and dt > 0:
                 ys = [y / dt * (8e-9 if gbps else 1) for y in ys]
             ax.plot(ms, ys, label=metric_of(name)[0], linewidth=1.2)
         unit = " Gb/s" if gbps else (" /s" if rate else "")
-        ax.set_ylabel(metric + unit, fontsize=8)
+        ax.set_ylabel("link utilisation\n(2 = both directions)" if busy
+                      else metric + unit, fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     for ax in axes[:-1]:
