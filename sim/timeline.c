@@ -44,6 +44,7 @@ struct timeline {
 	GString *buf;
 	bool first;
 	uint64_t unmatched, unfinished;
+	bool capped; /* closing after the size cap stopped tracing */
 	sim_time_t unmatched_t;
 	const char *unmatched_kind;
 };
@@ -228,7 +229,9 @@ static uint64_t tl_complete(struct timeline *tl, const struct tl_track *tr,
 			       sp->start, end - sp->start);
 	tl_fields(s, sp->qp, sp->psn, sp->va, sp->frame, sp->len, sp->detail);
 	if (!end_kind)
-		g_string_append(s, ",\"unfinished\":true");
+		g_string_append(s, tl->capped ? ",\"unfinished\":true,"
+						"\"capped\":true" :
+						",\"unfinished\":true");
 	g_string_append(s, "}}");
 	if (end > l->last_end)
 		l->last_end = end;
@@ -371,10 +374,15 @@ static void tl_track_free(gpointer p)
 	g_free(tr);
 }
 
-static void tl_close(struct trace_sink *base, const struct sim *sim)
+static void tl_close(struct trace_sink *base, const struct sim *sim,
+		     const struct trace *trace)
 {
 	struct timeline *tl = (struct timeline *)base;
-	/* spans still open end now, innermost first, so they still nest */
+	/* spans still open end now, or when the size cap stopped tracing
+	 * (nothing after it was seen), innermost first, so they nest */
+	bool capped = trace && trace->capped;
+	sim_time_t end = capped ? trace->capped_at : sim->now;
+	tl->capped = capped;
 	for (guint t = 0; t < tl->track_list->len; t++) {
 		struct tl_track *tr = tl->track_list->pdata[t];
 		for (guint li = 0; li < tr->lanes->len; li++) {
@@ -382,7 +390,7 @@ static void tl_close(struct trace_sink *base, const struct sim *sim)
 			for (guint i = l->open->len; i-- > 0;) {
 				struct tl_span *sp = &g_array_index(
 					l->open, struct tl_span, i);
-				tl_complete(tl, tr, l, sp, sim->now, NULL);
+				tl_complete(tl, tr, l, sp, end, NULL);
 				g_free(sp->detail);
 				tl->unfinished++;
 			}
@@ -393,9 +401,12 @@ static void tl_close(struct trace_sink *base, const struct sim *sim)
 		"\n],\n\"otherData\":{\"generator\":\"odpsim %s\","
 		"\"schema\":%d,\"end_ps\":%" G_GUINT64_FORMAT
 		",\"unmatched_ends\":%" G_GUINT64_FORMAT
-		",\"unfinished_spans\":%" G_GUINT64_FORMAT "}}\n",
+		",\"unfinished_spans\":%" G_GUINT64_FORMAT,
 		ODPSIM_VERSION, TRACE_SCHEMA_VERSION, sim->now, tl->unmatched,
 		tl->unfinished);
+	if (capped)
+		fprintf(tl->f, ",\"capped_at_ps\":%" G_GUINT64_FORMAT, end);
+	fputs("}}\n", tl->f);
 	if (tl->unmatched)
 		fprintf(stderr,
 			"odpsim: warning: %s: %" G_GUINT64_FORMAT

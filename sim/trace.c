@@ -49,7 +49,7 @@ void trace_close(struct trace *tr, const struct sim *sim)
 	struct trace_sink *s = tr->sinks;
 	while (s) {
 		struct trace_sink *n = s->next;
-		s->close(s, sim);
+		s->close(s, sim, tr);
 		s = n;
 	}
 	tr->sinks = NULL;
@@ -142,6 +142,7 @@ static void trace_check_cap(struct trace *tr, sim_time_t now)
 {
 	if (tr->cap_bytes && tr->bytes >= tr->cap_bytes) {
 		tr->capped = true;
+		tr->capped_at = now;
 		fprintf(stderr,
 			"odpsim: warning: trace size cap of %" G_GUINT64_FORMAT
 			" bytes reached at t=%" G_GUINT64_FORMAT
@@ -268,9 +269,11 @@ static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
 	return n;
 }
 
-static void csv_close(struct trace_sink *base, const struct sim *sim)
+static void csv_close(struct trace_sink *base, const struct sim *sim,
+		      const struct trace *tr)
 {
 	(void)sim;
+	(void)tr;
 	struct csv_sink *s = (struct csv_sink *)base;
 	if (fclose(s->f) != 0)
 		fprintf(stderr, "odpsim: warning: %s: %s\n", s->path,

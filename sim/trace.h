@@ -61,7 +61,9 @@ struct trace_sink {
 	/* NULL: the sink ignores counters */
 	uint64_t (*counter)(struct trace_sink *s,
 			    const struct trace_counter_rec *c);
-	void (*close)(struct trace_sink *s, const struct sim *sim);
+	/* @tr says whether (and when) the size cap stopped tracing */
+	void (*close)(struct trace_sink *s, const struct sim *sim,
+		      const struct trace *tr);
 	struct trace_sink *next;
 };
 
@@ -85,6 +87,7 @@ struct trace {
 	uint64_t bytes;     /* written so far (sinks add) */
 	uint64_t records, dropped;
 	bool capped;
+	sim_time_t capped_at;
 };
 
 /* Filters are comma-separated lists; NULL or "" means all. */

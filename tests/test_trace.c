@@ -556,6 +556,77 @@ START_TEST(size_cap_stops_with_warning)
 }
 END_TEST
 
+/* Capped, the timeline is still valid JSON, near the cap, and a span open
+ * when the cap hit ends at the cap time, flagged. */
+START_TEST(timeline_capped)
+{
+	char *path = tmp_path("capped.json"), *err = tmp_path("capped.err");
+	struct run_options opt = { .timeline_path = path,
+				   .trace_cap = "64KiB" };
+	run(&opt, err);
+	char *msg = slurp(err, NULL);
+	ck_assert_msg(strstr(msg, "trace size cap of 65536 bytes reached"),
+		      "%s", msg);
+	g_free(msg);
+	struct json_value *v = timeline_check(path);
+	ck_assert_ptr_nonnull(json_path(v, "otherData.capped_at_ps"));
+	json_value_free(v);
+	GStatBuf st;
+	ck_assert_int_eq(g_stat(path, &st), 0);
+	ck_assert_int_ge(st.st_size, 65536);
+	ck_assert_int_le(st.st_size, 65536 + 4096);
+
+	/* synthetic: a span open across the cap */
+	struct sim *sim = sim_new(1);
+	uint16_t vmm = sim_component_add(sim, "a.vmm");
+	static const char *const hosts[] = { "a" };
+	sim->trace = trace_new(NULL, NULL, NULL, 0, 0, 4096);
+	trace_set_hosts(sim->trace, hosts, 1);
+	GError *e = NULL;
+	struct trace_sink *tl = timeline_open(path, hosts, 1, &e);
+	ck_assert_msg(tl, "%s", e ? e->message : "");
+	trace_add_sink(sim->trace, tl);
+	const uint64_t N = TRACE_NONE;
+	fflush(stderr);
+	int saved = dup(2);
+	int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	sim->now = 1000;
+	sim_trace(sim, vmm, &k_inval_b, N, N, 0x1000, N, 4096, NULL);
+	for (int i = 0; !sim->trace->capped; i++) {
+		ck_assert_int_lt(i, 1000);
+		sim->now += 1000;
+		sim_trace(sim, vmm, &k_point, N, N, N, N, N, NULL);
+	}
+	sim_time_t cap_t = sim->now;
+	sim->now += 1000000;
+	sim_trace(sim, vmm, &k_inval_e, N, N, 0x1000, N, 4096, NULL);
+	trace_close(sim->trace, sim);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	trace_free(sim->trace);
+	sim->trace = NULL;
+	sim_free(sim);
+	msg = slurp(err, NULL);
+	ck_assert_msg(strstr(msg, "trace size cap of 4096 bytes reached"), "%s",
+		      msg);
+	g_free(msg);
+	v = timeline_check(path);
+	const struct json_value *x = find_x(json_get(v, "traceEvents"), 1000);
+	const struct json_value *args = json_get(x, "args");
+	ck_assert_int_eq(num(args, "dur_ps"), (int64_t)(cap_t - 1000));
+	ck_assert(json_get(args, "unfinished")->b);
+	ck_assert(json_get(args, "capped")->b);
+	ck_assert_int_eq(num(json_get(v, "otherData"), "capped_at_ps"),
+			 (int64_t)cap_t);
+	json_value_free(v);
+	g_free(path);
+	g_free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("trace");
@@ -567,6 +638,7 @@ int main(void)
 	tcase_add_test(tc, timeline_spans);
 	tcase_add_test(tc, filters_keep_exactly);
 	tcase_add_test(tc, size_cap_stops_with_warning);
+	tcase_add_test(tc, timeline_capped);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
