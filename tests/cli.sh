@@ -103,7 +103,7 @@ has "$tmp/o/latency.csv" "^workload,low_ps,high_ps,count$" "--out writes latency
 # for 4 s of simulated time takes about 3 s of wall time)
 slow=${ODPSIM_SLOW_SCENARIO:-workloads/write_bw.ini --duration 4s}
 if command -v script >/dev/null 2>&1; then
-	script -qec "$ODPSIM run $slow -q" /dev/null >"$tmp/tty" 2>&1
+	script -qec "$ODPSIM run $slow -q" /dev/null </dev/null >"$tmp/tty" 2>&1
 	has "$tmp/tty" "events/s" "progress line on a terminal"
 else
 	echo "cli.sh: SKIP progress-on-terminal check (needs script(1))"
