@@ -593,26 +593,28 @@ static bool write_latency_csv(struct system *sys, GError **error)
 	return ok;
 }
 
-/* Sampled series as timeline counters: levels as they are, increases as
- * rates (bytes in Gb/s, anything else per second). */
+/* Sampled series as timeline counters: levels as they are at the sample,
+ * increases as rates over the interval they happened in, from its start
+ * (bytes in Gb/s, a link's busy time as a fraction, the rest per second). */
 static void series_to_timeline(void *ctx, const char *name,
 			       enum series_mode mode, uint64_t value,
 			       sim_time_t dt)
 {
 	struct sim *sim = ctx;
 	if (mode == SERIES_LEVEL || dt == 0) {
-		trace_counter(sim, name, "value", (double)value);
+		trace_counter(sim, sim->now, name, "value", (double)value);
 		return;
 	}
+	sim_time_t from = sim->now - dt;
 	double per_s = (double)value / sim_time_to_s(dt);
 	if (g_str_has_suffix(name, "busy_ps"))
 		/* a link's two directions together: 0..2 */
-		trace_counter(sim, name, "busy_fraction",
+		trace_counter(sim, from, name, "busy_fraction",
 			      (double)value / (double)dt);
 	else if (g_str_has_suffix(name, "bytes"))
-		trace_counter(sim, name, "Gbps", per_s * 8 / 1e9);
+		trace_counter(sim, from, name, "Gbps", per_s * 8 / 1e9);
 	else
-		trace_counter(sim, name, "per_s", per_s);
+		trace_counter(sim, from, name, "per_s", per_s);
 }
 
 bool system_run(struct system *sys, GError **error)

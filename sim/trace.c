@@ -176,11 +176,11 @@ void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
 	trace_check_cap(tr, sim->now);
 }
 
-void trace_counter(struct sim *sim, const char *name, const char *unit,
-		   double value)
+void trace_counter(struct sim *sim, sim_time_t t, const char *name,
+		   const char *unit, double value)
 {
 	struct trace *tr = sim->trace;
-	if (!tr || tr->capped || sim->now < tr->from || sim->now > tr->to)
+	if (!tr || tr->capped || t < tr->from || t > tr->to)
 		return;
 	/* "a.nic.tx_bytes": host "a", component "nic" */
 	const char *dot = strchr(name, '.');
@@ -199,8 +199,7 @@ void trace_counter(struct sim *sim, const char *name, const char *unit,
 		g_free(part);
 	}
 	if (ok) {
-		struct trace_counter_rec c = { sim->now, host, name, unit,
-					       value };
+		struct trace_counter_rec c = { t, host, name, unit, value };
 		for (struct trace_sink *s = tr->sinks; s; s = s->next)
 			if (s->counter)
 				tr->bytes += s->counter(s, &c);

@@ -102,11 +102,13 @@ void trace_set_hosts(struct trace *tr, const char *const *names, unsigned n);
 const struct trace_comp_split *trace_comp(struct trace *tr,
 					  const struct sim *sim,
 					  uint16_t comp);
-/* Feed a sampled value to the sinks that draw counters; it passes the host
- * and time filters and counts against the size cap (not the kind filter).
- * @name is "HOST.COMPONENT.KEY" or any name outside the hosts. */
-void trace_counter(struct sim *sim, const char *name, const char *unit,
-		   double value);
+/* Feed a sampled value to the sinks that draw counters; it holds from @t
+ * (<= now) to the next value of the same counter.  It passes the host,
+ * component and time filters and counts against the size cap (the kind
+ * filter does not apply).  @name is "HOST.COMPONENT.KEY" or any name
+ * outside the hosts. */
+void trace_counter(struct sim *sim, sim_time_t t, const char *name,
+		   const char *unit, double value);
 void trace_close(struct trace *tr, const struct sim *sim);
 void trace_free(struct trace *tr);
 
