@@ -321,6 +321,8 @@ void nic_tx_kick(struct nic *nic)
 
 static const struct trace_kind tk_tx = { "pkt_tx", TRACE_INSTANT, NULL };
 
+/* Inline: once per packet, and GCC stops inlining it for the sim_trace()
+ * call inside (traces/README.md, "Cost"). */
 static inline void nic_transmit(struct nic *nic, struct pkt *p)
 {
 	(*nic->c_tx_pkts)++;

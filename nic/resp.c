@@ -77,10 +77,12 @@ static void send_rnr(struct nic_qp *qp, uint32_t psn, sim_time_t t,
 		  TRACE_NONE, TRACE_NONE, why);
 }
 
-/* DMA-write @len bytes at @va of @mr (translated) starting at @t. */
+/* DMA-write @len bytes at @va of @mr (translated) starting at @t.  Inline:
+ * once per packet, and GCC stops inlining it for the sim_trace() call
+ * inside (traces/README.md, "Cost"). */
 static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
-			    uint64_t va, uint32_t len, sim_time_t t,
-			    const struct pkt *p)
+				   uint64_t va, uint32_t len, sim_time_t t,
+				   const struct pkt *p)
 {
 	struct nic *nic = qp->nic;
 	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);
