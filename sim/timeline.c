@@ -28,6 +28,7 @@ struct tl_lane {
 struct tl_track {
 	unsigned pid;
 	char *name;
+	const char *part; /* the component ("nic"), the events' category */
 	GPtrArray *lanes; /* struct tl_lane *; lane 0 gets every BEGIN */
 };
 
@@ -178,6 +179,7 @@ static struct tl_track *tl_track(struct timeline *tl,
 	tr = g_new0(struct tl_track, 1);
 	tr->pid = pid;
 	tr->name = name;
+	tr->part = r->part;
 	tr->lanes = g_ptr_array_new();
 	g_hash_table_insert(tl->tracks, key, tr);
 	g_ptr_array_add(tl->track_list, tr);
@@ -215,7 +217,7 @@ static uint64_t tl_complete(struct timeline *tl, const struct tl_track *tr,
 	g_string_append(s, "{\"ph\":\"X\"");
 	tl_key_str(s, "name", sp->kind->span ? sp->kind->span :
 					       sp->kind->name);
-	tl_key_str(s, "cat", tr->name);
+	tl_key_str(s, "cat", tr->part);
 	tl_us(s, "ts", sp->start);
 	tl_us(s, "dur", end - sp->start);
 	g_string_append_printf(s, ",\"pid\":%u,\"tid\":%u,\"args\":{", tr->pid,
