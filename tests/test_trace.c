@@ -291,6 +291,36 @@ START_TEST(timeline_of_a_run)
 }
 END_TEST
 
+/* The filters apply to the timeline too, counters included. */
+START_TEST(timeline_filtered)
+{
+	char *path = tmp_path("hostb.json");
+	struct run_options opt = { .timeline_path = path,
+				   .trace_hosts = "b" };
+	run(&opt, NULL);
+	struct json_value *v = timeline_check(path);
+	const struct json_value *ev = json_get(v, "traceEvents");
+	unsigned n = 0, counters = 0;
+	for (guint i = 0; i < ev->items->len; i++) {
+		const struct json_value *o = ev->items->pdata[i];
+		const char *ph = json_get(o, "ph")->str;
+		if (!strcmp(ph, "M"))
+			continue;
+		ck_assert_int_eq(num(o, "pid"), 2);
+		if (!strcmp(ph, "C")) {
+			ck_assert(g_str_has_prefix(json_get(o, "name")->str,
+						   "b."));
+			counters++;
+		}
+		n++;
+	}
+	ck_assert_uint_gt(n, counters);
+	ck_assert_uint_gt(counters, 0);
+	json_value_free(v);
+	g_free(path);
+}
+END_TEST
+
 static const struct trace_kind k_inval_b = { "t_inval_start", TRACE_BEGIN,
 					     "invalidate" };
 static const struct trace_kind k_inval_e = { "t_inval_end", TRACE_END,
@@ -636,6 +666,7 @@ int main(void)
 	tcase_add_test(tc, same_seed_same_bytes);
 	tcase_add_test(tc, timeline_of_a_run);
 	tcase_add_test(tc, timeline_spans);
+	tcase_add_test(tc, timeline_filtered);
 	tcase_add_test(tc, filters_keep_exactly);
 	tcase_add_test(tc, size_cap_stops_with_warning);
 	tcase_add_test(tc, timeline_capped);
