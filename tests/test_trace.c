@@ -3,7 +3,10 @@
  * the one traces/README.md documents; same seed, same bytes (CSV and
  * timeline); the timeline parses and its complete events nest per track;
  * filters keep exactly the rows they should (checked against an unfiltered
- * run, row by row); the size cap stops at the cap with a warning.
+ * run, row by row) and apply to the timeline; the size cap stops at the
+ * cap with a warning and leaves a valid timeline; crossing spans, ENDs
+ * without BEGIN and spans open at the end are handled as documented; a
+ * model's spans (the RNR wait) land on their QP's track.
  *
  * Runs from the top of the tree (make check), where workloads/ and
  * traces/ are.
@@ -15,11 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nic/host.h"
+#include "nic/nic.h"
 #include "sim/json.h"
 #include "sim/sim.h"
+#include "sim/stats.h"
 #include "sim/system.h"
 #include "sim/timeline.h"
 #include "sim/trace.h"
+#include "vmm/vmm.h"
 
 #define SCENARIO "workloads/write_bw.ini"
 #define SHORT "300us"
@@ -353,6 +360,103 @@ static const char *thread_name(const struct json_value *ev, int64_t pid,
 	return NULL;
 }
 
+static void reg_cb(void *ctx, struct nic_mr *mr, int status)
+{
+	ck_assert_int_eq(status, 0);
+	*(struct nic_mr **)ctx = mr;
+}
+
+static void cq_drain(void *ctx, struct nic_cq *cq)
+{
+	(void)ctx;
+	struct nic_wc wc[16];
+	while (nic_poll_cq(cq, wc, 16) > 0)
+		;
+}
+
+/* A model's spans end to end: a SEND with no receive posted is answered
+ * with RNR NAKs; each wait for the RNR timer is one complete event
+ * "rnr_wait" on the requester QP's track, as long as the timer. */
+START_TEST(timeline_rnr_wait_spans)
+{
+	char *path = tmp_path("rnr.json");
+	char *ini = tmp_path("rnr.ini");
+	ck_assert(g_file_set_contents(
+		ini, "[sim]\nduration = 1s\n[host a]\nmemory = 64MiB\n"
+		     "[host b]\nmemory = 64MiB\n[link ab]\nends = a b\n",
+		-1, NULL));
+	struct run_options opt = { .timeline_path = path };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build(ini, &opt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	struct sim *sim = system_sim(sys);
+	struct nic_pd *pd[2];
+	struct nic_qp *qp[2];
+	struct nic_mr *mr[2] = { NULL, NULL };
+	uint64_t buf[2];
+	const char *names[2] = { "a", "b" };
+	for (int i = 0; i < 2; i++) {
+		struct host *h = system_host(sys, names[i]);
+		struct vmm_as *as = vmm_as_new(h->vmm, "test");
+		buf[i] = vmm_mmap_anywhere(as, 1 << 16,
+					   VMM_PROT_READ | VMM_PROT_WRITE,
+					   VMM_VMA_ANON, NULL);
+		pd[i] = nic_alloc_pd(h->nic);
+		struct nic_cq *cq = nic_create_cq(h->nic, 256, cq_drain, NULL);
+		qp[i] = nic_create_qp(pd[i], cq, cq, 64, 64);
+		nic_reg_mr(pd[i], as, buf[i], 1 << 16,
+			   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE, 0,
+			   reg_cb, &mr[i]);
+	}
+	sim_run_until(sim, sim_now(sim) + 10 * SIM_MS);
+	ck_assert(mr[0] && mr[1]);
+	struct nic_mr_info mi;
+	nic_mr_info(mr[0], &mi);
+	/* RNR timer code 1: 10 us (IBA Table 45) */
+	struct nic_qp_attr attr = {
+		.path_mtu = 4096, .timeout = 10, .retry_cnt = 7,
+		.rnr_retry = 2, .min_rnr_timer = 1, .max_rd_atomic = 16,
+	};
+	ck_assert(nic_connect(qp[0], qp[1], &attr, &e));
+	struct nic_send_wr wr = {
+		.wr_id = 1, .opcode = NIC_WR_SEND,
+		.sge = { buf[0], 64, mi.lkey }, .signaled = true,
+	};
+	ck_assert_int_eq(nic_post_send(qp[0], &wr), 0);
+	sim_run_until(sim, sim_now(sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(stats_get(sim->stats, "b.nic.rnr_naks_sent"), 3);
+	trace_close(sim->trace, sim);
+	trace_free(sim->trace);
+	sim->trace = NULL;
+	system_free(sys);
+
+	struct json_value *v = timeline_check(path);
+	const struct json_value *ev = json_get(v, "traceEvents");
+	char *track = g_strdup_printf("nic qp %u", nic_qp_num(qp[0]));
+	unsigned spans = 0;
+	for (guint i = 0; i < ev->items->len; i++) {
+		const struct json_value *o = ev->items->pdata[i];
+		if (strcmp(json_get(o, "ph")->str, "X"))
+			continue;
+		ck_assert_str_eq(json_get(o, "name")->str, "rnr_wait");
+		ck_assert_int_eq(num(o, "pid"), 1);
+		ck_assert_str_eq(thread_name(ev, 1, num(o, "tid")), track);
+		const struct json_value *args = json_get(o, "args");
+		ck_assert_int_eq(num(args, "dur_ps"), 10 * SIM_US);
+		ck_assert_ptr_null(json_get(args, "unfinished"));
+		spans++;
+	}
+	/* two waits; the third NAK exceeds rnr_retry and errors the QP */
+	ck_assert_uint_eq(spans, 2);
+	ck_assert_int_eq(num(json_get(v, "otherData"), "unmatched_ends"), 0);
+	g_free(track);
+	json_value_free(v);
+	g_free(path);
+	g_free(ini);
+}
+END_TEST
+
 /* Crossing spans go to a sub-track; an END without BEGIN is an instant,
  * counted and reported; a span open at close is "unfinished". */
 START_TEST(timeline_spans)
@@ -667,6 +771,7 @@ int main(void)
 	tcase_add_test(tc, timeline_of_a_run);
 	tcase_add_test(tc, timeline_spans);
 	tcase_add_test(tc, timeline_filtered);
+	tcase_add_test(tc, timeline_rnr_wait_spans);
 	tcase_add_test(tc, filters_keep_exactly);
 	tcase_add_test(tc, size_cap_stops_with_warning);
 	tcase_add_test(tc, timeline_capped);
