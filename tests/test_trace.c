@@ -426,6 +426,7 @@ START_TEST(timeline_rnr_wait_spans)
 	ck_assert_int_eq(nic_post_send(qp[0], &wr), 0);
 	sim_run_until(sim, sim_now(sim) + 10 * SIM_MS);
 	ck_assert_uint_eq(stats_get(sim->stats, "b.nic.rnr_naks_sent"), 3);
+	char *track = g_strdup_printf("nic qp %u", nic_qp_num(qp[0]));
 	trace_close(sim->trace, sim);
 	trace_free(sim->trace);
 	sim->trace = NULL;
@@ -433,7 +434,6 @@ START_TEST(timeline_rnr_wait_spans)
 
 	struct json_value *v = timeline_check(path);
 	const struct json_value *ev = json_get(v, "traceEvents");
-	char *track = g_strdup_printf("nic qp %u", nic_qp_num(qp[0]));
 	unsigned spans = 0;
 	for (guint i = 0; i < ev->items->len; i++) {
 		const struct json_value *o = ev->items->pdata[i];
