@@ -27,6 +27,11 @@ static const struct trace_kind tk_timeout = { "ack_timeout", TRACE_INSTANT,
 					      NULL };
 static const struct trace_kind tk_complete = { "wqe_complete",
 					       TRACE_INSTANT, NULL };
+/* the requester's wait for the RNR timer: a span on the QP's track */
+static const struct trace_kind tk_rnr_wait = { "rnr_wait_start", TRACE_BEGIN,
+					       "rnr_wait" };
+static const struct trace_kind tk_rnr_wait_end = { "rnr_wait_end",
+						   TRACE_END, "rnr_wait" };
 
 static bool wqe_done(const struct nic_qp *qp, const struct nic_wqe *w)
 {
@@ -101,6 +106,8 @@ static void rnr_expire(struct sim *sim, void *obj, uint64_t psn)
 	struct nic_qp *qp = obj;
 	if (qp->state != QPS_RTS || qp->req != REQ_RNR_WAIT)
 		return;
+	sim_trace(qp->nic->sim, qp->comp, &tk_rnr_wait_end, qp->qpn, psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
 	req_rewind(qp, (uint32_t)psn);
 	req_fill(qp);
@@ -124,6 +131,8 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 		qp->rnr_left--;
 	}
 	qp->req = REQ_RNR_WAIT;
+	sim_trace(nic->sim, qp->comp, &tk_rnr_wait, qp->qpn, p->psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	/* drop what was prepared: it is resent after the wait */
 	for (uint32_t k = 0; k < qp->tx_count; k++)
 		pkt_free(nic->pool,

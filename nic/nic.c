@@ -223,6 +223,11 @@ bool nic_attached(const struct nic *nic)
 	return nic->link != NULL;
 }
 
+uint32_t nic_mtt_cache_occupancy(const struct nic *nic)
+{
+	return mtt_cache_occupancy(nic->mtt_cache);
+}
+
 /* ---- responder packet queue: a min-heap on (ready, insertion) ---- */
 
 static bool resp_before(const struct resp_pkt *a, const struct resp_pkt *b)
@@ -326,7 +331,9 @@ void nic_tx_kick(struct nic *nic)
 
 static const struct trace_kind tk_tx = { "pkt_tx", TRACE_INSTANT, NULL };
 
-static void nic_transmit(struct nic *nic, struct pkt *p)
+/* Inline: once per packet, and GCC stops inlining it for the sim_trace()
+ * call inside (traces/README.md, "Cost"). */
+static inline void nic_transmit(struct nic *nic, struct pkt *p)
 {
 	(*nic->c_tx_pkts)++;
 	*nic->c_tx_bytes += p->payload_len;

@@ -99,10 +99,12 @@ static void resp_fault(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
 	driver_page_fault(nic->drv, mr, NULL, va, write, t);
 }
 
-/* DMA-write @len bytes at @va of @mr (translated) starting at @t. */
-static sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
-			    uint64_t va, uint32_t len, sim_time_t t,
-			    const struct pkt *p)
+/* DMA-write @len bytes at @va of @mr (translated) starting at @t.  Inline:
+ * once per packet, and GCC stops inlining it for the sim_trace() call
+ * inside (traces/README.md, "Cost"). */
+static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
+				   uint64_t va, uint32_t len, sim_time_t t,
+				   const struct pkt *p)
 {
 	struct nic *nic = qp->nic;
 	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);

@@ -39,7 +39,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_options opt = { 0 };
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
-	char *pcap = NULL;
+	char *pcap = NULL, *timeline = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = -1;
@@ -65,6 +65,9 @@ static int cmd_run(int argc, char **argv)
 		  "into DIR", "DIR" },
 		{ "trace", 't', 0, G_OPTION_ARG_FILENAME, &trace,
 		  "write the event trace as CSV (traces/README.md)", "FILE" },
+		{ "timeline", 0, 0, G_OPTION_ARG_FILENAME, &timeline,
+		  "write a Chrome trace-event JSON timeline (opens in "
+		  "Perfetto; traces/README.md)", "FILE" },
 		{ "trace-hosts", 0, 0, G_OPTION_ARG_STRING, &t_hosts,
 		  "trace only these hosts", "H1,H2" },
 		{ "trace-components", 0, 0, G_OPTION_ARG_STRING, &t_comps,
@@ -113,6 +116,7 @@ static int cmd_run(int argc, char **argv)
 	opt.sets = sets;
 	opt.out_dir = out;
 	opt.trace_path = trace;
+	opt.timeline_path = timeline;
 	opt.pcap_dir = pcap;
 	opt.trace_hosts = t_hosts;
 	opt.trace_comps = t_comps;
@@ -148,6 +152,7 @@ out:
 	g_free(duration);
 	g_free(out);
 	g_free(trace);
+	g_free(timeline);
 	g_free(pcap);
 	g_free(t_hosts);
 	g_free(t_comps);

@@ -33,6 +33,7 @@ struct run_options {
 	const char *out_dir;  /* NULL: no files */
 	const char *pcap_dir; /* NULL: no pcap; else one LINK.pcap per link */
 	const char *trace_path;
+	const char *timeline_path; /* Chrome trace-event JSON, or NULL */
 	const char *trace_hosts, *trace_comps, *trace_kinds;
 	const char *trace_from, *trace_to, *trace_cap;
 	bool progress;        /* progress line on stderr */
