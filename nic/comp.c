@@ -63,8 +63,9 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 		}
 		qp->sq_head = (qp->sq_head + 1) % qp->sq_depth;
 		qp->sq_count--;
-		g_assert(qp->req_idx > 0);
+		g_assert(qp->req_idx > 0 && qp->fetch_idx > 0);
 		qp->req_idx--;
+		qp->fetch_idx--;
 	}
 }
 

@@ -157,6 +157,8 @@ struct nic_qp {
 	/* requester */
 	enum req_state req;
 	uint32_t req_idx;   /* offset from sq_head of the WQE being sent */
+	uint32_t fetch_idx; /* offset from sq_head of the first WQE the
+			     * NIC has not asked for yet */
 	uint32_t req_pkt;   /* next packet of that WQE */
 	uint32_t next_psn;  /* PSN of the next packet to prepare */
 	uint32_t una_psn;   /* oldest unacknowledged PSN */

@@ -388,5 +388,5 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
 		qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
 		qp->rq_count--;
 	}
-	qp->req_idx = qp->req_pkt = 0;
+	qp->req_idx = qp->req_pkt = qp->fetch_idx = 0;
 }

@@ -87,10 +87,8 @@ void req_doorbell(struct nic_qp *qp)
 {
 	struct nic *nic = qp->nic;
 	sim_time_t last = 0;
-	for (uint32_t i = qp->req_idx; i < qp->sq_count; i++) {
-		struct nic_wqe *w = nic_sq_at(qp, i);
-		if (w->fetched_at)
-			continue;
+	for (; qp->fetch_idx < qp->sq_count; qp->fetch_idx++) {
+		struct nic_wqe *w = nic_sq_at(qp, qp->fetch_idx);
 		(*nic->c_wqe_fetch)++;
 		w->fetched_at = last = pcie_dma_read(nic->pcie,
 						     nic->cfg.wqe_bytes);
