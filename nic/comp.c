@@ -19,6 +19,7 @@
  */
 #include "nic/nic_int.h"
 
+#include "nic/host.h"
 #include "nic/pcie.h"
 
 static const struct trace_kind tk_rnr_recv = { "rnr_nak_received",
@@ -246,6 +247,11 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 		land = pcie_dma_write_at(nic->pcie, t, p->payload_len);
 		if (land > mr->dma_busy)
 			mr->dma_busy = land;
+		/* the content of READ data is not tracked: a fresh version */
+		oracle_dma(nic->oracle, true, mr, va, p->payload_len,
+			   ((uint64_t)nic->host->index << 56) | (1ULL << 55) |
+				   ++qp->data_version_seq,
+			   land, qp->qpn, p->psn);
 	}
 	w->resp_got++;
 	if (w->resp_got == w->npkts) {

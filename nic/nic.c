@@ -161,6 +161,7 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
 	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
+	nic->oracle = oracle_new(nic);
 	return nic;
 }
 
@@ -199,6 +200,7 @@ void nic_free(struct nic *nic)
 	g_ptr_array_free(nic->all_qps, TRUE);
 	g_ptr_array_free(nic->all_mrs, TRUE);
 	g_ptr_array_free(nic->all_cqs, TRUE);
+	oracle_free(nic->oracle);
 	mtt_cache_free(nic->mtt_cache);
 	mtt_cache_free(nic->mpt_cache);
 	pcie_free(nic->pcie);
@@ -216,6 +218,11 @@ void nic_attach(struct nic *nic, struct link *link, unsigned end)
 struct host *nic_host(const struct nic *nic)
 {
 	return nic->host;
+}
+
+struct oracle *nic_oracle(const struct nic *nic)
+{
+	return nic->oracle;
 }
 
 bool nic_attached(const struct nic *nic)

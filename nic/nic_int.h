@@ -17,6 +17,7 @@
 
 #include "nic/driver.h"
 #include "nic/nic.h"
+#include "nic/oracle.h"
 #include "nic/packet.h"
 #include "sim/rng.h"
 #include "sim/stats.h"
@@ -225,6 +226,7 @@ struct nic {
 	sim_time_t tx_at;  /* time it is armed for, or SIM_TIME_MAX */
 	sim_time_t rx_busy; /* receive pipeline */
 	struct driver *drv;
+	struct oracle *oracle;
 
 	/* counters */
 	uint64_t *c_tx_pkts, *c_tx_bytes, *c_rx_pkts, *c_rx_drop_corrupt;

@@ -185,6 +185,10 @@ void req_fill(struct nic_qp *qp)
 				ready = pcie_dma_read_at(nic->pcie, t, len);
 				if (ready > mr->dma_busy)
 					mr->dma_busy = ready;
+				oracle_dma(nic->oracle, false, mr,
+					   w->wr.sge.addr + off, len, 0, ready,
+					   qp->qpn, (w->first_psn + k) &
+							    PSN_MASK);
 			}
 			p = nic_pkt_new(qp, data_opcode(w, k, n));
 			p->psn = (w->first_psn + k) & PSN_MASK;

@@ -17,7 +17,7 @@
 #include "sim/system.h"
 #include "sim/version.h"
 
-enum { EXIT_IO = 1, EXIT_CONFIG = 2 };
+enum { EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
 
 static const char commands_help[] =
 	"Commands:\n"
@@ -44,6 +44,7 @@ static int cmd_run(int argc, char **argv)
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = -1;
 	gboolean json = FALSE, quiet = FALSE, no_progress = FALSE;
+	gboolean strict = FALSE;
 	char **sets = NULL;
 	GOptionEntry entries[] = {
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
@@ -81,6 +82,9 @@ static int cmd_run(int argc, char **argv)
 		{ "trace-cap", 0, 0, G_OPTION_ARG_STRING, &t_cap,
 		  "stop tracing (with a warning) past this size, e.g. 100MiB",
 		  "SIZE" },
+		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
+		  "the first correctness-oracle violation (lost write, stale "
+		  "read) stops the run: exit status 3", NULL },
 		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
 		  "print no summary (files are still written)", NULL },
 		{ "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress,
@@ -125,6 +129,7 @@ static int cmd_run(int argc, char **argv)
 	opt.trace_to = t_to;
 	opt.trace_cap = t_cap;
 	opt.progress = !no_progress && isatty(STDERR_FILENO);
+	opt.strict = strict;
 	bool io_error;
 	struct system *sys = system_build(argv[1], &opt, &io_error, &err);
 	if (!sys) {
@@ -135,6 +140,10 @@ static int cmd_run(int argc, char **argv)
 	if (!system_run(sys, &err)) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = EXIT_IO;
+	} else if (system_violation(sys)) {
+		fprintf(stderr, "odpsim: --strict: %s\n",
+			system_violation(sys));
+		rc = EXIT_ORACLE;
 	} else if (!quiet) {
 		if (json) {
 			char *j = system_summary_json(sys, false);

@@ -17,6 +17,7 @@
 #include "sim/version.h"
 #include "nic/driver.h"
 #include "nic/mtt_cache.h"
+#include "nic/oracle.h"
 #include "nic/nic.h"
 #include "nic/packet.h"
 #include "nic/pcap.h"
@@ -88,7 +89,7 @@ struct system {
 	gint64 wall_start;
 	bool progress;
 	gint64 progress_last;
-	uint64_t *oracle_lost, *oracle_stale;
+	uint64_t *oracle_lost, *oracle_stale, *oracle_final;
 };
 
 /* The workload subtables, filled from the registry at first use. */
@@ -118,12 +119,34 @@ static const struct section_schema *schema(void)
 	return s;
 }
 
+const char *system_violation(const struct system *sys)
+{
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		const char *m = h->nic ? oracle_tripped(nic_oracle(h->nic)) :
+					 NULL;
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
 struct sim *system_sim(struct system *sys)
 {
 	return sys->sim;
 }
 
 static struct host *host_by_name(struct system *sys, const char *name);
+
+static bool set_strict(struct system *sys, bool strict)
+{
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		if (h->nic)
+			oracle_set_strict(nic_oracle(h->nic), strict);
+	}
+	return true;
+}
 
 struct host *system_host(struct system *sys, const char *name)
 {
@@ -461,6 +484,8 @@ struct system *system_build(const char *scenario_path,
 	sys->oracle_lost = stats_counter(sys->sim->stats, "oracle.lost_writes");
 	sys->oracle_stale = stats_counter(sys->sim->stats, "oracle.stale_reads");
 	sys->progress = opt->progress;
+	sys->oracle_final = stats_counter(sys->sim->stats,
+					  "oracle.final_mismatches");
 	if (opt->pcap_dir && g_mkdir_with_parents(opt->pcap_dir, 0755) != 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
 			    "%s: cannot create pcap directory: %s",
@@ -470,6 +495,7 @@ struct system *system_build(const char *scenario_path,
 	}
 	if (!build_hosts(sys, error) ||
 	    !build_links(sys, opt->pcap_dir, io_error, error) ||
+	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error))
 		goto fail;
 
@@ -663,6 +689,8 @@ bool system_run(struct system *sys, GError **error)
 	for (sim_time_t t = 0; t < sys->p.duration;) {
 		t = t + step < sys->p.duration ? t + step : sys->p.duration;
 		sim_run_until(sim, t);
+		if (system_violation(sys))
+			break; /* --strict: the first violation ends the run */
 		if (series_on) {
 			for (guint i = 0; i < sys->hosts->len; i++) {
 				struct host *h = sys->hosts->pdata[i];
@@ -673,6 +701,12 @@ bool system_run(struct system *sys, GError **error)
 		}
 	}
 	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
+	/* DMA still in flight lands; every written page is checked */
+	for (guint i = 0; i < sys->hosts->len && !system_violation(sys); i++) {
+		struct host *h = sys->hosts->pdata[i];
+		if (h->nic)
+			oracle_finish(nic_oracle(h->nic));
+	}
 	if (sys->progress && sys->wall_s >= 1.0)
 		fprintf(stderr, "\r%*s\r", 72, "");
 	for (guint i = 0; i < sys->workloads->len; i++) {
@@ -787,8 +821,9 @@ void system_summary_text(struct system *sys, FILE *out)
 	}
 	g_free(v);
 	fprintf(out, "\noracle: %" G_GUINT64_FORMAT " lost writes, %"
-		     G_GUINT64_FORMAT " stale reads\n",
-		*sys->oracle_lost, *sys->oracle_stale);
+		     G_GUINT64_FORMAT " stale reads, %" G_GUINT64_FORMAT
+		     " pages not holding their last write at the end\n",
+		*sys->oracle_lost, *sys->oracle_stale, *sys->oracle_final);
 }
 
 char *system_summary_json(struct system *sys, bool pretty)
@@ -860,6 +895,7 @@ char *system_summary_json(struct system *sys, bool pretty)
 	json_obj_begin(&w, "oracle");
 	json_u64(&w, "lost_writes", *sys->oracle_lost);
 	json_u64(&w, "stale_reads", *sys->oracle_stale);
+	json_u64(&w, "final_mismatches", *sys->oracle_final);
 	json_obj_end(&w);
 	json_obj_end(&w);
 	return json_finish(&w);

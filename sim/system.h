@@ -37,6 +37,7 @@ struct run_options {
 	const char *trace_hosts, *trace_comps, *trace_kinds;
 	const char *trace_from, *trace_to, *trace_cap;
 	bool progress;        /* progress line on stderr */
+	bool strict;          /* the first oracle violation stops the run */
 };
 
 struct system;
@@ -54,6 +55,8 @@ void system_free(struct system *sys);
 bool system_run(struct system *sys, GError **error);
 
 struct sim *system_sim(struct system *sys);
+/* Under --strict: the first oracle violation, or NULL. */
+const char *system_violation(const struct system *sys);
 struct host;
 /* The host called @name, or NULL (tests drive hosts through it). */
 struct host *system_host(struct system *sys, const char *name);

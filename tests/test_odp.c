@@ -296,6 +296,54 @@ START_TEST(rnr_retry_exhausted_by_fault)
 }
 END_TEST
 
+/*
+ * The race the oracle exists for: a page is moved while a DMA write to it
+ * is in flight.  odp acknowledges the invalidation when the DMA has
+ * landed; odp-unsafe acknowledges at once, the VMM copies the page before
+ * the write lands, and the write is lost.
+ */
+static uint64_t race_move_with_dma(int server_policy, uint64_t *final)
+{
+	struct pair p;
+	const int pol[2] = { REG_PIN, server_policy };
+	pair_setup2(&p, ODP_SCENARIO "[driver]\ninvalidate_time = 100ns\n",
+		    NULL, 64 << 10, pol);
+	nic_advise_mr(p.mr[1], NIC_ADVISE_PREFETCH_WRITE, p.buf[1], 64 << 10,
+		      NULL, NULL);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	struct nic_mr *mr = p.mr[1];
+	sim_time_t before = mr->dma_busy;
+	while (mr->dma_busy == before)
+		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
+	uint64_t pfn;
+	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &pfn));
+	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	/* the write itself completed: the peer cannot tell */
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	struct oracle *o = nic_oracle(p.h[1]->nic);
+	oracle_finish(o);
+	uint64_t lost = counter(&p, "oracle.lost_writes");
+	*final = counter(&p, "oracle.final_mismatches");
+	pair_free(&p);
+	return lost;
+}
+
+START_TEST(oracle_catches_unsafe)
+{
+	uint64_t final;
+	ck_assert_uint_eq(race_move_with_dma(REG_ODP, &final), 0);
+	ck_assert_uint_eq(final, 0);
+	ck_assert_uint_eq(race_move_with_dma(REG_ODP_UNSAFE, &final), 1);
+	ck_assert_uint_eq(final, 1);
+}
+END_TEST
+
 static void count_mapped(void *ctx, struct nic_mr *mr, int status,
 			 uint64_t pages)
 {
@@ -368,6 +416,7 @@ int main(void)
 	tcase_add_test(tc, fatal_fault_mode);
 	tcase_add_test(tc, rnr_retry_exhausted_by_fault);
 	tcase_add_test(tc, implicit_odp_memory);
+	tcase_add_test(tc, oracle_catches_unsafe);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
