@@ -120,6 +120,8 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 {
 	struct nic *nic = qp->nic;
 	(*nic->c_rnr_recv)++;
+	if (psn_diff(p->psn, qp->una_psn) < 0)
+		return; /* stale: that PSN is acknowledged already */
 	sim_trace(nic->sim, qp->comp, &tk_rnr_recv, qp->qpn, p->psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	ack_upto(qp, p->psn - 1);
@@ -160,6 +162,8 @@ static void on_ack(struct nic_qp *qp, struct pkt *p)
 	default:
 		return; /* reserved syndromes are ignored */
 	}
+	if (psn_diff(p->psn, qp->una_psn) < 0)
+		return; /* a stale NAK: that PSN is acknowledged already */
 	ack_upto(qp, p->psn - 1);
 	switch (AETH_LOW(p->syndrome)) {
 	case NAK_PSN_SEQ_ERROR:
@@ -226,6 +230,12 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			mr ? nic_mr_translate(mr, va, p->payload_len,
 					      NIC_ACCESS_LOCAL_WRITE, &t, &fva) :
 			     XLATE_ACCESS;
+		if (xs == XLATE_SUSPENDED) {
+			qp->rewind_pending = true;
+			qp->rewind_psn = p->psn;
+			nic_qp_wait_suspended(qp);
+			return;
+		}
 		if (xs == XLATE_FAULT) {
 			/*
 			 * Scattering a READ response into a page that is not

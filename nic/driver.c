@@ -40,7 +40,7 @@
 #include "vmm/vmm.h"
 
 const char *const reg_policy_names[] = { "pin", "odp", "odp-prefetch",
-					 "odp-unsafe", NULL };
+					 "suspend", "odp-unsafe", NULL };
 
 static const struct param driver_tab[] = {
 	{ "fault_threads", PT_COUNT, "2",
@@ -579,6 +579,118 @@ static const struct vmm_notifier_ops odp_notifier = {
 	.invalidate_end = odp_invalidate_end,
 };
 
+/* ---- suspend/resume: the VMM moves pages of a committed MR ---- */
+
+struct susp_ack {
+	struct nic_mr *mr;
+	uint64_t token;
+};
+
+static void susp_ack_event(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	struct susp_ack *a = obj;
+	vmm_notifier_ack(a->mr->sub, a->token);
+	g_free(a);
+}
+SIM_EVKIND(ev_susp_ack, "driver.suspend_ack", susp_ack_event);
+
+static const struct trace_kind tk_susp = { "suspend", TRACE_BEGIN,
+					   "suspend" };
+static const struct trace_kind tk_resume = { "resume", TRACE_END,
+					     "suspend" };
+
+/* the pages of [start, end) that are @mr's, as MR page indices */
+static bool mr_pages(const struct nic_mr *mr, uint64_t start, uint64_t end,
+		     uint64_t *lo, uint64_t *hi)
+{
+	uint64_t a = start >> NIC_PAGE_SHIFT, b = (end - 1) >> NIC_PAGE_SHIFT;
+	if (a < mr->first_page)
+		a = mr->first_page;
+	if (b > mr->first_page + mr->npages - 1)
+		b = mr->first_page + mr->npages - 1;
+	if (a > b)
+		return false;
+	*lo = a - mr->first_page;
+	*hi = b - mr->first_page;
+	return true;
+}
+
+/*
+ * suspend(range): the NIC stops issuing DMA to those pages (their MTT
+ * entries are marked suspended and dropped from the cache: packets for
+ * them are held, WQEs needing them wait) and acknowledges once the DMA it
+ * already issued has landed.  In hardware this is a command to the NIC;
+ * the driver is not on the path.
+ */
+static void susp_suspend(struct vmm_sub *sub, uint64_t start, uint64_t end,
+			 enum vmm_reason reason, uint64_t token, void *ctx)
+{
+	(void)sub;
+	struct nic_mr *mr = ctx;
+	struct nic *nic = mr->nic;
+	uint64_t lo, hi;
+	if (mr_pages(mr, start, end, &lo, &hi)) {
+		for (uint64_t pg = lo; pg <= hi; pg++) {
+			uint64_t e = mtt_get(&mr->mtt, pg);
+			if (e & MTT_VALID)
+				mtt_set(&mr->mtt, pg, e | MTT_SUSP);
+		}
+		nic_mr_flush(mr, lo, hi);
+	}
+	(*nic->c_suspensions)++;
+	mr->suspend_start = sim_now(nic->sim);
+	sim_trace(nic->sim, nic->comp, &tk_susp, TRACE_NONE, TRACE_NONE, start,
+		  TRACE_NONE, end - start, vmm_reason_names[reason]);
+	struct susp_ack *a = g_new0(struct susp_ack, 1);
+	a->mr = mr;
+	a->token = token;
+	sim_time_t at = sim_now(nic->sim);
+	if (mr->dma_busy > at)
+		at = mr->dma_busy;
+	sim_schedule(nic->sim, at, &ev_susp_ack, nic->comp, a, 0);
+}
+
+/* resume(range, new frames): the MTT entries are rewritten in place and
+ * what waited for them goes on. */
+static void susp_resume(struct vmm_sub *sub, uint64_t start, uint64_t end,
+			const uint64_t *new_pfns, void *ctx)
+{
+	(void)sub;
+	struct nic_mr *mr = ctx;
+	struct nic *nic = mr->nic;
+	uint64_t lo, hi;
+	if (mr_pages(mr, start, end, &lo, &hi)) {
+		uint64_t skip = lo + mr->first_page - (start >> NIC_PAGE_SHIFT);
+		for (uint64_t pg = lo; pg <= hi; pg++) {
+			uint64_t e = mtt_get(&mr->mtt, pg);
+			uint64_t pfn = new_pfns[skip + pg - lo];
+			if (!(e & MTT_VALID))
+				continue;
+			mtt_set(&mr->mtt, pg,
+				pfn == VMM_NO_PFN ?
+					0 : /* the page went: fault it back */
+					MTT_ENTRY(pfn, e & (MTT_VALID |
+							    MTT_WRITE)));
+		}
+		nic_mr_flush(mr, lo, hi);
+	}
+	hist_add(nic->h_suspend_ns,
+		 (sim_now(nic->sim) - mr->suspend_start) / SIM_NS);
+	sim_trace(nic->sim, nic->comp, &tk_resume, TRACE_NONE, TRACE_NONE,
+		  start, TRACE_NONE, end - start, NULL);
+	nic_mr_resumed(mr);
+}
+
+static const struct vmm_notifier_ops susp_notifier = {
+	/* munmap, DONTNEED, COW still invalidate; moves suspend */
+	.invalidate_start = odp_invalidate_start,
+	.invalidate_end = odp_invalidate_end,
+	.suspend = susp_suspend,
+	.resume = susp_resume,
+};
+
 /* ---- registration ---- */
 
 struct reg_req {
@@ -607,6 +719,10 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 	} else {
 		if (mr->sub)
 			vmm_notifier_unregister(mr->sub);
+		if (mr->committed)
+			vmm_uncommit(mr->as,
+				     mr->first_page << NIC_PAGE_SHIFT,
+				     mr->npages << NIC_PAGE_SHIFT);
 		mtt_destroy(&mr->mtt);
 		g_free(mr);
 		r->done(r->ctx, NULL, r->status);
@@ -693,11 +809,49 @@ static void odp_prefetch_reg(struct nic_mr *mr)
 		      prefetch_done, NULL);
 }
 
+/* suspend: commit, map every page (no pin), then suspend/resume moves */
+static void susp_mapped(void *ctx, struct nic_mr *mr, int status,
+			uint64_t mapped)
+{
+	(void)ctx;
+	(void)mapped;
+	struct reg_req *r = mr->policy_priv;
+	r->status = status;
+	reg_finish_in(mr, 0);
+}
+
+static void susp_reg(struct nic_mr *mr)
+{
+	uint64_t va = mr->first_page << NIC_PAGE_SHIFT;
+	uint64_t len = mr->npages << NIC_PAGE_SHIFT;
+	if (!vmm_commit(mr->as, va, len)) {
+		/* over-commit: "twenty real pages" cannot be promised */
+		struct reg_req *r = mr->policy_priv;
+		r->status = -ENOMEM;
+		reg_finish_in(mr, 0);
+		return;
+	}
+	mr->committed = true;
+	mr->sub = vmm_notifier_register(mr->as, va, len, VMM_SUB_SUSPEND,
+					&susp_notifier, mr);
+	nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, mr->addr, mr->length,
+		      susp_mapped, NULL);
+}
+
+static void susp_dereg(struct nic_mr *mr)
+{
+	odp_dereg(mr);
+	if (mr->committed)
+		vmm_uncommit(mr->as, mr->first_page << NIC_PAGE_SHIFT,
+			     mr->npages << NIC_PAGE_SHIFT);
+}
+
 static const struct reg_policy_ops policies[REG_NPOLICIES] = {
 	[REG_PIN] = { "pin", false, false, pin_reg, pin_dereg },
 	[REG_ODP] = { "odp", true, false, odp_reg, odp_dereg },
 	[REG_ODP_PREFETCH] = { "odp-prefetch", true, false, odp_prefetch_reg,
 			       odp_dereg },
+	[REG_SUSPEND] = { "suspend", true, false, susp_reg, susp_dereg },
 	[REG_ODP_UNSAFE] = { "odp-unsafe", true, true, odp_reg, odp_dereg },
 };
 

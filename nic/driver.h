@@ -13,6 +13,13 @@
  *                 invalidations zap the MTT after in-flight DMA drains
  *   odp-prefetch  odp, plus every page faulted in and mapped (not pinned)
  *                 before registration returns (advise_mr PREFETCH, flush)
+ *   suspend       the pages are committed (real frames reserved, never
+ *                 reclaimed) and mapped up front without pinning; when
+ *                 the VMM moves one, it suspends the range (the NIC holds
+ *                 traffic to it), copies, and resumes it with the new
+ *                 frames: no fault, no driver round trip, same rkey.
+ *                 Registration fails cleanly (-ENOMEM) when the host
+ *                 cannot commit the pages.
  *   odp-unsafe    odp with a bug on purpose: invalidate_start is
  *                 acknowledged at once, without waiting for DMA in
  *                 flight.  A teaching and validation policy: the oracle
@@ -30,6 +37,7 @@ enum reg_policy_id {
 	REG_PIN,
 	REG_ODP,
 	REG_ODP_PREFETCH,
+	REG_SUSPEND,
 	REG_ODP_UNSAFE,
 	REG_NPOLICIES
 };

@@ -120,7 +120,7 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 			for (uint64_t k = base; k < base + line &&
 						 k < mr->npages; k++) {
 				uint64_t ek = mtt_get(&mr->mtt, k);
-				if (ek & MTT_VALID)
+				if ((ek & MTT_VALID) && !(ek & MTT_SUSP))
 					mtt_cache_insert(nic->mtt_cache,
 							 MTT_KEY(mr, k), ek);
 			}
@@ -129,6 +129,10 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 		if (e & MTT_FAIL) {
 			*t = at;
 			return XLATE_ACCESS;
+		}
+		if (e & MTT_SUSP) {
+			*t = at;
+			return XLATE_SUSPENDED;
 		}
 		if (!(e & MTT_VALID) || (write && !(e & MTT_WRITE))) {
 			*t = at;

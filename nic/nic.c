@@ -82,6 +82,12 @@ static const struct param nic_tab[] = {
 	  "report: page faults are resolved and traffic resumes; fatal: a "
 	  "NIC without fault support, the QP goes to error",
 	  "ConnectX-4 and later support ODP page faults", fault_modes, 0, 0 },
+	{ "hold_packets", PT_COUNT, "64",
+	  offsetof(struct nic_config, hold_packets),
+	  "packets the NIC can hold while the pages they target are "
+	  "suspended; past it they get RNR NAKs",
+	  "estimate: 256 KiB of on-chip buffer at 4 KiB MTU", NULL, 0,
+	  1 << 20 },
 	{ "reg_page_time", PT_TIME, "50ns",
 	  offsetof(struct nic_config, reg_page_time),
 	  "driver time per page to write MTT entries at registration",
@@ -158,9 +164,14 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	C(c_out_of_seq, "out_of_sequence");
 	C(c_qp_stalls, "qp_stalls");
 	C(c_fatal_faults, "fatal_faults");
+	C(c_suspensions, "suspensions");
+	C(c_held, "packets_held");
+	C(c_held_nak, "packets_held_overflow_rnr");
+	C(c_susp_waits, "suspend_waits");
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
 	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
+	nic->h_suspend_ns = stats_hist(st, "%s.nic.suspend_ns", h);
 	nic->oracle = oracle_new(nic);
 	return nic;
 }
@@ -175,6 +186,7 @@ void nic_free(struct nic *nic)
 			pkt_free(nic->pool,
 				 qp->txring[(qp->tx_head + k) %
 					    nic->cfg.tx_window].p);
+		g_queue_clear(&qp->held); /* packets belong to the pool */
 		g_free(qp->txring);
 		g_free(qp->sq);
 		g_free(qp->rq);
@@ -455,7 +467,7 @@ void nic_rx(void *ctx, struct pkt *p)
 	if (p->opcode == IB_ACK || (p->opcode >= IB_READ_RESP_FIRST &&
 				    p->opcode <= IB_READ_RESP_ONLY))
 		comp_rx(qp, p);
-	else
-		resp_rx(qp, p);
+	else if (resp_rx(qp, p, false))
+		return; /* held for a suspended page */
 	pkt_free(nic->pool, p);
 }

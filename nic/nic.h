@@ -49,6 +49,8 @@ struct nic_config {
 	uint64_t wqe_bytes, cqe_bytes;
 	sim_time_t reg_page_time;  /* driver time per page to register */
 	int fault_mode;            /* enum nic_fault_mode */
+	uint64_t hold_packets;     /* on-NIC buffer for packets to suspended
+				    * pages (suspend/resume policy) */
 };
 
 /* What the NIC does on a page fault (IOMMU-style page requests or not). */

@@ -37,6 +37,7 @@ enum mtt_bits {
 	MTT_VALID = 1,
 	MTT_WRITE = 2,
 	MTT_FAIL = 4, /* the driver could not map the page: access error */
+	MTT_SUSP = 8, /* suspended: the VMM is moving the page */
 };
 #define MTT_PFN(e) ((e) >> NIC_PAGE_SHIFT)
 #define MTT_ENTRY(pfn, flags) (((uint64_t)(pfn) << NIC_PAGE_SHIFT) | (flags))
@@ -81,6 +82,8 @@ struct nic_mr {
 	const struct reg_policy_ops *policy;
 	struct vmm_sub *sub;  /* on-demand MRs: the VMM notifier */
 	sim_time_t dma_busy;  /* last landing of a DMA issued to this MR */
+	sim_time_t suspend_start;
+	bool committed;       /* the suspend policy committed its range */
 	nic_watch_fn watch;
 	void *watch_ctx;
 	void *policy_priv; /* the driver's per-MR state */
@@ -169,6 +172,9 @@ struct nic_qp {
 	uint32_t tx_head, tx_count;
 	uint8_t retry_left, rnr_left;
 	sim_time_t stall_start;
+	bool stall_suspend;      /* stalled on a suspended page, not a fault */
+	GQueue held;             /* responder: packets waiting for a resume */
+	uint32_t hold_next;      /* PSN expected after the held packets */
 	bool rewind_pending;     /* go back to rewind_psn when resumed */
 	uint32_t rewind_psn;
 	sim_time_t timer_deadline;
@@ -237,6 +243,9 @@ struct nic {
 	uint64_t *c_acks_recv, *c_cqes, *c_qp_errors, *c_reg_pages;
 	uint64_t *c_read_resp_sent, *c_wqe_fetch, *c_out_of_seq;
 	uint64_t *c_qp_stalls, *c_fatal_faults;
+	uint64_t *c_suspensions, *c_held, *c_held_nak, *c_susp_waits;
+	uint64_t held_now;  /* packets in the hold buffer */
+	struct hist *h_suspend_ns;
 	struct hist *h_reg_time, *h_stall_ns;
 };
 
@@ -250,7 +259,7 @@ sim_time_t nic_cycles(const struct nic *nic, uint64_t n);
 
 /* mr.c: translation through the MPT and MTT caches */
 struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key);
-enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS };
+enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS, XLATE_SUSPENDED };
 /* Translate [va, va+len) of @mr for an access needing @access; adds the
  * cost of cache hits/misses to *t (the time the lookup starts, advanced
  * to when the translations are known). */
@@ -268,6 +277,7 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status);
 void nic_qp_resume(struct nic_qp *qp);
 void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
 		  bool write, sim_time_t t);
+void nic_qp_wait_suspended(struct nic_qp *qp);
 
 /* driver.c: a page fault the NIC detected at @t (requester: @qp stalls) */
 void driver_page_fault(struct driver *drv, struct nic_mr *mr,
@@ -283,7 +293,10 @@ void req_rewind(struct nic_qp *qp, uint32_t psn);
 uint32_t req_wqe_npkts(const struct nic_qp *qp, const struct nic_wqe *w);
 
 /* resp.c */
-void resp_rx(struct nic_qp *qp, struct pkt *p);
+/* true when the responder kept @p (held for a suspended page) */
+bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay);
+/* A suspended range of @mr was resumed: release what waited for it. */
+void nic_mr_resumed(struct nic_mr *mr);
 
 /* comp.c */
 void comp_rx(struct nic_qp *qp, struct pkt *p);

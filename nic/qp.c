@@ -326,6 +326,46 @@ void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
 	driver_page_fault(nic->drv, mr, qp, va, write, t);
 }
 
+/* The requester needs a page the VMM is moving: wait for the resume. */
+void nic_qp_wait_suspended(struct nic_qp *qp)
+{
+	struct nic *nic = qp->nic;
+	if (qp->req == REQ_STALLED)
+		return;
+	(*nic->c_susp_waits)++;
+	qp->req = REQ_STALLED;
+	qp->stall_suspend = true;
+	qp->stall_start = sim_now(nic->sim);
+	sim_trace(nic->sim, qp->comp, &tk_stall, qp->qpn, qp->next_psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, "suspended");
+}
+
+void nic_mr_resumed(struct nic_mr *mr)
+{
+	struct nic *nic = mr->nic;
+	for (guint i = 0; i < nic->all_qps->len; i++) {
+		struct nic_qp *qp = nic->all_qps->pdata[i];
+		if (!g_queue_is_empty(&qp->held)) {
+			/* replay in order; one held again keeps the rest */
+			GQueue q = qp->held;
+			g_queue_init(&qp->held);
+			nic->held_now -= q.length;
+			struct pkt *p;
+			while ((p = g_queue_pop_head(&q))) {
+				if (!g_queue_is_empty(&qp->held)) {
+					g_queue_push_tail(&qp->held, p);
+					nic->held_now++;
+					continue;
+				}
+				if (!resp_rx(qp, p, true))
+					pkt_free(nic->pool, p);
+			}
+		}
+		if (qp->req == REQ_STALLED && qp->stall_suspend)
+			nic_qp_resume(qp);
+	}
+}
+
 void nic_qp_resume(struct nic_qp *qp)
 {
 	struct nic *nic = qp->nic;
@@ -336,6 +376,7 @@ void nic_qp_resume(struct nic_qp *qp)
 	sim_trace(nic->sim, qp->comp, &tk_resume, qp->qpn, qp->next_psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
+	qp->stall_suspend = false;
 	if (qp->rewind_pending) {
 		qp->rewind_pending = false;
 		req_rewind(qp, qp->rewind_psn);

@@ -169,6 +169,12 @@ void req_fill(struct nic_qp *qp)
 						     mr, w->wr.sge.addr + off,
 						     len, 0, &t, &fva) :
 					     XLATE_ACCESS;
+				if (xs == XLATE_SUSPENDED) {
+					/* the VMM is moving that page: wait
+					 * for its resume, no fault */
+					nic_qp_wait_suspended(qp);
+					break;
+				}
 				if (xs == XLATE_FAULT) {
 					/* gathering the payload faulted:
 					 * this QP stops here, nothing bad
@@ -220,6 +226,8 @@ void req_fill(struct nic_qp *qp)
 void req_rewind(struct nic_qp *qp, uint32_t psn)
 {
 	struct nic *nic = qp->nic;
+	/* nothing before the oldest unacknowledged PSN is resent */
+	g_assert(psn_diff(psn, qp->una_psn) >= 0);
 	for (uint32_t k = 0; k < qp->tx_count; k++)
 		pkt_free(nic->pool,
 			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);

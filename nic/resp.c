@@ -120,7 +120,9 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 	return land;
 }
 
-static void read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
+static bool resp_hold(struct nic_qp *qp, struct pkt *p, sim_time_t t);
+
+static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 			 bool duplicate)
 {
 	struct nic *nic = qp->nic;
@@ -128,7 +130,7 @@ static void read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 	if (!mr || mr->pd != qp->pd || !(mr->access & NIC_ACCESS_REMOTE_READ) ||
 	    !nic_mr_contains(mr, p->va, p->dma_len)) {
 		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
-		return;
+		return false;
 	}
 	uint64_t fva = 0;
 	enum xlate_status xs = nic_mr_translate(mr, p->va, p->dma_len,
@@ -136,11 +138,13 @@ static void read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 						&fva);
 	if (xs == XLATE_FAULT) {
 		resp_fault(qp, mr, fva, false, p, t);
-		return;
+		return false;
 	}
+	if (xs == XLATE_SUSPENDED)
+		return resp_hold(qp, p, t);
 	if (xs == XLATE_ACCESS) {
 		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
-		return;
+		return false;
 	}
 	uint32_t mtu = qp->attr.path_mtu;
 	uint32_t n = p->dma_len ? (p->dma_len + mtu - 1) / mtu : 1;
@@ -175,13 +179,56 @@ static void read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 		(*nic->c_read_resp_sent)++;
 		nic_queue_response(nic, r, ready);
 	}
+	return false;
 }
 
-void resp_rx(struct nic_qp *qp, struct pkt *p)
+/*
+ * A packet for a suspended page (suspend/resume policy): the NIC keeps it
+ * in its hold buffer until the range is resumed; packets of the same QP
+ * behind it wait too, to stay in order.  Past the buffer the packet gets
+ * an RNR NAK and the requester retries after its RNR timer.
+ */
+static bool resp_hold(struct nic_qp *qp, struct pkt *p, sim_time_t t)
+{
+	struct nic *nic = qp->nic;
+	/* the PSN the responder expects next: after the held ones */
+	uint32_t next = g_queue_is_empty(&qp->held) ? qp->epsn :
+						      qp->hold_next;
+	int32_t d = psn_diff(p->psn, next);
+	if (d < 0)
+		return false; /* a duplicate of a held packet */
+	if (d > 0) {
+		/* out of sequence behind the held ones (IBA 9.7.5.1.2) */
+		(*nic->c_out_of_seq)++;
+		if (qp->resp == RESP_READY) {
+			send_nak(qp, next, NAK_PSN_SEQ_ERROR, t);
+			qp->resp = RESP_NAK_SEQ;
+		}
+		return false;
+	}
+	if (nic->held_now < nic->cfg.hold_packets) {
+		g_queue_push_tail(&qp->held, p);
+		qp->hold_next = (p->psn + 1) & PSN_MASK;
+		qp->resp = RESP_READY;
+		nic->held_now++;
+		(*nic->c_held)++;
+		return true;
+	}
+	/* the expected PSN, and no room: RNR NAK (it acknowledges the
+	 * held packets before it, which will be executed) */
+	(*nic->c_held_nak)++;
+	if (qp->resp != RESP_RNR)
+		send_rnr(qp, p->psn, t, "page suspended, hold buffer full");
+	return false;
+}
+
+bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 {
 	struct nic *nic = qp->nic;
 	if (qp->state == QPS_ERR)
-		return;
+		return false;
+	if (!replay && !g_queue_is_empty(&qp->held))
+		return resp_hold(qp, p, sim_now(nic->sim)); /* stay in order */
 	sim_time_t now = sim_now(nic->sim);
 	sim_time_t t = now + nic_cycles(nic, nic->cfg.rx_cycles);
 	if (t < qp->resp_busy)
@@ -190,11 +237,11 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 	if (d < 0) {
 		(*nic->c_dup_pkts)++;
 		if (p->opcode == IB_READ_REQUEST)
-			read_respond(qp, p, t, true);
+			return read_respond(qp, p, t, true);
 		else
 			send_ack(qp, qp->epsn - 1, t);
 		qp->resp_busy = t;
-		return;
+		return false;
 	}
 	if (d > 0) {
 		(*nic->c_out_of_seq)++;
@@ -202,16 +249,17 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 			send_nak(qp, qp->epsn, NAK_PSN_SEQ_ERROR, t);
 			qp->resp = RESP_NAK_SEQ;
 		}
-		return;
+		return false;
 	}
 	qp->resp = RESP_READY;
 	unsigned op = p->opcode;
 	bool msg_end = false;
 	switch (op) {
-	case IB_READ_REQUEST:
-		read_respond(qp, p, t, false);
+	case IB_READ_REQUEST: {
+		bool kept = read_respond(qp, p, t, false);
 		qp->resp_busy = t;
-		return;
+		return kept;
+	}
 	case IB_WRITE_FIRST:
 	case IB_WRITE_ONLY:
 	case IB_WRITE_ONLY_IMM: {
@@ -221,11 +269,11 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 		    !nic_mr_contains(mr, p->va, p->dma_len)) {
 			send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
 			qp->resp_busy = t;
-			return;
+			return false;
 		}
 		if (op == IB_WRITE_ONLY_IMM && !qp->rq_count) {
 			send_rnr(qp, p->psn, t, "no receive WQE");
-			return;
+			return false;
 		}
 		qp->cur_mr = mr;
 		qp->cur_va = p->va;
@@ -238,11 +286,11 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 		if (qp->cur_is_send || !qp->cur_mr ||
 		    p->payload_len > qp->cur_left) {
 			send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
-			return;
+			return false;
 		}
 		if (op == IB_WRITE_LAST_IMM && !qp->rq_count) {
 			send_rnr(qp, p->psn, t, "no receive WQE");
-			return;
+			return false;
 		}
 		sim_time_t land = t;
 		if (p->payload_len) {
@@ -252,11 +300,13 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 				NIC_ACCESS_REMOTE_WRITE, &t, &fva);
 			if (xs == XLATE_FAULT) {
 				resp_fault(qp, qp->cur_mr, fva, true, p, t);
-				return;
+				return false;
 			}
+			if (xs == XLATE_SUSPENDED)
+				return resp_hold(qp, p, t);
 			if (xs == XLATE_ACCESS) {
 				send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
-				return;
+				return false;
 			}
 			land = dma_write(qp, qp->cur_mr, qp->cur_va,
 					 p->payload_len, t, p);
@@ -285,7 +335,7 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 	case IB_SEND_ONLY_IMM:
 		if (!qp->rq_count) {
 			send_rnr(qp, p->psn, t, "no receive WQE");
-			return;
+			return false;
 		}
 		qp->cur_is_send = true;
 		qp->cur_rq_off = 0;
@@ -297,7 +347,7 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 		if (!qp->cur_is_send || !qp->rq_count ||
 		    qp->cur_rq_off + p->payload_len > r->wr.sge.length) {
 			send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
-			return;
+			return false;
 		}
 		sim_time_t land = t;
 		if (p->payload_len) {
@@ -311,11 +361,13 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 				     XLATE_ACCESS;
 			if (xs == XLATE_FAULT) {
 				resp_fault(qp, mr, fva, true, p, t);
-				return;
+				return false;
 			}
+			if (xs == XLATE_SUSPENDED)
+				return resp_hold(qp, p, t);
 			if (xs == XLATE_ACCESS) {
 				send_nak(qp, p->psn, NAK_REMOTE_OP_ERROR, t);
-				return;
+				return false;
 			}
 			land = dma_write(qp, mr, va, p->payload_len, t, p);
 		}
@@ -338,7 +390,7 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 	}
 	default:
 		send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
-		return;
+		return false;
 	}
 	qp->epsn = (p->psn + 1) & PSN_MASK;
 	qp->resp_busy = t;
@@ -347,4 +399,5 @@ void resp_rx(struct nic_qp *qp, struct pkt *p)
 		qp->msn++;
 	if (msg_end || p->ackreq || qp->unacked >= nic->cfg.ack_coalesce)
 		send_ack(qp, p->psn, t);
+	return false;
 }
