@@ -6,6 +6,7 @@
  * runs out while a fault is slower than the RNR timer; implicit ODP over
  * 1 TiB costs MTT memory in proportion to the pages touched.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "nic/nic_int.h"
@@ -266,6 +267,13 @@ START_TEST(fatal_fault_mode)
 }
 END_TEST
 
+static void over_cb(void *ctx, struct nic_mr *mr, int status)
+{
+	ck_assert_int_eq(status, -ENOMEM);
+	ck_assert_ptr_null(mr);
+	*(struct nic_mr **)ctx = mr;
+}
+
 /* The RNR timer (10 us) is shorter than the fault (~31 us): every retry
  * is NAKed again until rnr_retry runs out. */
 START_TEST(rnr_retry_exhausted_by_fault)
@@ -344,6 +352,97 @@ START_TEST(oracle_catches_unsafe)
 }
 END_TEST
 
+/* Moves of a suspend MR: writes arriving meanwhile are held, then
+ * released in order; the MTT names the new frame; nothing faults. */
+START_TEST(suspend_holds_and_resumes)
+{
+	struct pair p;
+	const int pol[2] = { REG_PIN, REG_SUSPEND };
+	/* a 4 KiB copy at 100 Mb/s: 328 us suspended, while writes arrive */
+	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
+		    NULL, 64 << 10, pol);
+	ck_assert_uint_eq(counter(&p, "b.vmm.committed_pages"), 16);
+	sim_time_t t0 = sim_now(p.sim);
+	struct nic_mr *mr = p.mr[1];
+	uint64_t old;
+	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &old));
+	ck_assert_uint_eq(MTT_PFN(mtt_get(&mr->mtt, 0)), old);
+	/* a slow copy keeps the range suspended while the writes arrive */
+	ck_assert(vmm_move_frame(p.h[1]->vmm, old, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	ck_assert(mtt_get(&mr->mtt, 0) & MTT_SUSP);
+	for (int i = 0; i < 4; i++) {
+		struct nic_send_wr wr = wr_of(&p, 0, (uint64_t)i,
+					      NIC_WR_RDMA_WRITE, 0, 1024);
+		wr.sge.addr += (uint64_t)i * 1024;
+		wr.remote_addr += (uint64_t)i * 1024;
+		ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	}
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 4);
+	for (int i = 0; i < 4; i++) {
+		struct nic_wc *wc = &g_array_index(p.wc[0], struct nic_wc, i);
+		ck_assert_int_eq(wc->status, NIC_WC_SUCCESS);
+		ck_assert_uint_eq(wc->wr_id, (uint64_t)i); /* in order */
+	}
+	uint64_t now_pfn;
+	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &now_pfn));
+	ck_assert_uint_ne(now_pfn, old);
+	ck_assert_uint_eq(MTT_PFN(mtt_get(&mr->mtt, 0)), now_pfn);
+	ck_assert(!(mtt_get(&mr->mtt, 0) & MTT_SUSP));
+	ck_assert_uint_eq(counter(&p, "b.nic.suspensions"), 1);
+	ck_assert_uint_eq(counter(&p, "b.nic.packets_held"), 4);
+	ck_assert_uint_eq(counter(&p, "b.nic.page_faults"), 0);
+	/* they completed only after the resume */
+	ck_assert_uint_gt(g_array_index(p.wc_time[0], sim_time_t, 0) - t0,
+			  300 * SIM_US);
+	ck_assert_uint_eq(counter(&p, "b.vmm.moves"), 1);
+	const struct stat_entry *h =
+		stats_find(p.sim->stats, "b.nic.suspend_ns");
+	ck_assert_uint_eq(h->hist.count, 1);
+	oracle_finish(nic_oracle(p.h[1]->nic));
+	ck_assert_uint_eq(counter(&p, "oracle.lost_writes"), 0);
+	ck_assert_uint_eq(counter(&p, "oracle.final_mismatches"), 0);
+	/* the last write's version is in the page's new frame */
+	uint64_t v;
+	ck_assert(vmm_page_version(p.as[1], p.buf[1], &v));
+	ck_assert_uint_ne(v, 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* Committing more than the host can give fails registration cleanly. */
+START_TEST(suspend_overcommit_fails)
+{
+	struct system *sys = harness_build(
+		"[sim]\nduration = 1s\n[host b]\nmemory = 64MiB\n" ODP_SCENARIO);
+	struct sim *sim = system_sim(sys);
+	struct host *h = system_host(sys, "b");
+	struct vmm_as *as = vmm_as_new(h->vmm, "big");
+	uint64_t va = vmm_mmap_anywhere(as, 256 << 20,
+					VMM_PROT_READ | VMM_PROT_WRITE,
+					VMM_VMA_ANON, NULL);
+	struct nic_pd *pd = nic_alloc_pd(h->nic);
+	int status = 1;
+	struct nic_mr *mr = (struct nic_mr *)&status;
+	nic_reg_mr(pd, as, va, 256 << 20, NIC_ACCESS_REMOTE_WRITE, REG_SUSPEND,
+		   over_cb, &mr);
+	sim_run_until(sim, sim_now(sim) + 10 * SIM_MS);
+	ck_assert_ptr_null(mr);
+	ck_assert_uint_eq(stats_get(sim->stats, "b.vmm.commit_failed"), 1);
+	ck_assert_uint_eq(stats_get(sim->stats, "b.vmm.committed_pages"), 0);
+	/* what fits still registers */
+	mr = NULL;
+	nic_reg_mr(pd, as, va, 16 << 20, NIC_ACCESS_REMOTE_WRITE, REG_SUSPEND,
+		   harness_reg_cb, &mr);
+	sim_run_until(sim, sim_now(sim) + 100 * SIM_MS);
+	ck_assert_ptr_nonnull(mr);
+	ck_assert_uint_eq(stats_get(sim->stats, "b.vmm.committed_pages"),
+			  4096);
+	system_free(sys);
+}
+END_TEST
+
 static void count_mapped(void *ctx, struct nic_mr *mr, int status,
 			 uint64_t pages)
 {
@@ -417,6 +516,8 @@ int main(void)
 	tcase_add_test(tc, rnr_retry_exhausted_by_fault);
 	tcase_add_test(tc, implicit_odp_memory);
 	tcase_add_test(tc, oracle_catches_unsafe);
+	tcase_add_test(tc, suspend_holds_and_resumes);
+	tcase_add_test(tc, suspend_overcommit_fails);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
