@@ -902,3 +902,138 @@ void nic_dereg_mr(struct nic_mr *mr)
 	mtt_destroy(&mr->mtt);
 	g_free(mr);
 }
+
+/* ---- resizing an MR without changing its keys ---- */
+
+struct resize_req {
+	struct nic_mr *mr;
+	uint64_t new_len, new_npages, old_npages;
+	nic_reg_done_fn done;
+	void *ctx;
+	int status;
+};
+
+static void resize_finish(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	struct resize_req *q = obj;
+	q->done(q->ctx, q->mr, q->status);
+	g_free(q);
+}
+SIM_EVKIND(ev_resize_finish, "driver.resize_finish", resize_finish);
+
+static void resubscribe(struct nic_mr *mr)
+{
+	if (!mr->sub)
+		return;
+	vmm_notifier_unregister(mr->sub);
+	mr->sub = vmm_notifier_register(
+		mr->as, mr->first_page << NIC_PAGE_SHIFT,
+		mr->npages << NIC_PAGE_SHIFT,
+		mr->policy == &policies[REG_SUSPEND] ? VMM_SUB_SUSPEND :
+						       VMM_SUB_INVALIDATE,
+		mr->policy == &policies[REG_SUSPEND] ? &susp_notifier :
+						       &odp_notifier,
+		mr);
+}
+
+static void resize_grown(void *ctx, int status, uint64_t npages)
+{
+	(void)npages;
+	struct resize_req *q = ctx;
+	struct nic_mr *mr = q->mr;
+	if (!vmm_fault_ok(status)) {
+		q->status = -ENOMEM;
+		sim_schedule_in(mr->nic->sim, 0, &ev_resize_finish,
+				mr->nic->comp, q, 0);
+		return;
+	}
+	bool writable = mr_writable(mr);
+	for (uint64_t i = q->old_npages; i < q->new_npages; i++) {
+		uint64_t pfn;
+		if (vmm_lookup(mr->as, (mr->first_page + i) << NIC_PAGE_SHIFT,
+			       writable, &pfn))
+			mtt_set(&mr->mtt, i,
+				MTT_ENTRY(pfn, MTT_VALID |
+						       (writable ? MTT_WRITE :
+								   0)));
+	}
+	mr->npages = q->new_npages;
+	mr->length = q->new_len;
+	sim_schedule_in(mr->nic->sim,
+			(q->new_npages - q->old_npages) *
+				mr->nic->cfg.reg_page_time,
+			&ev_resize_finish, mr->nic->comp, q, 0);
+}
+
+static void resize_prefetched(void *ctx, struct nic_mr *mr, int status,
+			      uint64_t mapped)
+{
+	(void)mapped;
+	struct resize_req *q = ctx;
+	q->status = status;
+	sim_schedule_in(mr->nic->sim, 0, &ev_resize_finish, mr->nic->comp, q,
+			0);
+}
+
+void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
+		   void *ctx)
+{
+	struct nic *nic = mr->nic;
+	struct resize_req *q = g_new0(struct resize_req, 1);
+	q->mr = mr;
+	q->done = done;
+	q->ctx = ctx;
+	q->new_len = new_len;
+	q->old_npages = mr->npages;
+	uint64_t last = (mr->addr + (new_len ? new_len : 1) - 1) >>
+			NIC_PAGE_SHIFT;
+	q->new_npages = last - mr->first_page + 1;
+	uint64_t old_end = (mr->first_page + q->old_npages) << NIC_PAGE_SHIFT;
+	sim_time_t cost = nic->drv->cfg.reg_base_time;
+	if (q->new_npages <= q->old_npages) {
+		/* trim: no new access can reach the tail from now on */
+		uint64_t lo = q->new_npages, hi = q->old_npages - 1;
+		mr->length = new_len;
+		if (lo <= hi) {
+			mtt_zap(&mr->mtt, lo, hi);
+			nic_mr_flush(mr, lo, hi);
+			uint64_t va = (mr->first_page + lo) << NIC_PAGE_SHIFT;
+			uint64_t len = (hi - lo + 1) << NIC_PAGE_SHIFT;
+			if (mr->policy == &policies[REG_PIN])
+				vmm_unpin(mr->as, va, len);
+			if (mr->committed)
+				vmm_uncommit(mr->as, va, len);
+			mr->npages = q->new_npages;
+			resubscribe(mr);
+		}
+		/* DMA already issued to the tail lands first */
+		sim_time_t at = sim_now(nic->sim) + cost;
+		if (mr->dma_busy > at)
+			at = mr->dma_busy;
+		sim_schedule(nic->sim, at, &ev_resize_finish, nic->comp, q, 0);
+		return;
+	}
+	uint64_t grow = (q->new_npages - q->old_npages) << NIC_PAGE_SHIFT;
+	if (mr->policy == &policies[REG_PIN]) {
+		vmm_pin(mr->as, old_end, grow, mr_writable(mr), resize_grown, q);
+		return;
+	}
+	if (mr->committed && !vmm_commit(mr->as, old_end, grow)) {
+		q->status = -ENOMEM;
+		sim_schedule_in(nic->sim, cost, &ev_resize_finish, nic->comp,
+				q, 0);
+		return;
+	}
+	mr->npages = q->new_npages;
+	mr->length = new_len;
+	resubscribe(mr);
+	if (mr->policy == &policies[REG_ODP_PREFETCH] || mr->committed)
+		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, old_end,
+			      mr->addr + new_len - old_end, resize_prefetched,
+			      q);
+	else
+		sim_schedule_in(nic->sim, cost, &ev_resize_finish, nic->comp,
+				q, 0);
+}

@@ -205,6 +205,17 @@ void nic_dereg_mr(struct nic_mr *mr);
 typedef void (*nic_watch_fn)(void *ctx, struct nic_mr *mr, uint64_t end);
 void nic_mr_watch(struct nic_mr *mr, nic_watch_fn fn, void *ctx);
 void nic_mr_info(const struct nic_mr *mr, struct nic_mr_info *out);
+/*
+ * rereg_mr-style resize to @new_len bytes, keeping lkey and rkey.  Growth
+ * pins, commits or prefetches the new tail as the MR's policy does at
+ * registration; a trim drops the tail's translations once DMA in flight
+ * to the MR has landed, then unpins or uncommits it.  Accesses past the
+ * new end get a remote access error.  @done(ctx, mr, status) runs when
+ * it is done (-ENOMEM: the policy could not commit or pin the growth; the
+ * MR keeps its old length).
+ */
+void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
+		   void *ctx);
 
 /* ---- completion queues and queue pairs ---- */
 

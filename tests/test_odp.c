@@ -443,6 +443,75 @@ START_TEST(suspend_overcommit_fails)
 }
 END_TEST
 
+static void resized(void *ctx, struct nic_mr *mr, int status)
+{
+	ck_assert_int_eq(status, 0);
+	*(struct nic_mr **)ctx = mr;
+}
+
+/* Trim then grow an MR under each policy: keys stay, accesses past the
+ * trimmed end are remote access errors, the regrown tail works again. */
+static void resize_policy(int policy)
+{
+	struct pair p;
+	const int pol[2] = { REG_PIN, policy };
+	pair_setup2(&p, ODP_SCENARIO, NULL, 64 << 10, pol);
+	struct nic_mr *mr = p.mr[1], *got = NULL;
+	nic_mr_resize(mr, 16 << 10, resized, &got);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert_ptr_eq(got, mr);
+	struct nic_mr_info mi;
+	nic_mr_info(mr, &mi);
+	ck_assert_uint_eq(mi.rkey, p.mi[1].rkey);
+	ck_assert_uint_eq(mi.lkey, p.mi[1].lkey);
+	ck_assert_uint_eq(mi.length, 16 << 10);
+	if (policy == REG_PIN)
+		ck_assert_uint_eq(counter(&p, "b.vmm.pinned_pages"), 4);
+	/* a write below the end is fine, one past it is refused */
+	struct nic_send_wr ok = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	struct nic_send_wr bad = wr_of(&p, 0, 2, NIC_WR_RDMA_WRITE, 32 << 10,
+				       4096);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &ok), 0);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &bad), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 5 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 2);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 1).status,
+			 NIC_WC_REM_ACCESS_ERR);
+	ck_assert_int_eq(nic_qp_state(p.qp[0]), QPS_ERR);
+	/* grow back: same keys, the tail is writable again (new QPs) */
+	got = NULL;
+	nic_mr_resize(mr, 64 << 10, resized, &got);
+	sim_run_until(p.sim, sim_now(p.sim) + 5 * SIM_MS);
+	ck_assert_ptr_eq(got, mr);
+	nic_mr_info(mr, &mi);
+	ck_assert_uint_eq(mi.rkey, p.mi[1].rkey);
+	ck_assert_uint_eq(mi.length, 64 << 10);
+	if (policy == REG_PIN)
+		ck_assert_uint_eq(counter(&p, "b.vmm.pinned_pages"), 16);
+	if (policy == REG_SUSPEND)
+		ck_assert_uint_eq(counter(&p, "b.vmm.committed_pages"), 16);
+	struct nic_qp *q0 = nic_create_qp(p.pd[0], p.cq[0], p.cq[0], 16, 16);
+	struct nic_qp *q1 = nic_create_qp(p.pd[1], p.cq[1], p.cq[1], 16, 16);
+	ck_assert(nic_connect(q0, q1, &harness_attr, NULL));
+	g_array_set_size(p.wc[0], 0);
+	ck_assert_int_eq(nic_post_send(q0, &bad), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 5 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	pair_free(&p);
+}
+
+START_TEST(resize_keeps_keys)
+{
+	resize_policy(REG_PIN);
+	resize_policy(REG_ODP);
+	resize_policy(REG_SUSPEND);
+}
+END_TEST
+
 static void count_mapped(void *ctx, struct nic_mr *mr, int status,
 			 uint64_t pages)
 {
@@ -518,6 +587,7 @@ int main(void)
 	tcase_add_test(tc, oracle_catches_unsafe);
 	tcase_add_test(tc, suspend_holds_and_resumes);
 	tcase_add_test(tc, suspend_overcommit_fails);
+	tcase_add_test(tc, resize_keeps_keys);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -29,6 +29,7 @@ struct pt_config {
 	uint64_t msg_size;
 	uint64_t tx_depth;
 	uint64_t buffer;
+	sim_time_t resize_period;
 };
 
 struct pt_state {
@@ -42,6 +43,10 @@ struct pt_state {
 	uint64_t win_bytes, win_n;
 	sim_time_t iter_start; /* ping-pong */
 	bool stopped;
+	uint64_t span;         /* slots in use: buffer, or half when trimmed */
+	bool trimmed, resizing;
+	bool trim_pending;     /* waiting for writes to the tail to finish */
+	uint64_t trim_after;   /* ... the ones posted before this count */
 };
 
 #define PT_PARAMS(name)                                                        \
@@ -57,6 +62,11 @@ struct pt_state {
 		{ "buffer", PT_SIZE, "0B", offsetof(struct pt_config, buffer), \
 		  "span of the message slots on each side (0: one slot, as "  \
 		  "perftest)", "perftest", NULL, 0, 1ULL << 46 },             \
+		{ "resize_period", PT_TIME, "0ns",                            \
+		  offsetof(struct pt_config, resize_period),                  \
+		  "every period the server trims its MR to half the buffer, " \
+		  "then grows it back (same rkey); the client writes only "   \
+		  "below the current end (0: never)", "", NULL, 0, 1e15 },    \
 	}
 
 PT_PARAMS(write_bw);
@@ -78,6 +88,11 @@ static PARAM_TABLE(read_lat_table, "read_lat", "RDMA READ latency",
 static PARAM_TABLE(send_lat_table, "send_lat", "SEND ping-pong",
 		   send_lat_tab);
 
+/* defined with the resize logic below (a tentative definition) */
+static struct sim_evkind ev_pt_resize;
+struct pt_state;
+static void pt_maybe_trim(struct pt_state *st);
+
 static bool pt_is_bw(enum pt_kind k)
 {
 	return k <= PT_SEND_BW;
@@ -87,8 +102,9 @@ static void pt_post(struct pt_state *st, struct rdma_side *from,
 		    struct rdma_side *to, enum nic_wr_opcode op)
 {
 	uint64_t size = st->cfg->msg_size;
-	uint64_t off = (st->slot * size) % st->buffer;
-	if (off + size > st->buffer)
+	uint64_t span = st->span ? st->span : st->buffer;
+	uint64_t off = (st->slot * size) % span;
+	if (off + size > span)
 		off = 0;
 	st->slot++;
 	struct nic_send_wr wr = {
@@ -186,6 +202,8 @@ static void pt_client_cq(void *ctx, struct nic_cq *cq)
 			st->done++;
 			if (pt_is_bw(st->kind))
 				pt_peak(st, now);
+			if (st->trim_pending)
+				pt_maybe_trim(st);
 			if (pt_more(st))
 				pt_post(st, &st->app.c, &st->app.s,
 					pt_op(st->kind));
@@ -242,6 +260,10 @@ static void pt_ready(struct rdma_app *app)
 	sim_time_t now = sim_now(w->sim);
 	w->res.first = w->res.last = st->win_start = st->iter_start = now;
 	st->slot = 0;
+	st->span = st->buffer;
+	if (st->cfg->resize_period && pt_is_bw(st->kind))
+		sim_schedule_in(w->sim, st->cfg->resize_period, &ev_pt_resize,
+				w->comp, st, 0);
 	switch (st->kind) {
 	case PT_SEND_BW:
 		for (uint64_t i = 0; i < 4096 && i < 2 * st->cfg->tx_depth; i++)
@@ -268,6 +290,59 @@ static void pt_ready(struct rdma_app *app)
 		pt_post(st, &app->c, &app->s, NIC_WR_RDMA_READ);
 		break;
 	}
+}
+
+/* ---- resize_period: trim to half, grow back, keeping the rkey ---- */
+
+static void pt_resize_ev(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_pt_resize, "wl.perftest.resize", pt_resize_ev);
+
+static void pt_resized(void *ctx, struct nic_mr *mr, int status)
+{
+	(void)mr;
+	struct pt_state *st = ctx;
+	struct workload *w = st->app.w;
+	st->resizing = false;
+	if (status) {
+		w->res.errors++; /* the policy could not commit/pin the growth */
+		return;
+	}
+	if (!st->trimmed)
+		st->span = st->buffer; /* grown: the client may use it all */
+	(*stats_counter(w->sim->stats, "wl.%s.resizes", w->name))++;
+}
+
+static void pt_maybe_trim(struct pt_state *st)
+{
+	if (!st->trim_pending || st->done < st->trim_after)
+		return;
+	st->trim_pending = false;
+	nic_mr_resize(st->app.s.mr, st->buffer / 2, pt_resized, st);
+}
+
+static void pt_resize_ev(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct pt_state *st = obj;
+	if (!st->app.s.mr || st->app.failed)
+		return;
+	if (!st->resizing) {
+		st->resizing = true;
+		st->trimmed = !st->trimmed;
+		if (st->trimmed) {
+			/* the client stops using the tail, and the server
+			 * trims once the writes already posted are done (as
+			 * an application would agree before a trim) */
+			st->span = st->buffer / 2;
+			st->trim_pending = true;
+			st->trim_after = st->posted;
+			pt_maybe_trim(st);
+		} else {
+			nic_mr_resize(st->app.s.mr, st->buffer, pt_resized, st);
+		}
+	}
+	sim_schedule_in(sim, st->cfg->resize_period, &ev_pt_resize,
+			st->app.w->comp, st, 0);
 }
 
 static void pt_begin(struct sim *sim, void *obj, uint64_t arg)
