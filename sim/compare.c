@@ -54,28 +54,28 @@ char **compare_parse_policies(const char *list, GError **error)
 						 : NULL;
 			if (near)
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "compare: --policy: unknown policy "
-					    "'%s' (did you mean '%s'?); known: "
-					    "%s", name, near, all);
+					    "--policy %s: unknown policy '%s' "
+					    "(did you mean '%s'?); known: %s",
+					    list, name, near, all);
 			else
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "compare: --policy: unknown policy "
-					    "'%s'; known: %s", name, all);
+					    "--policy %s: unknown policy '%s'; "
+					    "known: %s", list, name, all);
 			g_free(all);
 			goto fail;
 		}
 		for (guint i = 0; i < out->len; i++)
 			if (!strcmp(out->pdata[i], name)) {
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "compare: --policy: policy '%s' "
-					    "given twice", name);
+					    "--policy %s: policy '%s' given "
+					    "twice", list, name);
 				goto fail;
 			}
 		g_ptr_array_add(out, g_strdup(name));
 	}
 	if (!out->len) {
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "compare: --policy: no policy given");
+			    "--policy '%s': no policy given", list);
 		goto fail;
 	}
 	g_strfreev(v);
@@ -753,8 +753,33 @@ static int compare_usage_error(const char *msg)
 	return EXIT_CONFIG;
 }
 
-int compare_command(int argc, char **argv)
+/* GOption takes "-j 4" but not make's "-j4": split it. */
+static char **compare_split_jobs(int argc, char **argv)
 {
+	GPtrArray *v = g_ptr_array_new();
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			for (; i < argc; i++)
+				g_ptr_array_add(v, g_strdup(argv[i]));
+		else if (!strncmp(a, "-j", 2) && g_ascii_isdigit(a[2])) {
+			g_ptr_array_add(v, g_strdup("-j"));
+			g_ptr_array_add(v, g_strdup(a + 2));
+		} else {
+			g_ptr_array_add(v, g_strdup(a));
+		}
+	}
+	g_ptr_array_add(v, NULL);
+	return (char **)g_ptr_array_free(v, FALSE);
+}
+
+int compare_command(int argc_in, char **argv_in)
+{
+	char **args = compare_split_jobs(argc_in, argv_in);
+	/* g_option_context_parse() removes what it parses from argv, not
+	 * from args, which keeps every string to free */
+	int argc = (int)g_strv_length(args);
+	char **argv = g_memdup2(args, sizeof(char *) * ((size_t)argc + 1));
 	char *policy = NULL, *duration = NULL, *out = NULL;
 	gint64 seed = -1;
 	gint jobs = -1; /* -1: not given */
@@ -868,5 +893,7 @@ out:
 	g_free(out);
 	g_strfreev(sets);
 	g_strfreev(policies);
+	g_free(argv);
+	g_strfreev(args);
 	return rc;
 }
