@@ -128,6 +128,24 @@ bool compare_validate(const struct compare_options *o, bool *io_error,
 	return true;
 }
 
+void compare_warn_fixed_policies(const struct compare_options *o, FILE *out)
+{
+	struct scenario *sc = scenario_load(o->scenario, NULL);
+	for (char **a = o->sets; sc && a && *a; a++)
+		scenario_set(sc, *a, NULL, NULL);
+	const char *const *names = sc ? scenario_names(sc, "workload") : NULL;
+	for (unsigned i = 0; names && names[i]; i++) {
+		const char *p = scenario_get(sc, "workload", names[i], "policy");
+		if (p && *p)
+			fprintf(out,
+				"odpsim: compare: warning: [workload %s] "
+				"policy = %s is not overridden: its MRs use "
+				"%s in every run\n",
+				names[i], p, p);
+	}
+	scenario_free(sc);
+}
+
 /* ---- running: one forked child per policy ---- */
 
 struct compare_child {
@@ -869,6 +887,7 @@ int compare_command(int argc_in, char **argv_in)
 		rc = io_error ? EXIT_IO : EXIT_CONFIG;
 		goto out;
 	}
+	compare_warn_fixed_policies(&o, stderr);
 	res = compare_run(&o, &err);
 	if (!res) {
 		fprintf(stderr, "odpsim: %s\n", err->message);

@@ -51,6 +51,10 @@ char **compare_parse_policies(const char *list, GError **error);
 bool compare_validate(const struct compare_options *o, bool *io_error,
 		      GError **error);
 
+/* A workload with its own `policy` key keeps it under every policy
+ * compared: say so on @out, one line per such workload. */
+void compare_warn_fixed_policies(const struct compare_options *o, FILE *out);
+
 /* Run every policy (at most o->jobs at once) and collect the summaries;
  * with o->out_dir, also write DIR/compare.json.  NULL when a run failed:
  * the message names each failed policy. */

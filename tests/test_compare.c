@@ -339,6 +339,15 @@ START_TEST(cli_help_and_errors)
 	g_free(out);
 	g_free(err);
 
+	/* a workload's own policy is kept under every policy: a warning */
+	const char *fixed[] = { NULL, "compare", "workloads/write_bw.ini",
+				"--duration", "200us", "--policy", "pin,odp",
+				"--set", "workload.bw.policy=odp", NULL };
+	ck_assert_int_eq(run_cmd(fixed, NULL, &out, &err), 0);
+	ck_assert_msg(strstr(err, "[workload bw] policy = odp"), "%s", err);
+	g_free(out);
+	g_free(err);
+
 	/* a run that crashes is named; the others still finish */
 	const char *crash[] = { NULL, "compare", "workloads/write_bw.ini",
 				"--duration", "200us", "--policy", "pin,odp",
