@@ -1,15 +1,15 @@
 /*
  * sim/compare.c - `odpsim compare` (see compare.h).
  *
- * Why fork and not threads or re-exec: a system is built for one run and
- * owns global-free but not thread-safe state (stats, pools, trace sinks),
- * and a forked child starts from exactly the parent's state, so the run is
- * the one `odpsim run` would do; a crash of one policy (an assertion in a
- * model) ends one child, which the parent reports by name.  Re-executing
- * /proc/self/exe would work too but would re-parse options in a second
- * place and depend on /proc.  The children write their summaries (a few
- * KiB each) into pipes that the parent drains with poll(), so no child can
- * block on a full pipe and no temporary file is left behind.
+ * Why fork and not threads or re-exec: the simulator is written for one
+ * run per process (tables filled at first use, no locks anywhere), a forked
+ * child starts from exactly the parent's state, so its run is the one
+ * `odpsim run --policy P` does, and a crash of one policy (an assertion in
+ * a model) ends one child, which the parent reports by name.  Re-executing
+ * /proc/self/exe would work too, but would depend on /proc and pass every
+ * option through a second command line.  The children write their
+ * summaries (a few KiB each) into pipes that the parent drains with poll(),
+ * so no child blocks on a full pipe and no temporary file is left behind.
  *
  * The table is computed from the parsed summaries only, never from a live
  * system, so it reads the same whether the runs were parallel or not, and
@@ -501,8 +501,8 @@ static const struct compare_row compare_rows[] = {
 	{ FIG_COUNTER, "page faults", "nic.page_faults", 0, false },
 	{ FIG_COUNTER, "RNR NAKs sent", "nic.rnr_naks_sent", 0, false },
 	{ FIG_COUNTER, "QP stalls", "nic.qp_stalls", 0, false },
-	{ FIG_HIST_TOTAL, "QP stall time ms (total)", "nic.qp_stall", 1e-3,
-	  true },
+	/* no QP stall time: nic.qp_stall_ns records only the stalls that end
+	 * in nic_qp_resume() from REQ_STALLED, far fewer than qp_stalls */
 	{ FIG_COUNTER, "page invalidations", "nic.page_invalidations", 0,
 	  false },
 	{ FIG_HIST_TOTAL, "suspend time ms (total)", "nic.suspend", 1e-3,
@@ -830,14 +830,15 @@ int compare_command(int argc_in, char **argv_in)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	char *known = g_strjoinv(", ", (char **)system_policy_names());
 	char *descr = g_strdup_printf(
-		"Every run uses the same scenario, seed and overrides; runs "
-		"are separate processes and give the same results in "
-		"parallel as one after the other.  The table has one column "
-		"per policy: per-workload bandwidth, message rate and "
-		"latency; registration time; pinned, committed and resident "
-		"pages; NIC faults, RNR NAKs, QP stalls, invalidations; VMM "
-		"moves and reclaim; the oracle; the fingerprint.  \"-\" marks "
-		"a figure a run does not have.\n"
+		"Every run uses the same scenario, seed and overrides.  Runs "
+		"are separate\nprocesses and give the same results in "
+		"parallel as one after the other.\n"
+		"The table has one column per policy: per-workload bandwidth, "
+		"message rate\nand latency; registration time; pinned, "
+		"committed and resident pages; NIC\nfaults, RNR NAKs, QP "
+		"stalls, invalidations; VMM moves and reclaim; the oracle;\n"
+		"the fingerprint.  Figures are summed over hosts; \"-\" marks "
+		"one a run lacks.\n"
 		"Policies: %s.\n"
 		"Exit status: 0 ok, 1 I/O error or a failed run, "
 		"2 configuration error (nothing was run).", known);
