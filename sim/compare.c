@@ -217,6 +217,9 @@ static bool compare_spawn(const struct compare_options *o, unsigned idx,
 		return false;
 	}
 	if (pid == 0) {
+		/* stdout is the parent's table or JSON array: anything a
+		 * model prints goes to stderr instead */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 		close(p[0]);
 		compare_child_main(o, o->policies[idx], p[1]);
 	}
