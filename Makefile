@@ -80,6 +80,7 @@ check: $(B)/odpsim $(TEST_BIN)
 bench: $(BENCH_BIN) $(B)/odpsim
 	$(B)/bench_hold 1000 20000000
 	$(B)/bench_hold 1000000 20000000
+	$(B)/bench_system workloads/write_bw.ini 200ms
 
 DEMO_OUT ?= demo-out
 demo: $(B)/odpsim

@@ -19,6 +19,7 @@
  */
 #include "nic/nic_int.h"
 
+#include "nic/host.h"
 #include "nic/pcie.h"
 
 static const struct trace_kind tk_rnr_recv = { "rnr_nak_received",
@@ -27,6 +28,11 @@ static const struct trace_kind tk_timeout = { "ack_timeout", TRACE_INSTANT,
 					      NULL };
 static const struct trace_kind tk_complete = { "wqe_complete",
 					       TRACE_INSTANT, NULL };
+/* the requester's wait for the RNR timer: a span on the QP's track */
+static const struct trace_kind tk_rnr_wait = { "rnr_wait_start", TRACE_BEGIN,
+					       "rnr_wait" };
+static const struct trace_kind tk_rnr_wait_end = { "rnr_wait_end",
+						   TRACE_END, "rnr_wait" };
 
 static bool wqe_done(const struct nic_qp *qp, const struct nic_wqe *w)
 {
@@ -58,8 +64,9 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 		}
 		qp->sq_head = (qp->sq_head + 1) % qp->sq_depth;
 		qp->sq_count--;
-		g_assert(qp->req_idx > 0);
+		g_assert(qp->req_idx > 0 && qp->fetch_idx > 0);
 		qp->req_idx--;
+		qp->fetch_idx--;
 	}
 }
 
@@ -101,6 +108,8 @@ static void rnr_expire(struct sim *sim, void *obj, uint64_t psn)
 	struct nic_qp *qp = obj;
 	if (qp->state != QPS_RTS || qp->req != REQ_RNR_WAIT)
 		return;
+	sim_trace(qp->nic->sim, qp->comp, &tk_rnr_wait_end, qp->qpn, psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
 	req_rewind(qp, (uint32_t)psn);
 	req_fill(qp);
@@ -124,6 +133,8 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 		qp->rnr_left--;
 	}
 	qp->req = REQ_RNR_WAIT;
+	sim_trace(nic->sim, qp->comp, &tk_rnr_wait, qp->qpn, p->psn,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	/* drop what was prepared: it is resent after the wait */
 	for (uint32_t k = 0; k < qp->tx_count; k++)
 		pkt_free(nic->pool,
@@ -236,6 +247,11 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 		land = pcie_dma_write_at(nic->pcie, t, p->payload_len);
 		if (land > mr->dma_busy)
 			mr->dma_busy = land;
+		/* the content of READ data is not tracked: a fresh version */
+		oracle_dma(nic->oracle, true, mr, va, p->payload_len,
+			   ((uint64_t)nic->host->index << 56) | (1ULL << 55) |
+				   ++qp->data_version_seq,
+			   land, qp->qpn, p->psn);
 	}
 	w->resp_got++;
 	if (w->resp_got == w->npkts) {

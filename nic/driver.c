@@ -39,7 +39,8 @@
 #include "nic/pcie.h"
 #include "vmm/vmm.h"
 
-const char *const reg_policy_names[] = { "pin", "odp", "odp-prefetch", NULL };
+const char *const reg_policy_names[] = { "pin", "odp", "odp-prefetch",
+					 "odp-unsafe", NULL };
 
 static const struct param driver_tab[] = {
 	{ "fault_threads", PT_COUNT, "2",
@@ -546,6 +547,8 @@ static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
 	sim_time_t at = sim_now(drv->sim) + drv->cfg.invalidate_time;
 	if (mr->dma_busy > at)
 		at = mr->dma_busy;
+	if (mr->policy->no_drain) /* odp-unsafe: the bug, on purpose */
+		at = sim_now(drv->sim);
 	sim_schedule(drv->sim, at, &ev_inval_ack, drv->comp, a, 0);
 }
 
@@ -691,10 +694,11 @@ static void odp_prefetch_reg(struct nic_mr *mr)
 }
 
 static const struct reg_policy_ops policies[REG_NPOLICIES] = {
-	[REG_PIN] = { "pin", false, pin_reg, pin_dereg },
-	[REG_ODP] = { "odp", true, odp_reg, odp_dereg },
-	[REG_ODP_PREFETCH] = { "odp-prefetch", true, odp_prefetch_reg,
+	[REG_PIN] = { "pin", false, false, pin_reg, pin_dereg },
+	[REG_ODP] = { "odp", true, false, odp_reg, odp_dereg },
+	[REG_ODP_PREFETCH] = { "odp-prefetch", true, false, odp_prefetch_reg,
 			       odp_dereg },
+	[REG_ODP_UNSAFE] = { "odp-unsafe", true, true, odp_reg, odp_dereg },
 };
 
 const struct reg_policy_ops *reg_policy_get(enum reg_policy_id id)

@@ -13,6 +13,11 @@
  *                 invalidations zap the MTT after in-flight DMA drains
  *   odp-prefetch  odp, plus every page faulted in and mapped (not pinned)
  *                 before registration returns (advise_mr PREFETCH, flush)
+ *   odp-unsafe    odp with a bug on purpose: invalidate_start is
+ *                 acknowledged at once, without waiting for DMA in
+ *                 flight.  A teaching and validation policy: the oracle
+ *                 must catch it (lost writes, stale reads).  Never a
+ *                 choice for a real comparison.
  */
 #ifndef NIC_DRIVER_H
 #define NIC_DRIVER_H
@@ -25,6 +30,7 @@ enum reg_policy_id {
 	REG_PIN,
 	REG_ODP,
 	REG_ODP_PREFETCH,
+	REG_ODP_UNSAFE,
 	REG_NPOLICIES
 };
 extern const char *const reg_policy_names[]; /* NULL-terminated */
@@ -32,6 +38,7 @@ extern const char *const reg_policy_names[]; /* NULL-terminated */
 struct reg_policy_ops {
 	const char *name;
 	bool on_demand; /* translations appear on faults, not up front */
+	bool no_drain;  /* acks invalidations before DMA drains (a bug) */
 	/* Fill the MTT of a new MR; the driver completes it afterwards. */
 	void (*reg)(struct nic_mr *mr);
 	void (*dereg)(struct nic_mr *mr);

@@ -161,6 +161,7 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
 	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
+	nic->oracle = oracle_new(nic);
 	return nic;
 }
 
@@ -199,6 +200,7 @@ void nic_free(struct nic *nic)
 	g_ptr_array_free(nic->all_qps, TRUE);
 	g_ptr_array_free(nic->all_mrs, TRUE);
 	g_ptr_array_free(nic->all_cqs, TRUE);
+	oracle_free(nic->oracle);
 	mtt_cache_free(nic->mtt_cache);
 	mtt_cache_free(nic->mpt_cache);
 	pcie_free(nic->pcie);
@@ -218,9 +220,19 @@ struct host *nic_host(const struct nic *nic)
 	return nic->host;
 }
 
+struct oracle *nic_oracle(const struct nic *nic)
+{
+	return nic->oracle;
+}
+
 bool nic_attached(const struct nic *nic)
 {
 	return nic->link != NULL;
+}
+
+uint32_t nic_mtt_cache_occupancy(const struct nic *nic)
+{
+	return mtt_cache_occupancy(nic->mtt_cache);
 }
 
 /* ---- responder packet queue: a min-heap on (ready, insertion) ---- */
@@ -326,7 +338,9 @@ void nic_tx_kick(struct nic *nic)
 
 static const struct trace_kind tk_tx = { "pkt_tx", TRACE_INSTANT, NULL };
 
-static void nic_transmit(struct nic *nic, struct pkt *p)
+/* Inline: once per packet, and GCC stops inlining it for the sim_trace()
+ * call inside (traces/README.md, "Cost"). */
+static inline void nic_transmit(struct nic *nic, struct pkt *p)
 {
 	(*nic->c_tx_pkts)++;
 	*nic->c_tx_bytes += p->payload_len;

@@ -174,6 +174,9 @@ void nic_free(struct nic *nic);
 void nic_attach(struct nic *nic, struct link *link, unsigned end);
 struct host *nic_host(const struct nic *nic);
 bool nic_attached(const struct nic *nic);
+struct oracle *nic_oracle(const struct nic *nic);
+/* Valid entries in the MTT cache now (sampled for series and timelines). */
+uint32_t nic_mtt_cache_occupancy(const struct nic *nic);
 
 struct nic_pd *nic_alloc_pd(struct nic *nic);
 

@@ -17,6 +17,7 @@
 
 #include "nic/driver.h"
 #include "nic/nic.h"
+#include "nic/oracle.h"
 #include "nic/packet.h"
 #include "sim/rng.h"
 #include "sim/stats.h"
@@ -157,6 +158,8 @@ struct nic_qp {
 	/* requester */
 	enum req_state req;
 	uint32_t req_idx;   /* offset from sq_head of the WQE being sent */
+	uint32_t fetch_idx; /* offset from sq_head of the first WQE the
+			     * NIC has not asked for yet */
 	uint32_t req_pkt;   /* next packet of that WQE */
 	uint32_t next_psn;  /* PSN of the next packet to prepare */
 	uint32_t una_psn;   /* oldest unacknowledged PSN */
@@ -223,6 +226,7 @@ struct nic {
 	sim_time_t tx_at;  /* time it is armed for, or SIM_TIME_MAX */
 	sim_time_t rx_busy; /* receive pipeline */
 	struct driver *drv;
+	struct oracle *oracle;
 
 	/* counters */
 	uint64_t *c_tx_pkts, *c_tx_bytes, *c_rx_pkts, *c_rx_drop_corrupt;

@@ -85,6 +85,9 @@ struct pkt *pkt_alloc(struct pkt_pool *pool)
 	} else {
 		p = g_new(struct pkt, 1);
 		pool->allocated++;
+		if (!pool->all)
+			pool->all = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(pool->all, p);
 	}
 	memset(p, 0, sizeof(*p));
 	p->id = ++pool->next_id;
@@ -102,9 +105,8 @@ void pkt_free(struct pkt_pool *pool, struct pkt *p)
 
 void pkt_pool_destroy(struct pkt_pool *pool)
 {
-	while (pool->free) {
-		struct pkt *n = pool->free->next;
-		g_free(pool->free);
-		pool->free = n;
-	}
+	if (pool->all)
+		g_ptr_array_free(pool->all, TRUE);
+	pool->all = NULL;
+	pool->free = NULL;
 }

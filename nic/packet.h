@@ -119,8 +119,11 @@ uint32_t pkt_frame_bytes(const struct pkt *p);
 /* Bytes the frame occupies on the link: frame + preamble/SFD + IFG. */
 uint32_t pkt_wire_bytes(const struct pkt *p);
 
+/* Owns every packet it ever allocated: packets still on the wire when a
+ * run ends are referenced only by events that will not fire. */
 struct pkt_pool {
 	struct pkt *free;
+	void *all; /* GPtrArray of every packet */
 	uint64_t allocated, in_use, next_id;
 };
 

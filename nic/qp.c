@@ -260,7 +260,10 @@ int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr)
 	struct nic_wqe *w = nic_sq_at(qp, qp->sq_count);
 	memset(w, 0, sizeof(*w));
 	w->wr = *wr;
-	w->data_version = ((uint64_t)qp->qpn << 40) | ++qp->data_version_seq;
+	/* unique over the run: host, QP, sequence */
+	w->data_version = ((uint64_t)qp->nic->host->index << 56) |
+			  ((uint64_t)qp->qpn << 32) |
+			  (uint32_t)++qp->data_version_seq;
 	qp->sq_count++;
 	/* the doorbell is a posted MMIO write from the CPU to the NIC */
 	sim_time_t at = pcie_mmio_write(qp->nic->pcie, 8);
@@ -388,5 +391,5 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
 		qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
 		qp->rq_count--;
 	}
-	qp->req_idx = qp->req_pkt = 0;
+	qp->req_idx = qp->req_pkt = qp->fetch_idx = 0;
 }

@@ -87,10 +87,8 @@ void req_doorbell(struct nic_qp *qp)
 {
 	struct nic *nic = qp->nic;
 	sim_time_t last = 0;
-	for (uint32_t i = qp->req_idx; i < qp->sq_count; i++) {
-		struct nic_wqe *w = nic_sq_at(qp, i);
-		if (w->fetched_at)
-			continue;
+	for (; qp->fetch_idx < qp->sq_count; qp->fetch_idx++) {
+		struct nic_wqe *w = nic_sq_at(qp, qp->fetch_idx);
 		(*nic->c_wqe_fetch)++;
 		w->fetched_at = last = pcie_dma_read(nic->pcie,
 						     nic->cfg.wqe_bytes);
@@ -187,6 +185,10 @@ void req_fill(struct nic_qp *qp)
 				ready = pcie_dma_read_at(nic->pcie, t, len);
 				if (ready > mr->dma_busy)
 					mr->dma_busy = ready;
+				oracle_dma(nic->oracle, false, mr,
+					   w->wr.sge.addr + off, len, 0, ready,
+					   qp->qpn, (w->first_psn + k) &
+							    PSN_MASK);
 			}
 			p = nic_pkt_new(qp, data_opcode(w, k, n));
 			p->psn = (w->first_psn + k) & PSN_MASK;

@@ -20,7 +20,7 @@
 #include "sim/system.h"
 #include "sim/version.h"
 
-enum { EXIT_IO = 1, EXIT_CONFIG = 2 };
+enum { EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
 
 static const char commands_help[] =
 	"Commands:\n"
@@ -44,11 +44,12 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_options opt = { 0 };
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
-	char *pcap = NULL;
+	char *pcap = NULL, *timeline = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = -1;
 	gboolean json = FALSE, quiet = FALSE, no_progress = FALSE;
+	gboolean strict = FALSE;
 	char **sets = NULL;
 	GOptionEntry entries[] = {
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
@@ -70,6 +71,9 @@ static int cmd_run(int argc, char **argv)
 		  "into DIR", "DIR" },
 		{ "trace", 't', 0, G_OPTION_ARG_FILENAME, &trace,
 		  "write the event trace as CSV (traces/README.md)", "FILE" },
+		{ "timeline", 0, 0, G_OPTION_ARG_FILENAME, &timeline,
+		  "write a Chrome trace-event JSON timeline (opens in "
+		  "Perfetto; traces/README.md)", "FILE" },
 		{ "trace-hosts", 0, 0, G_OPTION_ARG_STRING, &t_hosts,
 		  "trace only these hosts", "H1,H2" },
 		{ "trace-components", 0, 0, G_OPTION_ARG_STRING, &t_comps,
@@ -83,6 +87,9 @@ static int cmd_run(int argc, char **argv)
 		{ "trace-cap", 0, 0, G_OPTION_ARG_STRING, &t_cap,
 		  "stop tracing (with a warning) past this size, e.g. 100MiB",
 		  "SIZE" },
+		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
+		  "the first correctness-oracle violation (lost write, stale "
+		  "read) stops the run: exit status 3", NULL },
 		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
 		  "print no summary (files are still written)", NULL },
 		{ "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress,
@@ -118,6 +125,7 @@ static int cmd_run(int argc, char **argv)
 	opt.sets = sets;
 	opt.out_dir = out;
 	opt.trace_path = trace;
+	opt.timeline_path = timeline;
 	opt.pcap_dir = pcap;
 	opt.trace_hosts = t_hosts;
 	opt.trace_comps = t_comps;
@@ -126,6 +134,7 @@ static int cmd_run(int argc, char **argv)
 	opt.trace_to = t_to;
 	opt.trace_cap = t_cap;
 	opt.progress = !no_progress && isatty(STDERR_FILENO);
+	opt.strict = strict;
 	bool io_error;
 	struct system *sys = system_build(argv[1], &opt, &io_error, &err);
 	if (!sys) {
@@ -136,6 +145,10 @@ static int cmd_run(int argc, char **argv)
 	if (!system_run(sys, &err)) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = EXIT_IO;
+	} else if (system_violation(sys)) {
+		fprintf(stderr, "odpsim: --strict: %s\n",
+			system_violation(sys));
+		rc = EXIT_ORACLE;
 	} else if (!quiet) {
 		if (json) {
 			char *j = system_summary_json(sys, false);
@@ -153,6 +166,7 @@ out:
 	g_free(duration);
 	g_free(out);
 	g_free(trace);
+	g_free(timeline);
 	g_free(pcap);
 	g_free(t_hosts);
 	g_free(t_comps);

@@ -18,6 +18,8 @@ struct series {
 	FILE *f;
 	char *path;
 	sim_time_t prev_t;
+	series_observer_fn observer;
+	void *observer_ctx;
 };
 
 struct series *series_new(void)
@@ -80,20 +82,32 @@ bool series_open(struct series *s, const char *path, GError **error)
 	return true;
 }
 
+void series_set_observer(struct series *s, series_observer_fn fn, void *ctx)
+{
+	s->observer = fn;
+	s->observer_ctx = ctx;
+}
+
 void series_sample(struct series *s, sim_time_t t)
 {
-	if (!s->f || t == s->prev_t)
+	if ((!s->f && !s->observer) || t == s->prev_t)
 		return;
-	fprintf(s->f, "%" G_GUINT64_FORMAT, t);
+	if (s->f)
+		fprintf(s->f, "%" G_GUINT64_FORMAT, t);
 	for (guint i = 0; i < s->cols->len; i++) {
 		struct series_col *c =
 			&g_array_index(s->cols, struct series_col, i);
 		uint64_t v = *c->value;
-		fprintf(s->f, ",%" G_GUINT64_FORMAT,
-			c->mode == SERIES_DELTA ? v - c->prev : v);
+		uint64_t x = c->mode == SERIES_DELTA ? v - c->prev : v;
+		if (s->f)
+			fprintf(s->f, ",%" G_GUINT64_FORMAT, x);
+		if (s->observer)
+			s->observer(s->observer_ctx, c->name, c->mode, x,
+				    t - s->prev_t);
 		c->prev = v;
 	}
-	fputc('\n', s->f);
+	if (s->f)
+		fputc('\n', s->f);
 	s->prev_t = t;
 }
 

@@ -28,6 +28,13 @@ void series_add(struct series *s, const char *name, const uint64_t *value,
 		enum series_mode mode);
 unsigned series_count(const struct series *s);
 bool series_open(struct series *s, const char *path, GError **error);
+/* Also hand every sampled value to @fn (the timeline's counter tracks):
+ * @value is the level or the increase over @dt, as the mode says.
+ * Sampling then runs even with no file open. */
+typedef void (*series_observer_fn)(void *ctx, const char *name,
+				   enum series_mode mode, uint64_t value,
+				   sim_time_t dt);
+void series_set_observer(struct series *s, series_observer_fn fn, void *ctx);
 /* Write one row for the interval ending at @t. */
 void series_sample(struct series *s, sim_time_t t);
 bool series_close(struct series *s, GError **error);

@@ -12,10 +12,12 @@
 #include "sim/json.h"
 #include "sim/series.h"
 #include "sim/stats.h"
+#include "sim/timeline.h"
 #include "sim/trace.h"
 #include "sim/version.h"
 #include "nic/driver.h"
 #include "nic/mtt_cache.h"
+#include "nic/oracle.h"
 #include "nic/nic.h"
 #include "nic/packet.h"
 #include "nic/pcap.h"
@@ -80,12 +82,14 @@ struct system {
 	GPtrArray *pcaps;     /* struct pcap_writer * */
 	struct pkt_pool pool;
 	struct series *series;
+	GPtrArray *mtt_occ;   /* uint64_t * per host, set before each sample */
 	char *out_dir;
+	bool timeline;        /* counters go to the timeline too */
 	double wall_s;
 	gint64 wall_start;
 	bool progress;
 	gint64 progress_last;
-	uint64_t *oracle_lost, *oracle_stale;
+	uint64_t *oracle_lost, *oracle_stale, *oracle_final;
 };
 
 /* The workload subtables, filled from the registry at first use. */
@@ -115,12 +119,34 @@ static const struct section_schema *schema(void)
 	return s;
 }
 
+const char *system_violation(const struct system *sys)
+{
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		const char *m = h->nic ? oracle_tripped(nic_oracle(h->nic)) :
+					 NULL;
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
 struct sim *system_sim(struct system *sys)
 {
 	return sys->sim;
 }
 
 static struct host *host_by_name(struct system *sys, const char *name);
+
+static bool set_strict(struct system *sys, bool strict)
+{
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		if (h->nic)
+			oracle_set_strict(nic_oracle(h->nic), strict);
+	}
+	return true;
+}
 
 struct host *system_host(struct system *sys, const char *name)
 {
@@ -236,6 +262,7 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 		return false;
 	h->drv = driver_new(sys->sim, h, &dc);
 	static const char *const ser[] = { "tx_bytes", "rx_packets",
+					   "mtt_cache.hits",
 					   "mtt_cache.misses", "rnr_naks_sent",
 					   "retransmitted_packets", "page_faults",
 					   "page_invalidations", "qp_stalls" };
@@ -246,6 +273,12 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 			   SERIES_DELTA);
 		g_free(name);
 	}
+	/* a level read from the cache itself at each sample (system_run) */
+	uint64_t *occ = g_new0(uint64_t, 1);
+	g_ptr_array_add(sys->mtt_occ, occ);
+	char *name = g_strdup_printf("%s.nic.mtt_cache.occupancy", h->name);
+	series_add(sys->series, name, occ, SERIES_LEVEL);
+	g_free(name);
 	return true;
 }
 
@@ -317,6 +350,12 @@ static bool build_links(struct system *sys, const char *pcap_dir,
 			struct link *l = link_new(sys->sim, names[i], &lc,
 						  &sys->pool);
 			g_ptr_array_add(sys->links, l);
+			char *busy = g_strdup_printf("%s.wire.busy_ps",
+						     names[i]);
+			series_add(sys->series, busy,
+				   stats_counter(sys->sim->stats, "%s", busy),
+				   SERIES_DELTA);
+			g_free(busy);
 			nic_attach(ha->nic, l, 0);
 			nic_attach(hb->nic, l, 1);
 			if (pcap_dir) {
@@ -437,6 +476,7 @@ struct system *system_build(const char *scenario_path,
 	sys->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
 	sys->pcaps = g_ptr_array_new();
 	sys->series = series_new();
+	sys->mtt_occ = g_ptr_array_new_with_free_func(g_free);
 	if (!config_fill(sc, &sim_params_table, &sys->p, "sim", NULL, error))
 		goto fail;
 	sys->policy_name = reg_policy_names[sys->p.policy];
@@ -444,6 +484,8 @@ struct system *system_build(const char *scenario_path,
 	sys->oracle_lost = stats_counter(sys->sim->stats, "oracle.lost_writes");
 	sys->oracle_stale = stats_counter(sys->sim->stats, "oracle.stale_reads");
 	sys->progress = opt->progress;
+	sys->oracle_final = stats_counter(sys->sim->stats,
+					  "oracle.final_mismatches");
 	if (opt->pcap_dir && g_mkdir_with_parents(opt->pcap_dir, 0755) != 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
 			    "%s: cannot create pcap directory: %s",
@@ -453,11 +495,12 @@ struct system *system_build(const char *scenario_path,
 	}
 	if (!build_hosts(sys, error) ||
 	    !build_links(sys, opt->pcap_dir, io_error, error) ||
+	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error))
 		goto fail;
 
 	/* outputs */
-	if (opt->trace_path) {
+	if (opt->trace_path || opt->timeline_path) {
 		uint64_t from = 0, to = 0, cap = 0;
 		GError *e = NULL;
 		if ((opt->trace_from &&
@@ -471,14 +514,28 @@ struct system *system_build(const char *scenario_path,
 			g_error_free(e);
 			goto fail;
 		}
-		struct trace_sink *csv = trace_csv_open(opt->trace_path, error);
-		if (!csv) {
-			*io_error = true;
-			goto fail;
-		}
+		const char **hn = g_new(const char *, sys->hosts->len + 1);
+		for (guint i = 0; i < sys->hosts->len; i++)
+			hn[i] = ((struct host *)sys->hosts->pdata[i])->name;
 		sys->sim->trace = trace_new(opt->trace_hosts, opt->trace_comps,
 					    opt->trace_kinds, from, to, cap);
-		trace_add_sink(sys->sim->trace, csv);
+		trace_set_hosts(sys->sim->trace, hn, sys->hosts->len);
+		struct trace_sink *csv = NULL, *tl = NULL;
+		if (opt->trace_path &&
+		    !(csv = trace_csv_open(opt->trace_path, error)))
+			*io_error = true;
+		if (!*io_error && opt->timeline_path &&
+		    !(tl = timeline_open(opt->timeline_path, hn,
+					 sys->hosts->len, error)))
+			*io_error = true;
+		g_free(hn);
+		if (csv)
+			trace_add_sink(sys->sim->trace, csv);
+		if (tl)
+			trace_add_sink(sys->sim->trace, tl);
+		sys->timeline = tl != NULL;
+		if (*io_error)
+			goto fail;
 	}
 	if (opt->out_dir) {
 		sys->out_dir = g_strdup(opt->out_dir);
@@ -526,6 +583,7 @@ void system_free(struct system *sys)
 	g_ptr_array_free(sys->hosts, TRUE);
 	pkt_pool_destroy(&sys->pool);
 	series_free(sys->series);
+	g_ptr_array_free(sys->mtt_occ, TRUE);
 	config_free(&sim_params_table, &sys->p);
 	sim_free(sys->sim);
 	scenario_free(sys->sc);
@@ -550,11 +608,67 @@ static void progress_tick(struct sim *sim, void *ctx)
 	fflush(stderr);
 }
 
+/* DIR/latency.csv: every workload's latency histogram, one row per
+ * non-empty bucket (bounds clamped to the observed min and max), for the
+ * latency CDF of tools/plot_run.py. */
+static bool write_latency_csv(struct system *sys, GError **error)
+{
+	GString *s = g_string_new("# odpsim latency schema 1\n"
+				  "workload,low_ps,high_ps,count\n");
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *w = sys->workloads->pdata[i];
+		const struct hist *h = w->res.lat;
+		if (!h || !h->count)
+			continue;
+		for (unsigned b = 0; b < HIST_NBUCKETS; b++) {
+			if (!h->buckets[b])
+				continue;
+			uint64_t lo = MAX(hist_bucket_low(b), h->min);
+			uint64_t hi = MIN(hist_bucket_high(b), h->max);
+			g_string_append_printf(s, "%s,%" G_GUINT64_FORMAT
+						  ",%" G_GUINT64_FORMAT
+						  ",%" G_GUINT64_FORMAT "\n",
+					       w->name, lo, hi, h->buckets[b]);
+		}
+	}
+	char *path = g_build_filename(sys->out_dir, "latency.csv", NULL);
+	bool ok = g_file_set_contents(path, s->str, (gssize)s->len, error);
+	g_free(path);
+	g_string_free(s, TRUE);
+	return ok;
+}
+
+/* Sampled series as timeline counters: levels as they are at the sample,
+ * increases as rates over the interval they happened in, from its start
+ * (bytes in Gb/s, a link's busy time as a fraction, the rest per second). */
+static void series_to_timeline(void *ctx, const char *name,
+			       enum series_mode mode, uint64_t value,
+			       sim_time_t dt)
+{
+	struct sim *sim = ctx;
+	if (mode == SERIES_LEVEL || dt == 0) {
+		trace_counter(sim, sim->now, name, "value", (double)value);
+		return;
+	}
+	sim_time_t from = sim->now - dt;
+	double per_s = (double)value / sim_time_to_s(dt);
+	if (g_str_has_suffix(name, "busy_ps"))
+		/* a link's two directions together: 0..2 */
+		trace_counter(sim, from, name, "busy_fraction",
+			      (double)value / (double)dt);
+	else if (g_str_has_suffix(name, "bytes"))
+		trace_counter(sim, from, name, "Gbps", per_s * 8 / 1e9);
+	else
+		trace_counter(sim, from, name, "per_s", per_s);
+}
+
 bool system_run(struct system *sys, GError **error)
 {
 	struct sim *sim = sys->sim;
-	bool series_on = sys->out_dir != NULL;
-	if (series_on) {
+	bool series_on = sys->out_dir != NULL || sys->timeline;
+	if (sys->timeline)
+		series_set_observer(sys->series, series_to_timeline, sim);
+	if (sys->out_dir) {
 		char *path = g_build_filename(sys->out_dir, "series.csv", NULL);
 		bool ok = series_open(sys->series, path, error);
 		g_free(path);
@@ -575,10 +689,24 @@ bool system_run(struct system *sys, GError **error)
 	for (sim_time_t t = 0; t < sys->p.duration;) {
 		t = t + step < sys->p.duration ? t + step : sys->p.duration;
 		sim_run_until(sim, t);
-		if (series_on)
+		if (system_violation(sys))
+			break; /* --strict: the first violation ends the run */
+		if (series_on) {
+			for (guint i = 0; i < sys->hosts->len; i++) {
+				struct host *h = sys->hosts->pdata[i];
+				uint64_t *occ = sys->mtt_occ->pdata[i];
+				*occ = nic_mtt_cache_occupancy(h->nic);
+			}
 			series_sample(sys->series, t);
+		}
 	}
 	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
+	/* DMA still in flight lands; every written page is checked */
+	for (guint i = 0; i < sys->hosts->len && !system_violation(sys); i++) {
+		struct host *h = sys->hosts->pdata[i];
+		if (h->nic)
+			oracle_finish(nic_oracle(h->nic));
+	}
 	if (sys->progress && sys->wall_s >= 1.0)
 		fprintf(stderr, "\r%*s\r", 72, "");
 	for (guint i = 0; i < sys->workloads->len; i++) {
@@ -590,6 +718,7 @@ bool system_run(struct system *sys, GError **error)
 		trace_close(sim->trace, sim);
 		trace_free(sim->trace);
 		sim->trace = NULL;
+		sys->timeline = false;
 	}
 	if (!series_close(sys->series, error))
 		return false;
@@ -599,7 +728,7 @@ bool system_run(struct system *sys, GError **error)
 		bool ok = g_file_set_contents(path, json, -1, error);
 		g_free(path);
 		g_free(json);
-		if (!ok)
+		if (!ok || !write_latency_csv(sys, error))
 			return false;
 	}
 	return true;
@@ -692,8 +821,9 @@ void system_summary_text(struct system *sys, FILE *out)
 	}
 	g_free(v);
 	fprintf(out, "\noracle: %" G_GUINT64_FORMAT " lost writes, %"
-		     G_GUINT64_FORMAT " stale reads\n",
-		*sys->oracle_lost, *sys->oracle_stale);
+		     G_GUINT64_FORMAT " stale reads, %" G_GUINT64_FORMAT
+		     " pages not holding their last write at the end\n",
+		*sys->oracle_lost, *sys->oracle_stale, *sys->oracle_final);
 }
 
 char *system_summary_json(struct system *sys, bool pretty)
@@ -765,6 +895,7 @@ char *system_summary_json(struct system *sys, bool pretty)
 	json_obj_begin(&w, "oracle");
 	json_u64(&w, "lost_writes", *sys->oracle_lost);
 	json_u64(&w, "stale_reads", *sys->oracle_stale);
+	json_u64(&w, "final_mismatches", *sys->oracle_final);
 	json_obj_end(&w);
 	json_obj_end(&w);
 	return json_finish(&w);

@@ -33,9 +33,11 @@ struct run_options {
 	const char *out_dir;  /* NULL: no files */
 	const char *pcap_dir; /* NULL: no pcap; else one LINK.pcap per link */
 	const char *trace_path;
+	const char *timeline_path; /* Chrome trace-event JSON, or NULL */
 	const char *trace_hosts, *trace_comps, *trace_kinds;
 	const char *trace_from, *trace_to, *trace_cap;
 	bool progress;        /* progress line on stderr */
+	bool strict;          /* the first oracle violation stops the run */
 };
 
 struct system;
@@ -53,6 +55,8 @@ void system_free(struct system *sys);
 bool system_run(struct system *sys, GError **error);
 
 struct sim *system_sim(struct system *sys);
+/* Under --strict: the first oracle violation, or NULL. */
+const char *system_violation(const struct system *sys);
 struct host;
 /* The host called @name, or NULL (tests drive hosts through it). */
 struct host *system_host(struct system *sys, const char *name);

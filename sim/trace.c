@@ -49,7 +49,7 @@ void trace_close(struct trace *tr, const struct sim *sim)
 	struct trace_sink *s = tr->sinks;
 	while (s) {
 		struct trace_sink *n = s->next;
-		s->close(s, sim);
+		s->close(s, sim, tr);
 		s = n;
 	}
 	tr->sinks = NULL;
@@ -66,24 +66,91 @@ void trace_free(struct trace *tr)
 		g_hash_table_destroy(tr->comps);
 	if (tr->kinds)
 		g_hash_table_destroy(tr->kinds);
+	if (tr->known_hosts)
+		g_hash_table_destroy(tr->known_hosts);
+	for (uint32_t i = 0; i < tr->nsplit; i++)
+		g_free(tr->split[i].host);
+	g_free(tr->split);
 	g_free(tr);
 }
 
-/* Component names are "HOST.PART" ("a.nic") or a bare name ("ab" wire). */
-static bool comp_passes(const struct trace *tr, const char *comp)
+void trace_set_hosts(struct trace *tr, const char *const *names, unsigned n)
 {
-	const char *dot = strchr(comp, '.');
-	if (tr->hosts) {
-		char *host = dot ? g_strndup(comp, (gsize)(dot - comp)) :
-				   g_strdup(comp);
-		bool ok = g_hash_table_contains(tr->hosts, host);
-		g_free(host);
-		if (!ok)
-			return false;
+	if (!tr->known_hosts)
+		tr->known_hosts = g_hash_table_new_full(g_str_hash, g_str_equal,
+							g_free, NULL);
+	for (unsigned i = 0; i < n; i++)
+		g_hash_table_add(tr->known_hosts, g_strdup(names[i]));
+}
+
+/* Component names are "HOST.PART" ("a.nic") or a name outside any host
+ * ("ab.wire", "wl.bw").  Split once per component, on first use. */
+const struct trace_comp_split *trace_comp(struct trace *tr,
+					  const struct sim *sim, uint16_t comp)
+{
+	if (comp >= tr->nsplit) {
+		uint32_t n = sim->ncomps > comp ? sim->ncomps : comp + 1u;
+		tr->split = g_renew(struct trace_comp_split, tr->split, n);
+		memset(tr->split + tr->nsplit, 0,
+		       (n - tr->nsplit) * sizeof(*tr->split));
+		tr->nsplit = n;
 	}
-	if (tr->comps && !g_hash_table_contains(tr->comps, dot ? dot + 1 : comp))
+	struct trace_comp_split *sp = &tr->split[comp];
+	if (!sp->part) {
+		const char *name = sim_component_name(sim, comp);
+		const char *dot = strchr(name, '.');
+		char *host = dot ? g_strndup(name, (gsize)(dot - name)) : NULL;
+		if (host && tr->known_hosts &&
+		    !g_hash_table_contains(tr->known_hosts, host)) {
+			g_free(host);
+			host = NULL;
+		}
+		sp->host = host;
+		sp->part = host ? dot + 1 : name;
+	}
+	return sp;
+}
+
+/* A component filter entry matches the component column ("nic",
+ * "ab.wire") or, outside hosts, any dotted part of it ("wire"). */
+static bool part_passes(const struct trace *tr, const char *host,
+			const char *part)
+{
+	if (g_hash_table_contains(tr->comps, part))
+		return true;
+	if (host)
+		return false;
+	bool ok = false;
+	char **v = g_strsplit(part, ".", -1);
+	for (char **p = v; *p && !ok; p++)
+		ok = g_hash_table_contains(tr->comps, *p);
+	g_strfreev(v);
+	return ok;
+}
+
+static bool comp_passes(const struct trace *tr, const char *host,
+			const char *part)
+{
+	if (tr->hosts && (!host || !g_hash_table_contains(tr->hosts, host)))
+		return false;
+	if (tr->comps && !part_passes(tr, host, part))
 		return false;
 	return true;
+}
+
+static void trace_check_cap(struct trace *tr, sim_time_t now)
+{
+	if (tr->cap_bytes && tr->bytes >= tr->cap_bytes) {
+		tr->capped = true;
+		tr->capped_at = now;
+		fprintf(stderr,
+			"odpsim: warning: trace size cap of %" G_GUINT64_FORMAT
+			" bytes reached at t=%" G_GUINT64_FORMAT
+			" ps after %" G_GUINT64_FORMAT
+			" records; tracing stopped (raise --trace-cap or "
+			"narrow the filters)\n",
+			tr->cap_bytes, now, tr->records);
+	}
 }
 
 void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
@@ -95,26 +162,50 @@ void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
 		return;
 	if (tr->kinds && !g_hash_table_contains(tr->kinds, k->name))
 		return;
-	if ((tr->hosts || tr->comps) &&
-	    !comp_passes(tr, sim_component_name(sim, comp)))
+	const struct trace_comp_split *sp = trace_comp(tr, sim, comp);
+	if ((tr->hosts || tr->comps) && !comp_passes(tr, sp->host, sp->part))
 		return;
 	struct trace_rec r = {
-		.t = sim->now, .comp = comp, .kind = k, .qp = qp, .psn = psn,
-		.va = va, .frame = frame, .len = len, .detail = detail,
+		.t = sim->now, .comp = comp, .host = sp->host,
+		.part = sp->part, .kind = k, .qp = qp, .psn = psn, .va = va,
+		.frame = frame, .len = len, .detail = detail,
 	};
 	for (struct trace_sink *s = tr->sinks; s; s = s->next)
 		tr->bytes += s->emit(s, sim, &r);
 	tr->records++;
-	if (tr->cap_bytes && tr->bytes >= tr->cap_bytes) {
-		tr->capped = true;
-		fprintf(stderr,
-			"odpsim: warning: trace size cap of %" G_GUINT64_FORMAT
-			" bytes reached at t=%" G_GUINT64_FORMAT
-			" ps after %" G_GUINT64_FORMAT
-			" records; tracing stopped (raise --trace-cap or "
-			"narrow the filters)\n",
-			tr->cap_bytes, sim->now, tr->records);
+	trace_check_cap(tr, sim->now);
+}
+
+void trace_counter(struct sim *sim, sim_time_t t, const char *name,
+		   const char *unit, double value)
+{
+	struct trace *tr = sim->trace;
+	if (!tr || tr->capped || t < tr->from || t > tr->to)
+		return;
+	/* "a.nic.tx_bytes": host "a", component "nic" */
+	const char *dot = strchr(name, '.');
+	char *host = dot ? g_strndup(name, (gsize)(dot - name)) : NULL;
+	if (host && tr->known_hosts &&
+	    !g_hash_table_contains(tr->known_hosts, host)) {
+		g_free(host);
+		host = NULL;
 	}
+	bool ok = true;
+	if (tr->hosts || tr->comps) {
+		const char *p = host ? dot + 1 : name;
+		const char *d2 = strchr(p, '.');
+		char *part = d2 ? g_strndup(p, (gsize)(d2 - p)) : g_strdup(p);
+		ok = comp_passes(tr, host, host ? part : name);
+		g_free(part);
+	}
+	if (ok) {
+		struct trace_counter_rec c = { t, host, name, unit, value };
+		for (struct trace_sink *s = tr->sinks; s; s = s->next)
+			if (s->counter)
+				tr->bytes += s->counter(s, &c);
+		trace_check_cap(tr, sim->now);
+	}
+	g_free(host);
 }
 
 /* ---- CSV sink ---- */
@@ -147,16 +238,12 @@ static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
 			 const struct trace_rec *r)
 {
 	struct csv_sink *s = (struct csv_sink *)base;
-	const char *comp = sim_component_name(sim, r->comp);
-	const char *dot = strchr(comp, '.');
+	(void)sim;
 	GString *line = g_string_sized_new(128);
 	g_string_append_printf(line, "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT,
 			       r->t, r->t / TRACE_REF_CYCLE_PS);
-	if (dot)
-		g_string_append_printf(line, ",%.*s,%s", (int)(dot - comp),
-				       comp, dot + 1);
-	else
-		g_string_append_printf(line, ",,%s", comp);
+	g_string_append_printf(line, ",%s,%s", r->host ? r->host : "",
+			       r->part);
 	g_string_append_printf(line, ",%s", r->kind->name);
 	csv_field_u64(line, r->qp, false);
 	csv_field_u64(line, r->psn, false);
@@ -181,9 +268,11 @@ static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
 	return n;
 }
 
-static void csv_close(struct trace_sink *base, const struct sim *sim)
+static void csv_close(struct trace_sink *base, const struct sim *sim,
+		      const struct trace *tr)
 {
 	(void)sim;
+	(void)tr;
 	struct csv_sink *s = (struct csv_sink *)base;
 	if (fclose(s->f) != 0)
 		fprintf(stderr, "odpsim: warning: %s: %s\n", s->path,

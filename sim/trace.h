@@ -37,17 +37,41 @@ struct trace_kind {
 struct trace_rec {
 	sim_time_t t;
 	uint16_t comp;
+	const char *host; /* the component's host, NULL outside any host */
+	const char *part; /* "nic" for "a.nic"; the whole name outside hosts */
 	const struct trace_kind *kind;
 	uint64_t qp, psn, va, frame, len;
 	const char *detail;
+};
+
+/* A sampled value (a series of sim/series.h) for sinks that draw counter
+ * tracks; @unit names the value ("Gbps", "per_s", "value"). */
+struct trace_counter_rec {
+	sim_time_t t;
+	const char *host; /* NULL outside any host */
+	const char *name; /* the series name ("a.nic.tx_bytes") */
+	const char *unit;
+	double value;
 };
 
 struct trace_sink {
 	/* returns the bytes written, counted against the size cap */
 	uint64_t (*emit)(struct trace_sink *s, const struct sim *sim,
 			 const struct trace_rec *r);
-	void (*close)(struct trace_sink *s, const struct sim *sim);
+	/* NULL: the sink ignores counters */
+	uint64_t (*counter)(struct trace_sink *s,
+			    const struct trace_counter_rec *c);
+	/* @tr says whether (and when) the size cap stopped tracing */
+	void (*close)(struct trace_sink *s, const struct sim *sim,
+		      const struct trace *tr);
 	struct trace_sink *next;
+};
+
+/* Where a component belongs: "a.nic" is host "a", part "nic" when "a" is a
+ * known host; anything else ("ab.wire", "wl.bw") has no host. */
+struct trace_comp_split {
+	char *host; /* NULL: outside any host */
+	const char *part;
 };
 
 struct trace {
@@ -55,11 +79,15 @@ struct trace {
 	GHashTable *hosts;  /* NULL: all */
 	GHashTable *comps;  /* component suffixes ("nic"), NULL: all */
 	GHashTable *kinds;  /* kind names, NULL: all */
+	GHashTable *known_hosts; /* NULL: "X.Y" is host X, part Y */
+	struct trace_comp_split *split; /* per component id, filled lazily */
+	uint32_t nsplit;
 	sim_time_t from, to;
 	uint64_t cap_bytes; /* 0: none */
 	uint64_t bytes;     /* written so far (sinks add) */
 	uint64_t records, dropped;
 	bool capped;
+	sim_time_t capped_at;
 };
 
 /* Filters are comma-separated lists; NULL or "" means all. */
@@ -67,6 +95,20 @@ struct trace *trace_new(const char *hosts, const char *comps,
 			const char *kinds, sim_time_t from, sim_time_t to,
 			uint64_t cap_bytes);
 void trace_add_sink(struct trace *tr, struct trace_sink *s);
+/* The hosts of the system, so that components outside any host ("ab.wire",
+ * "wl.bw") are told apart from host components ("a.nic"). */
+void trace_set_hosts(struct trace *tr, const char *const *names, unsigned n);
+/* The host and part of component @comp (valid until trace_free). */
+const struct trace_comp_split *trace_comp(struct trace *tr,
+					  const struct sim *sim,
+					  uint16_t comp);
+/* Feed a sampled value to the sinks that draw counters; it holds from @t
+ * (<= now) to the next value of the same counter.  It passes the host,
+ * component and time filters and counts against the size cap (the kind
+ * filter does not apply).  @name is "HOST.COMPONENT.KEY" or any name
+ * outside the hosts. */
+void trace_counter(struct sim *sim, sim_time_t t, const char *name,
+		   const char *unit, double value);
 void trace_close(struct trace *tr, const struct sim *sim);
 void trace_free(struct trace *tr);
 
@@ -78,13 +120,32 @@ void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
 		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
 		uint64_t len, const char *detail);
 
-static inline void sim_trace(struct sim *sim, uint16_t comp,
-			     const struct trace_kind *k, uint64_t qp,
-			     uint64_t psn, uint64_t va, uint64_t frame,
-			     uint64_t len, const char *detail)
-{
-	if (__builtin_expect(sim->trace != NULL, 0))
-		trace_emit(sim, comp, k, qp, psn, va, frame, len, detail);
-}
+/*
+ * sim_trace(sim, comp, kind, qp, psn, va, frame, len, detail)
+ *
+ * A macro, not an inline function, so that with tracing off the arguments
+ * are not evaluated at all: a call site may pass nic_mr_pfn(mr, va) or
+ * ib_opcode_name(op), and a function would compute them on every packet
+ * (measured: 2% of the instructions of write_bw) only to throw them away.
+ * What is left is the one predictable branch.  @sim is evaluated twice and
+ * must have no side effects.
+ *
+ * Building with -DODPSIM_NO_TRACE compiles every call out (the arguments
+ * are still type-checked); it exists to measure what the branch costs
+ * (traces/README.md, "Cost"), not for use.
+ */
+#ifdef ODPSIM_NO_TRACE
+#define sim_trace(sim, ...)                                                    \
+	do {                                                                   \
+		if (0)                                                         \
+			trace_emit((sim), __VA_ARGS__);                        \
+	} while (0)
+#else
+#define sim_trace(sim, ...)                                                    \
+	do {                                                                   \
+		if (__builtin_expect((sim)->trace != NULL, 0))                 \
+			trace_emit((sim), __VA_ARGS__);                        \
+	} while (0)
+#endif
 
 #endif

@@ -45,7 +45,7 @@ expect 0 "--help" -- "$ODPSIM" --help
 has "$tmp/out" "run SCENARIO" "--help lists run"
 has "$tmp/out" "params" "--help lists params"
 expect 0 "run --help" -- "$ODPSIM" run --help
-for o in --policy --seed --duration --set --json --out --trace -q; do
+for o in --policy --seed --duration --set --json --out --trace --timeline -q; do
 	has "$tmp/out" -- "$o" "run --help"
 done
 expect 2 "no command" -- "$ODPSIM"
@@ -93,13 +93,24 @@ has "$tmp/t.csv" "^time_ps,nic_cycle,host,component,kind" "trace header"
 expect 1 "unwritable trace" -- "$ODPSIM" run "$tmp/ok.ini" -q --trace /nonexistent/dir/t.csv
 has "$tmp/err" "/nonexistent/dir/t.csv" "trace path named"
 
-# the progress line appears on a terminal for a run over a second
-if command -v script >/dev/null 2>&1 && [ -n "${ODPSIM_SLOW_SCENARIO:-}" ]; then
-	script -qec "$ODPSIM run $ODPSIM_SLOW_SCENARIO -q" /dev/null >"$tmp/tty" 2>&1
+expect 0 "timeline" -- "$ODPSIM" run "$tmp/ok.ini" -q --timeline "$tmp/t.json"
+has "$tmp/t.json" '"traceEvents":' "timeline is a trace-event file"
+expect 1 "unwritable timeline" -- "$ODPSIM" run "$tmp/ok.ini" -q --timeline /nonexistent/dir/t.json
+has "$tmp/err" "/nonexistent/dir/t.json" "timeline path named"
+has "$tmp/o/latency.csv" "^workload,low_ps,high_ps,count$" "--out writes latency.csv"
+
+# the progress line appears on a terminal for a run over a second (write_bw
+# for 4 s of simulated time takes about 3 s of wall time)
+slow=${ODPSIM_SLOW_SCENARIO:-workloads/write_bw.ini --duration 4s}
+if command -v script >/dev/null 2>&1; then
+	script -qec "$ODPSIM run $slow -q" /dev/null </dev/null >"$tmp/tty" 2>&1
 	has "$tmp/tty" "events/s" "progress line on a terminal"
 else
-	echo "cli.sh: SKIP progress-on-terminal check (needs script(1) and ODPSIM_SLOW_SCENARIO)"
+	echo "cli.sh: SKIP progress-on-terminal check (needs script(1))"
 fi
+
+# plotting scripts on a short run (prints SKIP plots without matplotlib)
+if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 
 echo "cli.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -18,128 +18,7 @@
 #include "sim/stats.h"
 #include "sim/system.h"
 #include "vmm/vmm.h"
-
-static char *write_tmp(const char *text)
-{
-	char *path = NULL;
-	int fd = g_file_open_tmp("odpsim-nic-XXXXXX.ini", &path, NULL);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	ck_assert(g_file_set_contents(path, text, -1, NULL));
-	return path;
-}
-
-static struct system *build(const char *text)
-{
-	char *path = write_tmp(text);
-	struct run_options opt = { 0 };
-	bool io;
-	GError *e = NULL;
-	struct system *sys = system_build(path, &opt, &io, &e);
-	ck_assert_msg(sys, "%s", e ? e->message : "");
-	g_unlink(path);
-	g_free(path);
-	return sys;
-}
-
-/* A connected QP pair between hosts a and b with a registered buffer on
- * each side. */
-struct pair {
-	struct system *sys;
-	struct sim *sim;
-	struct host *h[2];
-	struct nic_pd *pd[2];
-	struct nic_cq *cq[2];
-	struct nic_qp *qp[2];
-	struct nic_mr *mr[2];
-	struct nic_mr_info mi[2];
-	uint64_t buf[2];
-	GArray *wc[2]; /* completions seen, in order */
-};
-
-static void reg_cb(void *ctx, struct nic_mr *mr, int status)
-{
-	ck_assert_int_eq(status, 0);
-	*(struct nic_mr **)ctx = mr;
-}
-
-static void cq_cb(void *ctx, struct nic_cq *cq)
-{
-	GArray *v = ctx;
-	struct nic_wc wc[32];
-	int n;
-	while ((n = nic_poll_cq(cq, wc, 32)) > 0)
-		g_array_append_vals(v, wc, (guint)n);
-}
-
-static const struct nic_qp_attr default_attr = {
-	.path_mtu = 4096, .timeout = 10, .retry_cnt = 7, .rnr_retry = 7,
-	.min_rnr_timer = 1, .max_rd_atomic = 16,
-};
-
-static void pair_setup(struct pair *p, const char *link_keys,
-		       const struct nic_qp_attr *attr, uint64_t buflen)
-{
-	char *text = g_strdup_printf(
-		"[sim]\nduration = 1s\n[host a]\nmemory = 256MiB\n"
-		"[host b]\nmemory = 256MiB\n[link ab]\nends = a b\n%s\n",
-		link_keys ? link_keys : "");
-	memset(p, 0, sizeof(*p));
-	p->sys = build(text);
-	g_free(text);
-	p->sim = system_sim(p->sys);
-	const char *names[2] = { "a", "b" };
-	for (int i = 0; i < 2; i++) {
-		p->h[i] = system_host(p->sys, names[i]);
-		struct vmm_as *as = vmm_as_new(p->h[i]->vmm, "test");
-		p->buf[i] = vmm_mmap_anywhere(as, buflen,
-					      VMM_PROT_READ | VMM_PROT_WRITE,
-					      VMM_VMA_ANON, NULL);
-		p->pd[i] = nic_alloc_pd(p->h[i]->nic);
-		p->wc[i] = g_array_new(FALSE, FALSE, sizeof(struct nic_wc));
-		p->cq[i] = nic_create_cq(p->h[i]->nic, 1 << 16, cq_cb, p->wc[i]);
-		p->qp[i] = nic_create_qp(p->pd[i], p->cq[i], p->cq[i], 4096,
-					 4096);
-		nic_reg_mr(p->pd[i], as, p->buf[i], buflen,
-			   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
-				   NIC_ACCESS_REMOTE_READ,
-			   0, reg_cb, &p->mr[i]);
-	}
-	sim_run_until(p->sim, sim_now(p->sim) + 100 * SIM_MS);
-	for (int i = 0; i < 2; i++) {
-		ck_assert_ptr_nonnull(p->mr[i]);
-		nic_mr_info(p->mr[i], &p->mi[i]);
-	}
-	GError *e = NULL;
-	ck_assert(nic_connect(p->qp[0], p->qp[1], attr ? attr : &default_attr,
-			      &e));
-}
-
-static void pair_free(struct pair *p)
-{
-	for (int i = 0; i < 2; i++)
-		g_array_free(p->wc[i], TRUE);
-	system_free(p->sys);
-}
-
-static uint64_t counter(struct pair *p, const char *name)
-{
-	return stats_get(p->sim->stats, name);
-}
-
-static struct nic_send_wr wr_of(struct pair *p, int from, uint64_t id,
-				enum nic_wr_opcode op, uint64_t off,
-				uint32_t len)
-{
-	struct nic_send_wr wr = {
-		.wr_id = id, .opcode = op,
-		.sge = { p->buf[from] + off, len, p->mi[from].lkey },
-		.signaled = true, .imm = (uint32_t)id,
-		.remote_addr = p->buf[1 - from] + off,
-		.rkey = p->mi[1 - from].rkey,
-	};
-	return wr;
-}
+#include "tests/nic_harness.h"
 
 /* Every message exactly once and in order over a lossy, corrupting link;
  * the requester's transmit count = new packets + retransmissions. */
@@ -240,7 +119,7 @@ START_TEST(bad_rkey)
 	/* the simulation goes on: a new QP pair still works */
 	struct nic_qp *q0 = nic_create_qp(p.pd[0], p.cq[0], p.cq[0], 16, 16);
 	struct nic_qp *q1 = nic_create_qp(p.pd[1], p.cq[1], p.cq[1], 16, 16);
-	ck_assert(nic_connect(q0, q1, &default_attr, NULL));
+	ck_assert(nic_connect(q0, q1, &harness_attr, NULL));
 	p.qp[0] = q0;
 	g_array_set_size(p.wc[0], 0);
 	wr = wr_of(&p, 0, 3, NIC_WR_RDMA_WRITE, 0, 4096);
@@ -280,7 +159,7 @@ END_TEST
 START_TEST(retry_exceeded)
 {
 	struct pair p;
-	struct nic_qp_attr attr = default_attr;
+	struct nic_qp_attr attr = harness_attr;
 	attr.timeout = 1; /* 8.192 us */
 	attr.retry_cnt = 3;
 	pair_setup(&p, "loss = 1", &attr, 1 << 16);
@@ -299,7 +178,7 @@ END_TEST
 START_TEST(rnr_retry_exceeded)
 {
 	struct pair p;
-	struct nic_qp_attr attr = default_attr;
+	struct nic_qp_attr attr = harness_attr;
 	attr.rnr_retry = 2;
 	pair_setup(&p, NULL, &attr, 1 << 16);
 	/* a SEND with no receive posted: RNR NAK, twice retried */
@@ -329,7 +208,7 @@ END_TEST
 /* Run a one-workload scenario; return its parsed summary. */
 static struct json_value *run_summary(const char *text)
 {
-	char *path = write_tmp(text);
+	char *path = harness_write_tmp(text);
 	struct run_options opt = { 0 };
 	bool io;
 	GError *e = NULL;

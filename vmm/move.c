@@ -103,12 +103,14 @@ static void move_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		move_abort(vmm, iv, e);
 		return;
 	}
+	/* the hook first: DMA that landed before this instant is part of
+	 * the content the copy takes */
+	vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_MOVED);
 	dst->version = src->version;
 	dst->owner = src->owner;
 	dst->map = 1;
 	dst->flags = (uint8_t)((dst->flags & FR_ONLIST) |
 			       (src->flags & (FR_DIRTY | FR_ACC | FR_COMMIT)));
-	vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_MOVED);
 	src->flags &= (uint8_t)~FR_BUSY;
 	frame_release(&vmm->fa, iv->pfn);
 	*e = pte_make(iv->dst, *e & PTE_FLAGS & ~(uint64_t)PTE_BUSY);
@@ -318,13 +320,13 @@ static void collapse_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		struct frame *s = &vmm->fa.f[p], *d = &vmm->fa.f[iv->dst + i];
 		flags &= pte;
 		any |= pte & (PTE_D | PTE_A);
+		vmm_frame_gone(vmm, p, VMM_FRAME_MOVED); /* before the copy */
 		d->version = s->version;
 		d->owner = s->owner;
 		d->map = 1;
 		d->flags = (uint8_t)((d->flags & FR_ONLIST) | FR_HUGE |
 				     (s->flags &
 				      (FR_DIRTY | FR_ACC | FR_COMMIT)));
-		vmm_frame_gone(vmm, p, VMM_FRAME_MOVED);
 		s->flags &= (uint8_t)~FR_BUSY;
 		frame_release(&vmm->fa, p);
 		pt_set(&as->pt, va, 0);

@@ -10,3 +10,32 @@ bool vmm_page_committed(struct vmm_as *as, uint64_t va)
 	uint64_t pte = pt_get(&as->pt, va & ~(VMM_PAGE_SIZE - 1), &level);
 	return (pte & PTE_COMMIT) != 0;
 }
+
+bool vmm_page_frame(const struct vmm_as *as, uint64_t va, uint64_t *pfn)
+{
+	int level;
+	uint64_t pte = pt_get(&as->pt, va & ~(VMM_PAGE_SIZE - 1), &level);
+	if (!(pte & PTE_P))
+		return false;
+	*pfn = pte_pfn(pte);
+	if (level == 2) /* inside a huge leaf */
+		*pfn += (va & (VMM_HUGE_SIZE - 1)) >> VMM_PAGE_SHIFT;
+	return true;
+}
+
+bool vmm_page_version(const struct vmm_as *as, uint64_t va,
+		      uint64_t *version)
+{
+	int level;
+	uint64_t pte = pt_get(&as->pt, va & ~(VMM_PAGE_SIZE - 1), &level);
+	uint64_t pfn;
+	if (vmm_page_frame(as, va, &pfn)) {
+		*version = as->vmm->fa.f[pfn].version;
+		return true;
+	}
+	if (pte & PTE_SWAP) {
+		*version = as->vmm->swap_ver[pte_pfn(pte)];
+		return true;
+	}
+	return false; /* never touched, or dropped */
+}

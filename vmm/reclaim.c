@@ -264,6 +264,8 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 	const struct vmm_vma *v = vmm_vma_at(as, iv->start);
 	g_assert(v);
 	uint64_t npte;
+	/* the hook first: DMA that landed before now is in what is saved */
+	vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_RECLAIMED);
 	if (iv->arg != UINT64_MAX) {
 		vmm->swap_ver[iv->arg] = f->version;
 		npte = pte_make(iv->arg, PTE_SWAP);
@@ -272,7 +274,6 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 	}
 	vmm_trace(vmm, &tk_evict, iv->start, iv->pfn, VMM_PAGE_SIZE,
 		  iv->arg != UINT64_MAX ? "writeback" : "clean");
-	vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_RECLAIMED);
 	(*vmm->c.resident)--;
 	as->resident--;
 	frame_release(&vmm->fa, iv->pfn);

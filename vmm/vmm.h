@@ -203,6 +203,13 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len);
 void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len);
 /* Is the page of @va committed (a frame reserved or held for it)? */
 bool vmm_page_committed(struct vmm_as *as, uint64_t va);
+/* The frame of @va if present, without touching accessed/dirty bits
+ * (vmm_lookup is a CPU access; the oracle must not be one). */
+bool vmm_page_frame(const struct vmm_as *as, uint64_t va, uint64_t *pfn);
+/* The content version of the page of @va, resident or swapped out;
+ * false when the page has no content (never touched, dropped). */
+bool vmm_page_version(const struct vmm_as *as, uint64_t va,
+		      uint64_t *version);
 uint64_t vmm_reserved_frames(const struct vmm *vmm);
 
 /* ---- the notifier ---- */

@@ -11,6 +11,10 @@
  * page move, so pinned pages fail (vmm.move_failed_pinned) and
  * subscribers are invalidated or suspended.
  *
+ * With `process` set, the daemon instead walks that address space's
+ * resident pages in address order, one move per period (migrating one
+ * process's memory, e.g. the RDMA buffer of a workload: "wl.NAME").
+ *
  * Figures: completed = moves completed (a huge collapse counts once),
  * errors = moves that failed after
  * starting or could not start on a candidate page.
@@ -23,6 +27,7 @@ struct compaction_cfg {
 	uint64_t rate;
 	int mode;
 	uint64_t range_start, range_size;
+	char *process;
 };
 
 static const char *const modes[] = { "compact", "numa", "huge", NULL };
@@ -44,6 +49,10 @@ static const struct param compaction_tab[] = {
 	  offsetof(struct compaction_cfg, range_size),
 	  "bytes of physical memory covered; 0: the whole host", "", NULL, 0,
 	  0 },
+	{ "process", PT_STRING, "", offsetof(struct compaction_cfg, process),
+	  "move this address space's resident pages, in address order "
+	  "(a workload's is \"wl.NAME\"); empty: physical frames as mode says",
+	  "", NULL, 0, 0 },
 };
 static PARAM_TABLE(compaction_params, "compaction",
 		   "a daemon that moves pages at a rate", compaction_tab);
@@ -54,7 +63,46 @@ struct compaction {
 	struct vmm *vmm;
 	uint64_t lo, hi, cursor;
 	sim_time_t period;
+	uint64_t va;           /* process mode: next address to look at */
+	unsigned vma;
 };
+
+static void moved(void *ctx, bool ok, uint64_t pfn);
+
+/* process mode: the next resident page after c->va, moved; false when the
+ * process has no resident page (or does not exist yet) */
+static bool move_process_page(struct compaction *c)
+{
+	struct vmm_as *as = vmm_as_find(c->vmm, c->cfg->process);
+	if (!as)
+		return false;
+	unsigned n = vmm_vma_count(as);
+	for (unsigned scanned = 0; n && scanned < 4096; scanned++) {
+		struct vmm_vma_info v;
+		if (c->vma >= n || !vmm_vma_get(as, c->vma, &v)) {
+			c->vma = 0;
+			c->va = 0;
+			continue;
+		}
+		if (c->va < v.start)
+			c->va = v.start;
+		if (c->va >= v.end) {
+			c->vma = (c->vma + 1) % n;
+			c->va = 0;
+			continue;
+		}
+		uint64_t pfn, va = c->va;
+		c->va += VMM_PAGE_SIZE;
+		if (!vmm_page_frame(as, va, &pfn))
+			continue;
+		if (!vmm_move_frame(c->vmm, pfn, -1, VMM_REASON_MOVE_COMPACTION,
+				    moved, c) &&
+		    vmm_frame_pins(c->vmm, pfn))
+			c->w->res.errors++;
+		return true;
+	}
+	return false;
+}
 
 static void step_ev(struct sim *sim, void *obj, uint64_t arg);
 SIM_EVKIND(ev_step, "compaction_step", step_ev);
@@ -76,7 +124,9 @@ static void step_ev(struct sim *sim, void *obj, uint64_t arg)
 {
 	(void)arg;
 	struct compaction *c = obj;
-	if (c->cfg->mode == 0) {
+	if (c->cfg->process && *c->cfg->process) {
+		move_process_page(c);
+	} else if (c->cfg->mode == 0) {
 		vmm_compact_step(c->vmm, c->lo, c->hi, moved, c);
 	} else if (c->cfg->mode == 2) {
 		vmm_khugepaged_step(c->vmm, moved, c);

@@ -1,0 +1,426 @@
+/*
+ * tests/test_odp.c - on-demand paging: one responder fault costs exactly
+ * the RNR wait and the modelled parts; a requester fault stalls only its
+ * QP; an invalidation waits for DMA in flight; a fill that races an
+ * invalidation retries; fault_mode = fatal tears the QP down; rnr_retry
+ * runs out while a fault is slower than the RNR timer; implicit ODP over
+ * 1 TiB costs MTT memory in proportion to the pages touched.
+ */
+#include <stdlib.h>
+
+#include "nic/nic_int.h"
+#include "nic/packet.h"
+#include "nic/pcie.h"
+#include "nic/wire.h"
+#include "tests/nic_harness.h"
+
+/* deterministic fault service: no jitter, no transparent huge pages */
+#define ODP_SCENARIO "[vmm]\nfault_jitter = 0\nhuge_pages = false\n"
+
+static const int pin_odp[2] = { REG_PIN, REG_ODP };
+
+static sim_time_t fresh_pcie(int op, uint64_t bytes)
+{
+	struct pcie_config pc;
+	config_defaults(&pcie_params, &pc);
+	struct sim *sim = sim_new(1);
+	struct pcie *x = pcie_new(sim, "t", &pc);
+	sim_time_t r = op == 0 ? pcie_dma_read(x, bytes) :
+		       op == 1 ? pcie_dma_write(x, bytes) :
+				 pcie_mmio_write(x, bytes);
+	pcie_free(x);
+	sim_free(sim);
+	return r;
+}
+
+static uint32_t wire_bytes_of(uint8_t opcode, uint32_t payload)
+{
+	struct pkt p = { .opcode = opcode, .payload_len = payload };
+	return pkt_wire_bytes(&p);
+}
+
+/* one 64-byte WRITE; returns the time from post to its CQE */
+static sim_time_t one_write(struct pair *p, uint8_t rnr_code)
+{
+	struct nic_send_wr wr = wr_of(p, 0, 7, NIC_WR_RDMA_WRITE, 0, 64);
+	sim_time_t t0 = sim_now(p->sim);
+	ck_assert_int_eq(nic_post_send(p->qp[0], &wr), 0);
+	sim_run_until(p->sim, t0 + 50 * SIM_MS);
+	(void)rnr_code;
+	ck_assert_uint_eq(p->wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p->wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	return g_array_index(p->wc_time[0], sim_time_t, 0) - t0;
+}
+
+START_TEST(single_responder_fault)
+{
+	struct nic_qp_attr attr = harness_attr;
+	attr.min_rnr_timer = 6; /* 80 us: longer than the fault's service */
+	struct pair pin, odp;
+	pair_setup2(&pin, ODP_SCENARIO, &attr, 64 << 10, NULL);
+	pair_setup2(&odp, ODP_SCENARIO, &attr, 64 << 10, pin_odp);
+	sim_time_t l_pin = one_write(&pin, 6);
+	sim_time_t l_odp = one_write(&odp, 6);
+	ck_assert_uint_eq(counter(&odp, "b.nic.rnr_naks_sent"), 1);
+	ck_assert_uint_eq(counter(&odp, "a.nic.rnr_naks_received"), 1);
+	ck_assert_uint_eq(counter(&odp, "b.nic.page_faults"), 1);
+	ck_assert_uint_eq(counter(&pin, "b.nic.rnr_naks_sent"), 0);
+
+	struct nic_config nc;
+	struct link_config lc = { 0 };
+	struct driver_config dc;
+	struct vmm_config vc = { 0 };
+	config_defaults(&nic_params, &nc);
+	config_defaults(&link_params, &lc);
+	config_defaults(&driver_params, &dc);
+	config_defaults(&vmm_params, &vc);
+	sim_time_t cyc = sim_cycle_ps(nc.clock_hz);
+	sim_time_t hit = nc.cache_hit_cycles * cyc;
+	sim_time_t r64 = fresh_pcie(0, 64), rlen = fresh_pcie(0, 64);
+	sim_time_t ack = sim_xfer_ps(wire_bytes_of(IB_ACK, 0), lc.rate_bps);
+	sim_time_t data = sim_xfer_ps(wire_bytes_of(IB_WRITE_ONLY, 64),
+				      lc.rate_bps);
+	/*
+	 * What the fault adds over the pinned run: the RNR NAK's flight,
+	 * the RNR timer, the retry (re-prepared with a warm MTT line, its
+	 * flight, the responder's pipeline with a warm key and a refilled
+	 * MTT line to fetch).  Everything before the fault and after the
+	 * ACK is the same in both runs.
+	 */
+	sim_time_t extra = ack + lc.delay + ib_rnr_timer_ps(6) +
+			   nc.tx_cycles * cyc + hit + rlen + data + lc.delay +
+			   nc.rx_cycles * cyc + hit + r64;
+	ck_assert_msg(l_odp == l_pin + extra,
+		      "odp %" G_GUINT64_FORMAT " ps, pin %" G_GUINT64_FORMAT
+		      " + fault parts %" G_GUINT64_FORMAT " = %"
+		      G_GUINT64_FORMAT, l_odp, l_pin, extra, l_pin + extra);
+	/* the fault's own service: EQE write, interrupt, driver, 16 minor
+	 * faults of the window, 16 MTT entries */
+	const struct stat_entry *h =
+		stats_find(odp.sim->stats, "b.nic.fault_latency_ns");
+	ck_assert_uint_eq(h->hist.count, 1);
+	sim_time_t svc = fresh_pcie(1, 64) + dc.irq_latency + dc.fault_service +
+			 16 * vc.minor_fault_time + 16 * dc.mtt_update_time;
+	ck_assert_uint_eq(h->hist.min, svc / SIM_NS);
+	config_free(&link_params, &lc);
+	config_free(&vmm_params, &vc);
+	pair_free(&pin);
+	pair_free(&odp);
+}
+END_TEST
+
+/* A requester fault stops its own QP, not another QP of the same NIC. */
+START_TEST(requester_fault_stalls_only_its_qp)
+{
+	struct pair p;
+	const int odp_pin[2] = { REG_ODP, REG_PIN };
+	pair_setup2(&p, ODP_SCENARIO, NULL, 64 << 10, odp_pin);
+	/* a second QP pair whose buffers are pinned */
+	struct vmm_as *as = p.as[0];
+	uint64_t buf2 = vmm_mmap_anywhere(as, 64 << 10,
+					  VMM_PROT_READ | VMM_PROT_WRITE,
+					  VMM_VMA_ANON, NULL);
+	struct nic_mr *mr2 = NULL;
+	nic_reg_mr(p.pd[0], as, buf2, 64 << 10,
+		   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE, REG_PIN,
+		   harness_reg_cb, &mr2);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_ptr_nonnull(mr2);
+	struct nic_mr_info m2;
+	nic_mr_info(mr2, &m2);
+	struct nic_qp *q2 = nic_create_qp(p.pd[0], p.cq[0], p.cq[0], 16, 16);
+	struct nic_qp *q2b = nic_create_qp(p.pd[1], p.cq[1], p.cq[1], 16, 16);
+	ck_assert(nic_connect(q2, q2b, &harness_attr, NULL));
+	/* QP 1 gathers from its cold ODP buffer, QP 2 from pinned memory */
+	struct nic_send_wr w1 = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	struct nic_send_wr w2 = wr_of(&p, 0, 2, NIC_WR_RDMA_WRITE, 0, 4096);
+	w2.sge.addr = buf2;
+	w2.sge.lkey = m2.lkey;
+	sim_time_t t0 = sim_now(p.sim);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &w1), 0);
+	ck_assert_int_eq(nic_post_send(q2, &w2), 0);
+	sim_run_until(p.sim, t0 + 10 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 2);
+	/* QP 2 finished first, in the time of an unfaulted write */
+	ck_assert_uint_eq(g_array_index(p.wc[0], struct nic_wc, 0).wr_id, 2);
+	ck_assert_uint_eq(g_array_index(p.wc[0], struct nic_wc, 1).wr_id, 1);
+	sim_time_t d2 = g_array_index(p.wc_time[0], sim_time_t, 0) - t0;
+	sim_time_t d1 = g_array_index(p.wc_time[0], sim_time_t, 1) - t0;
+	ck_assert_uint_lt(d2, 10 * SIM_US);
+	const struct stat_entry *stall =
+		stats_find(p.sim->stats, "a.nic.qp_stall_ns");
+	ck_assert_uint_eq(counter(&p, "a.nic.qp_stalls"), 1);
+	ck_assert_uint_eq(stall->hist.count, 1);
+	ck_assert_uint_gt(d1, stall->hist.min * SIM_NS);
+	ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+static sim_time_t moved_at;
+static void move_done(void *ctx, bool ok, uint64_t new_pfn)
+{
+	(void)new_pfn;
+	ck_assert(ok);
+	moved_at = sim_now(ctx);
+}
+
+/* An invalidation waits for a DMA write that is still in flight. */
+START_TEST(invalidation_waits_for_dma)
+{
+	struct pair p;
+	/* the driver's own work shorter than a DMA in flight */
+	pair_setup2(&p, ODP_SCENARIO "[driver]\ninvalidate_time = 100ns\n",
+		    NULL, 64 << 10, pin_odp);
+	/* map the server's buffer first so no fault gets in the way */
+	nic_advise_mr(p.mr[1], NIC_ADVISE_PREFETCH_WRITE, p.buf[1], 64 << 10,
+		      NULL, NULL);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	/* step until the responder has issued the DMA, not yet landed */
+	struct nic_mr *mr = p.mr[1];
+	sim_time_t before = mr->dma_busy;
+	while (mr->dma_busy == before)
+		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
+	sim_time_t land = mr->dma_busy, now = sim_now(p.sim);
+	ck_assert_uint_gt(land, now);
+	uint64_t pfn;
+	ck_assert(vmm_lookup(p.as[1], p.buf[1], false, &pfn));
+	ck_assert_uint_gt(land - now, 100 * SIM_NS);
+	moved_at = 0;
+	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	sim_run_until(p.sim, now + SIM_MS);
+	const struct stat_entry *h =
+		stats_find(p.sim->stats, "b.nic.invalidation_latency_ns");
+	ck_assert_uint_eq(h->hist.count, 1);
+	/* acknowledged exactly when the DMA landed, not at invalidate_time */
+	ck_assert_uint_eq(h->hist.min, (land - now) / SIM_NS);
+	ck_assert_uint_ge(moved_at, land);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	pair_free(&p);
+}
+END_TEST
+
+/* A fill that races an invalidation starts over, and maps what the VMM
+ * maps now. */
+START_TEST(fill_races_invalidation)
+{
+	struct pair p;
+	struct nic_qp_attr attr = harness_attr;
+	attr.min_rnr_timer = 8; /* 160 us: one RNR round covers the race */
+	pair_setup2(&p, ODP_SCENARIO, &attr, 64 << 10, pin_odp);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	/* run until the driver thread is faulting the window in */
+	while (counter(&p, "b.vmm.faults.minor") < 4)
+		sim_run_until(p.sim, sim_now(p.sim) + 100 * SIM_NS);
+	ck_assert_uint_eq(counter(&p, "b.nic.fault_retries"), 0);
+	/* the VMM drops page 1 of the window meanwhile */
+	vmm_madvise_dontneed(p.as[1], p.buf[1] + 4096, 4096);
+	sim_run_until(p.sim, sim_now(p.sim) + 5 * SIM_MS);
+	ck_assert_uint_eq(counter(&p, "b.nic.fault_retries"), 1);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	/* every MTT entry the driver wrote is the VMM's translation */
+	struct nic_mr *mr = p.mr[1];
+	for (uint64_t pg = 0; pg < 16; pg++) {
+		uint64_t e = mtt_get(&mr->mtt, pg), pfn;
+		if (!(e & MTT_VALID))
+			continue;
+		ck_assert(vmm_lookup(p.as[1], p.buf[1] + pg * 4096, false,
+				     &pfn));
+		ck_assert_uint_eq(MTT_PFN(e), pfn);
+	}
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(fatal_fault_mode)
+{
+	struct pair p;
+	pair_setup2(&p, ODP_SCENARIO "[nic b]\nfault_mode = fatal\n", NULL,
+		    64 << 10, pin_odp);
+	for (int i = 0; i < 3; i++) {
+		struct nic_send_wr wr = wr_of(&p, 0, (uint64_t)i,
+					      NIC_WR_RDMA_WRITE, 0, 4096);
+		ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	}
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 3);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_REM_OP_ERR);
+	for (int i = 1; i < 3; i++)
+		ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, i).status,
+				 NIC_WC_WR_FLUSH_ERR);
+	ck_assert_int_eq(nic_qp_state(p.qp[0]), QPS_ERR);
+	ck_assert_int_eq(nic_qp_state(p.qp[1]), QPS_ERR);
+	ck_assert_uint_eq(counter(&p, "b.nic.fatal_faults"), 1);
+	ck_assert_uint_eq(counter(&p, "b.nic.page_faults"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* The RNR timer (10 us) is shorter than the fault (~31 us): every retry
+ * is NAKed again until rnr_retry runs out. */
+START_TEST(rnr_retry_exhausted_by_fault)
+{
+	struct pair p;
+	struct nic_qp_attr attr = harness_attr;
+	attr.min_rnr_timer = 1;
+	attr.rnr_retry = 1;
+	pair_setup2(&p, ODP_SCENARIO, &attr, 64 << 10, pin_odp);
+	for (int i = 0; i < 2; i++) {
+		struct nic_send_wr wr = wr_of(&p, 0, (uint64_t)i,
+					      NIC_WR_RDMA_WRITE, 0, 4096);
+		ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	}
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 2);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_RNR_RETRY_EXC_ERR);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 1).status,
+			 NIC_WC_WR_FLUSH_ERR);
+	ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), 2);
+	/* the fault itself was resolved: a fault is the application's,
+	 * not the connection's, and it counts as an overdraft (the ODP
+	 * buffer was never committed) */
+	ck_assert_uint_eq(counter(&p, "b.nic.page_faults_handled"), 1);
+	ck_assert_uint_ge(counter(&p, "b.nic.overdraft_faults"), 1);
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * The race the oracle exists for: a page is moved while a DMA write to it
+ * is in flight.  odp acknowledges the invalidation when the DMA has
+ * landed; odp-unsafe acknowledges at once, the VMM copies the page before
+ * the write lands, and the write is lost.
+ */
+static uint64_t race_move_with_dma(int server_policy, uint64_t *final)
+{
+	struct pair p;
+	const int pol[2] = { REG_PIN, server_policy };
+	pair_setup2(&p, ODP_SCENARIO "[driver]\ninvalidate_time = 100ns\n",
+		    NULL, 64 << 10, pol);
+	nic_advise_mr(p.mr[1], NIC_ADVISE_PREFETCH_WRITE, p.buf[1], 64 << 10,
+		      NULL, NULL);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	struct nic_mr *mr = p.mr[1];
+	sim_time_t before = mr->dma_busy;
+	while (mr->dma_busy == before)
+		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
+	uint64_t pfn;
+	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &pfn));
+	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	/* the write itself completed: the peer cannot tell */
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	struct oracle *o = nic_oracle(p.h[1]->nic);
+	oracle_finish(o);
+	uint64_t lost = counter(&p, "oracle.lost_writes");
+	*final = counter(&p, "oracle.final_mismatches");
+	pair_free(&p);
+	return lost;
+}
+
+START_TEST(oracle_catches_unsafe)
+{
+	uint64_t final;
+	ck_assert_uint_eq(race_move_with_dma(REG_ODP, &final), 0);
+	ck_assert_uint_eq(final, 0);
+	ck_assert_uint_eq(race_move_with_dma(REG_ODP_UNSAFE, &final), 1);
+	ck_assert_uint_eq(final, 1);
+}
+END_TEST
+
+static void count_mapped(void *ctx, struct nic_mr *mr, int status,
+			 uint64_t pages)
+{
+	(void)mr;
+	ck_assert_int_eq(status, 0);
+	*(uint64_t *)ctx += pages;
+}
+
+/* Implicit ODP over a 1 TiB mapping: MTT memory follows the pages. */
+static uint64_t implicit_chunks(bool scattered)
+{
+	struct system *sys = harness_build(
+		"[sim]\nduration = 10s\n[host b]\nmemory = 1GiB\n" ODP_SCENARIO);
+	struct sim *sim = system_sim(sys);
+	struct host *h = system_host(sys, "b");
+	struct vmm_as *as = vmm_as_new(h->vmm, "big");
+	uint64_t base = vmm_mmap_anywhere(as, 1ULL << 40,
+					  VMM_PROT_READ | VMM_PROT_WRITE,
+					  VMM_VMA_ANON, NULL);
+	ck_assert_uint_ne(base, 0);
+	struct nic_pd *pd = nic_alloc_pd(h->nic);
+	struct nic_mr *mr = NULL;
+	nic_reg_mr(pd, as, 0, 1ULL << VMM_VA_BITS,
+		   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+			   NIC_ACCESS_ON_DEMAND,
+		   REG_ODP, harness_reg_cb, &mr);
+	sim_run_until(sim, sim_now(sim) + SIM_MS);
+	ck_assert_ptr_nonnull(mr);
+	ck_assert_uint_eq(mr->mtt.nchunks, 0);
+	struct rng r;
+	rng_init(&r, 1, "pages");
+	uint64_t mapped = 0;
+	for (int i = 0; i < 10000; i++) {
+		uint64_t pg = scattered ? rng_below(&r, (1ULL << 40) >> 12) :
+					  (uint64_t)i;
+		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, base + pg * 4096,
+			      4096, count_mapped, &mapped);
+	}
+	sim_run_until(sim, sim_now(sim) + 5 * SIM_S);
+	ck_assert_uint_eq(mapped, 10000);
+	ck_assert_uint_eq(counter(&(struct pair){ .sim = sim },
+				  "b.nic.page_prefetch"),
+			  10000);
+	uint64_t chunks = mr->mtt.nchunks;
+	system_free(sys);
+	return chunks;
+}
+
+START_TEST(implicit_odp_memory)
+{
+	/* 10,000 pages scattered over 1 TiB: at most one 4 KiB MTT chunk
+	 * each (a dense MTT for the whole address space: 512 GiB) */
+	uint64_t scattered = implicit_chunks(true);
+	ck_assert_uint_le(scattered, 10000);
+	ck_assert_uint_gt(scattered, 9000);
+	/* the same count of consecutive pages: 20 chunks */
+	ck_assert_uint_eq(implicit_chunks(false), (10000 + 511) / 512);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("odp");
+	TCase *tc = tcase_create("odp");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, single_responder_fault);
+	tcase_add_test(tc, requester_fault_stalls_only_its_qp);
+	tcase_add_test(tc, invalidation_waits_for_dma);
+	tcase_add_test(tc, fill_races_invalidation);
+	tcase_add_test(tc, fatal_fault_mode);
+	tcase_add_test(tc, rnr_retry_exhausted_by_fault);
+	tcase_add_test(tc, implicit_odp_memory);
+	tcase_add_test(tc, oracle_catches_unsafe);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

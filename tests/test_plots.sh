@@ -1,0 +1,77 @@
+#!/bin/bash
+# tests/test_plots.sh - tools/plot_run.py on a short run's --out directory
+# writes non-empty PNG and SVG files (also with fault/invalidation marker
+# columns and without latency.csv), and a missing matplotlib is a clear
+# error naming the package.  Run by tests/cli.sh (so by `make check`) with
+# ODPSIM set to the binary; prints "SKIP plots: ..." when /usr/bin/python3
+# cannot import matplotlib.
+set -u
+ODPSIM=${ODPSIM:-build/odpsim}
+PY=${PYTHON:-/usr/bin/python3}
+here=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "test_plots.sh: FAIL: $*"; }
+
+if ! [ -x "$PY" ]; then
+	echo "SKIP plots: no $PY (apt-get install python3 python3-matplotlib)"
+	exit 0
+fi
+
+# matplotlib absent: a clear error naming the package, not a traceback
+mkdir -p "$tmp/nompl/matplotlib"
+echo 'raise ImportError("blocked for the test")' >"$tmp/nompl/matplotlib/__init__.py"
+mkdir -p "$tmp/o0"
+ODPSIM_PLOT_REEXEC=1 PYTHONPATH="$tmp/nompl" "$PY" "$here/tools/plot_run.py" \
+	"$tmp/o0" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" != 0 ] && grep -q "apt-get install python3-matplotlib" "$tmp/err" &&
+	! grep -q Traceback "$tmp/err"; then ok; else
+	no "missing matplotlib: exit $rc, stderr: $(head -3 "$tmp/err")"
+fi
+
+if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
+	echo "SKIP plots: matplotlib missing for $PY (apt-get install python3-matplotlib)"
+	echo "test_plots.sh: $pass passed, $fail failed, plots skipped"
+	[ "$fail" = 0 ]
+	exit
+fi
+
+# is_image FILE MAGIC DESCRIPTION
+is_image() {
+	if [ -s "$1" ] && head -c 16 "$1" | grep -aq "$2"; then ok; else
+		no "$3: $(basename "$1") missing, empty or not $2"
+	fi
+}
+
+o="$tmp/o"
+if "$ODPSIM" run "$here/workloads/write_bw.ini" --duration 300us -q --out "$o" \
+	2>"$tmp/err"; then ok; else no "odpsim run: $(head -3 "$tmp/err")"; fi
+[ -s "$o/latency.csv" ] && ok || no "--out writes latency.csv"
+if "$PY" "$here/tools/plot_run.py" "$o" >"$tmp/out" 2>"$tmp/err"; then ok; else
+	no "plot_run.py: $(tail -3 "$tmp/err")"
+fi
+is_image "$o/run.png" PNG "plot_run.py"
+is_image "$o/run.svg" "<?xml" "plot_run.py"
+[ "$(wc -c <"$o/run.png")" -gt 10000 ] && ok || no "run.png is too small to hold the panels"
+
+# a run with NIC page faults and invalidations (ODP under memory pressure)
+# draws their markers; no latency.csv: the CDF falls back on the summary
+m="$tmp/m"
+if "$ODPSIM" run "$here/workloads/odp_pressure.ini" --duration 40ms -q \
+	--out "$m" 2>"$tmp/err"; then ok; else no "odp run: $(head -3 "$tmp/err")"; fi
+rm -f "$m/latency.csv"
+awk -F, 'NR > 2 && $0 ~ /,/ { n++ } END { exit n == 0 }' "$m/series.csv" \
+	&& ok || no "odp_pressure series has rows"
+if "$PY" "$here/tools/plot_run.py" "$m" >"$tmp/out" 2>"$tmp/err"; then ok; else
+	no "plot_run.py with markers: $(tail -3 "$tmp/err")"
+fi
+is_image "$m/run.png" PNG "plot_run.py with markers"
+grep -q "NIC page faults" "$m/run.svg" && ok || no "fault markers in the legend"
+grep -q "invalidations" "$m/run.svg" && ok || no "invalidation markers in the legend"
+
+echo "test_plots.sh: $pass passed, $fail failed"
+[ "$fail" = 0 ]
