@@ -32,7 +32,7 @@
 #include "sim/json.h"
 #include "sim/system.h"
 
-enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2 };
+enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
 
 G_DEFINE_QUARK(odpsim-compare-error-quark, compare_error)
 
@@ -480,7 +480,6 @@ enum compare_fig {
 	FIG_COUNTER,    /* sum over hosts of the counters HOST.suffix */
 	FIG_HIST_MAX,   /* largest max of the histograms HOST.suffix_UNIT */
 	FIG_HIST_TOTAL, /* sum of count x mean of the same */
-	FIG_ORACLE,     /* the summary's oracle.suffix */
 };
 
 struct compare_row {
@@ -524,9 +523,6 @@ static const struct compare_row compare_rows[] = {
 	{ FIG_COUNTER, "reclaim skipped (committed)",
 	  "vmm.reclaim.skipped_committed", 0, false },
 	{ FIG_COUNTER, "major faults", "vmm.faults.major", 0, false },
-	{ FIG_GROUP, "oracle", NULL, 0, false },
-	{ FIG_ORACLE, "lost writes", "lost_writes", 0, false },
-	{ FIG_ORACLE, "stale reads", "stale_reads", 0, false },
 };
 
 /* One printed line: a heading (no cells) or a label and one cell per run. */
@@ -639,7 +635,6 @@ static char **compare_fixed_cells(const struct compare_result *r,
 		const struct json_value *run = r->summary[i];
 		uint64_t u;
 		double s;
-		const struct json_value *v;
 		switch (row->fig) {
 		case FIG_COUNTER:
 			if (compare_counter_sum(run, row->suffix, &u))
@@ -656,13 +651,6 @@ static char **compare_fixed_cells(const struct compare_result *r,
 				cells[i] = g_strdup_printf("%.3f",
 							   s / row->unit_s);
 			break;
-		case FIG_ORACLE:
-			v = json_get(json_get(run, "oracle"), row->suffix);
-			if (v && v->type == JSON_NUM)
-				cells[i] = g_strdup_printf(
-					"%" G_GUINT64_FORMAT,
-					(uint64_t)compare_num(v));
-			break;
 		case FIG_GROUP:
 			g_assert_not_reached();
 		}
@@ -675,6 +663,44 @@ static char **compare_fixed_cells(const struct compare_result *r,
 		return NULL;
 	}
 	return cells;
+}
+
+/* One row per kind of violation the oracle counts (lost_writes, ...), in
+ * the order the summaries list them. */
+static void compare_oracle_rows(const struct compare_result *r,
+				GPtrArray *lines)
+{
+	GPtrArray *keys = g_ptr_array_new();
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *o = json_get(r->summary[i], "oracle");
+		for (guint k = 0; o && o->type == JSON_OBJ && k < o->keys->len;
+		     k++) {
+			bool seen = false;
+			for (guint j = 0; j < keys->len; j++)
+				seen = seen || !strcmp(keys->pdata[j],
+						       o->keys->pdata[k]);
+			if (!seen)
+				g_ptr_array_add(keys, o->keys->pdata[k]);
+		}
+	}
+	for (guint k = 0; k < keys->len; k++) {
+		char **cells = compare_cells_new(r->n);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *v = json_get(
+				json_get(r->summary[i], "oracle"),
+				keys->pdata[k]);
+			cells[i] = v && v->type == JSON_NUM
+					   ? g_strdup_printf(
+						     "%" G_GUINT64_FORMAT,
+						     (uint64_t)compare_num(v))
+					   : g_strdup("-");
+		}
+		char *label = g_strdup(keys->pdata[k]);
+		g_strdelimit(label, "_", ' ');
+		compare_add(lines, label, cells);
+		g_free(label);
+	}
+	g_ptr_array_free(keys, TRUE);
 }
 
 static char **compare_string_cells(const struct compare_result *r,
@@ -726,6 +752,8 @@ void compare_table(const struct compare_result *r, FILE *out)
 		if (cells)
 			compare_add(lines, row->label, cells);
 	}
+	compare_heading(lines, g_strdup("oracle"));
+	compare_oracle_rows(r, lines);
 	compare_heading(lines, g_strdup("run"));
 	compare_add(lines, "fingerprint",
 		    compare_string_cells(r, "fingerprint", NULL, 0));
@@ -766,6 +794,32 @@ void compare_table(const struct compare_result *r, FILE *out)
 	g_ptr_array_free(lines, TRUE);
 }
 
+unsigned compare_violations(const struct compare_result *r, FILE *out)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *o = json_get(r->summary[i], "oracle");
+		GString *what = g_string_new(NULL);
+		for (guint k = 0; o && o->type == JSON_OBJ && k < o->keys->len;
+		     k++) {
+			uint64_t x = (uint64_t)compare_num(o->items->pdata[k]);
+			if (x)
+				g_string_append_printf(
+					what, "%s%s %" G_GUINT64_FORMAT,
+					what->len ? ", " : "",
+					(char *)o->keys->pdata[k], x);
+		}
+		if (what->len) {
+			n++;
+			if (out)
+				fprintf(out, "odpsim: compare --strict: %s: "
+					     "%s\n", r->policies[i], what->str);
+		}
+		g_string_free(what, TRUE);
+	}
+	return n;
+}
+
 /* ---- the command ---- */
 
 static int compare_usage_error(const char *msg)
@@ -804,7 +858,7 @@ int compare_command(int argc_in, char **argv_in)
 	char *policy = NULL, *duration = NULL, *out = NULL;
 	gint64 seed = -1;
 	gint jobs = -1; /* -1: not given */
-	gboolean json = FALSE;
+	gboolean json = FALSE, strict = FALSE;
 	char **sets = NULL, **policies = NULL;
 	GOptionEntry entries[] = {
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
@@ -822,6 +876,9 @@ int compare_command(int argc_in, char **argv_in)
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
 		  "write DIR/POLICY/ (summary.json, config.ini, series.csv) "
 		  "and DIR/compare.json", "DIR" },
+		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
+		  "exit with status 3 when a run's oracle counted a violation "
+		  "(every run still goes to its end)", NULL },
 		{ "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
 		  "runs at once (default: the number of online CPUs; 1: one "
 		  "after the other)", "N" },
@@ -844,7 +901,8 @@ int compare_command(int argc_in, char **argv_in)
 		"one a run lacks.\n"
 		"Policies: %s.\n"
 		"Exit status: 0 ok, 1 I/O error or a failed run, "
-		"2 configuration error (nothing was run).", known);
+		"2 configuration error (nothing was run),\n"
+		"3 an oracle violation under --strict.", known);
 	g_option_context_set_description(ctx, descr);
 	GError *err = NULL;
 	int rc = EXIT_OK;
@@ -905,6 +963,8 @@ int compare_command(int argc_in, char **argv_in)
 	} else {
 		compare_table(res, stdout);
 	}
+	if (strict && compare_violations(res, stderr))
+		rc = EXIT_ORACLE;
 out:
 	compare_result_free(res);
 	g_clear_error(&err);

@@ -67,6 +67,10 @@ char *compare_json(const struct compare_result *r);
 /* The side-by-side table: rows are figures, columns are policies. */
 void compare_table(const struct compare_result *r, FILE *out);
 
+/* The runs whose oracle counted a violation (any non-zero figure of the
+ * summary's "oracle" object); one line each on @out (when not NULL). */
+unsigned compare_violations(const struct compare_result *r, FILE *out);
+
 /* `odpsim compare ...` (argv[0] is "compare"); returns the exit status. */
 int compare_command(int argc, char **argv);
 

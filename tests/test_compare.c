@@ -280,6 +280,8 @@ START_TEST(table_by_suffix)
 	re = g_regex_new("stale reads +0 +1\n", 0, 0, NULL);
 	ck_assert_msg(g_regex_match(re, t, 0, NULL), "%s", t);
 	g_regex_unref(re);
+	/* --strict: the second run's oracle counted violations */
+	ck_assert_uint_eq(compare_violations(&r, NULL), 1);
 	char *a = compare_json(&r);
 	struct json_value *v = json_parse(a, &e);
 	ck_assert_msg(v && v->type == JSON_ARR && v->items->len == 2, "%s", a);
@@ -303,7 +305,7 @@ START_TEST(cli_help_and_errors)
 	ck_assert_int_eq(run_cmd(chelp, NULL, &out, &err), 0);
 	static const char *const opts[] = { "--policy", "--seed", "--json",
 					    "--out", "--set", "--duration",
-					    "--jobs", NULL };
+					    "--jobs", "--strict", NULL };
 	for (const char *const *o = opts; *o; o++)
 		ck_assert_msg(strstr(out, *o), "compare --help lacks %s", *o);
 	for (const char *const *p = system_policy_names(); *p; p++)
@@ -348,6 +350,25 @@ START_TEST(cli_help_and_errors)
 	ck_assert_msg(strstr(err, "[workload bw] policy = odp"), "%s", err);
 	g_free(out);
 	g_free(err);
+
+	/* --strict: exit 3 naming the policy whose oracle counted lost
+	 * writes (odp-unsafe loses some in compaction.ini within 20 ms) */
+	bool unsafe = false;
+	for (const char *const *p = system_policy_names(); *p; p++)
+		unsafe = unsafe || !strcmp(*p, "odp-unsafe");
+	if (unsafe) {
+		const char *strict[] = { NULL, "compare",
+					 "workloads/compaction.ini",
+					 "--duration", "20ms", "--policy",
+					 "odp,odp-unsafe", "--strict", NULL };
+		ck_assert_int_eq(run_cmd(strict, NULL, &out, &err), 3);
+		ck_assert_msg(strstr(err, "odp-unsafe: lost_writes") &&
+				      !strstr(err, " odp:"),
+			      "%s", err);
+		ck_assert_msg(strstr(out, "lost writes"), "%s", out);
+		g_free(out);
+		g_free(err);
+	}
 
 	/* a run that crashes is named; the others still finish */
 	const char *crash[] = { NULL, "compare", "workloads/write_bw.ini",
