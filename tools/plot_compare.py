@@ -121,9 +121,10 @@ def lanes(fig, spec, runs, series, colors):
             ax.plot(ms, ys, color=colors[p], linestyle=styles[k % len(styles)],
                     linewidth=1.2, label="%s tx" % c.split(".")[0])
         ax.set_ylabel("Gb/s", fontsize=8)
-        ax.set_title("%s   %.2f Gb/s total, fingerprint %s" % (
-            p, sum(w.get("bw_gbps", 0) for w in r.get("workloads", {}).values()
-                   if w.get("bw_peak_gbps", 0) > 0),
+        bw = ", ".join("%s %.2f" % (name, w.get("bw_gbps", 0))
+                       for name, w in r.get("workloads", {}).items())
+        ax.set_title("%s   %s   fingerprint %s" % (
+            p, ("Gb/s: " + bw) if bw else "no workloads",
             r.get("fingerprint", "?")), fontsize=9, loc="left")
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
@@ -178,28 +179,30 @@ def bars(fig, spec, runs, colors):
         ("oracle violations", oracle),
     ]
     gs = spec.subgridspec(2, 4, hspace=0.6, wspace=0.45)
-    # bandwidth: one group of bars per workload that moved data over a link
+    # bandwidth: one group of bars per workload that moved data in a run
     ax = fig.add_subplot(gs[0, 0])
-    wls = []
+    names, types = [], {}
     for r in runs:
         for name, w in r.get("workloads", {}).items():
-            if name not in wls and w.get("bw_peak_gbps", 0) > 0:
-                wls.append(name)
-    if not wls:  # nothing moved: show every workload anyway
-        for r in runs:
-            wls += [w for w in r.get("workloads", {}) if w not in wls]
+            types.setdefault(name, w.get("type", "?"))
+            if name not in names:
+                names.append(name)
+    wls = [n for n in names if any(
+        r.get("workloads", {}).get(n, {}).get("bw_gbps", 0) > 0 for r in runs)]
+    wls = wls or names  # nothing moved: show every workload anyway
     width = 0.8 / max(1, len(pols))
     for i, r in enumerate(runs):
         ys = [r.get("workloads", {}).get(w, {}).get("bw_gbps", 0) for w in wls]
         ax.bar([k + (i - (len(pols) - 1) / 2) * width for k in range(len(wls))],
                ys, width, color=colors[r["policy"]], label=r["policy"])
     ax.set_xticks(range(len(wls)))
-    ax.set_xticklabels(wls, fontsize=7)
+    ax.set_xticklabels(["%s (%s)" % (w, types.get(w, "?")) for w in wls],
+                       fontsize=6, rotation=20, ha="right")
     ax.set_title("bandwidth (Gb/s)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_ylim(0, max([1] + [r.get("workloads", {}).get(w, {}).get(
         "bw_gbps", 0) for r in runs for w in wls]) * 1.45)
-    ax.legend(fontsize=6, loc="upper center", ncol=min(3, len(pols)))
+    ax.legend(fontsize=5, loc="upper right", ncol=2)
     for k, (title, fn) in enumerate(panels, start=1):
         ax = fig.add_subplot(gs[k // 4, k % 4])
         vals = [fn(r) for r in runs]
