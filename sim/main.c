@@ -2,6 +2,8 @@
  * sim/main.c - the odpsim command.
  *
  *   odpsim run SCENARIO [options]     run one scenario
+ *   odpsim compare SCENARIO [options] one run per policy, side by side
+ *                                     (sim/compare.c)
  *   odpsim params [COMPONENT]         parameter tables
  *   odpsim --version | --help
  *
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim/compare.h"
 #include "sim/system.h"
 #include "sim/version.h"
 
@@ -22,6 +25,8 @@ enum { EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
 static const char commands_help[] =
 	"Commands:\n"
 	"  run SCENARIO       run a scenario file and print its summary\n"
+	"  compare SCENARIO   run it once per registration policy and print "
+	"the figures side by side\n"
 	"  params [COMPONENT] print parameter tables (defaults, units, "
 	"sources)\n"
 	"\n"
@@ -199,6 +204,8 @@ int main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "compare"))
+		return compare_command(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "params"))
 		return cmd_params(argc - 1, argv + 1);
 

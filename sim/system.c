@@ -901,6 +901,11 @@ char *system_summary_json(struct system *sys, bool pretty)
 	return json_finish(&w);
 }
 
+const char *const *system_policy_names(void)
+{
+	return reg_policy_names;
+}
+
 bool system_print_params(const char *component, FILE *out, GError **error)
 {
 	bool found = false;

@@ -66,6 +66,10 @@ const struct sim_params *system_params(const struct system *sys);
 void system_summary_text(struct system *sys, FILE *out);
 char *system_summary_json(struct system *sys, bool pretty);
 
+/* The registration policies a scenario or --policy may name
+ * (NULL-terminated, nic/driver.h's list), for `odpsim compare`. */
+const char *const *system_policy_names(void);
+
 /* `odpsim params [COMPONENT]`; false if COMPONENT is unknown. */
 bool system_print_params(const char *component, FILE *out, GError **error);
 

@@ -1,0 +1,982 @@
+/*
+ * sim/compare.c - `odpsim compare` (see compare.h).
+ *
+ * Why fork and not threads or re-exec: the simulator is written for one
+ * run per process (tables filled at first use, no locks anywhere), a forked
+ * child starts from exactly the parent's state, so its run is the one
+ * `odpsim run --policy P` does, and a crash of one policy (an assertion in
+ * a model) ends one child, which the parent reports by name.  Re-executing
+ * /proc/self/exe would work too, but would depend on /proc and pass every
+ * option through a second command line.  The children write their
+ * summaries (a few KiB each) into pipes that the parent drains with poll(),
+ * so no child blocks on a full pipe and no temporary file is left behind.
+ *
+ * The table is computed from the parsed summaries only, never from a live
+ * system, so it reads the same whether the runs were parallel or not, and
+ * figures are found by suffix: "nic.page_faults" sums every counter named
+ * HOST.nic.page_faults, so new hosts and new counters need no code here.
+ * A figure a run lacks prints as "-".
+ */
+#include "sim/compare.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim/config.h"
+#include "sim/json.h"
+#include "sim/system.h"
+
+enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
+
+G_DEFINE_QUARK(odpsim-compare-error-quark, compare_error)
+
+/* ---- options and validation ---- */
+
+char **compare_parse_policies(const char *list, GError **error)
+{
+	const char *const *known = system_policy_names();
+	char **v = g_strsplit(list, ",", -1);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	for (char **p = v; *p; p++) {
+		char *name = g_strstrip(*p);
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			ok = ok || !strcmp(*k, name);
+		if (!ok) {
+			char *all = g_strjoinv(", ", (char **)known);
+			const char *near = *name ? config_nearest(name, known)
+						 : NULL;
+			if (near)
+				g_set_error(error, CONFIG_ERROR, 0,
+					    "--policy %s: unknown policy '%s' "
+					    "(did you mean '%s'?); known: %s",
+					    list, name, near, all);
+			else
+				g_set_error(error, CONFIG_ERROR, 0,
+					    "--policy %s: unknown policy '%s'; "
+					    "known: %s", list, name, all);
+			g_free(all);
+			goto fail;
+		}
+		for (guint i = 0; i < out->len; i++)
+			if (!strcmp(out->pdata[i], name)) {
+				g_set_error(error, CONFIG_ERROR, 0,
+					    "--policy %s: policy '%s' given "
+					    "twice", list, name);
+				goto fail;
+			}
+		g_ptr_array_add(out, g_strdup(name));
+	}
+	if (!out->len) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "--policy '%s': no policy given", list);
+		goto fail;
+	}
+	g_strfreev(v);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+fail:
+	g_strfreev(v);
+	g_ptr_array_free(out, TRUE);
+	return NULL;
+}
+
+static void compare_run_options(const struct compare_options *o,
+				const char *policy, const char *out_dir,
+				struct run_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->policy = policy;
+	opt->have_seed = o->have_seed;
+	opt->seed = o->seed;
+	opt->duration = o->duration;
+	opt->sets = o->sets;
+	opt->out_dir = out_dir;
+}
+
+bool compare_validate(const struct compare_options *o, bool *io_error,
+		      GError **error)
+{
+	*io_error = false;
+	for (unsigned i = 0; o->policies[i]; i++) {
+		struct run_options opt;
+		compare_run_options(o, o->policies[i], NULL, &opt);
+		GError *e = NULL;
+		struct system *sys = system_build(o->scenario, &opt, io_error,
+						  &e);
+		if (!sys) {
+			/* a scenario that builds under an earlier policy and
+			 * not under this one: say which */
+			if (i > 0 && !*io_error) {
+				g_set_error(error, e->domain, e->code,
+					    "%s (under --policy %s)",
+					    e->message, o->policies[i]);
+				g_error_free(e);
+			} else {
+				g_propagate_error(error, e);
+			}
+			return false;
+		}
+		system_free(sys);
+	}
+	return true;
+}
+
+void compare_warn_fixed_policies(const struct compare_options *o, FILE *out)
+{
+	struct scenario *sc = scenario_load(o->scenario, NULL);
+	for (char **a = o->sets; sc && a && *a; a++)
+		scenario_set(sc, *a, NULL, NULL);
+	const char *const *names = sc ? scenario_names(sc, "workload") : NULL;
+	for (unsigned i = 0; names && names[i]; i++) {
+		const char *p = scenario_get(sc, "workload", names[i], "policy");
+		if (p && *p)
+			fprintf(out,
+				"odpsim: compare: warning: [workload %s] "
+				"policy = %s is not overridden: its MRs use "
+				"%s in every run\n",
+				names[i], p, p);
+	}
+	scenario_free(sc);
+}
+
+/* ---- running: one forked child per policy ---- */
+
+struct compare_child {
+	pid_t pid;
+	int fd;        /* read end of the child's pipe */
+	unsigned idx;  /* policy index */
+	GString *buf;
+};
+
+static bool compare_write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		s += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* The child: build, run, send the summary, exit.  Never returns. */
+static void G_GNUC_NORETURN compare_child_main(const struct compare_options *o,
+					      const char *policy, int fd)
+{
+	char *dir = o->out_dir ? g_build_filename(o->out_dir, policy, NULL)
+			       : NULL;
+	struct run_options opt;
+	compare_run_options(o, policy, dir, &opt);
+	GError *e = NULL;
+	bool io_error;
+	/* test hook (tests/test_compare.c): this policy's run crashes */
+	if (!g_strcmp0(g_getenv("ODPSIM_COMPARE_TEST_CRASH"), policy))
+		abort();
+	struct system *sys = system_build(o->scenario, &opt, &io_error, &e);
+	if (!sys) {
+		fprintf(stderr, "odpsim: compare: %s: %s\n", policy,
+			e->message);
+		_exit(io_error ? EXIT_IO : EXIT_CONFIG);
+	}
+	if (!system_run(sys, &e)) {
+		fprintf(stderr, "odpsim: compare: %s: %s\n", policy,
+			e->message);
+		_exit(EXIT_IO);
+	}
+	char *j = system_summary_json(sys, false);
+	bool ok = compare_write_all(fd, j, strlen(j));
+	_exit(ok ? EXIT_OK : EXIT_IO);
+}
+
+static bool compare_spawn(const struct compare_options *o, unsigned idx,
+			  struct compare_child *c, GError **error)
+{
+	int p[2];
+	if (pipe(p) != 0) {
+		g_set_error(error, COMPARE_ERROR, 0, "compare: pipe: %s",
+			    strerror(errno));
+		return false;
+	}
+	fflush(NULL); /* nothing buffered is written twice */
+	pid_t pid = fork();
+	if (pid < 0) {
+		g_set_error(error, COMPARE_ERROR, 0, "compare: fork: %s",
+			    strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	if (pid == 0) {
+		/* stdout is the parent's table or JSON array: anything a
+		 * model prints goes to stderr instead */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		close(p[0]);
+		compare_child_main(o, o->policies[idx], p[1]);
+	}
+	close(p[1]);
+	c->pid = pid;
+	c->fd = p[0];
+	c->idx = idx;
+	c->buf = g_string_new(NULL);
+	return true;
+}
+
+/* Why a finished child gave no summary, or NULL when it did. */
+static char *compare_child_failure(int status, const GString *buf)
+{
+	if (WIFSIGNALED(status))
+		return g_strdup_printf("killed by signal %d (%s)",
+				       WTERMSIG(status),
+				       strsignal(WTERMSIG(status)));
+	if (!WIFEXITED(status))
+		return g_strdup_printf("ended with wait status %d", status);
+	if (WEXITSTATUS(status) != 0)
+		return g_strdup_printf("exited with status %d",
+				       WEXITSTATUS(status));
+	if (!buf->len)
+		return g_strdup("printed no summary");
+	return NULL;
+}
+
+void compare_result_free(struct compare_result *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < r->n; i++) {
+		g_free(r->json[i]);
+		json_value_free(r->summary[i]);
+	}
+	g_free(r->json);
+	g_free(r->summary);
+	g_strfreev(r->policies);
+	g_free(r);
+}
+
+struct compare_result *compare_run(const struct compare_options *o,
+				   GError **error)
+{
+	struct compare_result *r = g_new0(struct compare_result, 1);
+	r->n = g_strv_length(o->policies);
+	r->policies = g_strdupv(o->policies);
+	r->json = g_new0(char *, r->n + 1);
+	r->summary = g_new0(struct json_value *, r->n + 1);
+	if (o->out_dir && g_mkdir_with_parents(o->out_dir, 0755) != 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "%s: cannot create output directory: %s",
+			    o->out_dir, strerror(errno));
+		compare_result_free(r);
+		return NULL;
+	}
+	unsigned jobs = MIN(MAX(o->jobs, 1u), MAX(r->n, 1u));
+	struct compare_child *run = g_new0(struct compare_child, jobs);
+	struct pollfd *pfd = g_new0(struct pollfd, jobs);
+	GString *failed = g_string_new(NULL);
+	unsigned next = 0, nrun = 0;
+	bool spawn_ok = true;
+	while ((spawn_ok && next < r->n) || nrun) {
+		while (spawn_ok && next < r->n && nrun < jobs) {
+			GError *e = NULL;
+			if (compare_spawn(o, next, &run[nrun], &e)) {
+				nrun++;
+				next++;
+			} else {
+				/* collect the running ones, start no more */
+				g_string_append_printf(failed, "%s%s",
+						       failed->len ? "; " : "",
+						       e->message);
+				g_error_free(e);
+				spawn_ok = false;
+			}
+		}
+		if (!nrun)
+			break;
+		for (unsigned i = 0; i < nrun; i++)
+			pfd[i] = (struct pollfd){ .fd = run[i].fd,
+						  .events = POLLIN };
+		if (poll(pfd, nrun, -1) < 0) {
+			g_assert(errno == EINTR);
+			continue;
+		}
+		for (unsigned i = nrun; i-- > 0;) {
+			if (!pfd[i].revents)
+				continue;
+			char chunk[65536];
+			ssize_t n = read(run[i].fd, chunk, sizeof(chunk));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n > 0) {
+				g_string_append_len(run[i].buf, chunk, n);
+				continue;
+			}
+			/* end of file: the child is done */
+			struct compare_child c = run[i];
+			close(c.fd);
+			int status = 0;
+			while (waitpid(c.pid, &status, 0) < 0)
+				g_assert(errno == EINTR);
+			run[i] = run[--nrun];
+			const char *policy = o->policies[c.idx];
+			char *why = compare_child_failure(status, c.buf);
+			GError *e = NULL;
+			if (!why) {
+				r->summary[c.idx] = json_parse(c.buf->str, &e);
+				if (!r->summary[c.idx]) {
+					why = g_strdup_printf(
+						"summary is not JSON: %s",
+						e->message);
+					g_error_free(e);
+				}
+			}
+			if (why) {
+				g_string_append_printf(
+					failed, "%spolicy %s: run %s",
+					failed->len ? "; " : "", policy, why);
+				g_free(why);
+				g_string_free(c.buf, TRUE);
+			} else {
+				g_strchomp(c.buf->str);
+				r->json[c.idx] = g_string_free(c.buf, FALSE);
+			}
+		}
+	}
+	g_free(run);
+	g_free(pfd);
+	if (failed->len) {
+		g_set_error(error, COMPARE_ERROR, 0, "compare: %s",
+			    failed->str);
+		g_string_free(failed, TRUE);
+		compare_result_free(r);
+		return NULL;
+	}
+	g_string_free(failed, TRUE);
+	if (o->out_dir) {
+		char *path = g_build_filename(o->out_dir, "compare.json", NULL);
+		char *text = compare_json(r);
+		bool ok = g_file_set_contents(path, text, -1, error);
+		g_free(text);
+		g_free(path);
+		if (!ok) {
+			compare_result_free(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+char *compare_json(const struct compare_result *r)
+{
+	GString *s = g_string_new("[\n");
+	for (unsigned i = 0; i < r->n; i++)
+		g_string_append_printf(s, "%s%s", r->json[i],
+				       i + 1 < r->n ? ",\n" : "\n");
+	g_string_append(s, "]\n");
+	return g_string_free(s, FALSE);
+}
+
+/* ---- the table ---- */
+
+/* Seconds per unit of a name ending in _ps, _ns, _us, _ms or _s. */
+static double compare_time_unit(const char *name)
+{
+	static const struct {
+		const char *suffix;
+		double s;
+	} u[] = { { "_ps", 1e-12 }, { "_ns", 1e-9 }, { "_us", 1e-6 },
+		  { "_ms", 1e-3 }, { "_s", 1 } };
+	for (unsigned i = 0; i < G_N_ELEMENTS(u); i++)
+		if (g_str_has_suffix(name, u[i].suffix))
+			return u[i].s;
+	return 0;
+}
+
+/* Does @name (HOST.nic.page_faults) end with the figure @suffix at a dot?
+ * With @time_unit, the name may carry a unit after the suffix
+ * (HOST.nic.reg_time_ps for "nic.reg_time"). */
+static bool compare_name_matches(const char *name, const char *suffix,
+				 bool time_unit)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+	if (time_unit) {
+		const char *us = strrchr(name, '_');
+		if (!us || compare_time_unit(us) == 0 ||
+		    strlen(us) > 3 || us == name)
+			return false;
+		n = (size_t)(us - name);
+	}
+	if (n < m || strncmp(name + n - m, suffix, m))
+		return false;
+	return n == m || name[n - m - 1] == '.';
+}
+
+static double compare_num(const struct json_value *v)
+{
+	if (!v || v->type != JSON_NUM)
+		return 0;
+	return v->is_int ? (double)(uint64_t)v->i : v->num;
+}
+
+/* Sum of the counters HOST.@suffix; false when the run has none. */
+static bool compare_counter_sum(const struct json_value *run,
+				const char *suffix, uint64_t *sum)
+{
+	const struct json_value *c = json_get(run, "counters");
+	bool any = false;
+	*sum = 0;
+	for (guint i = 0; c && c->type == JSON_OBJ && i < c->keys->len; i++) {
+		const struct json_value *v = c->items->pdata[i];
+		if (v->type != JSON_NUM ||
+		    !compare_name_matches(c->keys->pdata[i], suffix, false))
+			continue;
+		*sum += v->is_int ? (uint64_t)v->i : (uint64_t)v->num;
+		any = true;
+	}
+	return any;
+}
+
+enum compare_hist_fold { HIST_MAX, HIST_TOTAL };
+
+/* Over the histograms HOST.@suffix_UNIT, in seconds: the largest max
+ * (HIST_MAX) or the sum of count x mean (HIST_TOTAL); false when none. */
+static bool compare_hist_fold(const struct json_value *run,
+			      const char *suffix, enum compare_hist_fold fold,
+			      double *secs)
+{
+	const struct json_value *h = json_get(run, "histograms");
+	bool any = false;
+	*secs = 0;
+	for (guint i = 0; h && h->type == JSON_OBJ && i < h->keys->len; i++) {
+		const char *name = h->keys->pdata[i];
+		const struct json_value *v = h->items->pdata[i];
+		if (v->type != JSON_OBJ ||
+		    !compare_name_matches(name, suffix, true))
+			continue;
+		double unit = compare_time_unit(name);
+		double x = fold == HIST_MAX
+				   ? compare_num(json_get(v, "max")) * unit
+				   : compare_num(json_get(v, "count")) *
+					     compare_num(json_get(v, "mean")) *
+					     unit;
+		if (fold == HIST_MAX)
+			*secs = any && *secs > x ? *secs : x;
+		else
+			*secs += x;
+		any = true;
+	}
+	return any;
+}
+
+enum compare_fig {
+	FIG_GROUP,      /* a heading */
+	FIG_COUNTER,    /* sum over hosts of the counters HOST.suffix */
+	FIG_HIST_MAX,   /* largest max of the histograms HOST.suffix_UNIT */
+	FIG_HIST_TOTAL, /* sum of count x mean of the same */
+};
+
+struct compare_row {
+	enum compare_fig fig;
+	const char *label;
+	const char *suffix;
+	double unit_s;  /* histogram rows: seconds per printed unit */
+	bool optional;  /* histogram rows: omit when no run has one */
+};
+
+/* The fixed part of the table, after the per-workload groups. */
+static const struct compare_row compare_rows[] = {
+	{ FIG_GROUP, "registration", NULL, 0, false },
+	{ FIG_HIST_MAX, "registration time ms (max)", "nic.reg_time", 1e-3,
+	  false },
+	{ FIG_GROUP, "memory at end (pages, all hosts)", NULL, 0, false },
+	{ FIG_COUNTER, "pinned", "vmm.pinned_pages", 0, false },
+	{ FIG_COUNTER, "committed", "vmm.committed_pages", 0, false },
+	{ FIG_COUNTER, "resident", "vmm.resident_pages", 0, false },
+	{ FIG_GROUP, "NIC (all hosts)", NULL, 0, false },
+	{ FIG_COUNTER, "page faults", "nic.page_faults", 0, false },
+	{ FIG_COUNTER, "RNR NAKs sent", "nic.rnr_naks_sent", 0, false },
+	{ FIG_COUNTER, "QP stalls", "nic.qp_stalls", 0, false },
+	/* no QP stall time: nic.qp_stall_ns records only the stalls that end
+	 * in nic_qp_resume() from REQ_STALLED, far fewer than qp_stalls */
+	{ FIG_COUNTER, "page invalidations", "nic.page_invalidations", 0,
+	  false },
+	{ FIG_HIST_TOTAL, "suspend time ms (total)", "nic.suspend", 1e-3,
+	  true },
+	{ FIG_HIST_MAX, "suspend time us (max)", "nic.suspend", 1e-6, true },
+	{ FIG_COUNTER, "retransmitted packets", "nic.retransmitted_packets",
+	  0, false },
+	{ FIG_GROUP, "VMM (all hosts)", NULL, 0, false },
+	{ FIG_COUNTER, "page moves", "vmm.moves", 0, false },
+	{ FIG_COUNTER, "moves failed", "vmm.move_failed", 0, false },
+	{ FIG_COUNTER, "moves failed (pinned)", "vmm.move_failed_pinned", 0,
+	  false },
+	{ FIG_COUNTER, "reclaimed pages", "vmm.reclaim.pages", 0, false },
+	{ FIG_COUNTER, "reclaim skipped (pinned)", "vmm.reclaim.skipped_pinned",
+	  0, false },
+	{ FIG_COUNTER, "reclaim skipped (committed)",
+	  "vmm.reclaim.skipped_committed", 0, false },
+	{ FIG_COUNTER, "major faults", "vmm.faults.major", 0, false },
+};
+
+/* One printed line: a heading (no cells) or a label and one cell per run. */
+struct compare_line {
+	char *label;
+	char **cells; /* NULL for a heading */
+};
+
+static void compare_line_free(struct compare_line *l)
+{
+	g_free(l->label);
+	g_strfreev(l->cells);
+	g_free(l);
+}
+
+static void compare_heading(GPtrArray *lines, char *label)
+{
+	struct compare_line *l = g_new0(struct compare_line, 1);
+	l->label = label;
+	g_ptr_array_add(lines, l);
+}
+
+static char **compare_cells_new(unsigned n)
+{
+	return g_new0(char *, n + 1);
+}
+
+static void compare_add(GPtrArray *lines, const char *label, char **cells)
+{
+	struct compare_line *l = g_new0(struct compare_line, 1);
+	l->label = g_strdup_printf("  %s", label);
+	l->cells = cells;
+	g_ptr_array_add(lines, l);
+}
+
+/* Workload names in the order they first appear across the runs. */
+static GPtrArray *compare_workload_names(const struct compare_result *r)
+{
+	GPtrArray *names = g_ptr_array_new();
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *w = json_get(r->summary[i],
+						      "workloads");
+		for (guint k = 0; w && w->type == JSON_OBJ && k < w->keys->len;
+		     k++) {
+			bool seen = false;
+			for (guint j = 0; j < names->len; j++)
+				seen = seen || !strcmp(names->pdata[j],
+						       w->keys->pdata[k]);
+			if (!seen)
+				g_ptr_array_add(names, w->keys->pdata[k]);
+		}
+	}
+	return names;
+}
+
+static void compare_workload_rows(const struct compare_result *r,
+				  const char *name, GPtrArray *lines)
+{
+	static const struct {
+		const char *label, *path, *fmt;
+		bool latency;
+	} f[] = {
+		{ "bandwidth Gb/s", "bw_gbps", "%.3f", false },
+		{ "message rate Mpps", "msg_rate_mpps", "%.4f", false },
+		{ "latency p50 us", "lat_ns.p50", "%.2f", true },
+		{ "latency p99 us", "lat_ns.p99", "%.2f", true },
+		{ "latency p99.9 us", "lat_ns.p999", "%.2f", true },
+		{ "latency max us", "lat_ns.max", "%.2f", true },
+	};
+	const char *type = NULL;
+	for (unsigned i = 0; i < r->n && !type; i++) {
+		const struct json_value *t = json_path(
+			json_get(json_get(r->summary[i], "workloads"), name),
+			"type");
+		type = t && t->type == JSON_STR ? t->str : NULL;
+	}
+	compare_heading(lines, g_strdup_printf("workload %s%s%s%s", name,
+					       type ? " (" : "",
+					       type ? type : "",
+					       type ? ")" : ""));
+	for (unsigned k = 0; k < G_N_ELEMENTS(f); k++) {
+		char **cells = compare_cells_new(r->n);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *w = json_get(
+				json_get(r->summary[i], "workloads"), name);
+			const struct json_value *v = json_path(w, f[k].path);
+			/* no latency sample: every figure of lat_ns is 0 */
+			const struct json_value *mx = json_path(w,
+								"lat_ns.max");
+			if (!v || v->type != JSON_NUM ||
+			    (f[k].latency && compare_num(mx) == 0))
+				cells[i] = g_strdup("-");
+			else
+				cells[i] = g_strdup_printf(
+					f[k].fmt,
+					compare_num(v) / (f[k].latency ? 1e3
+								       : 1));
+		}
+		compare_add(lines, f[k].label, cells);
+	}
+}
+
+/* The cells of one fixed row, or NULL when an optional row has no data. */
+static char **compare_fixed_cells(const struct compare_result *r,
+				  const struct compare_row *row)
+{
+	char **cells = compare_cells_new(r->n);
+	bool any = false;
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *run = r->summary[i];
+		uint64_t u;
+		double s;
+		switch (row->fig) {
+		case FIG_COUNTER:
+			if (compare_counter_sum(run, row->suffix, &u))
+				cells[i] = g_strdup_printf(
+					"%" G_GUINT64_FORMAT, u);
+			break;
+		case FIG_HIST_MAX:
+		case FIG_HIST_TOTAL:
+			if (compare_hist_fold(run, row->suffix,
+					      row->fig == FIG_HIST_MAX
+						      ? HIST_MAX
+						      : HIST_TOTAL,
+					      &s))
+				cells[i] = g_strdup_printf("%.3f",
+							   s / row->unit_s);
+			break;
+		case FIG_GROUP:
+			g_assert_not_reached();
+		}
+		any = any || cells[i];
+		if (!cells[i])
+			cells[i] = g_strdup("-");
+	}
+	if (!any && row->optional) {
+		g_strfreev(cells);
+		return NULL;
+	}
+	return cells;
+}
+
+/* One row per kind of violation the oracle counts (lost_writes, ...), in
+ * the order the summaries list them. */
+static void compare_oracle_rows(const struct compare_result *r,
+				GPtrArray *lines)
+{
+	GPtrArray *keys = g_ptr_array_new();
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *o = json_get(r->summary[i], "oracle");
+		for (guint k = 0; o && o->type == JSON_OBJ && k < o->keys->len;
+		     k++) {
+			bool seen = false;
+			for (guint j = 0; j < keys->len; j++)
+				seen = seen || !strcmp(keys->pdata[j],
+						       o->keys->pdata[k]);
+			if (!seen)
+				g_ptr_array_add(keys, o->keys->pdata[k]);
+		}
+	}
+	for (guint k = 0; k < keys->len; k++) {
+		char **cells = compare_cells_new(r->n);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *v = json_get(
+				json_get(r->summary[i], "oracle"),
+				keys->pdata[k]);
+			cells[i] = v && v->type == JSON_NUM
+					   ? g_strdup_printf(
+						     "%" G_GUINT64_FORMAT,
+						     (uint64_t)compare_num(v))
+					   : g_strdup("-");
+		}
+		char *label = g_strdup(keys->pdata[k]);
+		g_strdelimit(label, "_", ' ');
+		compare_add(lines, label, cells);
+		g_free(label);
+	}
+	g_ptr_array_free(keys, TRUE);
+}
+
+static char **compare_string_cells(const struct compare_result *r,
+				   const char *key, const char *fmt,
+				   double scale)
+{
+	char **cells = compare_cells_new(r->n);
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *v = json_get(r->summary[i], key);
+		if (v && v->type == JSON_STR)
+			cells[i] = g_strdup(v->str);
+		else if (v && v->type == JSON_NUM && fmt)
+			cells[i] = g_strdup_printf(fmt,
+						   compare_num(v) * scale);
+		else
+			cells[i] = g_strdup("-");
+	}
+	return cells;
+}
+
+void compare_table(const struct compare_result *r, FILE *out)
+{
+	const struct json_value *first = r->summary[0];
+	const struct json_value *sc = json_get(first, "scenario");
+	const struct json_value *seed = json_get(first, "seed");
+	const struct json_value *desc = json_get(first, "description");
+	fprintf(out, "odpsim compare  scenario %s  seed %" G_GUINT64_FORMAT
+		     "  simulated %.6f s\n",
+		sc && sc->type == JSON_STR ? sc->str : "?",
+		(uint64_t)compare_num(seed),
+		compare_num(json_get(first, "sim_time_ps")) / 1e12);
+	if (desc && desc->type == JSON_STR && *desc->str)
+		fprintf(out, "  %s\n", desc->str);
+	fputc('\n', out);
+
+	GPtrArray *lines = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)compare_line_free);
+	GPtrArray *wl = compare_workload_names(r);
+	for (guint k = 0; k < wl->len; k++)
+		compare_workload_rows(r, wl->pdata[k], lines);
+	g_ptr_array_free(wl, TRUE);
+	for (unsigned k = 0; k < G_N_ELEMENTS(compare_rows); k++) {
+		const struct compare_row *row = &compare_rows[k];
+		if (row->fig == FIG_GROUP) {
+			compare_heading(lines, g_strdup(row->label));
+			continue;
+		}
+		char **cells = compare_fixed_cells(r, row);
+		if (cells)
+			compare_add(lines, row->label, cells);
+	}
+	compare_heading(lines, g_strdup("oracle"));
+	compare_oracle_rows(r, lines);
+	compare_heading(lines, g_strdup("run"));
+	compare_add(lines, "fingerprint",
+		    compare_string_cells(r, "fingerprint", NULL, 0));
+	compare_add(lines, "events",
+		    compare_string_cells(r, "events", "%.0f", 1));
+	compare_add(lines, "wall s",
+		    compare_string_cells(r, "wall_s", "%.3f", 1));
+
+	/* widths: the label column, then each policy's column */
+	size_t lw = 0;
+	size_t *cw = g_new0(size_t, r->n);
+	for (unsigned i = 0; i < r->n; i++)
+		cw[i] = strlen(r->policies[i]);
+	for (guint k = 0; k < lines->len; k++) {
+		const struct compare_line *l = lines->pdata[k];
+		if (!l->cells)
+			continue;
+		lw = MAX(lw, strlen(l->label));
+		for (unsigned i = 0; i < r->n; i++)
+			cw[i] = MAX(cw[i], strlen(l->cells[i]));
+	}
+	fprintf(out, "%-*s", (int)lw, "");
+	for (unsigned i = 0; i < r->n; i++)
+		fprintf(out, "  %*s", (int)cw[i], r->policies[i]);
+	fputc('\n', out);
+	for (guint k = 0; k < lines->len; k++) {
+		const struct compare_line *l = lines->pdata[k];
+		if (!l->cells) {
+			fprintf(out, "%s\n", l->label);
+			continue;
+		}
+		fprintf(out, "%-*s", (int)lw, l->label);
+		for (unsigned i = 0; i < r->n; i++)
+			fprintf(out, "  %*s", (int)cw[i], l->cells[i]);
+		fputc('\n', out);
+	}
+	g_free(cw);
+	g_ptr_array_free(lines, TRUE);
+}
+
+unsigned compare_violations(const struct compare_result *r, FILE *out)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *o = json_get(r->summary[i], "oracle");
+		GString *what = g_string_new(NULL);
+		for (guint k = 0; o && o->type == JSON_OBJ && k < o->keys->len;
+		     k++) {
+			uint64_t x = (uint64_t)compare_num(o->items->pdata[k]);
+			if (x)
+				g_string_append_printf(
+					what, "%s%s %" G_GUINT64_FORMAT,
+					what->len ? ", " : "",
+					(char *)o->keys->pdata[k], x);
+		}
+		if (what->len) {
+			n++;
+			if (out)
+				fprintf(out, "odpsim: compare --strict: %s: "
+					     "%s\n", r->policies[i], what->str);
+		}
+		g_string_free(what, TRUE);
+	}
+	return n;
+}
+
+/* ---- the command ---- */
+
+static int compare_usage_error(const char *msg)
+{
+	fprintf(stderr, "odpsim: %s\n(try 'odpsim compare --help')\n", msg);
+	return EXIT_CONFIG;
+}
+
+/* GOption takes "-j 4" but not make's "-j4": split it. */
+static char **compare_split_jobs(int argc, char **argv)
+{
+	GPtrArray *v = g_ptr_array_new();
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			for (; i < argc; i++)
+				g_ptr_array_add(v, g_strdup(argv[i]));
+		else if (!strncmp(a, "-j", 2) && g_ascii_isdigit(a[2])) {
+			g_ptr_array_add(v, g_strdup("-j"));
+			g_ptr_array_add(v, g_strdup(a + 2));
+		} else {
+			g_ptr_array_add(v, g_strdup(a));
+		}
+	}
+	g_ptr_array_add(v, NULL);
+	return (char **)g_ptr_array_free(v, FALSE);
+}
+
+int compare_command(int argc_in, char **argv_in)
+{
+	char **args = compare_split_jobs(argc_in, argv_in);
+	/* g_option_context_parse() removes what it parses from argv, not
+	 * from args, which keeps every string to free */
+	int argc = (int)g_strv_length(args);
+	char **argv = g_memdup2(args, sizeof(char *) * ((size_t)argc + 1));
+	char *policy = NULL, *duration = NULL, *out = NULL;
+	gint64 seed = -1;
+	gint jobs = -1; /* -1: not given */
+	gboolean json = FALSE, strict = FALSE;
+	char **sets = NULL, **policies = NULL;
+	GOptionEntry entries[] = {
+		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
+		  "registration policies to compare, comma-separated "
+		  "(default: every known policy)", "P1,P2,..." },
+		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed,
+		  "run seed, the same for every policy", "N" },
+		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
+		  "simulated time to run, with a unit (e.g. 5ms)", "T" },
+		{ "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets,
+		  "override a scenario key in every run (repeatable)",
+		  "TYPE[.NAME].KEY=VALUE" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		  "print the runs' summaries as one JSON array", NULL },
+		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+		  "write DIR/POLICY/ (summary.json, config.ini, series.csv) "
+		  "and DIR/compare.json", "DIR" },
+		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
+		  "exit with status 3 when a run's oracle counted a violation "
+		  "(every run still goes to its end)", NULL },
+		{ "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
+		  "runs at once (default: the number of online CPUs; 1: one "
+		  "after the other)", "N" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	GOptionContext *ctx = g_option_context_new(
+		"SCENARIO - run a scenario once per registration policy and "
+		"print the figures side by side");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	char *known = g_strjoinv(", ", (char **)system_policy_names());
+	char *descr = g_strdup_printf(
+		"Every run uses the same scenario, seed and overrides.  Runs "
+		"are separate\nprocesses and give the same results in "
+		"parallel as one after the other.\n"
+		"The table has one column per policy: per-workload bandwidth, "
+		"message rate\nand latency; registration time; pinned, "
+		"committed and resident pages; NIC\nfaults, RNR NAKs, QP "
+		"stalls, invalidations; VMM moves and reclaim; the oracle;\n"
+		"the fingerprint.  Figures are summed over hosts; \"-\" marks "
+		"one a run lacks.\n"
+		"Policies: %s.\n"
+		"Exit status: 0 ok, 1 I/O error or a failed run, "
+		"2 configuration error (nothing was run),\n"
+		"3 an oracle violation under --strict.", known);
+	g_option_context_set_description(ctx, descr);
+	GError *err = NULL;
+	int rc = EXIT_OK;
+	struct compare_result *res = NULL;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = compare_usage_error(err->message);
+		goto out;
+	}
+	if (argc != 2) {
+		rc = compare_usage_error(argc < 2
+						 ? "compare: missing SCENARIO"
+						 : "compare: more than one "
+						   "SCENARIO");
+		goto out;
+	}
+	if (seed < -1) {
+		rc = compare_usage_error("--seed must be >= 0");
+		goto out;
+	}
+	if (jobs != -1 && jobs < 1) {
+		rc = compare_usage_error("--jobs must be >= 1");
+		goto out;
+	}
+	policies = policy ? compare_parse_policies(policy, &err)
+			  : g_strdupv((char **)system_policy_names());
+	if (!policies) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	struct compare_options o = {
+		.scenario = argv[1],
+		.policies = policies,
+		.have_seed = seed >= 0,
+		.seed = (uint64_t)seed,
+		.duration = duration,
+		.sets = sets,
+		.out_dir = out,
+		.jobs = jobs != -1 ? (unsigned)jobs : g_get_num_processors(),
+	};
+	bool io_error;
+	if (!compare_validate(&o, &io_error, &err)) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = io_error ? EXIT_IO : EXIT_CONFIG;
+		goto out;
+	}
+	compare_warn_fixed_policies(&o, stderr);
+	res = compare_run(&o, &err);
+	if (!res) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = EXIT_IO;
+		goto out;
+	}
+	if (json) {
+		char *j = compare_json(res);
+		fputs(j, stdout);
+		g_free(j);
+	} else {
+		compare_table(res, stdout);
+	}
+	if (strict && compare_violations(res, stderr))
+		rc = EXIT_ORACLE;
+out:
+	compare_result_free(res);
+	g_clear_error(&err);
+	g_option_context_free(ctx);
+	g_free(known);
+	g_free(descr);
+	g_free(policy);
+	g_free(duration);
+	g_free(out);
+	g_strfreev(sets);
+	g_strfreev(policies);
+	g_free(argv);
+	g_strfreev(args);
+	return rc;
+}
