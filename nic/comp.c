@@ -134,16 +134,32 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 		}
 		qp->rnr_left--;
 	}
-	qp->req = REQ_RNR_WAIT;
-	sim_trace(nic->sim, qp->comp, &tk_rnr_wait, qp->qpn, p->psn,
-		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	/* drop what was prepared: it is resent after the wait */
 	for (uint32_t k = 0; k < qp->tx_count; k++)
 		pkt_free(nic->pool,
 			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
 	qp->tx_count = 0;
-	sim_schedule_in(nic->sim, ib_rnr_timer_ps(AETH_LOW(p->syndrome)),
-			&ev_rnr_expire, qp->comp, qp, p->psn);
+	sim_time_t until = sim_now(nic->sim) +
+			   ib_rnr_timer_ps(AETH_LOW(p->syndrome));
+	if (qp->req == REQ_STALLED) {
+		/* stalled on a local fault too: once the driver resumes the
+		 * QP, what is left of the RNR wait is waited out */
+		qp->rewind_pending = true;
+		qp->rewind_psn = p->psn;
+		qp->rnr_until = until;
+		return;
+	}
+	comp_rnr_wait(qp, until, p->psn);
+}
+
+void comp_rnr_wait(struct nic_qp *qp, sim_time_t until, uint32_t psn)
+{
+	struct nic *nic = qp->nic;
+	qp->req = REQ_RNR_WAIT;
+	qp->rnr_until = 0;
+	sim_trace(nic->sim, qp->comp, &tk_rnr_wait, qp->qpn, psn, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, NULL);
+	sim_schedule(nic->sim, until, &ev_rnr_expire, qp->comp, qp, psn);
 }
 
 static void on_ack(struct nic_qp *qp, struct pkt *p)

@@ -116,6 +116,8 @@ struct driver {
 	GQueue pending;   /* EQ events waiting for an interrupt */
 	GQueue work;      /* waiting for a thread */
 	GQueue parked;    /* threads asleep until an invalidation ends */
+	GQueue ack_spare; /* struct inval_ack free list */
+	GPtrArray *ack_all; /* every struct inval_ack (owned) */
 	unsigned busy;
 	bool irq_armed;
 	sim_time_t last_irq;
@@ -146,6 +148,8 @@ struct driver *driver_new(struct sim *sim, struct host *host,
 	g_queue_init(&drv->pending);
 	g_queue_init(&drv->work);
 	g_queue_init(&drv->parked);
+	g_queue_init(&drv->ack_spare);
+	drv->ack_all = g_ptr_array_new_with_free_func(g_free);
 	drv->inflight = g_hash_table_new(g_int64_hash, g_int64_equal);
 	struct stats *st = sim->stats;
 	const char *h = host->name;
@@ -203,6 +207,8 @@ void driver_free(struct driver *drv)
 	g_queue_clear(&drv->work);
 	g_queue_clear(&drv->parked);
 	g_hash_table_destroy(drv->inflight);
+	g_queue_clear(&drv->ack_spare);
+	g_ptr_array_free(drv->ack_all, TRUE);
 	g_free(drv);
 }
 
@@ -515,7 +521,7 @@ static void inval_ack_event(struct sim *sim, void *obj, uint64_t arg)
 	*drv->c_inval_handled += a->pages;
 	hist_add(drv->h_inval_ns, (sim_now(sim) - a->start) / SIM_NS);
 	vmm_notifier_ack(a->mr->sub, a->token);
-	g_free(a);
+	g_queue_push_tail(&drv->ack_spare, a);
 }
 SIM_EVKIND(ev_inval_ack, "driver.invalidate_ack", inval_ack_event);
 
@@ -531,8 +537,15 @@ static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
 		lo = mr->first_page;
 	if (hi > mr->first_page + mr->npages - 1)
 		hi = mr->first_page + mr->npages - 1;
-	struct inval_ack *a = g_new0(struct inval_ack, 1);
+	/* from the driver's pool: an ack still pending when the run ends
+	 * is freed with the driver */
+	struct inval_ack *a = g_queue_pop_head(&drv->ack_spare);
+	if (!a) {
+		a = g_new0(struct inval_ack, 1);
+		g_ptr_array_add(drv->ack_all, a);
+	}
 	a->mr = mr;
+	a->pages = 0;
 	a->token = token;
 	a->start = sim_now(drv->sim);
 	if (lo <= hi) {
@@ -581,18 +594,11 @@ static const struct vmm_notifier_ops odp_notifier = {
 
 /* ---- suspend/resume: the VMM moves pages of a committed MR ---- */
 
-struct susp_ack {
-	struct nic_mr *mr;
-	uint64_t token;
-};
-
-static void susp_ack_event(struct sim *sim, void *obj, uint64_t arg)
+static void susp_ack_event(struct sim *sim, void *obj, uint64_t token)
 {
 	(void)sim;
-	(void)arg;
-	struct susp_ack *a = obj;
-	vmm_notifier_ack(a->mr->sub, a->token);
-	g_free(a);
+	struct nic_mr *mr = obj;
+	vmm_notifier_ack(mr->sub, token);
 }
 SIM_EVKIND(ev_susp_ack, "driver.suspend_ack", susp_ack_event);
 
@@ -643,13 +649,10 @@ static void susp_suspend(struct vmm_sub *sub, uint64_t start, uint64_t end,
 	mr->suspend_start = sim_now(nic->sim);
 	sim_trace(nic->sim, nic->comp, &tk_susp, TRACE_NONE, TRACE_NONE, start,
 		  TRACE_NONE, end - start, vmm_reason_names[reason]);
-	struct susp_ack *a = g_new0(struct susp_ack, 1);
-	a->mr = mr;
-	a->token = token;
 	sim_time_t at = sim_now(nic->sim);
 	if (mr->dma_busy > at)
 		at = mr->dma_busy;
-	sim_schedule(nic->sim, at, &ev_susp_ack, nic->comp, a, 0);
+	sim_schedule(nic->sim, at, &ev_susp_ack, nic->comp, mr, token);
 }
 
 /* resume(range, new frames): the MTT entries are rewritten in place and

@@ -176,6 +176,7 @@ struct nic_qp {
 	GQueue held;             /* responder: packets waiting for a resume */
 	uint32_t hold_next;      /* PSN expected after the held packets */
 	bool rewind_pending;     /* go back to rewind_psn when resumed */
+	sim_time_t rnr_until;    /* an RNR wait that came while stalled */
 	uint32_t rewind_psn;
 	sim_time_t timer_deadline;
 	bool timer_pending;
@@ -301,6 +302,7 @@ void nic_mr_resumed(struct nic_mr *mr);
 /* comp.c */
 void comp_rx(struct nic_qp *qp, struct pkt *p);
 void comp_arm_timer(struct nic_qp *qp);
+void comp_rnr_wait(struct nic_qp *qp, sim_time_t until, uint32_t psn);
 
 
 /* mr.c (continued) */

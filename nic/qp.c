@@ -377,6 +377,12 @@ void nic_qp_resume(struct nic_qp *qp)
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
 	qp->stall_suspend = false;
+	if (qp->rnr_until > sim_now(nic->sim)) {
+		qp->rewind_pending = false;
+		comp_rnr_wait(qp, qp->rnr_until, qp->rewind_psn);
+		return;
+	}
+	qp->rnr_until = 0;
 	if (qp->rewind_pending) {
 		qp->rewind_pending = false;
 		req_rewind(qp, qp->rewind_psn);
