@@ -85,8 +85,8 @@ bench: $(BENCH_BIN) $(B)/odpsim
 DEMO_OUT ?= demo-out
 demo: $(B)/odpsim
 	@tools/deps.sh --plot
-	$(B)/odpsim run workloads/demo.ini --out $(DEMO_OUT)
-	$(PYTHON) tools/plot_run.py $(DEMO_OUT)
+	$(B)/odpsim compare workloads/demo.ini --policy pin,odp,suspend --out $(DEMO_OUT)
+	$(PYTHON) tools/plot_compare.py $(DEMO_OUT)
 
 golden: $(B)/tests/test_scenarios
 	ODPSIM_GOLDEN_REGEN=1 $(B)/tests/test_scenarios

@@ -226,8 +226,11 @@ void req_fill(struct nic_qp *qp)
 void req_rewind(struct nic_qp *qp, uint32_t psn)
 {
 	struct nic *nic = qp->nic;
-	/* nothing before the oldest unacknowledged PSN is resent */
-	g_assert(psn_diff(psn, qp->una_psn) >= 0);
+	/* nothing before the oldest unacknowledged PSN is resent: a wait
+	 * (RNR, fault) can end after the PSN it was for was acknowledged,
+	 * e.g. when packets held during a suspension were replayed */
+	if (psn_diff(psn, qp->una_psn) < 0)
+		psn = qp->una_psn;
 	for (uint32_t k = 0; k < qp->tx_count; k++)
 		pkt_free(nic->pool,
 			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
