@@ -103,6 +103,7 @@ struct fault {
 	sim_time_t detected, eq_at;
 	int status;
 	uint64_t mapped;
+	uint64_t trace_qp, trace_va; /* the BEGIN's keys, for its END */
 	nic_advise_done_fn done;
 	void *done_ctx;
 };
@@ -407,10 +408,10 @@ static void fault_finish(struct sim *sim, void *obj, uint64_t arg)
 	if (f->kind != FAULT_PREFETCH) {
 		(*drv->c_handled)++;
 		hist_add(drv->h_fault_ns, (sim_now(sim) - f->detected) / SIM_NS);
-		sim_trace(sim, drv->comp, &tk_fault_done, TRACE_NONE, TRACE_NONE,
-			  (f->mr->first_page + f->first) << NIC_PAGE_SHIFT,
-			  TRACE_NONE, f->mapped, vmm_fault_status_names[
-				  f->status ? f->status : VMM_FAULT_MINOR]);
+		sim_trace(sim, drv->comp, &tk_fault_done, f->trace_qp,
+			  TRACE_NONE, f->trace_va, TRACE_NONE, f->mapped,
+			  vmm_fault_status_names[f->status ? f->status :
+							     VMM_FAULT_MINOR]);
 	}
 	bool failed = f->next == f->first && f->kind != FAULT_PREFETCH;
 	for (guint i = 0; f->qps && i < f->qps->len; i++) {
@@ -475,9 +476,10 @@ void driver_page_fault(struct driver *drv, struct nic_mr *mr,
 		g_ptr_array_add(f->qps, qp);
 	}
 	fault_inflight(f, true);
-	sim_trace(drv->sim, drv->comp, &tk_fault, qp ? qp->qpn : TRACE_NONE,
-		  TRACE_NONE, va, TRACE_NONE, n,
-		  qp ? "requester" : "responder");
+	f->trace_qp = qp ? qp->qpn : TRACE_NONE;
+	f->trace_va = va;
+	sim_trace(drv->sim, drv->comp, &tk_fault, f->trace_qp, TRACE_NONE, va,
+		  TRACE_NONE, n, qp ? "requester" : "responder");
 	/* the NIC writes the event into the EQ, then interrupts */
 	f->eq_at = pcie_dma_write_at(nic->pcie, t, 64);
 	g_queue_push_tail(&drv->pending, f);

@@ -320,8 +320,10 @@ void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
 		(*nic->c_qp_stalls)++;
 		qp->req = REQ_STALLED;
 		qp->stall_start = sim_now(nic->sim);
+		/* keyed by QP alone, as its END (the page_fault event
+		 * has the address) */
 		sim_trace(nic->sim, qp->comp, &tk_stall, qp->qpn, qp->next_psn,
-			  va, TRACE_NONE, TRACE_NONE, NULL);
+			  TRACE_NONE, TRACE_NONE, TRACE_NONE, "page fault");
 	}
 	driver_page_fault(nic->drv, mr, qp, va, write, t);
 }

@@ -99,6 +99,14 @@ expect 1 "unwritable timeline" -- "$ODPSIM" run "$tmp/ok.ini" -q --timeline /non
 has "$tmp/err" "/nonexistent/dir/t.json" "timeline path named"
 has "$tmp/o/latency.csv" "^workload,low_ps,high_ps,count$" "--out writes latency.csv"
 
+# spans of a faulting ODP run (faults, stalls, RNR waits, invalidations)
+# all pair up on the timeline
+expect 0 "odp timeline" -- "$ODPSIM" run workloads/odp_pressure.ini \
+	--duration 30ms -q --timeline "$tmp/odp.json"
+grep -q "without a BEGIN" "$tmp/err" && no "odp timeline: unpaired span ends: $(head -1 "$tmp/err")" || ok
+has "$tmp/odp.json" '"name":"fault"' "odp timeline has fault spans"
+has "$tmp/odp.json" '"name":"stall"' "odp timeline has stall spans"
+
 # the progress line appears on a terminal for a run over a second (write_bw
 # for 4 s of simulated time takes about 3 s of wall time)
 slow=${ODPSIM_SLOW_SCENARIO:-workloads/write_bw.ini --duration 4s}
