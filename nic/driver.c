@@ -779,12 +779,24 @@ static void pin_dereg(struct nic_mr *mr)
 		  mr->npages << NIC_PAGE_SHIFT);
 }
 
+static const struct reg_policy_ops policies[REG_NPOLICIES];
+
+/* Subscribe an on-demand MR to the VMM's notifier over its pages: the
+ * suspend policy in suspend/resume mode, the others in invalidate mode. */
+static void mr_subscribe(struct nic_mr *mr)
+{
+	bool susp = mr->policy == &policies[REG_SUSPEND];
+	mr->sub = vmm_notifier_register(
+		mr->as, mr->first_page << NIC_PAGE_SHIFT,
+		mr->npages << NIC_PAGE_SHIFT,
+		susp ? VMM_SUB_SUSPEND : VMM_SUB_INVALIDATE,
+		susp ? &susp_notifier : &odp_notifier, mr);
+}
+
 /* odp: subscribe to the notifier, map nothing */
 static void odp_reg(struct nic_mr *mr)
 {
-	mr->sub = vmm_notifier_register(mr->as, mr->first_page << NIC_PAGE_SHIFT,
-					mr->npages << NIC_PAGE_SHIFT,
-					VMM_SUB_INVALIDATE, &odp_notifier, mr);
+	mr_subscribe(mr);
 	reg_finish_in(mr, 0);
 }
 
@@ -807,24 +819,12 @@ static void prefetch_done(void *ctx, struct nic_mr *mr, int status,
 /* odp-prefetch: odp, and every page mapped before registration returns */
 static void odp_prefetch_reg(struct nic_mr *mr)
 {
-	mr->sub = vmm_notifier_register(mr->as, mr->first_page << NIC_PAGE_SHIFT,
-					mr->npages << NIC_PAGE_SHIFT,
-					VMM_SUB_INVALIDATE, &odp_notifier, mr);
+	mr_subscribe(mr);
 	nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, mr->addr, mr->length,
 		      prefetch_done, NULL);
 }
 
 /* suspend: commit, map every page (no pin), then suspend/resume moves */
-static void susp_mapped(void *ctx, struct nic_mr *mr, int status,
-			uint64_t mapped)
-{
-	(void)ctx;
-	(void)mapped;
-	struct reg_req *r = mr->policy_priv;
-	r->status = status;
-	reg_finish_in(mr, 0);
-}
-
 static void susp_reg(struct nic_mr *mr)
 {
 	uint64_t va = mr->first_page << NIC_PAGE_SHIFT;
@@ -837,10 +837,9 @@ static void susp_reg(struct nic_mr *mr)
 		return;
 	}
 	mr->committed = true;
-	mr->sub = vmm_notifier_register(mr->as, va, len, VMM_SUB_SUSPEND,
-					&susp_notifier, mr);
+	mr_subscribe(mr);
 	nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, mr->addr, mr->length,
-		      susp_mapped, NULL);
+		      prefetch_done, NULL);
 }
 
 static void susp_dereg(struct nic_mr *mr)
@@ -933,14 +932,7 @@ static void resubscribe(struct nic_mr *mr)
 	if (!mr->sub)
 		return;
 	vmm_notifier_unregister(mr->sub);
-	mr->sub = vmm_notifier_register(
-		mr->as, mr->first_page << NIC_PAGE_SHIFT,
-		mr->npages << NIC_PAGE_SHIFT,
-		mr->policy == &policies[REG_SUSPEND] ? VMM_SUB_SUSPEND :
-						       VMM_SUB_INVALIDATE,
-		mr->policy == &policies[REG_SUSPEND] ? &susp_notifier :
-						       &odp_notifier,
-		mr);
+	mr_subscribe(mr);
 }
 
 static void resize_grown(void *ctx, int status, uint64_t npages)

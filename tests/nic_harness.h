@@ -14,6 +14,7 @@
 #include "nic/driver.h"
 #include "nic/host.h"
 #include "nic/nic.h"
+#include "nic/packet.h"
 #include "sim/stats.h"
 #include "sim/system.h"
 #include "vmm/vmm.h"
@@ -168,6 +169,13 @@ static inline struct nic_send_wr wr_of(struct pair *p, int from, uint64_t id,
 		.rkey = p->mi[1 - from].rkey,
 	};
 	return wr;
+}
+
+/* Bytes a packet of @opcode with @payload occupies on the link. */
+static inline uint32_t wire_bytes_of(uint8_t opcode, uint32_t payload)
+{
+	struct pkt p = { .opcode = opcode, .payload_len = payload };
+	return pkt_wire_bytes(&p);
 }
 
 #endif

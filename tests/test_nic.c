@@ -225,11 +225,6 @@ static struct json_value *run_summary(const char *text)
 	return v;
 }
 
-static uint32_t wire_bytes_of(uint8_t opcode, uint32_t payload)
-{
-	struct pkt p = { .opcode = opcode, .payload_len = payload };
-	return pkt_wire_bytes(&p);
-}
 
 /* write_bw's goodput is what the link rate leaves after RoCEv2 framing */
 START_TEST(write_bw_goodput)

@@ -34,11 +34,6 @@ static sim_time_t fresh_pcie(int op, uint64_t bytes)
 	return r;
 }
 
-static uint32_t wire_bytes_of(uint8_t opcode, uint32_t payload)
-{
-	struct pkt p = { .opcode = opcode, .payload_len = payload };
-	return pkt_wire_bytes(&p);
-}
 
 /* one 64-byte WRITE; returns the time from post to its CQE */
 static sim_time_t one_write(struct pair *p, uint8_t rnr_code)
