@@ -51,7 +51,7 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 		struct nic_wqe *w = nic_sq_at(qp, 0);
 		if (!wqe_done(qp, w))
 			break;
-		sim_trace(nic->sim, qp->comp, &tk_complete, qp->qpn,
+		sim_trace(nic->sim, qp->nic->tc_comp, &tk_complete, qp->qpn,
 			  w->first_psn, TRACE_NONE, TRACE_NONE,
 			  w->wr.sge.length, nic_wr_opcode_names[w->wr.opcode]);
 		if (w->wr.signaled) {
@@ -108,7 +108,7 @@ static void rnr_expire(struct sim *sim, void *obj, uint64_t psn)
 	struct nic_qp *qp = obj;
 	if (qp->state != QPS_RTS || qp->req != REQ_RNR_WAIT)
 		return;
-	sim_trace(qp->nic->sim, qp->comp, &tk_rnr_wait_end, qp->qpn, psn,
+	sim_trace(qp->nic->sim, qp->nic->tc_comp, &tk_rnr_wait_end, qp->qpn, psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
 	req_rewind(qp, (uint32_t)psn);
@@ -122,7 +122,7 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 	(*nic->c_rnr_recv)++;
 	if (psn_diff(p->psn, qp->una_psn) < 0)
 		return; /* stale: that PSN is acknowledged already */
-	sim_trace(nic->sim, qp->comp, &tk_rnr_recv, qp->qpn, p->psn,
+	sim_trace(nic->sim, qp->nic->tc_comp, &tk_rnr_recv, qp->qpn, p->psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	ack_upto(qp, p->psn - 1);
 	if (qp->req == REQ_RNR_WAIT)
@@ -157,7 +157,7 @@ void comp_rnr_wait(struct nic_qp *qp, sim_time_t until, uint32_t psn)
 	struct nic *nic = qp->nic;
 	qp->req = REQ_RNR_WAIT;
 	qp->rnr_until = 0;
-	sim_trace(nic->sim, qp->comp, &tk_rnr_wait, qp->qpn, psn, TRACE_NONE,
+	sim_trace(nic->sim, qp->nic->tc_comp, &tk_rnr_wait, qp->qpn, psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, NULL);
 	sim_schedule(nic->sim, until, &ev_rnr_expire, qp->comp, qp, psn);
 }
@@ -346,7 +346,7 @@ static void ack_timer(struct sim *sim, void *obj, uint64_t arg)
 		return;
 	}
 	(*nic->c_timeouts)++;
-	sim_trace(sim, qp->comp, &tk_timeout, qp->qpn, qp->una_psn, TRACE_NONE,
+	sim_trace(sim, qp->nic->tc_comp, &tk_timeout, qp->qpn, qp->una_psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, NULL);
 	if (qp->retry_left == 0) {
 		nic_qp_error(qp, NIC_WC_RETRY_EXC_ERR);

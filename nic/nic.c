@@ -115,6 +115,15 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	const char *h = host->name;
 	char *name = g_strdup_printf("%s.nic", h);
 	nic->comp = sim_component_add(sim, name);
+	static const char *const eng[] = { "requester", "responder",
+					   "completer", "tx" };
+	uint16_t *tc[] = { &nic->tc_req, &nic->tc_resp, &nic->tc_comp,
+			   &nic->tc_tx };
+	for (int i = 0; i < 4; i++) {
+		char *en = g_strdup_printf("%s.%s", name, eng[i]);
+		*tc[i] = sim_component_add(sim, en);
+		g_free(en);
+	}
 	rng_init(&nic->rng, sim->seed, name);
 	g_free(name);
 	nic->mtt_cache = mtt_cache_new((uint32_t)cfg->mtt_cache_entries,
@@ -356,7 +365,7 @@ static inline void nic_transmit(struct nic *nic, struct pkt *p)
 {
 	(*nic->c_tx_pkts)++;
 	*nic->c_tx_bytes += p->payload_len;
-	sim_trace(nic->sim, nic->comp, &tk_tx, p->sqpn, p->psn,
+	sim_trace(nic->sim, nic->tc_tx, &tk_tx, p->sqpn, p->psn,
 		  ib_opcode_has_reth(p->opcode) ? p->va : TRACE_NONE,
 		  TRACE_NONE, p->payload_len, ib_opcode_name(p->opcode));
 	link_transmit(nic->link, nic->link_end, p);
@@ -450,7 +459,7 @@ void nic_rx(void *ctx, struct pkt *p)
 	(*nic->c_rx_pkts)++;
 	if (p->corrupted) { /* ICRC/FCS check fails: silently dropped */
 		(*nic->c_rx_drop_corrupt)++;
-		sim_trace(nic->sim, nic->comp, &tk_rx_drop, p->dqpn, p->psn,
+		sim_trace(nic->sim, nic->tc_resp, &tk_rx_drop, p->dqpn, p->psn,
 			  TRACE_NONE, TRACE_NONE, p->payload_len, "corrupt");
 		pkt_free(nic->pool, p);
 		return;
@@ -459,7 +468,7 @@ void nic_rx(void *ctx, struct pkt *p)
 						GUINT_TO_POINTER(p->dqpn));
 	if (!qp || qp->state < QPS_RTR) {
 		(*nic->c_rx_drop_noqp)++;
-		sim_trace(nic->sim, nic->comp, &tk_rx_drop, p->dqpn, p->psn,
+		sim_trace(nic->sim, nic->tc_resp, &tk_rx_drop, p->dqpn, p->psn,
 			  TRACE_NONE, TRACE_NONE, p->payload_len, "no QP");
 		pkt_free(nic->pool, p);
 		return;

@@ -212,6 +212,9 @@ struct nic {
 	struct host *host;
 	struct nic_config cfg;
 	uint16_t comp;
+	/* trace components of the engines (timeline tracks); events keep
+	 * comp, so the fingerprint does not depend on them */
+	uint16_t tc_req, tc_resp, tc_comp, tc_tx;
 	struct pkt_pool *pool;
 	struct pcie *pcie;
 	struct mtt_cache *mtt_cache, *mpt_cache;

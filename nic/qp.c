@@ -322,7 +322,7 @@ void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
 		qp->stall_start = sim_now(nic->sim);
 		/* keyed by QP alone, as its END (the page_fault event
 		 * has the address) */
-		sim_trace(nic->sim, qp->comp, &tk_stall, qp->qpn, qp->next_psn,
+		sim_trace(nic->sim, nic->tc_req, &tk_stall, qp->qpn, qp->next_psn,
 			  TRACE_NONE, TRACE_NONE, TRACE_NONE, "page fault");
 	}
 	driver_page_fault(nic->drv, mr, qp, va, write, t);
@@ -338,7 +338,7 @@ void nic_qp_wait_suspended(struct nic_qp *qp)
 	qp->req = REQ_STALLED;
 	qp->stall_suspend = true;
 	qp->stall_start = sim_now(nic->sim);
-	sim_trace(nic->sim, qp->comp, &tk_stall, qp->qpn, qp->next_psn,
+	sim_trace(nic->sim, nic->tc_req, &tk_stall, qp->qpn, qp->next_psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, "suspended");
 }
 
@@ -375,7 +375,7 @@ void nic_qp_resume(struct nic_qp *qp)
 		return;
 	hist_add(nic->h_stall_ns, (sim_now(nic->sim) - qp->stall_start) /
 					  SIM_NS);
-	sim_trace(nic->sim, qp->comp, &tk_resume, qp->qpn, qp->next_psn,
+	sim_trace(nic->sim, nic->tc_req, &tk_resume, qp->qpn, qp->next_psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
 	qp->stall_suspend = false;

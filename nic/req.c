@@ -29,7 +29,7 @@ static void req_set(struct nic_qp *qp, enum req_state s)
 	if (qp->req == s)
 		return;
 	qp->req = s;
-	sim_trace(qp->nic->sim, qp->comp, &tk_req, qp->qpn, qp->next_psn,
+	sim_trace(qp->nic->sim, qp->nic->tc_req, &tk_req, qp->qpn, qp->next_psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, req_state_names[s]);
 }
 

@@ -61,7 +61,7 @@ static void send_nak(struct nic_qp *qp, uint32_t psn, unsigned code,
 					     "REMOTE_ACCESS_ERROR",
 					     "REMOTE_OP_ERROR",
 					     "INVALID_RD_REQUEST" };
-	sim_trace(nic->sim, qp->comp, &tk_nak, qp->qpn, psn, TRACE_NONE,
+	sim_trace(nic->sim, qp->nic->tc_resp, &tk_nak, qp->qpn, psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, code < 5 ? names[code] : "?");
 }
 
@@ -73,7 +73,7 @@ static void send_rnr(struct nic_qp *qp, uint32_t psn, sim_time_t t,
 		  t);
 	(*nic->c_rnr_sent)++;
 	qp->resp = RESP_RNR;
-	sim_trace(nic->sim, qp->comp, &tk_rnr, qp->qpn, psn, TRACE_NONE,
+	sim_trace(nic->sim, qp->nic->tc_resp, &tk_rnr, qp->qpn, psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, why);
 }
 
@@ -113,7 +113,7 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 	oracle_dma(nic->oracle, true, mr, va, len, p->data_version, land,
 		   qp->qpn, p->psn);
 	if (G_UNLIKELY(nic->sim->trace)) /* the frame costs a lookup */
-		sim_trace(nic->sim, qp->comp, &tk_dma_write, qp->qpn, p->psn,
+		sim_trace(nic->sim, qp->nic->tc_resp, &tk_dma_write, qp->qpn, p->psn,
 			  va, nic_mr_pfn(mr, va), len, NULL);
 	if (mr->watch)
 		nic_mr_watch_schedule(mr, va + len, land);

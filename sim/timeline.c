@@ -147,13 +147,14 @@ static unsigned tl_pid(const struct timeline *tl, const char *host)
 	return tl->nhosts + 1;
 }
 
-/* The track's display name: "nic qp 256", "vmm", "wire ab", "workload bw". */
+/* The track's display name: "nic.responder qp 256" (a NIC engine's work
+ * for one QP), "nic", "vmm", "driver", "wire ab", "workload bw". */
 static char *tl_track_name(const struct trace_rec *r)
 {
 	const char *p = r->part;
 	if (r->host)
-		return r->qp != TRACE_NONE && !strcmp(p, "nic") ?
-			       g_strdup_printf("nic qp %" G_GUINT64_FORMAT,
+		return r->qp != TRACE_NONE && !strncmp(p, "nic", 3) ?
+			       g_strdup_printf("%s qp %" G_GUINT64_FORMAT, p,
 					       r->qp) :
 			       g_strdup(p);
 	size_t n = strlen(p);

@@ -118,8 +118,16 @@ static bool part_passes(const struct trace *tr, const char *host,
 {
 	if (g_hash_table_contains(tr->comps, part))
 		return true;
-	if (host)
-		return false;
+	if (host) {
+		/* "nic" also keeps the NIC's engines ("nic.responder") */
+		const char *dot = strchr(part, '.');
+		if (!dot)
+			return false;
+		char *first = g_strndup(part, (gsize)(dot - part));
+		bool ok = g_hash_table_contains(tr->comps, first);
+		g_free(first);
+		return ok;
+	}
 	bool ok = false;
 	char **v = g_strsplit(part, ".", -1);
 	for (char **p = v; *p && !ok; p++)
