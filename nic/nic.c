@@ -82,6 +82,14 @@ static const struct param nic_tab[] = {
 	  "report: page faults are resolved and traffic resumes; fatal: a "
 	  "NIC without fault support, the QP goes to error",
 	  "ConnectX-4 and later support ODP page faults", fault_modes, 0, 0 },
+	{ "inline_size", PT_SIZE, "220B",
+	  offsetof(struct nic_config, inline_size),
+	  "SEND/WRITE payloads up to this size are copied into the WQE by "
+	  "the CPU and pushed with the doorbell (BlueFlame), as are READ "
+	  "WQEs: no WQE fetch, no payload DMA read; 0B: never (every WQE "
+	  "and payload is read over PCIe)",
+	  "mlx5 max_inline_data, which perftest uses for small messages",
+	  NULL, 0, 4096 },
 	{ "hold_packets", PT_COUNT, "64",
 	  offsetof(struct nic_config, hold_packets),
 	  "packets the NIC can hold while the pages they target are "

@@ -49,6 +49,8 @@ struct nic_config {
 	uint64_t wqe_bytes, cqe_bytes;
 	sim_time_t reg_page_time;  /* driver time per page to register */
 	int fault_mode;            /* enum nic_fault_mode */
+	uint64_t inline_size;      /* sends up to this size go inline with
+				    * the WQE, written by the CPU (BlueFlame) */
 	uint64_t hold_packets;     /* on-NIC buffer for packets to suspended
 				    * pages (suspend/resume policy) */
 };

@@ -112,6 +112,8 @@ struct nic_wqe {
 	uint64_t data_version;
 	sim_time_t fetched_at; /* WQE read into the NIC; 0: not yet asked */
 	bool started;
+	bool pushed;           /* the WQE came with the doorbell (BlueFlame) */
+	bool inlined;          /* ... and its payload too */
 };
 
 struct nic_rwqe {

@@ -265,6 +265,22 @@ int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr)
 			  ((uint64_t)qp->qpn << 32) |
 			  (uint32_t)++qp->data_version_seq;
 	qp->sq_count++;
+	struct nic *nic = qp->nic;
+	bool read = wr->opcode == NIC_WR_RDMA_READ;
+	if (nic->cfg.inline_size &&
+	    (read || wr->sge.length <= nic->cfg.inline_size)) {
+		/* BlueFlame: the CPU writes the WQE (with a small SEND/WRITE
+		 * payload inline) straight into the NIC with the doorbell */
+		sim_time_t at = pcie_mmio_write(nic->pcie,
+						nic->cfg.wqe_bytes +
+							(read ? 0 :
+								wr->sge.length));
+		w->inlined = !read;
+		w->fetched_at = at;
+		w->pushed = true;
+		sim_schedule(nic->sim, at, &ev_doorbell, qp->comp, qp, 0);
+		return 0;
+	}
 	/* the doorbell is a posted MMIO write from the CPU to the NIC */
 	sim_time_t at = pcie_mmio_write(qp->nic->pcie, 8);
 	sim_schedule(qp->nic->sim, at, &ev_doorbell, qp->comp, qp, 0);

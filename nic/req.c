@@ -89,6 +89,12 @@ void req_doorbell(struct nic_qp *qp)
 	sim_time_t last = 0;
 	for (; qp->fetch_idx < qp->sq_count; qp->fetch_idx++) {
 		struct nic_wqe *w = nic_sq_at(qp, qp->fetch_idx);
+		if (w->pushed) {
+			/* it came with its doorbell */
+			if (w->fetched_at > last)
+				last = w->fetched_at;
+			continue;
+		}
 		(*nic->c_wqe_fetch)++;
 		w->fetched_at = last = pcie_dma_read(nic->pcie,
 						     nic->cfg.wqe_bytes);
@@ -159,7 +165,7 @@ void req_fill(struct nic_qp *qp)
 			uint32_t len = w->wr.sge.length - (uint32_t)off;
 			if (len > mtu)
 				len = mtu;
-			if (len) {
+			if (len && !w->inlined) {
 				struct nic_mr *mr = nic_mr_by_key(
 					nic, w->wr.sge.lkey);
 				sim_time_t t = ready;
