@@ -86,6 +86,8 @@ static struct nic_wqe *pending_read(struct nic_qp *qp)
 /* Everything up to and including @psn is acknowledged. */
 static void ack_upto(struct nic_qp *qp, uint32_t psn)
 {
+	if (psn_diff(psn, qp->acked_psn) > 0)
+		qp->acked_psn = psn & PSN_MASK;
 	uint32_t una = (psn + 1) & PSN_MASK;
 	/* an ACK does not carry READ data: stop at a READ still answering */
 	struct nic_wqe *r = pending_read(qp);
@@ -218,17 +220,17 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 	int32_t d = psn_diff(p->psn, expected);
 	if (d < 0)
 		return; /* duplicate of a response already placed */
-	if (qp->req == REQ_STALLED)
+	if (qp->req == REQ_STALLED && qp->stall_scatter)
 		return; /* placing is stopped: re-requested on resume */
 	/* a response implicitly acknowledges the requests before its READ */
 	ack_upto(qp, w->first_psn - 1);
 	if (d > 0) {
-		/* a response was lost: ask again from the gap (once: later
-		 * responses of the same burst land here too) */
-		if (qp->req != REQ_RNR_WAIT &&
-		    (qp->req_idx != 0 || qp->req_pkt != w->resp_got ||
-		     qp->tx_count)) {
-			(*nic->c_out_of_seq)++;
+		/* a response was lost: ask again from the gap, once (the
+		 * rest of the burst lands here too) */
+		(*nic->c_out_of_seq)++;
+		if (!w->rereq && qp->req != REQ_RNR_WAIT &&
+		    qp->req != REQ_STALLED) {
+			w->rereq = true;
 			req_rewind(qp, expected);
 			qp->req = REQ_SENDING;
 			req_fill(qp);
@@ -250,6 +252,7 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			qp->rewind_pending = true;
 			qp->rewind_psn = p->psn;
 			nic_qp_wait_suspended(qp);
+			qp->stall_scatter = true;
 			return;
 		}
 		if (xs == XLATE_FAULT) {
@@ -264,6 +267,7 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			qp->rewind_pending = true;
 			qp->rewind_psn = p->psn;
 			nic_qp_stall(qp, mr, fva, true, t);
+			qp->stall_scatter = true;
 			return;
 		}
 		if (xs != XLATE_OK) {
@@ -280,6 +284,7 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			   land, qp->qpn, p->psn);
 	}
 	w->resp_got++;
+	w->rereq = false;
 	if (w->resp_got == w->npkts) {
 		qp->reads_out--;
 		uint32_t end = (w->first_psn + w->npkts) & PSN_MASK;
@@ -287,6 +292,9 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			qp->una_psn = end;
 		qp->retry_left = qp->attr.retry_cnt;
 		retire(qp, land);
+		/* ACKs that came for PSNs past the READ were held back at it */
+		if (psn_diff(qp->acked_psn, qp->una_psn) >= 0)
+			ack_upto(qp, qp->acked_psn);
 		comp_arm_timer(qp);
 		req_fill(qp);
 	}

@@ -527,6 +527,35 @@ static void inval_ack_event(struct sim *sim, void *obj, uint64_t arg)
 }
 SIM_EVKIND(ev_inval_ack, "driver.invalidate_ack", inval_ack_event);
 
+static void nic_mr_resize_go(struct nic_mr *mr);
+
+/* Wake the fault threads that slept until the notifications in progress
+ * on @mr were over (invalidate_end and resume both end one). */
+static void driver_wake_parked(struct nic_mr *mr)
+{
+	struct driver *drv = mr->nic->drv;
+	for (GList *l = drv->parked.head; l;) {
+		GList *next = l->next;
+		struct fault *f = l->data;
+		if (f->mr == mr) {
+			g_queue_delete_link(&drv->parked, l);
+			sim_schedule_in(drv->sim, 0, &ev_fault_begin, drv->comp,
+					f, 0);
+		}
+		l = next;
+	}
+}
+
+/* A notification (invalidation or suspension) of @mr ended. */
+static void notif_end(struct nic_mr *mr)
+{
+	g_assert(mr->notif_active > 0);
+	mr->notif_active--;
+	driver_wake_parked(mr);
+	if (!mr->notif_active && mr->resize_pending)
+		nic_mr_resize_go(mr);
+}
+
 static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
 				 uint64_t end, enum vmm_reason reason,
 				 uint64_t token, void *ctx)
@@ -534,6 +563,7 @@ static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
 	(void)sub;
 	struct nic_mr *mr = ctx;
 	struct driver *drv = mr->nic->drv;
+	mr->notif_active++;
 	uint64_t lo = start >> NIC_PAGE_SHIFT, hi = (end - 1) >> NIC_PAGE_SHIFT;
 	if (lo < mr->first_page)
 		lo = mr->first_page;
@@ -573,20 +603,8 @@ static void odp_invalidate_end(struct vmm_sub *sub, uint64_t start,
 	(void)sub;
 	(void)start;
 	(void)end;
-	/* the next access faults the pages back; wake the threads that
-	 * were waiting for this invalidation to finish */
-	struct nic_mr *mr = ctx;
-	struct driver *drv = mr->nic->drv;
-	for (GList *l = drv->parked.head; l;) {
-		GList *next = l->next;
-		struct fault *f = l->data;
-		if (f->mr == mr) {
-			g_queue_delete_link(&drv->parked, l);
-			sim_schedule_in(drv->sim, 0, &ev_fault_begin, drv->comp,
-					f, 0);
-		}
-		l = next;
-	}
+	/* the next access faults the pages back */
+	notif_end(ctx);
 }
 
 static const struct vmm_notifier_ops odp_notifier = {
@@ -638,6 +656,7 @@ static void susp_suspend(struct vmm_sub *sub, uint64_t start, uint64_t end,
 	(void)sub;
 	struct nic_mr *mr = ctx;
 	struct nic *nic = mr->nic;
+	mr->notif_active++;
 	uint64_t lo, hi;
 	if (mr_pages(mr, start, end, &lo, &hi)) {
 		for (uint64_t pg = lo; pg <= hi; pg++) {
@@ -686,6 +705,7 @@ static void susp_resume(struct vmm_sub *sub, uint64_t start, uint64_t end,
 	sim_trace(nic->sim, nic->comp, &tk_resume, TRACE_NONE, TRACE_NONE,
 		  start, TRACE_NONE, end - start, NULL);
 	nic_mr_resumed(mr);
+	notif_end(mr);
 }
 
 static const struct vmm_notifier_ops susp_notifier = {
@@ -912,6 +932,7 @@ void nic_dereg_mr(struct nic_mr *mr)
 struct resize_req {
 	struct nic_mr *mr;
 	uint64_t new_len, new_npages, old_npages;
+	uint64_t unpin_va, unpin_len; /* a trimmed tail, released at the end */
 	nic_reg_done_fn done;
 	void *ctx;
 	int status;
@@ -922,7 +943,15 @@ static void resize_finish(struct sim *sim, void *obj, uint64_t arg)
 	(void)sim;
 	(void)arg;
 	struct resize_req *q = obj;
-	q->done(q->ctx, q->mr, q->status);
+	struct nic_mr *mr = q->mr;
+	if (q->unpin_len) {
+		/* the DMA issued to the tail has landed: release it */
+		if (mr->policy == &policies[REG_PIN])
+			vmm_unpin(mr->as, q->unpin_va, q->unpin_len);
+		if (mr->committed)
+			vmm_uncommit(mr->as, q->unpin_va, q->unpin_len);
+	}
+	q->done(q->ctx, mr, q->status);
 	g_free(q);
 }
 SIM_EVKIND(ev_resize_finish, "driver.resize_finish", resize_finish);
@@ -977,12 +1006,26 @@ static void resize_prefetched(void *ctx, struct nic_mr *mr, int status,
 void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
 		   void *ctx)
 {
-	struct nic *nic = mr->nic;
 	struct resize_req *q = g_new0(struct resize_req, 1);
 	q->mr = mr;
 	q->done = done;
 	q->ctx = ctx;
 	q->new_len = new_len;
+	g_assert(!mr->resize_pending);
+	mr->resize_pending = q;
+	/* a resize re-subscribes to the notifier: not while an invalidation
+	 * or a suspension of the MR is in progress (their ends would go to
+	 * a subscription that no longer exists) */
+	if (!mr->notif_active)
+		nic_mr_resize_go(mr);
+}
+
+static void nic_mr_resize_go(struct nic_mr *mr)
+{
+	struct nic *nic = mr->nic;
+	struct resize_req *q = mr->resize_pending;
+	mr->resize_pending = NULL;
+	uint64_t new_len = q->new_len;
 	q->old_npages = mr->npages;
 	uint64_t last = (mr->addr + (new_len ? new_len : 1) - 1) >>
 			NIC_PAGE_SHIFT;
@@ -996,12 +1039,8 @@ void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
 		if (lo <= hi) {
 			mtt_zap(&mr->mtt, lo, hi);
 			nic_mr_flush(mr, lo, hi);
-			uint64_t va = (mr->first_page + lo) << NIC_PAGE_SHIFT;
-			uint64_t len = (hi - lo + 1) << NIC_PAGE_SHIFT;
-			if (mr->policy == &policies[REG_PIN])
-				vmm_unpin(mr->as, va, len);
-			if (mr->committed)
-				vmm_uncommit(mr->as, va, len);
+			q->unpin_va = (mr->first_page + lo) << NIC_PAGE_SHIFT;
+			q->unpin_len = (hi - lo + 1) << NIC_PAGE_SHIFT;
 			mr->npages = q->new_npages;
 			resubscribe(mr);
 		}

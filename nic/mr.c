@@ -62,7 +62,7 @@ void mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
 		uint64_t hi = ci == last / MTT_CHUNK ? last % MTT_CHUNK :
 						       MTT_CHUNK - 1;
 		for (uint64_t i = lo; i <= hi; i++)
-			c[i] &= ~(uint64_t)(MTT_VALID | MTT_WRITE);
+			c[i] &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
 	}
 }
 

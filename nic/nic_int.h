@@ -27,6 +27,7 @@ struct pcie;
 struct mtt_cache;
 struct vmm_sub;
 struct driver;
+struct resize_req;
 struct reg_policy_ops;
 
 #define NIC_PAGE_SHIFT 12
@@ -84,6 +85,8 @@ struct nic_mr {
 	sim_time_t dma_busy;  /* last landing of a DMA issued to this MR */
 	sim_time_t suspend_start;
 	bool committed;       /* the suspend policy committed its range */
+	unsigned notif_active; /* invalidations/suspensions in progress */
+	struct resize_req *resize_pending;
 	nic_watch_fn watch;
 	void *watch_ctx;
 	void *policy_priv; /* the driver's per-MR state */
@@ -109,6 +112,7 @@ struct nic_wqe {
 	struct nic_send_wr wr;
 	uint32_t first_psn, npkts; /* assigned when the requester starts it */
 	uint32_t resp_got;         /* READ: response packets placed */
+	bool rereq;                /* READ: re-requested from resp_got */
 	uint64_t data_version;
 	sim_time_t fetched_at; /* WQE read into the NIC; 0: not yet asked */
 	bool started;
@@ -175,6 +179,8 @@ struct nic_qp {
 	uint8_t retry_left, rnr_left;
 	sim_time_t stall_start;
 	bool stall_suspend;      /* stalled on a suspended page, not a fault */
+	bool stall_scatter;      /* stalled placing a READ response */
+	uint32_t acked_psn;      /* the highest PSN an ACK covered */
 	GQueue held;             /* responder: packets waiting for a resume */
 	uint32_t hold_next;      /* PSN expected after the held packets */
 	bool rewind_pending;     /* go back to rewind_psn when resumed */

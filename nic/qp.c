@@ -213,6 +213,7 @@ static void qp_to_rts(struct nic_qp *qp, const struct nic_qp_attr *attr,
 	qp_set_state(qp, QPS_RTR);
 	/* RTS: the requester side */
 	qp->next_psn = qp->una_psn = qp->sent_psn = attr->sq_psn & PSN_MASK;
+	qp->acked_psn = (attr->sq_psn - 1) & PSN_MASK;
 	qp->retry_left = attr->retry_cnt;
 	qp->rnr_left = attr->rnr_retry;
 	qp->req = REQ_IDLE;
@@ -395,6 +396,7 @@ void nic_qp_resume(struct nic_qp *qp)
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	qp->req = REQ_SENDING;
 	qp->stall_suspend = false;
+	qp->stall_scatter = false;
 	if (qp->rnr_until > sim_now(nic->sim)) {
 		qp->rewind_pending = false;
 		comp_rnr_wait(qp, qp->rnr_until, qp->rewind_psn);

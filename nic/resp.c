@@ -214,11 +214,17 @@ static bool resp_hold(struct nic_qp *qp, struct pkt *p, sim_time_t t)
 		(*nic->c_held)++;
 		return true;
 	}
-	/* the expected PSN, and no room: RNR NAK (it acknowledges the
-	 * held packets before it, which will be executed) */
+	/* no room: an RNR NAK acknowledges every PSN before the one it
+	 * names, so it names the first one not executed (epsn) and this
+	 * QP's held packets are dropped; the requester resends them all */
 	(*nic->c_held_nak)++;
+	struct pkt *h;
+	while ((h = g_queue_pop_head(&qp->held))) {
+		pkt_free(nic->pool, h);
+		nic->held_now--;
+	}
 	if (qp->resp != RESP_RNR)
-		send_rnr(qp, p->psn, t, "page suspended, hold buffer full");
+		send_rnr(qp, qp->epsn, t, "page suspended, hold buffer full");
 	return false;
 }
 
