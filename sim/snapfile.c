@@ -404,13 +404,16 @@ struct snapfile *snapfile_read(const char *path,
 	GElf_Ehdr eh;
 	size_t nph = 0;
 	unsigned nnote = 0;
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+	char magic[SELFMAG];
+	bool is_elf = pread(fd, magic, SELFMAG, 0) == SELFMAG &&
+		      !memcmp(magic, ELFMAG, SELFMAG);
+	if (!is_elf) {
 		g_set_error(error, SNAP_ERROR, 0,
 			    "%s: not an ELF file (not an odpsim snapshot)",
 			    path);
 		goto out;
 	}
-	if (!gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &nph) != 0) {
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &nph) != 0) {
 		g_set_error(error, SNAP_ERROR, 0,
 			    "%s: truncated or corrupt ELF header: %s", path,
 			    elf_errmsg(-1));
@@ -423,6 +426,8 @@ struct snapfile *snapfile_read(const char *path,
 			    "a little-endian ELF64 core file)", path);
 		goto out;
 	}
+	if (eh.e_phnum != PN_XNUM && eh.e_phnum > nph)
+		nph = eh.e_phnum; /* libelf may not see all of a cut table */
 	if (eh.e_phoff + (uint64_t)nph * eh.e_phentsize > size) {
 		g_set_error(error, SNAP_ERROR, 0,
 			    "%s: truncated snapshot (program headers end at %"

@@ -37,14 +37,24 @@
 #define SNAP_PAGE_SIZE 4096u
 #define SNAP_PAGE_MARK "ODPSPAGE"
 
-/* Note types (n_type of notes named "ODPSIM"). */
+/*
+ * Note types (n_type of notes named "ODPSIM"): record number n is
+ * NT_ODPSIM_BASE + n.  readelf names the types of core-file notes from the
+ * Linux table whatever their owner (1 would show as NT_PRSTATUS, 6 as
+ * NT_AUXV, and eu-readelf would try to decode them as such), so the
+ * numbers sit in a range no core note uses ("OD" << 16): readelf shows
+ * them as "Unknown note type" and prints their bytes.
+ */
+#define NT_ODPSIM_BASE 0x4f440000u
 enum snap_note_type {
-	NT_ODPSIM_MR = 1,     /* a memory region (nic/snapshot.c) */
-	NT_ODPSIM_QP = 2,     /* a queue pair (nic/snapshot.c) */
-	NT_ODPSIM_MTT = 3,    /* a run of valid MTT entries of an MR */
-	NT_ODPSIM_VMA = 4,    /* a VMA; the i-th describes the i-th PT_LOAD */
-	NT_ODPSIM_RUN = 5,    /* the run: scenario, overrides, time, fingerprint */
-	NT_ODPSIM_SCHEMA = 6, /* the record tables as text (vmstate_schema) */
+	NT_ODPSIM_MR = NT_ODPSIM_BASE + 1,  /* a memory region (nic/snapshot.c) */
+	NT_ODPSIM_QP = NT_ODPSIM_BASE + 2,  /* a queue pair (nic/snapshot.c) */
+	NT_ODPSIM_MTT = NT_ODPSIM_BASE + 3, /* a run of MTT entries of an MR */
+	NT_ODPSIM_VMA = NT_ODPSIM_BASE + 4, /* a VMA; the i-th describes the
+					     * i-th PT_LOAD */
+	NT_ODPSIM_RUN = NT_ODPSIM_BASE + 5, /* the run: scenario, overrides,
+					     * time, events, fingerprint */
+	NT_ODPSIM_SCHEMA = NT_ODPSIM_BASE + 6, /* the tables as text */
 };
 
 struct snap_note {
