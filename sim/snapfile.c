@@ -414,9 +414,10 @@ struct snapfile *snapfile_read(const char *path,
 		goto out;
 	}
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &nph) != 0) {
+		int en = elf_errno();
 		g_set_error(error, SNAP_ERROR, 0,
-			    "%s: truncated or corrupt ELF header: %s", path,
-			    elf_errmsg(-1));
+			    "%s: truncated or corrupt ELF header (%s)", path,
+			    en ? elf_errmsg(en) : "file too short");
 		goto out;
 	}
 	if (gelf_getclass(elf) != ELFCLASS64 || eh.e_type != ET_CORE ||
