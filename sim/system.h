@@ -65,6 +65,10 @@ void system_free(struct system *sys);
 struct system *system_restore(const char *snapshot,
 			      const struct run_options *opt, bool *io_error,
 			      GError **error);
+/* The record descriptions a snapshot may hold (NULL-terminated), for
+ * snapfile_read(). */
+struct vmstate_desc;
+const struct vmstate_desc *const *system_snapshot_descs(void);
 /* `odpsim snapshot-info FILE`: validate and print what a snapshot holds. */
 bool system_snapshot_info(const char *path, FILE *out, GError **error);
 /* Run to the configured duration; false on an output error. */
