@@ -109,6 +109,27 @@ else
 	echo "cli.sh: SKIP progress-on-terminal check (needs script(1))"
 fi
 
+# snapshots: write, inspect, restore; bad files and option mix-ups
+expect 0 "--snapshot" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms \
+	--snapshot-at 500us --snapshot "$tmp/s.core" --json
+fp=$(grep -o '"fingerprint":"[0-9a-f]*"' "$tmp/out")
+[ -s "$tmp/s.core.a" ] && [ -s "$tmp/s.core.b" ] && ok || no "--snapshot wrote FILE.HOST"
+expect 0 "snapshot-info" -- "$ODPSIM" snapshot-info "$tmp/s.core.b"
+has "$tmp/out" "^QP qpn=" "snapshot-info lists QPs"
+has "$tmp/out" "^MR lkey=" "snapshot-info lists MRs"
+expect 0 "--restore" -- "$ODPSIM" run --restore "$tmp/s.core.a" --json
+has "$tmp/out" "$fp" "--restore ends with the uninterrupted fingerprint"
+head -c 1000 "$tmp/s.core.b" >"$tmp/cut.core"
+expect 2 "truncated snapshot" -- "$ODPSIM" snapshot-info "$tmp/cut.core"
+has "$tmp/err" "cut.core: truncated" "truncated snapshot message names the file"
+expect 2 "non-ELF snapshot" -- "$ODPSIM" run --restore "$tmp/ok.ini"
+has "$tmp/err" "ok.ini: not an ELF file" "non-ELF message names the file"
+expect 1 "missing snapshot" -- "$ODPSIM" snapshot-info "$tmp/none.core"
+expect 2 "--restore with SCENARIO" -- "$ODPSIM" run --restore "$tmp/s.core.a" workloads/write_bw.ini
+expect 2 "--snapshot without --snapshot-at" -- "$ODPSIM" run workloads/write_bw.ini --snapshot "$tmp/x"
+expect 2 "--snapshot-at past the end" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 2ms --snapshot "$tmp/x"
+expect 2 "--snapshot-host unknown" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/x" --snapshot-host zz
+
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 
