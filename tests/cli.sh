@@ -124,6 +124,15 @@ expect 2 "truncated snapshot" -- "$ODPSIM" snapshot-info "$tmp/cut.core"
 has "$tmp/err" "cut.core: truncated" "truncated snapshot message names the file"
 expect 2 "non-ELF snapshot" -- "$ODPSIM" run --restore "$tmp/ok.ini"
 has "$tmp/err" "ok.ini: not an ELF file" "non-ELF message names the file"
+python3 - "$tmp/s.core.b" "$tmp/bad.core" <<'PY' && ok || no "tamper a snapshot"
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.find(bytes.fromhex('01 00 44 4f'))  # NT_ODPSIM_MR, LE
+d[i + 4 + 8 + 4 + 4] ^= 1                  # type, name, version, lkey: rkey
+open(sys.argv[2], 'wb').write(d)
+PY
+expect 1 "--restore of a tampered snapshot" -- "$ODPSIM" run --restore "$tmp/bad.core"
+has "$tmp/err" "bad.core: restore diverged from the snapshot at 0.000500 s: note .*: MR field rkey" "divergence names the record and field"
 expect 1 "missing snapshot" -- "$ODPSIM" snapshot-info "$tmp/none.core"
 expect 2 "--restore with SCENARIO" -- "$ODPSIM" run --restore "$tmp/s.core.a" workloads/write_bw.ini
 expect 2 "--snapshot without --snapshot-at" -- "$ODPSIM" run workloads/write_bw.ini --snapshot "$tmp/x"
