@@ -137,6 +137,8 @@ expect 1 "missing snapshot" -- "$ODPSIM" snapshot-info "$tmp/none.core"
 expect 2 "--restore with SCENARIO" -- "$ODPSIM" run --restore "$tmp/s.core.a" workloads/write_bw.ini
 expect 2 "--snapshot without --snapshot-at" -- "$ODPSIM" run workloads/write_bw.ini --snapshot "$tmp/x"
 expect 2 "--snapshot-at past the end" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 2ms --snapshot "$tmp/x"
+expect 1 "--snapshot into a missing directory" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/nodir/x"
+has "$tmp/err" "nodir/x: cannot write snapshot" "unwritable snapshot path named"
 expect 2 "--snapshot-host unknown" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/x" --snapshot-host zz
 
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
