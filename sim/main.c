@@ -4,6 +4,8 @@
  *   odpsim run SCENARIO [options]     run one scenario
  *   odpsim compare SCENARIO [options] one run per policy, side by side
  *                                     (sim/compare.c)
+ *   odpsim run --restore SNAPSHOT     continue a run from a snapshot
+ *   odpsim snapshot-info SNAPSHOT     what a snapshot holds
  *   odpsim params [COMPONENT]         parameter tables
  *   odpsim --version | --help
  *
@@ -29,6 +31,8 @@ static const char commands_help[] =
 	"the figures side by side\n"
 	"  params [COMPONENT] print parameter tables (defaults, units, "
 	"sources)\n"
+	"  snapshot-info FILE validate a snapshot (ELF core) and print what "
+	"it holds\n"
 	"\n"
 	"'odpsim COMMAND --help' shows the options of a command.\n"
 	"Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 oracle "
@@ -45,6 +49,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_options opt = { 0 };
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
 	char *pcap = NULL, *timeline = NULL;
+	char *snap = NULL, *snap_at = NULL, *snap_host = NULL, *restore = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = -1;
@@ -90,6 +95,18 @@ static int cmd_run(int argc, char **argv)
 		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
 		  "the first correctness-oracle violation (lost write, stale "
 		  "read) stops the run: exit status 3", NULL },
+		{ "snapshot-at", 0, 0, G_OPTION_ARG_STRING, &snap_at,
+		  "stop at this simulated time, write the snapshot, go on "
+		  "(the run is unchanged)", "T" },
+		{ "snapshot", 0, 0, G_OPTION_ARG_FILENAME, &snap,
+		  "write each host's state at --snapshot-at as an ELF core "
+		  "file FILE.HOST (README.md: Snapshots)", "FILE" },
+		{ "snapshot-host", 0, 0, G_OPTION_ARG_STRING, &snap_host,
+		  "snapshot only this host, to FILE itself", "NAME" },
+		{ "restore", 0, 0, G_OPTION_ARG_FILENAME, &restore,
+		  "continue the run a snapshot was taken from: replay it, "
+		  "verify the state at the snapshot time, run to the end "
+		  "(no SCENARIO)", "SNAPSHOT" },
 		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
 		  "print no summary (files are still written)", NULL },
 		{ "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress,
@@ -109,9 +126,21 @@ static int cmd_run(int argc, char **argv)
 		rc = usage_error(err->message);
 		goto out;
 	}
-	if (argc != 2) {
+	if (restore && (argc != 1 || policy || seed >= 0 || duration ||
+			sets || snap || snap_at || snap_host)) {
+		rc = usage_error("run --restore takes no SCENARIO, --policy, "
+				 "--seed, --duration, --set or --snapshot "
+				 "options (the snapshot records them)");
+		goto out;
+	}
+	if (!restore && argc != 2) {
 		rc = usage_error(argc < 2 ? "run: missing SCENARIO" :
 					    "run: more than one SCENARIO");
+		goto out;
+	}
+	if (!snap != !snap_at || (snap_host && !snap)) {
+		rc = usage_error("--snapshot FILE and --snapshot-at T go "
+				 "together (--snapshot-host needs both)");
 		goto out;
 	}
 	if (seed < -1) {
@@ -135,8 +164,13 @@ static int cmd_run(int argc, char **argv)
 	opt.trace_cap = t_cap;
 	opt.progress = !no_progress && isatty(STDERR_FILENO);
 	opt.strict = strict;
+	opt.snapshot_path = snap;
+	opt.snapshot_at = snap_at;
+	opt.snapshot_host = snap_host;
 	bool io_error;
-	struct system *sys = system_build(argv[1], &opt, &io_error, &err);
+	struct system *sys =
+		restore ? system_restore(restore, &opt, &io_error, &err)
+			: system_build(argv[1], &opt, &io_error, &err);
 	if (!sys) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = io_error ? EXIT_IO : EXIT_CONFIG;
@@ -174,7 +208,31 @@ out:
 	g_free(t_from);
 	g_free(t_to);
 	g_free(t_cap);
+	g_free(snap);
+	g_free(snap_at);
+	g_free(snap_host);
+	g_free(restore);
 	g_strfreev(sets);
+	return rc;
+}
+
+static int cmd_snapshot_info(int argc, char **argv)
+{
+	GOptionContext *ctx = g_option_context_new(
+		"SNAPSHOT - validate a snapshot and print its run, VMAs, MRs, "
+		"QPs and MTT runs");
+	GError *err = NULL;
+	int rc = 0;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = usage_error(err->message);
+	} else if (argc != 2) {
+		rc = usage_error("snapshot-info: one SNAPSHOT file");
+	} else if (!system_snapshot_info(argv[1], stdout, &err)) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = err->domain == G_FILE_ERROR ? EXIT_IO : EXIT_CONFIG;
+	}
+	g_clear_error(&err);
+	g_option_context_free(ctx);
 	return rc;
 }
 
@@ -208,6 +266,8 @@ int main(int argc, char **argv)
 		return compare_command(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "params"))
 		return cmd_params(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "snapshot-info"))
+		return cmd_snapshot_info(argc - 1, argv + 1);
 
 	gboolean version = FALSE;
 	GOptionEntry entries[] = {

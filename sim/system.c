@@ -90,7 +90,12 @@ struct system {
 	bool progress;
 	gint64 progress_last;
 	uint64_t *oracle_lost, *oracle_stale, *oracle_final;
+	struct snap_state *snap; /* --snapshot or --restore, else NULL */
 };
+
+static struct host *host_by_name(struct system *sys, const char *name);
+#include "sim/system_snapshot.inc"
+
 
 /* The workload subtables, filled from the registry at first use. */
 static const struct param_table *const *workload_subtables(void)
@@ -432,7 +437,11 @@ struct system *system_build(const char *scenario_path,
 			    GError **error)
 {
 	*io_error = false;
-	struct scenario *sc = scenario_load(scenario_path, error);
+	struct scenario *sc =
+		opt->scenario_text
+			? scenario_load_data(opt->scenario_text, scenario_path,
+					     error)
+			: scenario_load(scenario_path, error);
 	if (!sc) {
 		*io_error = error && *error &&
 			    (*error)->domain == G_FILE_ERROR;
@@ -496,7 +505,8 @@ struct system *system_build(const char *scenario_path,
 	if (!build_hosts(sys, error) ||
 	    !build_links(sys, opt->pcap_dir, io_error, error) ||
 	    !set_strict(sys, opt->strict) ||
-	    !build_workloads(sys, error))
+	    !build_workloads(sys, error) ||
+	    !snap_setup(sys, scenario_path, opt, io_error, error))
 		goto fail;
 
 	/* outputs */
@@ -588,6 +598,7 @@ void system_free(struct system *sys)
 	sim_free(sys->sim);
 	scenario_free(sys->sc);
 	g_free(sys->out_dir);
+	snap_state_free(sys->snap);
 	g_free(sys);
 }
 
@@ -688,7 +699,8 @@ bool system_run(struct system *sys, GError **error)
 	sim_time_t step = series_on ? sys->p.series_interval : sys->p.duration;
 	for (sim_time_t t = 0; t < sys->p.duration;) {
 		t = t + step < sys->p.duration ? t + step : sys->p.duration;
-		sim_run_until(sim, t);
+		if (!snap_run_until(sys, t, error))
+			return false;
 		if (system_violation(sys))
 			break; /* --strict: the first violation ends the run */
 		if (series_on) {
@@ -701,6 +713,8 @@ bool system_run(struct system *sys, GError **error)
 		}
 	}
 	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
+	if (!snap_finish(sys, error))
+		return false;
 	/* DMA still in flight lands; every written page is checked */
 	for (guint i = 0; i < sys->hosts->len && !system_violation(sys); i++) {
 		struct host *h = sys->hosts->pdata[i];

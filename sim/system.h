@@ -38,6 +38,13 @@ struct run_options {
 	const char *trace_from, *trace_to, *trace_cap;
 	bool progress;        /* progress line on stderr */
 	bool strict;          /* the first oracle violation stops the run */
+	/* snapshots (sim/system_snapshot.inc) */
+	const char *snapshot_path; /* --snapshot FILE, or NULL */
+	const char *snapshot_at;   /* --snapshot-at T */
+	const char *snapshot_host; /* NULL: every host, to FILE.HOST */
+	const char *scenario_text; /* NULL: read the scenario file */
+	const char *verify_path;   /* restore: the snapshot to verify */
+	sim_time_t verify_at;      /* restore: its time */
 };
 
 struct system;
@@ -51,6 +58,19 @@ struct system *system_build(const char *scenario_path,
 			    const struct run_options *opt, bool *io_error,
 			    GError **error);
 void system_free(struct system *sys);
+/* `run --restore FILE`: rebuild the run a snapshot was taken from (its
+ * scenario text and overrides); system_run then replays it, checks the
+ * state at the snapshot's time against the file, and goes on to the end.
+ * Only the output options of @opt apply. */
+struct system *system_restore(const char *snapshot,
+			      const struct run_options *opt, bool *io_error,
+			      GError **error);
+/* The record descriptions a snapshot may hold (NULL-terminated), for
+ * snapfile_read(). */
+struct vmstate_desc;
+const struct vmstate_desc *const *system_snapshot_descs(void);
+/* `odpsim snapshot-info FILE`: validate and print what a snapshot holds. */
+bool system_snapshot_info(const char *path, FILE *out, GError **error);
 /* Run to the configured duration; false on an output error. */
 bool system_run(struct system *sys, GError **error);
 

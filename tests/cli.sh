@@ -117,6 +117,38 @@ else
 	echo "cli.sh: SKIP progress-on-terminal check (needs script(1))"
 fi
 
+# snapshots: write, inspect, restore; bad files and option mix-ups
+expect 0 "--snapshot" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms \
+	--snapshot-at 500us --snapshot "$tmp/s.core" --json
+fp=$(grep -o '"fingerprint":"[0-9a-f]*"' "$tmp/out")
+[ -s "$tmp/s.core.a" ] && [ -s "$tmp/s.core.b" ] && ok || no "--snapshot wrote FILE.HOST"
+expect 0 "snapshot-info" -- "$ODPSIM" snapshot-info "$tmp/s.core.b"
+has "$tmp/out" "^QP qpn=" "snapshot-info lists QPs"
+has "$tmp/out" "^MR lkey=" "snapshot-info lists MRs"
+expect 0 "--restore" -- "$ODPSIM" run --restore "$tmp/s.core.a" --json
+has "$tmp/out" "$fp" "--restore ends with the uninterrupted fingerprint"
+head -c 1000 "$tmp/s.core.b" >"$tmp/cut.core"
+expect 2 "truncated snapshot" -- "$ODPSIM" snapshot-info "$tmp/cut.core"
+has "$tmp/err" "cut.core: truncated" "truncated snapshot message names the file"
+expect 2 "non-ELF snapshot" -- "$ODPSIM" run --restore "$tmp/ok.ini"
+has "$tmp/err" "ok.ini: not an ELF file" "non-ELF message names the file"
+python3 - "$tmp/s.core.b" "$tmp/bad.core" <<'PY' && ok || no "tamper a snapshot"
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.find(bytes.fromhex('01 00 44 4f'))  # NT_ODPSIM_MR, LE
+d[i + 4 + 8 + 4 + 4] ^= 1                  # type, name, version, lkey: rkey
+open(sys.argv[2], 'wb').write(d)
+PY
+expect 1 "--restore of a tampered snapshot" -- "$ODPSIM" run --restore "$tmp/bad.core"
+has "$tmp/err" "bad.core: restore diverged from the snapshot at 0.000500 s: note .*: MR field rkey" "divergence names the record and field"
+expect 1 "missing snapshot" -- "$ODPSIM" snapshot-info "$tmp/none.core"
+expect 2 "--restore with SCENARIO" -- "$ODPSIM" run --restore "$tmp/s.core.a" workloads/write_bw.ini
+expect 2 "--snapshot without --snapshot-at" -- "$ODPSIM" run workloads/write_bw.ini --snapshot "$tmp/x"
+expect 2 "--snapshot-at past the end" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 2ms --snapshot "$tmp/x"
+expect 1 "--snapshot into a missing directory" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/nodir/x"
+has "$tmp/err" "nodir/x: cannot write snapshot" "unwritable snapshot path named"
+expect 2 "--snapshot-host unknown" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/x" --snapshot-host zz
+
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 

@@ -1,0 +1,188 @@
+/*
+ * nic/snapshot.c - the HCA's state descriptions (sim/vmstate.h).
+ *
+ * Representation: the MR and QP tables describe the live struct nic_mr and
+ * struct nic_qp (nic_int.h) field by field: what a migrated MR or QP
+ * carries is exactly these fields.  Pointers are not state: the policy ops
+ * table is saved as its policy index, the protection domain as its handle.
+ * An MR's MTT (a sparse table of chunks) is saved as runs of consecutive
+ * non-zero entries, in page order, each its own record { lkey, page (from
+ * the MR's first page), count, entries }: the chunks are visited in index
+ * order so the file does not depend on hash-table order.
+ *
+ * Versions: bump a table's version whenever a field is added, removed or
+ * changes meaning; readers reject other versions.
+ */
+#include "nic/snapshot.h"
+
+#include "nic/nic_int.h"
+
+static uint64_t mr_policy(const void *obj)
+{
+	const struct nic_mr *mr = obj;
+	for (unsigned i = 0; i < REG_NPOLICIES; i++)
+		if (reg_policy_get(i) == mr->policy)
+			return i;
+	return REG_NPOLICIES;
+}
+
+static uint64_t mr_pd(const void *obj)
+{
+	const struct nic_mr *mr = obj;
+	return mr->pd ? mr->pd->handle : 0;
+}
+
+static uint64_t mr_mtt_valid(const void *obj)
+{
+	const struct nic_mr *mr = obj;
+	uint64_t n = 0;
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mr->mtt.chunks);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		for (unsigned i = 0; i < MTT_CHUNK; i++)
+			n += (((const uint64_t *)v)[i] & MTT_VALID) != 0;
+	return n;
+}
+
+static const struct vmstate_field mr_fields[] = {
+	VMS_FIELD(struct nic_mr, lkey, "lkey"),
+	VMS_FIELD(struct nic_mr, rkey, "rkey"),
+	VMS_FIELD(struct nic_mr, index, "index"),
+	VMS_FIELD_GET("pd", 4, mr_pd, NULL, 0),
+	VMS_FIELD(struct nic_mr, addr, "addr"),
+	VMS_FIELD(struct nic_mr, length, "length"),
+	VMS_FIELD(struct nic_mr, access, "access"),
+	VMS_FIELD_GET("policy", 4, mr_policy, reg_policy_names,
+		      REG_NPOLICIES),
+	VMS_FIELD(struct nic_mr, first_page, "first_page"),
+	VMS_FIELD(struct nic_mr, npages, "npages"),
+	VMS_FIELD(struct nic_mr, reg_time, "reg_time_ps"),
+	VMS_FIELD_BOOL(struct nic_mr, committed, "committed"),
+	VMS_FIELD(struct nic_mr, dma_busy, "dma_busy_ps"),
+	VMS_FIELD_GET("mtt_valid", 8, mr_mtt_valid, NULL, 0),
+};
+VMSTATE_DESC(nic_mr_vmstate, "MR", NT_ODPSIM_MR, 1, mr_fields);
+
+static const struct vmstate_field qp_fields[] = {
+	VMS_FIELD(struct nic_qp, qpn, "qpn"),
+	VMS_FIELD_ENUM(struct nic_qp, state, "state", nic_qp_state_names,
+		       QPS_ERR + 1),
+	VMS_FIELD(struct nic_qp, dest_host, "dest_host"),
+	VMS_FIELD(struct nic_qp, dest_qpn, "dest_qpn"),
+	VMS_FIELD(struct nic_qp, attr.path_mtu, "path_mtu"),
+	VMS_FIELD(struct nic_qp, attr.timeout, "timeout"),
+	VMS_FIELD(struct nic_qp, attr.retry_cnt, "retry_cnt"),
+	VMS_FIELD(struct nic_qp, attr.rnr_retry, "rnr_retry"),
+	VMS_FIELD(struct nic_qp, attr.min_rnr_timer, "min_rnr_timer"),
+	VMS_FIELD(struct nic_qp, attr.max_rd_atomic, "max_rd_atomic"),
+	VMS_FIELD(struct nic_qp, attr.sq_psn, "sq_psn"),
+	VMS_FIELD(struct nic_qp, attr.rq_psn, "rq_psn"),
+	/* requester */
+	VMS_FIELD(struct nic_qp, sq_depth, "sq_depth"),
+	VMS_FIELD(struct nic_qp, sq_head, "sq_head"),
+	VMS_FIELD(struct nic_qp, sq_count, "sq_count"),
+	VMS_FIELD_ENUM(struct nic_qp, req, "req", req_state_names,
+		       REQ_NSTATES),
+	VMS_FIELD(struct nic_qp, req_idx, "req_idx"),
+	VMS_FIELD(struct nic_qp, fetch_idx, "fetch_idx"),
+	VMS_FIELD(struct nic_qp, req_pkt, "req_pkt"),
+	VMS_FIELD(struct nic_qp, next_psn, "next_psn"),
+	VMS_FIELD(struct nic_qp, una_psn, "una_psn"),
+	VMS_FIELD(struct nic_qp, sent_psn, "sent_psn"),
+	VMS_FIELD(struct nic_qp, reads_out, "reads_out"),
+	VMS_FIELD(struct nic_qp, tx_count, "tx_count"),
+	VMS_FIELD(struct nic_qp, retry_left, "retry_left"),
+	VMS_FIELD(struct nic_qp, rnr_left, "rnr_left"),
+	VMS_FIELD_BOOL(struct nic_qp, rewind_pending, "rewind_pending"),
+	VMS_FIELD(struct nic_qp, rewind_psn, "rewind_psn"),
+	VMS_FIELD_BOOL(struct nic_qp, timer_pending, "timer_pending"),
+	VMS_FIELD(struct nic_qp, timer_deadline, "timer_deadline_ps"),
+	VMS_FIELD(struct nic_qp, data_version_seq, "data_version_seq"),
+	/* responder */
+	VMS_FIELD_ENUM(struct nic_qp, resp, "resp", resp_state_names,
+		       RESP_NSTATES),
+	VMS_FIELD(struct nic_qp, rq_depth, "rq_depth"),
+	VMS_FIELD(struct nic_qp, rq_head, "rq_head"),
+	VMS_FIELD(struct nic_qp, rq_count, "rq_count"),
+	VMS_FIELD(struct nic_qp, epsn, "epsn"),
+	VMS_FIELD(struct nic_qp, msn, "msn"),
+	VMS_FIELD(struct nic_qp, unacked, "unacked"),
+	VMS_FIELD(struct nic_qp, hold_next, "hold_next"),
+	VMS_FIELD(struct nic_qp, resp_busy, "resp_busy_ps"),
+};
+VMSTATE_DESC(nic_qp_vmstate, "QP", NT_ODPSIM_QP, 1, qp_fields);
+
+/* One run of consecutive non-zero MTT entries of an MR. */
+struct mtt_run {
+	uint32_t lkey;
+	uint64_t page;  /* from the MR's first page */
+	uint64_t count;
+	uint64_t *entries;
+};
+
+static const struct vmstate_field mtt_fields[] = {
+	VMS_FIELD(struct mtt_run, lkey, "lkey"),
+	VMS_FIELD(struct mtt_run, page, "page"),
+	VMS_FIELD_U64_ARRAY(struct mtt_run, entries, count, "entries"),
+};
+VMSTATE_DESC(nic_mtt_vmstate, "MTT", NT_ODPSIM_MTT, 1, mtt_fields);
+
+static gint cmp_u64(gconstpointer a, gconstpointer b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void mtt_snapshot(const struct nic_mr *mr, struct snapfile *sf)
+{
+	GArray *idx = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mr->mtt.chunks);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_array_append_val(idx, *(uint64_t *)k);
+	g_array_sort(idx, cmp_u64);
+	GArray *run = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	struct mtt_run r = { .lkey = mr->lkey };
+	uint64_t next = UINT64_MAX; /* page after the current run */
+	for (guint c = 0; c < idx->len; c++) {
+		uint64_t ci = g_array_index(idx, uint64_t, c);
+		const uint64_t *chunk = g_hash_table_lookup(mr->mtt.chunks,
+							    &ci);
+		for (unsigned i = 0; i < MTT_CHUNK; i++) {
+			uint64_t pg = ci * MTT_CHUNK + i;
+			if (!chunk[i])
+				continue;
+			if (pg != next && run->len) {
+				r.count = run->len;
+				r.entries = (uint64_t *)run->data;
+				snapfile_add_record(sf, &nic_mtt_vmstate, &r);
+				g_array_set_size(run, 0);
+			}
+			if (!run->len)
+				r.page = pg;
+			g_array_append_val(run, chunk[i]);
+			next = pg + 1;
+		}
+	}
+	if (run->len) {
+		r.count = run->len;
+		r.entries = (uint64_t *)run->data;
+		snapfile_add_record(sf, &nic_mtt_vmstate, &r);
+	}
+	g_array_unref(run);
+	g_array_unref(idx);
+}
+
+void nic_snapshot(const struct nic *nic, struct snapfile *sf)
+{
+	for (guint i = 0; i < nic->all_mrs->len; i++)
+		snapfile_add_record(sf, &nic_mr_vmstate,
+				    nic->all_mrs->pdata[i]);
+	for (guint i = 0; i < nic->all_qps->len; i++)
+		snapfile_add_record(sf, &nic_qp_vmstate,
+				    nic->all_qps->pdata[i]);
+	for (guint i = 0; i < nic->all_mrs->len; i++)
+		mtt_snapshot(nic->all_mrs->pdata[i], sf);
+}
