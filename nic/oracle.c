@@ -15,7 +15,9 @@
  * page is remembered (a hash map) for the end-of-run check.
  *
  * Workload assumed: a DMA per packet; the FIFOs stay as short as the
- * DMAs in flight (a few dozen).
+ * DMAs in flight (a few dozen).  They are ring buffers of records, and the
+ * map keys on the (address space, page) number itself: nothing is
+ * allocated per DMA once the rings have grown.
  */
 #include "nic/oracle.h"
 
@@ -36,13 +38,19 @@ struct dma_rec {
 	struct vmm_as *as;
 };
 
+/* A FIFO of records in landing order, as a growable ring. */
+struct dma_ring {
+	struct dma_rec *v;
+	uint32_t cap, head, len;
+};
+
 struct oracle {
 	struct nic *nic;
 	struct vmm *vmm;
-	GQueue fifo[2];     /* [0] reads, [1] writes: struct dma_rec * */
-	GQueue spare;       /* recycled records */
+	struct dma_ring fifo[2]; /* [0] reads, [1] writes */
 	GHashTable *last;   /* (as_id << 40 | vpn) -> last version landed */
 	GHashTable *as_of;  /* as_id -> struct vmm_as * */
+	struct vmm_as *last_as;
 	uint64_t *lost, *stale, *final;
 	bool strict;
 	char *tripped;
@@ -78,6 +86,27 @@ static void oracle_violation(struct oracle *o, const struct dma_rec *r,
 	g_free(d);
 }
 
+static struct dma_rec *ring_at(struct dma_ring *q, uint32_t i)
+{
+	return &q->v[(q->head + i) % q->cap];
+}
+
+static struct dma_rec *ring_push(struct dma_ring *q)
+{
+	if (q->len == q->cap) {
+		uint32_t cap = q->cap ? 2 * q->cap : 64;
+		struct dma_rec *v = g_new(struct dma_rec, cap);
+		for (uint32_t i = 0; i < q->len; i++)
+			v[i] = *ring_at(q, i);
+		g_free(q->v);
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->len++;
+	return ring_at(q, q->len - 1);
+}
+
 static void settle(struct oracle *o, struct dma_rec *r, bool write)
 {
 	uint32_t as_id;
@@ -85,10 +114,11 @@ static void settle(struct oracle *o, struct dma_rec *r, bool write)
 	bool mine = vmm_frame_owner(o->vmm, r->pfn, &as_id, &vpn) &&
 		    as_id == r->as_id && vpn == r->vpn;
 	if (write) {
-		uint64_t *k = g_new(uint64_t, 1);
-		*k = ((uint64_t)r->as_id << 40) | r->vpn;
-		g_hash_table_replace(o->last, k,
-				     GSIZE_TO_POINTER((gsize)r->version));
+		g_hash_table_insert(
+			o->last,
+			GSIZE_TO_POINTER((gsize)(((uint64_t)r->as_id << 40) |
+						 r->vpn)),
+			GSIZE_TO_POINTER((gsize)r->version));
 		if (mine) {
 			vmm_frame_set_version(o->vmm, r->pfn, r->version);
 		} else {
@@ -99,20 +129,20 @@ static void settle(struct oracle *o, struct dma_rec *r, bool write)
 		(*o->stale)++;
 		oracle_violation(o, r, false);
 	}
-	g_queue_push_tail(&o->spare, r);
 }
 
 /* Settle every DMA that has landed by @upto. */
 static void settle_upto(struct oracle *o, sim_time_t upto)
 {
-	for (int w = 0; w < 2; w++)
-		while (!g_queue_is_empty(&o->fifo[w])) {
-			struct dma_rec *r = g_queue_peek_head(&o->fifo[w]);
-			if (r->at > upto)
-				break;
-			g_queue_pop_head(&o->fifo[w]);
-			settle(o, r, w);
+	for (int w = 0; w < 2; w++) {
+		struct dma_ring *q = &o->fifo[w];
+		while (q->len && q->v[q->head].at <= upto) {
+			struct dma_rec r = q->v[q->head];
+			q->head = (q->head + 1) % q->cap;
+			q->len--;
+			settle(o, &r, w);
 		}
+	}
 }
 
 static void frame_hook(void *ctx, uint64_t pfn, enum vmm_frame_event ev)
@@ -130,11 +160,7 @@ struct oracle *oracle_new(struct nic *nic)
 	struct oracle *o = g_new0(struct oracle, 1);
 	o->nic = nic;
 	o->vmm = nic->host->vmm;
-	g_queue_init(&o->fifo[0]);
-	g_queue_init(&o->fifo[1]);
-	g_queue_init(&o->spare);
-	o->last = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-					NULL);
+	o->last = g_hash_table_new(g_direct_hash, g_direct_equal);
 	o->as_of = g_hash_table_new(NULL, NULL);
 	struct stats *st = nic->sim->stats;
 	o->lost = stats_counter(st, "oracle.lost_writes");
@@ -149,8 +175,7 @@ void oracle_free(struct oracle *o)
 	if (!o)
 		return;
 	for (int w = 0; w < 2; w++)
-		g_queue_clear_full(&o->fifo[w], g_free);
-	g_queue_clear_full(&o->spare, g_free);
+		g_free(o->fifo[w].v);
 	g_hash_table_destroy(o->last);
 	g_hash_table_destroy(o->as_of);
 	g_free(o->tripped);
@@ -173,13 +198,15 @@ void oracle_dma(struct oracle *o, bool write, struct nic_mr *mr, uint64_t va,
 {
 	settle_upto(o, sim_now(o->nic->sim));
 	uint32_t as_id = vmm_as_id(mr->as);
-	g_hash_table_insert(o->as_of, GUINT_TO_POINTER(as_id), mr->as);
+	if (mr->as != o->last_as) {
+		g_hash_table_insert(o->as_of, GUINT_TO_POINTER(as_id), mr->as);
+		o->last_as = mr->as;
+	}
 	uint64_t first = va >> NIC_PAGE_SHIFT;
 	uint64_t last = (va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;
+	struct dma_ring *q = &o->fifo[write];
 	for (uint64_t vpn = first; vpn <= last; vpn++) {
-		struct dma_rec *r = g_queue_pop_head(&o->spare);
-		if (!r)
-			r = g_new(struct dma_rec, 1);
+		struct dma_rec *r = ring_push(q);
 		r->at = at;
 		r->pfn = nic_mr_pfn(mr, vpn << NIC_PAGE_SHIFT);
 		r->vpn = vpn;
@@ -188,19 +215,13 @@ void oracle_dma(struct oracle *o, bool write, struct nic_mr *mr, uint64_t va,
 		r->as = mr->as;
 		r->qpn = qpn;
 		r->psn = psn;
-		/* later DMAs land later (FIFO PCIe); keep the order anyway */
-		GQueue *q = &o->fifo[write];
-		struct dma_rec *tail = g_queue_peek_tail(q);
-		if (tail && tail->at > at) {
-			GList *l = q->tail;
-			while (l && ((struct dma_rec *)l->data)->at > at)
-				l = l->prev;
-			if (l)
-				g_queue_insert_after(q, l, r);
-			else
-				g_queue_push_head(q, r);
-		} else {
-			g_queue_push_tail(q, r);
+		/* writes land in issue order (PCIe posts them FIFO); a read
+		 * may complete before an earlier one: keep landing order */
+		for (uint32_t i = q->len - 1;
+		     i > 0 && ring_at(q, i - 1)->at > ring_at(q, i)->at; i--) {
+			struct dma_rec t = *ring_at(q, i);
+			*ring_at(q, i) = *ring_at(q, i - 1);
+			*ring_at(q, i - 1) = t;
 		}
 	}
 }
@@ -212,7 +233,7 @@ void oracle_finish(struct oracle *o)
 	gpointer k, v;
 	g_hash_table_iter_init(&it, o->last);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		uint64_t key = *(uint64_t *)k;
+		uint64_t key = (uint64_t)GPOINTER_TO_SIZE(k);
 		struct vmm_as *as = g_hash_table_lookup(
 			o->as_of, GUINT_TO_POINTER((guint)(key >> 40)));
 		uint64_t vpn = key & ((1ULL << 40) - 1), have;
