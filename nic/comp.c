@@ -104,11 +104,14 @@ static void ack_upto(struct nic_qp *qp, uint32_t psn)
 		req_fill(qp);
 }
 
-static void rnr_expire(struct sim *sim, void *obj, uint64_t psn)
+static void rnr_expire(struct sim *sim, void *obj, uint64_t arg)
 {
 	(void)sim;
 	struct nic_qp *qp = obj;
-	if (qp->state != QPS_RTS || qp->req != REQ_RNR_WAIT)
+	uint32_t psn = (uint32_t)arg & PSN_MASK;
+	/* a wait that ended some other way leaves a stale expiry behind */
+	if (qp->state != QPS_RTS || qp->req != REQ_RNR_WAIT ||
+	    (uint32_t)(arg >> 32) != qp->rnr_gen)
 		return;
 	sim_trace(qp->nic->sim, qp->nic->tc_comp, &tk_rnr_wait_end, qp->qpn, psn,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
@@ -159,9 +162,11 @@ void comp_rnr_wait(struct nic_qp *qp, sim_time_t until, uint32_t psn)
 	struct nic *nic = qp->nic;
 	qp->req = REQ_RNR_WAIT;
 	qp->rnr_until = 0;
+	qp->rnr_gen++;
 	sim_trace(nic->sim, qp->nic->tc_comp, &tk_rnr_wait, qp->qpn, psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, NULL);
-	sim_schedule(nic->sim, until, &ev_rnr_expire, qp->comp, qp, psn);
+	sim_schedule(nic->sim, until, &ev_rnr_expire, qp->comp, qp,
+		     ((uint64_t)qp->rnr_gen << 32) | psn);
 }
 
 static void on_ack(struct nic_qp *qp, struct pkt *p)
@@ -188,6 +193,13 @@ static void on_ack(struct nic_qp *qp, struct pkt *p)
 		(*nic->c_nak_seq_recv)++;
 		if (qp->req == REQ_RNR_WAIT)
 			return;
+		/* a sequence error is a transport retry, like a timeout
+		 * (IBA 9.7.5.2.6; soft-RoCE counts it against retry_cnt) */
+		if (qp->retry_left == 0) {
+			nic_qp_error(qp, NIC_WC_RETRY_EXC_ERR);
+			return;
+		}
+		qp->retry_left--;
 		if (qp->req == REQ_STALLED) {
 			qp->rewind_pending = true;
 			qp->rewind_psn = p->psn;

@@ -185,6 +185,7 @@ struct nic_qp {
 	uint32_t hold_next;      /* PSN expected after the held packets */
 	bool rewind_pending;     /* go back to rewind_psn when resumed */
 	sim_time_t rnr_until;    /* an RNR wait that came while stalled */
+	uint32_t rnr_gen;        /* tags the armed RNR expiry */
 	uint32_t rewind_psn;
 	sim_time_t timer_deadline;
 	bool timer_pending;

@@ -1032,13 +1032,17 @@ static const struct vmm_notifier_ops rec_ops = {
 };
 
 struct hook_rec {
-	unsigned moved, reclaimed, freed;
+	unsigned moved, reclaimed, freed, taken;
 	uint64_t last;
 };
 
 static void hook_cb(void *ctx, uint64_t pfn, enum vmm_frame_event ev)
 {
 	struct hook_rec *h = ctx;
+	if (ev == VMM_FRAME_TAKEN) { /* allocations: counted apart */
+		h->taken++;
+		return;
+	}
 	h->last = pfn;
 	if (ev == VMM_FRAME_MOVED)
 		h->moved++;

@@ -269,6 +269,8 @@ uint64_t vmm_alloc_frame(struct vmm *vmm, int node, bool from_reserve)
 			return FRAME_NIL;
 		p = frame_alloc_one(&vmm->fa, node);
 	}
+	if (p != FRAME_NIL)
+		vmm_frame_gone(vmm, p, VMM_FRAME_TAKEN);
 	if (vmm->fa.nfree < vmm->wm_low)
 		vmm_kswapd_maybe(vmm);
 	return p;

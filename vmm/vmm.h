@@ -316,8 +316,11 @@ enum vmm_frame_event {
 	VMM_FRAME_MOVED,     /* content copied away, frame about to be freed */
 	VMM_FRAME_RECLAIMED, /* evicted */
 	VMM_FRAME_FREED,     /* munmap, DONTNEED, COW break, unpin of orphan */
+	VMM_FRAME_TAKEN,     /* a free frame is about to get an owner */
 };
-/* Called just before a frame changes owner. */
+/* Called just before a frame changes owner: when it goes, and when a
+ * free frame is taken (a frame freed and taken again at once must not
+ * look, to a late DMA, as if it had never changed hands). */
 typedef void (*vmm_frame_hook_fn)(void *ctx, uint64_t pfn,
 				  enum vmm_frame_event ev);
 void vmm_set_frame_hook(struct vmm *vmm, vmm_frame_hook_fn fn, void *ctx);
