@@ -733,6 +733,7 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 	struct nic_mr *mr = r->mr;
 	struct nic *nic = mr->nic;
 	mr->policy_priv = NULL;
+	g_ptr_array_remove_fast(nic->reg_mrs, mr);
 	if (r->status == 0) {
 		mr->reg_time = sim_now(sim) - r->start;
 		hist_add(nic->h_reg_time, mr->reg_time);
@@ -912,6 +913,7 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	r->ctx = ctx;
 	r->start = sim_now(nic->sim);
 	mr->policy_priv = r;
+	g_ptr_array_add(nic->reg_mrs, mr);
 	mr->policy->reg(mr);
 }
 

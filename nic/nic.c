@@ -145,6 +145,7 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	nic->mrs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	nic->all_qps = g_ptr_array_new();
 	nic->all_mrs = g_ptr_array_new();
+	nic->reg_mrs = g_ptr_array_new();
 	nic->all_cqs = g_ptr_array_new();
 	nic->all_pds = g_ptr_array_new();
 	nic->resp_q = g_array_new(FALSE, FALSE, sizeof(struct resp_pkt));
@@ -214,6 +215,13 @@ void nic_free(struct nic *nic)
 		mtt_destroy(&mr->mtt);
 		g_free(mr);
 	}
+	for (guint i = 0; i < nic->reg_mrs->len; i++) {
+		/* the run ended before the registration did */
+		struct nic_mr *mr = nic->reg_mrs->pdata[i];
+		g_free(mr->policy_priv);
+		mtt_destroy(&mr->mtt);
+		g_free(mr);
+	}
 	for (guint i = 0; i < nic->all_cqs->len; i++) {
 		struct nic_cq *cq = nic->all_cqs->pdata[i];
 		g_free(cq->ring);
@@ -228,6 +236,7 @@ void nic_free(struct nic *nic)
 	g_hash_table_destroy(nic->mrs);
 	g_ptr_array_free(nic->all_qps, TRUE);
 	g_ptr_array_free(nic->all_mrs, TRUE);
+	g_ptr_array_free(nic->reg_mrs, TRUE);
 	g_ptr_array_free(nic->all_cqs, TRUE);
 	oracle_free(nic->oracle);
 	mtt_cache_free(nic->mtt_cache);

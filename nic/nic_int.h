@@ -236,6 +236,7 @@ struct nic {
 	GHashTable *qps;  /* qpn -> qp */
 	GHashTable *mrs;  /* key -> mr (lkey and rkey) */
 	GPtrArray *all_qps, *all_mrs, *all_cqs, *all_pds;
+	GPtrArray *reg_mrs; /* registrations in progress (freed if a run ends first) */
 	uint32_t next_qpn, next_key, next_mr_index, next_pd;
 
 	/* transmitter */

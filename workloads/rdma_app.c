@@ -118,11 +118,6 @@ static void side_finish(struct rdma_app *app)
 	app->ready(app);
 }
 
-struct reg_ctx {
-	struct rdma_app *app;
-	struct rdma_side *side;
-};
-
 static void prefetched(void *ctx, struct nic_mr *mr, int status,
 		       uint64_t pages)
 {
@@ -138,15 +133,14 @@ static void prefetched(void *ctx, struct nic_mr *mr, int status,
 
 static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 {
-	struct reg_ctx *rc = ctx;
-	struct rdma_app *app = rc->app;
+	struct rdma_side *side = ctx;
+	struct rdma_app *app = side->app;
 	struct workload *w = app->w;
-	rc->side->mr = mr;
-	if (!status && app->implicit && rc->side == &app->s &&
+	side->mr = mr;
+	if (!status && app->implicit && side == &app->s &&
 	    app->policy == REG_ODP_PREFETCH) {
 		/* an implicit MR is registered as odp; prefetching means the
 		 * application advising its buffer (ibv_advise_mr) */
-		g_free(rc);
 		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, app->s.buf,
 			      app->s.len, prefetched, app);
 		return;
@@ -159,9 +153,8 @@ static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 		nic_mr_info(mr, &info);
 		sim_trace(w->sim, w->comp, &tk_reg, TRACE_NONE, TRACE_NONE,
 			  info.addr, TRACE_NONE, info.length,
-			  rc->side->host->name);
+			  side->host->name);
 	}
-	g_free(rc);
 	side_finish(app);
 }
 
@@ -177,19 +170,18 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 		s->pd = nic_alloc_pd(nic);
 		s->cq = nic_create_cq(nic, 1 << 16, fns[i], app);
 		s->qp = nic_create_qp(s->pd, s->cq, s->cq, 4096, 4096);
-		struct reg_ctx *rc = g_new0(struct reg_ctx, 1);
-		rc->app = app;
-		rc->side = s;
+		s->app = app; /* the registration's context: nothing to free
+			       * if the run ends before it completes */
 		unsigned acc = NIC_ACCESS_LOCAL_WRITE |
 			       NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_READ;
 		if (s == &app->s && app->implicit)
 			/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
 			nic_reg_mr(s->pd, s->as, 0, 1ULL << VMM_VA_BITS,
 				   acc | NIC_ACCESS_ON_DEMAND, REG_ODP, reg_cb,
-				   rc);
+				   s);
 		else
 			nic_reg_mr(s->pd, s->as, s->buf, s->len, acc,
-				   app->policy, reg_cb, rc);
+				   app->policy, reg_cb, s);
 	}
 }
 

@@ -54,6 +54,7 @@ struct rdma_common {
 	  NULL, 0, 0 }
 
 struct rdma_side {
+	struct rdma_app *app;
 	struct host *host;
 	struct vmm_as *as;
 	uint64_t buf;       /* virtual address */
