@@ -147,6 +147,13 @@ static int cmd_run(int argc, char **argv)
 		rc = usage_error("--seed must be >= 0");
 		goto out;
 	}
+	if (!trace && !timeline &&
+	    (t_hosts || t_comps || t_kinds || t_from || t_to || t_cap)) {
+		rc = usage_error("--trace-hosts, -components, -kinds, -from, "
+				 "-to and -cap filter a --trace or --timeline: "
+				 "give one");
+		goto out;
+	}
 	opt.policy = policy;
 	opt.have_seed = seed >= 0;
 	opt.seed = (uint64_t)seed;

@@ -524,6 +524,20 @@ struct system *system_build(const char *scenario_path,
 			g_error_free(e);
 			goto fail;
 		}
+		if (opt->trace_to && to <= from) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "trace options: --trace-to %s is not after "
+				    "--trace-from %s", opt->trace_to,
+				    opt->trace_from ? opt->trace_from : "0");
+			goto fail;
+		}
+		if (opt->trace_cap && cap == 0) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "trace options: --trace-cap %s: a cap must "
+				    "be above 0 (leave it out for no cap)",
+				    opt->trace_cap);
+			goto fail;
+		}
 		const char **hn = g_new(const char *, sys->hosts->len + 1);
 		for (guint i = 0; i < sys->hosts->len; i++)
 			hn[i] = ((struct host *)sys->hosts->pdata[i])->name;

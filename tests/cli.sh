@@ -149,6 +149,13 @@ expect 1 "--snapshot into a missing directory" -- "$ODPSIM" run workloads/write_
 has "$tmp/err" "nodir/x: cannot write snapshot" "unwritable snapshot path named"
 expect 2 "--snapshot-host unknown" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/x" --snapshot-host zz
 
+# trace filters without a trace, and impossible windows
+expect 2 "--trace-from without --trace" -- "$ODPSIM" run -q --trace-from 1ms workloads/write_bw.ini
+has "$tmp/err" "give one" "trace filter without a trace explained"
+expect 2 "--trace-to before --trace-from" -- "$ODPSIM" run -q --duration 1ms --trace "$tmp/t.csv" --trace-from 2ms --trace-to 1ms workloads/write_bw.ini
+has "$tmp/err" "--trace-to 1ms is not after --trace-from 2ms" "empty trace window named"
+expect 2 "--trace-cap 0" -- "$ODPSIM" run -q --duration 1ms --trace "$tmp/t.csv" --trace-cap 0B workloads/write_bw.ini
+
 # a run that ends while pinned registrations of 16384 pages are still in
 # progress tears down cleanly (under SAN=1, LeakSanitizer checks it)
 expect 0 "run ending during registration" -- "$ODPSIM" run -q --duration 300us --policy pin workloads/demo.ini
