@@ -156,6 +156,11 @@ expect 2 "--trace-to before --trace-from" -- "$ODPSIM" run -q --duration 1ms --t
 has "$tmp/err" "--trace-to 1ms is not after --trace-from 2ms" "empty trace window named"
 expect 2 "--trace-cap 0" -- "$ODPSIM" run -q --duration 1ms --trace "$tmp/t.csv" --trace-cap 0B workloads/write_bw.ini
 
+# a compaction daemon aimed at a process that does not exist
+sed 's/^process = wl.bw$/process = wl.bwx/' workloads/compaction.ini >"$tmp/cproc.ini"
+expect 2 "compaction process typo" -- "$ODPSIM" run -q "$tmp/cproc.ini"
+has "$tmp/err" "cproc.ini:54: \[workload kcompactd\] process: 'wl.bwx' is no address space on host b" "process typo named with file and line"
+
 # a run that ends while pinned registrations of 16384 pages are still in
 # progress tears down cleanly (under SAN=1, LeakSanitizer checks it)
 expect 0 "run ending during registration" -- "$ODPSIM" run -q --duration 300us --policy pin workloads/demo.ini

@@ -50,8 +50,9 @@ static const struct param compaction_tab[] = {
 	  "bytes of physical memory covered; 0: the whole host", "", NULL, 0,
 	  0 },
 	{ "process", PT_STRING, "", offsetof(struct compaction_cfg, process),
-	  "move this address space's resident pages, in address order "
-	  "(a workload's is \"wl.NAME\"); empty: physical frames as mode says",
+	  "move this address space's resident pages, in address order: "
+	  "main (the host image), wl.NAME (an RDMA workload's buffers) or "
+	  "NAME (a pressure workload); empty: physical frames as mode says",
 	  "", NULL, 0, 0 },
 };
 static PARAM_TABLE(compaction_params, "compaction",
@@ -153,6 +154,45 @@ static void step_ev(struct sim *sim, void *obj, uint64_t arg)
 	sim_schedule_in(sim, c->period, &ev_step, c->w->comp, c, 0);
 }
 
+/* Does [workload NAME] use host @host (as host, client or server)? */
+static bool workload_on(const struct workload_env *env, const char *name,
+			const char *host)
+{
+	static const char *const keys[] = { "host", "client", "server" };
+	if (!scenario_has(env->sc, "workload", name))
+		return false;
+	for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {
+		const char *v = scenario_get(env->sc, "workload", name, keys[i]);
+		if (v && strcmp(v, host) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* `process` must name an address space that will exist on this host: a
+ * typo would otherwise move nothing, silently.  The names: "main" (the
+ * host's ELF image, system.c), "wl.NAME" (an RDMA workload's buffers,
+ * rdma_app.c) and "NAME" (a pressure workload, pressure.c). */
+static bool process_ok(const struct workload_env *env, struct workload *w,
+		       const struct compaction_cfg *cfg, GError **error)
+{
+	const char *p = cfg->process, *h = cfg->host;
+	const char *img = scenario_get(env->sc, "host", h, "image");
+	const char *type = scenario_get(env->sc, "workload", p, "type");
+	if ((strcmp(p, "main") == 0 && img && *img) ||
+	    (g_str_has_prefix(p, "wl.") && workload_on(env, p + 3, h)) ||
+	    (type && strcmp(type, "pressure") == 0 && workload_on(env, p, h)))
+		return true;
+	char *where = scenario_where(env->sc, "workload", w->name, "process");
+	g_set_error(error, CONFIG_ERROR, 0,
+		    "%s: [workload %s] process: '%s' is no address space on "
+		    "host %s (main with an image, wl.NAME for an RDMA "
+		    "workload, NAME for a pressure workload)",
+		    where, w->name, p, h);
+	g_free(where);
+	return false;
+}
+
 static bool compaction_create(struct workload *w,
 			      const struct workload_env *env, GError **error)
 {
@@ -181,6 +221,8 @@ static bool compaction_create(struct workload *w,
 		g_free(where);
 		return false;
 	}
+	if (cfg->process && *cfg->process && !process_ok(env, w, cfg, error))
+		return false;
 	c->cursor = c->lo;
 	c->period = SIM_S / cfg->rate;
 	if (!c->period)
