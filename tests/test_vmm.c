@@ -1740,13 +1740,26 @@ START_TEST(elf_errors)
 	ck_assert(g_file_set_contents(trunc, data, (gssize)(len / 3), NULL));
 	ck_assert_uint_eq(vmm_load_elf(as, trunc, &err), 0);
 	ck_assert_msg(strstr(err->message, trunc) &&
-			      strstr(err->message, "truncated"),
+			      strstr(err->message, ": truncated ELF file"),
 		      "%s", err->message);
 	g_clear_error(&err);
 	/* truncated inside the program headers */
 	ck_assert(g_file_set_contents(trunc, data, 80, NULL));
 	ck_assert_uint_eq(vmm_load_elf(as, trunc, &err), 0);
-	ck_assert_msg(strstr(err->message, trunc), "%s", err->message);
+	ck_assert_msg(strstr(err->message, trunc) &&
+			      strstr(err->message, ": truncated ELF file"),
+		      "%s", err->message);
+	g_clear_error(&err);
+	/* ... after the first header, itself not a PT_LOAD: libelf counts
+	 * only the headers that fit, so this used to look like an image
+	 * without segments instead of a truncated one */
+	ck_assert_uint_ge(len, 64 + 56 + 8);
+	memset(data + 64, 0, 4); /* program header 0: p_type = PT_NULL */
+	ck_assert(g_file_set_contents(trunc, data, 64 + 56 + 8, NULL));
+	ck_assert_uint_eq(vmm_load_elf(as, trunc, &err), 0);
+	ck_assert_msg(strstr(err->message, trunc) &&
+			      strstr(err->message, ": truncated ELF file"),
+		      "%s", err->message);
 	g_clear_error(&err);
 	/* not ELF */
 	char *text = g_build_filename(dir, "text", NULL);

@@ -79,6 +79,10 @@ unsigned vmm_load_elf(struct vmm_as *as, const char *path, GError **error)
 			    elf_errmsg(-1));
 		goto out;
 	}
+	/* libelf clamps the count to the headers that fit in the file: a
+	 * truncated table must be judged by the count the header declares */
+	if (eh.e_phnum != PN_XNUM && eh.e_phnum > nph)
+		nph = eh.e_phnum;
 	if (eh.e_phoff + (uint64_t)nph * eh.e_phentsize >
 	    (uint64_t)st.st_size) {
 		g_set_error(error, VMM_ERROR, 0,
