@@ -856,7 +856,7 @@ int compare_command(int argc_in, char **argv_in)
 	int argc = (int)g_strv_length(args);
 	char **argv = g_memdup2(args, sizeof(char *) * ((size_t)argc + 1));
 	char *policy = NULL, *duration = NULL, *out = NULL;
-	gint64 seed = -1;
+	gint64 seed = G_MININT64; /* not given */
 	gint jobs = -1; /* -1: not given */
 	gboolean json = FALSE, strict = FALSE;
 	char **sets = NULL, **policies = NULL;
@@ -918,7 +918,7 @@ int compare_command(int argc_in, char **argv_in)
 						   "SCENARIO");
 		goto out;
 	}
-	if (seed < -1) {
+	if (seed < 0 && seed != G_MININT64) {
 		rc = compare_usage_error("--seed must be >= 0");
 		goto out;
 	}

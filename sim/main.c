@@ -52,7 +52,7 @@ static int cmd_run(int argc, char **argv)
 	char *snap = NULL, *snap_at = NULL, *snap_host = NULL, *restore = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
-	gint64 seed = -1;
+	gint64 seed = G_MININT64; /* not given */
 	gboolean json = FALSE, quiet = FALSE, no_progress = FALSE;
 	gboolean strict = FALSE;
 	char **sets = NULL;
@@ -126,7 +126,7 @@ static int cmd_run(int argc, char **argv)
 		rc = usage_error(err->message);
 		goto out;
 	}
-	if (restore && (argc != 1 || policy || seed >= 0 || duration ||
+	if (restore && (argc != 1 || policy || seed != G_MININT64 || duration ||
 			sets || snap || snap_at || snap_host)) {
 		rc = usage_error("run --restore takes no SCENARIO, --policy, "
 				 "--seed, --duration, --set or --snapshot "
@@ -143,7 +143,7 @@ static int cmd_run(int argc, char **argv)
 				 "together (--snapshot-host needs both)");
 		goto out;
 	}
-	if (seed < -1) {
+	if (seed < 0 && seed != G_MININT64) {
 		rc = usage_error("--seed must be >= 0");
 		goto out;
 	}

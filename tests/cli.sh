@@ -149,6 +149,11 @@ expect 1 "--snapshot into a missing directory" -- "$ODPSIM" run workloads/write_
 has "$tmp/err" "nodir/x: cannot write snapshot" "unwritable snapshot path named"
 expect 2 "--snapshot-host unknown" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/x" --snapshot-host zz
 
+# a negative seed is no seed (it once meant "the scenario's")
+expect 2 "run --seed -1" -- "$ODPSIM" run -q --seed -1 "$tmp/ok.ini"
+has "$tmp/err" "--seed must be >= 0" "negative seed explained"
+expect 2 "compare --seed -1" -- "$ODPSIM" compare --seed -1 "$tmp/ok.ini"
+
 # trace filters without a trace, and impossible windows
 expect 2 "--trace-from without --trace" -- "$ODPSIM" run -q --trace-from 1ms workloads/write_bw.ini
 has "$tmp/err" "give one" "trace filter without a trace explained"
