@@ -46,7 +46,7 @@ has "$tmp/out" "run SCENARIO" "--help lists run"
 has "$tmp/out" "params" "--help lists params"
 expect 0 "run --help" -- "$ODPSIM" run --help
 for o in --policy --seed --duration --set --json --out --trace --timeline -q; do
-	has "$tmp/out" -- "$o" "run --help"
+	has "$tmp/out" "$o[=, ]" "run --help lists $o"
 done
 expect 2 "no command" -- "$ODPSIM"
 expect 2 "unknown command" -- "$ODPSIM" frobnicate
@@ -120,7 +120,8 @@ fi
 # snapshots: write, inspect, restore; bad files and option mix-ups
 expect 0 "--snapshot" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms \
 	--snapshot-at 500us --snapshot "$tmp/s.core" --json
-fp=$(grep -o '"fingerprint":"[0-9a-f]*"' "$tmp/out")
+fp=$(grep -o '"fingerprint":"[0-9a-f]\{16\}"' "$tmp/out")
+[ -n "$fp" ] && ok || no "--snapshot --json prints the fingerprint"
 [ -s "$tmp/s.core.a" ] && [ -s "$tmp/s.core.b" ] && ok || no "--snapshot wrote FILE.HOST"
 expect 0 "snapshot-info" -- "$ODPSIM" snapshot-info "$tmp/s.core.b"
 has "$tmp/out" "^QP qpn=" "snapshot-info lists QPs"
