@@ -175,7 +175,7 @@ START_TEST(overrides)
 	ck_assert_ptr_null(try(good, "link.ab.mtu=2KiB"));
 	ck_assert_ptr_null(try(good, "nic.a.ways=4"));
 	ck_assert_ptr_null(try(good, "nic.ways=4"));
-	EXPECT(good, "link.ab.mtu=2Kb", "--set link.ab.mtu=2Kb", "mtu");
+	EXPECT(good, "link.ab.mtu=2Kb", "--set link.ab.mtu=2Kb", "[link ab] mtu: ", "unknown unit 'Kb'");
 	EXPECT(good, "link.ab.mtuu=2KiB", "--set link.ab.mtuu=2KiB",
 	       "did you mean 'mtu'?");
 	EXPECT(good, "link.zz.mtu=2KiB", "--set link.zz.mtu=2KiB", "[link zz]");

@@ -405,6 +405,47 @@ START_TEST(test_random_differential)
 END_TEST
 
 /* LRU order worked out by hand, independent of the reference model. */
+/* The differential accepts any victim; this checks the victim is random:
+ * in one 4-way set, the evicted key's age rank (0 oldest .. 3 newest)
+ * must be uniform.  Always one way, or LRU, puts every eviction on one
+ * rank.  4000 evictions: each rank expects 1000 (sd 27); > 800 holds. */
+START_TEST(test_random_victims_uniform)
+{
+	struct rng victims;
+	rng_init(&victims, 5, "mtt_cache.victims");
+	struct mtt_cache *c = mtt_cache_new(4, 4, CACHE_RANDOM, &victims);
+	ck_assert_uint_eq(mtt_cache_sets(c), 1);
+	uint64_t age[4]; /* resident keys, oldest first */
+	for (uint64_t k = 0; k < 4; k++) {
+		mtt_cache_insert(c, k, k + 100);
+		age[k] = k;
+	}
+	unsigned rank_count[4] = { 0 };
+	for (uint64_t k = 4; k < 4004; k++) {
+		mtt_cache_insert(c, k, k + 100);
+		int gone = -1;
+		for (int i = 0; i < 4; i++) {
+			uint64_t v;
+			if (!mtt_cache_lookup(c, age[i], &v)) {
+				ck_assert_int_eq(gone, -1); /* one victim */
+				gone = i;
+			} else {
+				ck_assert_uint_eq(v, age[i] + 100);
+			}
+		}
+		ck_assert_int_ge(gone, 0);
+		rank_count[gone]++;
+		for (int i = gone; i < 3; i++)
+			age[i] = age[i + 1];
+		age[3] = k;
+	}
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(rank_count[i] > 800, "rank %d evicted %u times "
+			      "of 4000", i, rank_count[i]);
+	mtt_cache_free(c);
+}
+END_TEST
+
 START_TEST(test_lru_order_exact)
 {
 	/* fully associative, 4 slots: LRU order by hand */
@@ -508,6 +549,7 @@ static Suite *mtt_cache_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_lru_differential);
 	tcase_add_test(tc, test_random_differential);
+	tcase_add_test(tc, test_random_victims_uniform);
 	tcase_add_test(tc, test_lru_order_exact);
 	tcase_add_test(tc, test_range_extremes);
 	tcase_add_test(tc, test_index_spread);

@@ -311,8 +311,13 @@ START_TEST(snapshot_does_not_change_the_run)
 {
 	struct result a = run("workloads/write_bw.ini", "1ms", NULL, NULL);
 	/* off the 50us sampling grid on purpose */
+	char *p = snap_path("b");
+	unlink(p);
 	struct result b = run("workloads/write_bw.ini", "1ms", "512345ns",
 			      NULL);
+	/* the snapshot was taken: this is not two plain runs */
+	ck_assert(g_file_test(p, G_FILE_TEST_EXISTS));
+	g_free(p);
 	ck_assert_uint_eq(a.fingerprint, b.fingerprint);
 	ck_assert_uint_eq(a.events, b.events);
 }

@@ -42,7 +42,17 @@ START_TEST(json_roundtrip)
 	ck_assert_double_eq(json_get(v, "d")->num, 0.25);
 	ck_assert_int_eq(json_get(v, "inf")->type, JSON_NULL);
 	ck_assert(json_get(v, "t")->b);
-	ck_assert_int_eq(json_get(v, "a")->items->len, 3);
+	ck_assert_int_eq(json_get(v, "n")->type, JSON_NULL);
+	const struct json_value *a = json_get(v, "a");
+	ck_assert_int_eq(a->type, JSON_ARR);
+	ck_assert_int_eq(a->items->len, 3);
+	const struct json_value *a0 = a->items->pdata[0];
+	const struct json_value *a1 = a->items->pdata[1];
+	const struct json_value *a2 = a->items->pdata[2];
+	ck_assert(a0->type == JSON_NUM && a0->i == 1);
+	ck_assert_int_eq(a1->type, JSON_OBJ);
+	ck_assert_int_eq(a2->type, JSON_ARR);
+	ck_assert_int_eq(a2->items->len, 0);
 	json_value_free(v);
 	g_free(text);
 	static const char *const bad[] = { "{", "{\"a\" 1}", "[1,]", "\"x",
@@ -120,7 +130,8 @@ START_TEST(build_errors)
 	opt.duration = "1 fortnight";
 	g_file_set_contents(path, "[sim]\n", -1, NULL);
 	ck_assert_ptr_null(system_build(path, &opt, &io, &e));
-	ck_assert(strstr(e->message, "--duration 1 fortnight"));
+	ck_assert(strstr(e->message, "--duration 1 fortnight") &&
+		  strstr(e->message, "unknown unit 'fortnight'"));
 	g_clear_error(&e);
 	g_unlink(path);
 	g_free(path);

@@ -363,6 +363,8 @@ static unsigned pcap_parse(const char *path, uint32_t snaplen,
 		last_ns = ns;
 		ck_assert_uint_le(r.caplen, r.len);
 		ck_assert_uint_le(r.caplen, snap);
+		if (snaplen) /* a snap length keeps exactly that much */
+			ck_assert_uint_eq(r.caplen, MIN(snaplen, r.len));
 		if (want_len)
 			ck_assert_uint_eq(r.len, want_len[n]);
 		ck_assert_uint_le(off + r.caplen, size);
@@ -484,7 +486,7 @@ static void check_pcap(uint32_t snaplen)
 					ck_assert_uint_eq(
 						strtoul(f[5], NULL, 0), p.msn);
 				/* ICRC captured: whole frame, or no payload */
-				if (snaplen == 0 && !p.payload_len)
+				if (snaplen == 65535 || !p.payload_len)
 					ck_assert(f[6][0] != '\0');
 				g_strfreev(f);
 			}
