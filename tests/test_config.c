@@ -108,6 +108,17 @@ START_TEST(good_file)
 	ck_assert_uint_eq(c.rate, 100000000000ULL);
 	ck_assert_double_eq(c.theta, 0.99);
 	ck_assert_str_eq(c.label, "x");
+	/* a tab before '#' starts a comment too */
+	struct scenario *tab = scenario_load_data(
+		"[link ab]\ndelay = 1us\nmtu = 4KiB\t# note\n", "tab.ini", &e);
+	ck_assert_ptr_nonnull(tab);
+	ck_assert(scenario_validate(tab, t_schema, &e));
+	struct tcfg tc = { 0 };
+	ck_assert_msg(config_fill(tab, &t_table, &tc, "link", "ab", &e), "%s",
+		      e ? e->message : "");
+	ck_assert_uint_eq(tc.mtu, 4096);
+	config_free(&t_table, &tc);
+	scenario_free(tab);
 	ck_assert_int_eq(c.mode, 0);
 	char *eff = scenario_effective(sc);
 	ck_assert(strstr(eff, "[link ab]"));

@@ -41,6 +41,9 @@ START_TEST(times)
 	ck_assert_uint_eq(ok("0s", UNIT_TIME), 0);
 	ck_assert_uint_eq(ok("18446744073709551615ps", UNIT_TIME), UINT64_MAX);
 	bad("18446744073709551616ps", UNIT_TIME, "too large");
+	/* 2^128 + 1: would wrap to 1 ps without the mantissa's guard */
+	bad("340282366920938463463374607431768211457ps", UNIT_TIME,
+	    "too large");
 	bad("20000000s", UNIT_TIME, "too large");
 	bad("0.5ps", UNIT_TIME, "whole number");
 	bad("10", UNIT_TIME, "no unit");
