@@ -1540,8 +1540,10 @@ START_TEST(fork_cow)
 	vmm_frame_set_version(e.vmm, c.pfn, 8);
 	ck_assert_uint_eq(vmm_frame_version(e.vmm, pp), 7);
 	ck_assert_uint_eq(ctr(&e, "cow_copies"), 1);
-	/* the parent, now sole user, writes in place */
+	/* the parent, now sole user, writes in place: a minor fault */
+	uint64_t minors = ctr(&e, "faults.minor");
 	struct fres p = fault(&e, par, va, true);
+	ck_assert_uint_eq(ctr(&e, "faults.minor"), minors + 1);
 	ck_assert_int_eq(p.status, VMM_FAULT_MINOR);
 	ck_assert_uint_eq(p.pfn, pp);
 	ck_assert_uint_eq(ctr(&e, "cow_copies"), 1);
@@ -1632,6 +1634,45 @@ START_TEST(huge_pages)
 	ck_assert(!vmm_lookup(as, va + (3 << 20), false, &q));
 	vmm_check(e.vmm);
 	vmm_notifier_unregister(rec.sub);
+	env_done(&e);
+}
+END_TEST
+
+/* Committed memory survives a copy-on-write break and a huge-page
+ * collapse: the new frames are committed, never reclaimed. */
+START_TEST(commit_survives_cow_and_collapse)
+{
+	struct env e;
+	env_init(&e, 16 << 20, 1, NULL);
+	struct vmm_as *par = vmm_as_new(e.vmm, "parent");
+	uint64_t va = 0x10000000;
+	ck_assert(vmm_mmap(par, va, 4096, RW, VMM_VMA_ANON, NULL));
+	ck_assert(vmm_fault_ok(fault(&e, par, va, true).status));
+	ck_assert(vmm_commit(par, va, 4096));
+	struct vmm_as *child = vmm_fork(par, "child");
+	sim_run(e.sim);
+	struct fres p = fault(&e, par, va, true); /* COW break */
+	ck_assert(vmm_fault_ok(p.status));
+	ck_assert(vmm_page_committed(par, va));
+	vmm_reclaim_force(e.vmm, 4096);
+	sim_run(e.sim);
+	uint64_t now;
+	ck_assert(vmm_lookup(par, va, false, &now));
+	ck_assert_uint_eq(now, p.pfn);
+	vmm_check(e.vmm);
+	(void)child;
+
+	uint64_t h = 0x40000000; /* 2 MiB aligned */
+	ck_assert(vmm_mmap(par, h, 2 << 20, RW, VMM_VMA_ANON, NULL));
+	for (uint64_t i = 0; i < 512; i++)
+		ck_assert(vmm_fault_ok(fault(&e, par, h + i * 4096, true).status));
+	ck_assert(vmm_commit(par, h, 2 << 20));
+	struct mres m = { .sim = e.sim };
+	ck_assert(vmm_huge_collapse(par, h, move_cb, &m));
+	sim_run(e.sim);
+	ck_assert(m.done && m.ok);
+	ck_assert(vmm_page_committed(par, h + 511 * 4096));
+	vmm_check(e.vmm); /* committed-frame count against the frames */
 	env_done(&e);
 }
 END_TEST
@@ -1902,6 +1943,7 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, oom_is_reported);
 	tcase_add_test(tc, fork_cow);
 	tcase_add_test(tc, huge_pages);
+	tcase_add_test(tc, commit_survives_cow_and_collapse);
 	tcase_add_test(tc, compaction_scanners);
 	tcase_add_test(tc, elf_fixture);
 	tcase_add_test(tc, elf_errors);
