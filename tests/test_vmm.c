@@ -1833,6 +1833,31 @@ START_TEST(elf_errors)
 			      strstr(err->message, ": truncated ELF file"),
 		      "%s", err->message);
 	g_clear_error(&err);
+	/* impossible segments: file size above memory size, and an end
+	 * past the 48-bit address space (program header 0 is a PT_LOAD) */
+	gchar *img;
+	gsize ilen;
+	ck_assert(g_file_get_contents(fixture_path, &img, &ilen, NULL) &&
+		  ilen > 64 + 56);
+	uint64_t small = 16, high = (1ULL << 48) - 16; /* end past 2^48 */
+	char *odd = g_build_filename(dir, "odd", NULL);
+	for (int k = 0; k < 2; k++) {
+		char *x = g_memdup2(img, ilen);
+		if (k == 0)
+			memcpy(x + 64 + 40, &small, 8); /* p_memsz */
+		else
+			memcpy(x + 64 + 16, &high, 8);  /* p_vaddr */
+		ck_assert(g_file_set_contents(odd, x, (gssize)ilen, NULL));
+		ck_assert_uint_eq(vmm_load_elf(as, odd, &err), 0);
+		ck_assert_msg(strstr(err->message, "segment 0 has impossible "
+					      "sizes or addresses"),
+			      "%s", err->message);
+		g_clear_error(&err);
+		g_free(x);
+	}
+	unlink(odd);
+	g_free(odd);
+	g_free(img);
 	/* not ELF */
 	char *text = g_build_filename(dir, "text", NULL);
 	ck_assert(g_file_set_contents(text, "hello, world\n", -1, NULL));
