@@ -116,6 +116,7 @@ START_TEST(bad_rkey)
 	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
 	expect_error(&p, NIC_WC_REM_ACCESS_ERR);
 	ck_assert_uint_eq(counter(&p, "b.nic.remote_access_naks_sent"), 1);
+	ck_assert_uint_eq(counter(&p, "a.nic.remote_access_naks_received"), 1);
 	/* the simulation goes on: a new QP pair still works */
 	struct nic_qp *q0 = nic_create_qp(p.pd[0], p.cq[0], p.cq[0], 16, 16);
 	struct nic_qp *q1 = nic_create_qp(p.pd[1], p.cq[1], p.cq[1], 16, 16);
@@ -171,6 +172,38 @@ START_TEST(retry_exceeded)
 	expect_error(&p, NIC_WC_RETRY_EXC_ERR);
 	/* retry_cnt retries after the first timeout, then the error */
 	ck_assert_uint_eq(counter(&p, "a.nic.local_ack_timeouts"), 4);
+	pair_free(&p);
+}
+END_TEST
+
+/* A PSN-sequence NAK is a transport retry (IBA 9.7.5.2.6): with
+ * retry_cnt = 0 the first one ends the QP, before any ACK timeout. */
+START_TEST(seq_nak_consumes_retry_cnt)
+{
+	struct pair p;
+	struct nic_qp_attr attr = harness_attr;
+	attr.retry_cnt = 0;
+	pair_setup(&p, "loss = 1e-2", &attr, 1 << 20);
+	for (int i = 0; i < 64; i++) {
+		struct nic_send_wr wr = wr_of(&p, 0, (uint64_t)i,
+					      NIC_WR_RDMA_WRITE, 0, 64 << 10);
+		ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	}
+	sim_run_until(p.sim, sim_now(p.sim) + 900 * SIM_MS);
+	ck_assert_uint_ge(counter(&p, "a.nic.psn_seq_naks_received"), 1);
+	ck_assert_uint_eq(counter(&p, "a.nic.local_ack_timeouts"), 0);
+	guint n = p.wc[0]->len, errs = 0;
+	for (guint i = 0; i < n; i++) {
+		enum nic_wc_status st =
+			g_array_index(p.wc[0], struct nic_wc, i).status;
+		if (st != NIC_WC_SUCCESS) {
+			ck_assert_int_eq(st, errs ? NIC_WC_WR_FLUSH_ERR
+						  : NIC_WC_RETRY_EXC_ERR);
+			errs++;
+		}
+	}
+	ck_assert_uint_gt(errs, 0);
+	ck_assert_int_eq(nic_qp_state(p.qp[0]), QPS_ERR);
 	pair_free(&p);
 }
 END_TEST
@@ -310,6 +343,7 @@ int main(void)
 	tcase_add_test(tc, bad_rkey);
 	tcase_add_test(tc, out_of_range);
 	tcase_add_test(tc, retry_exceeded);
+	tcase_add_test(tc, seq_nak_consumes_retry_cnt);
 	tcase_add_test(tc, rnr_retry_exceeded);
 	tcase_add_test(tc, iba_timer_tables);
 	tcase_add_test(tc, write_bw_goodput);
