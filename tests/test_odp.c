@@ -201,6 +201,42 @@ START_TEST(invalidation_waits_for_dma)
 }
 END_TEST
 
+/* The suspend twin: suspend() is acknowledged only once the DMA in
+ * flight to the range has landed, so the copy carries the write. */
+START_TEST(suspend_waits_for_dma)
+{
+	struct pair p;
+	const int pol[2] = { REG_PIN, REG_SUSPEND };
+	pair_setup2(&p, ODP_SCENARIO, NULL, 64 << 10, pol);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	struct nic_mr *mr = p.mr[1];
+	sim_time_t before = mr->dma_busy;
+	while (mr->dma_busy == before)
+		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
+	sim_time_t land = mr->dma_busy, now = sim_now(p.sim);
+	ck_assert_uint_gt(land, now);
+	uint64_t pfn;
+	ck_assert(vmm_lookup(p.as[1], p.buf[1], false, &pfn));
+	moved_at = 0;
+	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	sim_run_until(p.sim, now + SIM_MS);
+	ck_assert_uint_ge(moved_at, land);
+	ck_assert_uint_eq(counter(&p, "b.nic.suspensions"), 1);
+	ck_assert_uint_eq(counter(&p, "oracle.lost_writes"), 0);
+	/* the write's data is in the page's new frame */
+	uint64_t now_pfn;
+	ck_assert(vmm_lookup(p.as[1], p.buf[1], false, &now_pfn));
+	ck_assert_uint_ne(now_pfn, pfn);
+	ck_assert_uint_ne(vmm_frame_version(p.h[1]->vmm, now_pfn), 0);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	pair_free(&p);
+}
+END_TEST
+
 /* A fill that races an invalidation starts over, and maps what the VMM
  * maps now. */
 START_TEST(fill_races_invalidation)
@@ -574,6 +610,7 @@ int main(void)
 	tcase_add_test(tc, single_responder_fault);
 	tcase_add_test(tc, requester_fault_stalls_only_its_qp);
 	tcase_add_test(tc, invalidation_waits_for_dma);
+	tcase_add_test(tc, suspend_waits_for_dma);
 	tcase_add_test(tc, fill_races_invalidation);
 	tcase_add_test(tc, fatal_fault_mode);
 	tcase_add_test(tc, rnr_retry_exhausted_by_fault);
