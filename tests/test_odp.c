@@ -384,6 +384,32 @@ END_TEST
 
 /* Moves of a suspend MR: writes arriving meanwhile are held, then
  * released in order; the MTT names the new frame; nothing faults. */
+/* An RDMA READ request for a suspended page is held too, not NAKed: the
+ * peer sees a slower response, never an RNR round. */
+START_TEST(suspend_holds_read_requests)
+{
+	struct pair p;
+	const int pol[2] = { REG_PIN, REG_SUSPEND };
+	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
+		    NULL, 64 << 10, pol);
+	uint64_t old;
+	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &old));
+	ck_assert(vmm_move_frame(p.h[1]->vmm, old, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	ck_assert(mtt_get(&p.mr[1]->mtt, 0) & MTT_SUSP);
+	struct nic_send_wr wr = wr_of(&p, 0, 9, NIC_WR_RDMA_READ, 0, 1024);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	ck_assert_uint_ge(counter(&p, "b.nic.packets_held"), 1);
+	ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), 0);
+	ck_assert_uint_eq(counter(&p, "oracle.stale_reads"), 0);
+	pair_free(&p);
+}
+END_TEST
+
 START_TEST(suspend_holds_and_resumes)
 {
 	struct pair p;
@@ -617,6 +643,7 @@ int main(void)
 	tcase_add_test(tc, implicit_odp_memory);
 	tcase_add_test(tc, oracle_catches_unsafe);
 	tcase_add_test(tc, suspend_holds_and_resumes);
+	tcase_add_test(tc, suspend_holds_read_requests);
 	tcase_add_test(tc, suspend_overcommit_fails);
 	tcase_add_test(tc, resize_keeps_keys);
 	suite_add_tcase(s, tc);
