@@ -226,6 +226,34 @@ START_TEST(rnr_retry_exceeded)
 }
 END_TEST
 
+/* Progress restores the RNR retry budget: with rnr_retry = 1, two SENDs
+ * that each meet one RNR NAK (the receive is posted after it) succeed. */
+START_TEST(rnr_retry_resets_on_progress)
+{
+	struct pair p;
+	struct nic_qp_attr attr = harness_attr;
+	attr.rnr_retry = 1;
+	pair_setup(&p, NULL, &attr, 1 << 16);
+	for (uint64_t i = 0; i < 2; i++) {
+		struct nic_send_wr wr = wr_of(&p, 0, i, NIC_WR_SEND, 0, 64);
+		ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+		sim_time_t t0 = sim_now(p.sim);
+		while (counter(&p, "b.nic.rnr_naks_sent") == i &&
+		       sim_now(p.sim) < t0 + SIM_S)
+			sim_run_until(p.sim, sim_now(p.sim) + SIM_US);
+		ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), i + 1);
+		struct nic_recv_wr rw = { 100 + i,
+					  { p.buf[1], 64, p.mi[1].lkey } };
+		ck_assert_int_eq(nic_post_recv(p.qp[1], &rw), 0);
+		sim_run_until(p.sim, sim_now(p.sim) + 900 * SIM_MS);
+		ck_assert_uint_eq(p.wc[0]->len, i + 1);
+		ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, i).status,
+				 NIC_WC_SUCCESS);
+	}
+	pair_free(&p);
+}
+END_TEST
+
 /* IBA Table 45 and the local ACK timeout formula. */
 START_TEST(iba_timer_tables)
 {
@@ -345,6 +373,7 @@ int main(void)
 	tcase_add_test(tc, retry_exceeded);
 	tcase_add_test(tc, seq_nak_consumes_retry_cnt);
 	tcase_add_test(tc, rnr_retry_exceeded);
+	tcase_add_test(tc, rnr_retry_resets_on_progress);
 	tcase_add_test(tc, iba_timer_tables);
 	tcase_add_test(tc, write_bw_goodput);
 	tcase_add_test(tc, write_lat_sum_of_parts);
