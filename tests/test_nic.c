@@ -254,6 +254,32 @@ START_TEST(rnr_retry_resets_on_progress)
 }
 END_TEST
 
+/* An RNR wait is not an ACK timeout: with the ACK timer (8 us) far
+ * shorter than the RNR timer (1.28 ms), waiting charges no retry. */
+START_TEST(rnr_wait_is_no_ack_timeout)
+{
+	struct pair p;
+	struct nic_qp_attr attr = harness_attr;
+	attr.timeout = 1;
+	attr.retry_cnt = 0;
+	attr.min_rnr_timer = 14;
+	pair_setup(&p, NULL, &attr, 1 << 16);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_SEND, 0, 64);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 100 * SIM_US);
+	ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), 1);
+	struct nic_recv_wr rw = { 100, { p.buf[1], 64, p.mi[1].lkey } };
+	ck_assert_int_eq(nic_post_recv(p.qp[1], &rw), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 100 * SIM_MS);
+	ck_assert_uint_eq(counter(&p, "a.nic.local_ack_timeouts"), 0);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), 1);
+	pair_free(&p);
+}
+END_TEST
+
 /* IBA Table 45 and the local ACK timeout formula. */
 START_TEST(iba_timer_tables)
 {
@@ -374,6 +400,7 @@ int main(void)
 	tcase_add_test(tc, seq_nak_consumes_retry_cnt);
 	tcase_add_test(tc, rnr_retry_exceeded);
 	tcase_add_test(tc, rnr_retry_resets_on_progress);
+	tcase_add_test(tc, rnr_wait_is_no_ack_timeout);
 	tcase_add_test(tc, iba_timer_tables);
 	tcase_add_test(tc, write_bw_goodput);
 	tcase_add_test(tc, write_lat_sum_of_parts);
