@@ -161,6 +161,17 @@ static void move_done(void *ctx, bool ok, uint64_t new_pfn)
 	moved_at = sim_now(ctx);
 }
 
+/* Step until the NIC has issued a DMA to @mr; returns when it lands. */
+static sim_time_t step_until_dma_issued(struct pair *p, struct nic_mr *mr)
+{
+	sim_time_t before = mr->dma_busy, t0 = sim_now(p->sim);
+	while (mr->dma_busy == before) {
+		ck_assert_uint_lt(sim_now(p->sim) - t0, SIM_S);
+		sim_run_until(p->sim, sim_now(p->sim) + SIM_NS);
+	}
+	return mr->dma_busy;
+}
+
 /* An invalidation waits for a DMA write that is still in flight. */
 START_TEST(invalidation_waits_for_dma)
 {
@@ -175,11 +186,8 @@ START_TEST(invalidation_waits_for_dma)
 	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
 	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
 	/* step until the responder has issued the DMA, not yet landed */
-	struct nic_mr *mr = p.mr[1];
-	sim_time_t before = mr->dma_busy;
-	while (mr->dma_busy == before)
-		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
-	sim_time_t land = mr->dma_busy, now = sim_now(p.sim);
+	sim_time_t land = step_until_dma_issued(&p, p.mr[1]);
+	sim_time_t now = sim_now(p.sim);
 	ck_assert_uint_gt(land, now);
 	uint64_t pfn;
 	ck_assert(vmm_lookup(p.as[1], p.buf[1], false, &pfn));
@@ -210,11 +218,8 @@ START_TEST(suspend_waits_for_dma)
 	pair_setup2(&p, ODP_SCENARIO, NULL, 64 << 10, pol);
 	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
 	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
-	struct nic_mr *mr = p.mr[1];
-	sim_time_t before = mr->dma_busy;
-	while (mr->dma_busy == before)
-		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
-	sim_time_t land = mr->dma_busy, now = sim_now(p.sim);
+	sim_time_t land = step_until_dma_issued(&p, p.mr[1]);
+	sim_time_t now = sim_now(p.sim);
 	ck_assert_uint_gt(land, now);
 	uint64_t pfn;
 	ck_assert(vmm_lookup(p.as[1], p.buf[1], false, &pfn));
@@ -351,10 +356,7 @@ static uint64_t race_move_with_dma(int server_policy, uint64_t *final)
 	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
 	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
 	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
-	struct nic_mr *mr = p.mr[1];
-	sim_time_t before = mr->dma_busy;
-	while (mr->dma_busy == before)
-		sim_run_until(p.sim, sim_now(p.sim) + SIM_NS);
+	step_until_dma_issued(&p, p.mr[1]);
 	uint64_t pfn;
 	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &pfn));
 	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
