@@ -16,7 +16,8 @@
 
 static const struct param link_tab[] = {
 	{ "ends", PT_STRING, NULL, offsetof(struct link_config, ends),
-	  "the two hosts the link connects, by name: ends = a b", "required",
+	  "the two ends the link connects, by name: two hosts (ends = a b), or a "
+	  "host and a [switch] (ends = a sw)", "required",
 	  NULL, 0, 0 },
 	{ "rate", PT_RATE, "100Gbps", offsetof(struct link_config, rate_bps),
 	  "line rate of each direction",
@@ -46,7 +47,8 @@ static const struct param link_tab[] = {
 	  "synthetic pattern",
 	  NULL, 0, 65535 },
 };
-PARAM_TABLE(link_params, "link", "point-to-point link between two hosts",
+PARAM_TABLE(link_params, "link",
+	    "point-to-point link between two hosts, or a host and a switch",
 	    link_tab);
 
 struct link_end {
@@ -100,13 +102,13 @@ bool link_parse_ends(const char *ends, char **a, char **b, GError **error)
 	}
 	if (!ok || n != 2) {
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "ends = '%s': expected two host names, as in "
-			    "'ends = a b'",
+			    "ends = '%s': expected two names (hosts or a "
+			    "switch), as in 'ends = a b'",
 			    ends ? ends : "");
 		ok = false;
 	} else if (!strcmp(names[0], names[1])) {
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "ends = '%s': a link joins two different hosts",
+			    "ends = '%s': a link joins two different ends",
 			    ends);
 		ok = false;
 	}
@@ -186,8 +188,10 @@ sim_time_t link_transmit(struct link *l, unsigned end, struct pkt *p)
 	g_assert(now >= tx->free_at);
 	g_assert(tx->attached && rx->attached);
 	g_assert(p->payload_len == 0 || ib_opcode_has_payload(p->opcode));
-	p->src_host = tx->host;
-	p->dst_host = rx->host;
+	if (tx->host != LINK_SWITCH_END && rx->host != LINK_SWITCH_END) {
+		p->src_host = tx->host;
+		p->dst_host = rx->host;
+	}
 
 	uint32_t bytes = pkt_wire_bytes(p);
 	sim_time_t ser = sim_xfer_ps(bytes, l->rate_bps);
@@ -217,6 +221,19 @@ sim_time_t link_transmit(struct link *l, unsigned end, struct pkt *p)
 	}
 	sim_schedule(l->sim, tx->free_at + l->delay, &ev_link_deliver, l->comp,
 		     rx, (uint64_t)(uintptr_t)p);
+	return tx->free_at;
+}
+
+sim_time_t link_reserve(struct link *l, unsigned end, uint64_t bytes)
+{
+	g_assert(end < 2);
+	struct link_end *tx = &l->end[end];
+	sim_time_t now = sim_now(l->sim);
+	sim_time_t start = tx->free_at > now ? tx->free_at : now;
+	sim_time_t ser = sim_xfer_ps(bytes, l->rate_bps);
+	tx->free_at = start + ser;
+	*l->bytes += bytes;
+	*l->busy_ps += ser;
 	return tx->free_at;
 }
 

@@ -14,8 +14,9 @@
  * Workload assumed: the NIC owns the transmit queue and arbitration: it
  * calls link_transmit() only when link_free_at() <= now and schedules its
  * own next attempt at the returned time.  Nothing is queued or allocated
- * here per packet; the only event is the delivery.  No switch: more than
- * two hosts need an output-queued switch, which is not modelled yet.
+ * here per packet; the only event is the delivery.  More than two hosts
+ * meet at a switch (nic/switch.h): one end of each of its links is a
+ * switch port.
  *
  * Counters (LINK = the link's name): LINK.wire.packets and .bytes (every
  * transmitted packet, lost ones included; bytes are wire bytes), .lost,
@@ -58,7 +59,11 @@ typedef void (*wire_rx_fn)(void *ctx, struct pkt *p);
 struct link *link_new(struct sim *sim, const char *name,
 		      const struct link_config *cfg, struct pkt_pool *pool);
 void link_free(struct link *l);
-/* Attach end @end (0 or 1) to host @host_index's NIC. */
+/* The host index of an end attached to a switch port (switch_attach). */
+#define LINK_SWITCH_END 0xffffu
+
+/* Attach end @end (0 or 1) to host @host_index's NIC (or to a switch port,
+ * @host_index LINK_SWITCH_END). */
 void link_attach(struct link *l, unsigned end, uint16_t host_index,
 		 wire_rx_fn rx, void *ctx);
 /* Write every transmitted packet, both directions, to @w at its transmit
@@ -69,10 +74,17 @@ void link_set_pcap(struct link *l, struct pcap_writer *w);
 sim_time_t link_free_at(const struct link *l, unsigned end);
 /*
  * Transmit @p from @end: requires now >= link_free_at(l, end) (asserted)
- * and both ends attached.  Sets p->src_host/dst_host from the ends.
+ * and both ends attached.  A cable between two hosts sets
+ * p->src_host/dst_host from the ends; through a switch the sender's
+ * addresses stand.
  * Returns the end of serialization; delivery follows @delay later.
  */
 sim_time_t link_transmit(struct link *l, unsigned end, struct pkt *p);
+
+/* Occupy @end's transmitter for @bytes (wire bytes) from now, without a
+ * packet: traffic that is not modelled packet by packet (a live-migration
+ * stream sharing the data link).  Returns the end of serialization. */
+sim_time_t link_reserve(struct link *l, unsigned end, uint64_t bytes);
 
 const char *link_name(const struct link *l);
 uint64_t link_rate(const struct link *l);

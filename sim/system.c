@@ -22,6 +22,7 @@
 #include "nic/packet.h"
 #include "nic/pcap.h"
 #include "nic/pcie.h"
+#include "nic/switch.h"
 #include "nic/wire.h"
 #include "vmm/vmm.h"
 #include "workloads/workload.h"
@@ -68,6 +69,7 @@ const struct section_schema system_schema[] = {
 	{ "pcie", SEC_EITHER, "host", &pcie_params, NULL, NULL },
 	{ "driver", SEC_EITHER, "host", &driver_params, NULL, NULL },
 	{ "link", SEC_NAMED, NULL, &link_params, NULL, NULL },
+	{ "switch", SEC_NAMED, NULL, &switch_params, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -79,6 +81,7 @@ struct system {
 	GPtrArray *hosts;     /* struct host * */
 	GPtrArray *workloads; /* struct workload * */
 	GPtrArray *links;     /* struct link * */
+	GPtrArray *switches;  /* struct netswitch * */
 	GPtrArray *pcaps;     /* struct pcap_writer * */
 	struct pkt_pool pool;
 	struct series *series;
@@ -314,7 +317,44 @@ static struct host *host_by_name(struct system *sys, const char *name)
 	return NULL;
 }
 
-/* [link NAME]: a cable between the NICs of the two hosts of `ends`. */
+static struct netswitch *switch_by_name(struct system *sys, const char *name)
+{
+	for (guint i = 0; i < sys->switches->len; i++) {
+		struct netswitch *sw = sys->switches->pdata[i];
+		if (!strcmp(switch_name(sw), name))
+			return sw;
+	}
+	return NULL;
+}
+
+/* [switch NAME] sections; a switch may not share a host's name. */
+static bool build_switches(struct system *sys, GError **error)
+{
+	const char *const *names = scenario_names(sys->sc, "switch");
+	for (unsigned i = 0; names[i]; i++) {
+		if (host_by_name(sys, names[i])) {
+			char *where = scenario_where(sys->sc, "switch",
+						     names[i], NULL);
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: [switch %s]: a host has that name "
+				    "too; links name their ends, so they "
+				    "must differ", where, names[i]);
+			g_free(where);
+			return false;
+		}
+		struct switch_config c = { 0 };
+		if (!config_fill(sys->sc, &switch_params, &c, "switch",
+				 names[i], error))
+			return false;
+		g_ptr_array_add(sys->switches,
+				switch_new(sys->sim, names[i], &c, &sys->pool));
+		config_free(&switch_params, &c);
+	}
+	return true;
+}
+
+/* [link NAME]: a cable between the NICs of the two hosts of `ends`, or
+ * between a host's NIC and a switch port. */
 static bool build_links(struct system *sys, const char *pcap_dir,
 			bool *io_error, GError **error)
 {
@@ -325,22 +365,33 @@ static bool build_links(struct system *sys, const char *pcap_dir,
 				      names[i], error);
 		char *a = NULL, *b = NULL;
 		struct host *ha = NULL, *hb = NULL;
+		struct netswitch *sa = NULL, *sb = NULL;
 		GError *e = NULL;
 		if (ok && !link_parse_ends(lc.ends, &a, &b, &e)) {
 			ok = false;
 		} else if (ok) {
 			ha = host_by_name(sys, a);
 			hb = host_by_name(sys, b);
-			if (!ha || !hb)
+			sa = ha ? NULL : switch_by_name(sys, a);
+			sb = hb ? NULL : switch_by_name(sys, b);
+			if ((!ha && !sa) || (!hb && !sb))
 				g_set_error(&e, CONFIG_ERROR, 0,
-					    "no host named '%s' (no [host %s] "
-					    "section)", ha ? b : a, ha ? b : a);
-			else if (nic_attached(ha->nic) || nic_attached(hb->nic))
+					    "no host or switch named '%s' (no "
+					    "[host %s] or [switch %s] section)",
+					    ha || sa ? b : a, ha || sa ? b : a,
+					    ha || sa ? b : a);
+			else if (sa && sb)
+				g_set_error(&e, CONFIG_ERROR, 0,
+					    "a link between two switches is "
+					    "not modelled: one switch joins "
+					    "the hosts of a rack");
+			else if ((ha && nic_attached(ha->nic)) ||
+				 (hb && nic_attached(hb->nic)))
 				g_set_error(&e, CONFIG_ERROR, 0,
 					    "host %s already has a link (one "
-					    "port per NIC; no switch is "
-					    "modelled yet)",
-					    nic_attached(ha->nic) ? a : b);
+					    "port per NIC: join more than two "
+					    "hosts with a [switch])",
+					    ha && nic_attached(ha->nic) ? a : b);
 			ok = !e;
 		}
 		if (e) {
@@ -361,8 +412,14 @@ static bool build_links(struct system *sys, const char *pcap_dir,
 				   stats_counter(sys->sim->stats, "%s", busy),
 				   SERIES_DELTA);
 			g_free(busy);
-			nic_attach(ha->nic, l, 0);
-			nic_attach(hb->nic, l, 1);
+			if (ha)
+				nic_attach(ha->nic, l, 0);
+			else
+				switch_attach(sa, l, 0, (uint16_t)hb->index);
+			if (hb)
+				nic_attach(hb->nic, l, 1);
+			else
+				switch_attach(sb, l, 1, (uint16_t)ha->index);
 			if (pcap_dir) {
 				char *path = g_strdup_printf("%s/%s.pcap",
 							     pcap_dir,
@@ -483,6 +540,8 @@ struct system *system_build(const char *scenario_path,
 	sys->workloads =
 		g_ptr_array_new_with_free_func((GDestroyNotify)workload_free);
 	sys->links = g_ptr_array_new_with_free_func((GDestroyNotify)link_free);
+	sys->switches =
+		g_ptr_array_new_with_free_func((GDestroyNotify)switch_free);
 	sys->pcaps = g_ptr_array_new();
 	sys->series = series_new();
 	sys->mtt_occ = g_ptr_array_new_with_free_func(g_free);
@@ -503,6 +562,7 @@ struct system *system_build(const char *scenario_path,
 		goto fail;
 	}
 	if (!build_hosts(sys, error) ||
+	    !build_switches(sys, error) ||
 	    !build_links(sys, opt->pcap_dir, io_error, error) ||
 	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error) ||
@@ -604,6 +664,7 @@ void system_free(struct system *sys)
 		pcap_close(sys->pcaps->pdata[i], NULL);
 	g_ptr_array_free(sys->pcaps, TRUE);
 	g_ptr_array_free(sys->links, TRUE);
+	g_ptr_array_free(sys->switches, TRUE);
 	g_ptr_array_free(sys->hosts, TRUE);
 	pkt_pool_destroy(&sys->pool);
 	series_free(sys->series);
