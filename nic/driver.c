@@ -135,6 +135,22 @@ static const struct trace_kind tk_fault_done = { "page_fault_done",
 static const struct trace_kind tk_inval = { "invalidate", TRACE_INSTANT,
 					    NULL };
 
+void driver_set_nic(struct driver *drv, struct nic *nic)
+{
+	drv->nic = nic;
+}
+
+const char *driver_busy(const struct driver *drv)
+{
+	if (drv->busy || drv->work.length || drv->pending.length)
+		return "page faults being resolved";
+	if (drv->parked.length)
+		return "fault threads waiting for an invalidation";
+	if (g_hash_table_size(drv->inflight))
+		return "page faults in flight";
+	return NULL;
+}
+
 struct driver *driver_new(struct sim *sim, struct host *host,
 			  const struct driver_config *cfg)
 {

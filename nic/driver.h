@@ -72,6 +72,10 @@ struct driver;
 struct driver *driver_new(struct sim *sim, struct host *host,
 			  const struct driver_config *cfg);
 void driver_free(struct driver *drv);
+/* Live migration: the driver now drives @nic; what it still waits for
+ * (NULL when idle). */
+void driver_set_nic(struct driver *drv, struct nic *nic);
+const char *driver_busy(const struct driver *drv);
 
 /* advise_mr flags (IBV_ADVISE_MR_ADVICE_*) */
 enum nic_advice {

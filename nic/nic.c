@@ -186,6 +186,8 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	C(c_held, "packets_held");
 	C(c_held_nak, "packets_held_overflow_rnr");
 	C(c_susp_waits, "suspend_waits");
+	C(c_migr_rnr, "migration_rnr_naks_sent");
+	C(c_migr_drop, "migration_dropped");
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
 	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
@@ -251,6 +253,12 @@ void nic_attach(struct nic *nic, struct link *link, unsigned end)
 	nic->link_end = end;
 	link_attach(link, end, (uint16_t)nic->host->index, nic_rx,
 		    nic);
+}
+
+struct link *nic_port(const struct nic *nic, unsigned *end)
+{
+	*end = nic->link_end;
+	return nic->link;
 }
 
 struct host *nic_host(const struct nic *nic)
@@ -490,8 +498,20 @@ void nic_rx(void *ctx, struct pkt *p)
 		pkt_free(nic->pool, p);
 		return;
 	}
-	if (p->opcode == IB_ACK || (p->opcode >= IB_READ_RESP_FIRST &&
-				    p->opcode <= IB_READ_RESP_ONLY))
+	bool resp = p->opcode >= IB_READ_RESP_FIRST &&
+		    p->opcode <= IB_READ_RESP_ONLY;
+	if (nic->paused && !(p->opcode == IB_ACK)) {
+		/* frozen for a migration: no DMA into memory being copied;
+		 * READ responses come again when the QP re-requests */
+		if (resp) {
+			(*nic->c_migr_drop)++;
+			pkt_free(nic->pool, p);
+		} else {
+			resp_paused(qp, p);
+		}
+		return;
+	}
+	if (p->opcode == IB_ACK || resp)
 		comp_rx(qp, p);
 	else if (resp_rx(qp, p, false))
 		return; /* held for a suspended page */

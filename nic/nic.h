@@ -178,6 +178,8 @@ void nic_free(struct nic *nic);
 void nic_attach(struct nic *nic, struct link *link, unsigned end);
 struct host *nic_host(const struct nic *nic);
 bool nic_attached(const struct nic *nic);
+/* The link of the NIC's port and its end (NULL when not attached). */
+struct link *nic_port(const struct nic *nic, unsigned *end);
 struct oracle *nic_oracle(const struct nic *nic);
 /* Valid entries in the MTT cache now (sampled for series and timelines). */
 uint32_t nic_mtt_cache_occupancy(const struct nic *nic);
@@ -239,5 +241,33 @@ bool nic_connect(struct nic_qp *a, struct nic_qp *b,
 /* 0, or a negative errno-style value (-ENOMEM: queue full, -EINVAL). */
 int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr);
 int nic_post_recv(struct nic_qp *qp, const struct nic_recv_wr *wr);
+
+/* ---- live migration of the function state (nic/migrate.c) ---- */
+
+struct snapfile;
+/* Freeze: the requester sends nothing new, the responder RNR-NAKs the
+ * expected PSN and drops the rest, READ responses are dropped; ACKs are
+ * still taken. */
+void nic_migrate_pause(struct nic *nic);
+/* What the frozen NIC still waits for (DMA in flight, driver work...), or
+ * NULL once quiesced. */
+const char *nic_migrate_busy(const struct nic *nic);
+/* The function state as the records of nic/snapshot.h (the migration
+ * stream), its size on the wire, and the first difference between two. */
+struct snapfile *nic_migrate_state(const struct nic *nic);
+uint64_t nic_migrate_state_bytes(const struct snapfile *sf);
+char *nic_migrate_state_diff(const struct snapfile *a,
+			     const struct snapfile *b);
+/* Move the function state of frozen @src to unused @dst (same QPNs and
+ * keys); the hosts swap NICs: the migrated host's struct now names @dst.
+ * @dst stays frozen until nic_migrate_resume. */
+void nic_migrate_transplant(struct nic *src, struct nic *dst);
+/* Post-copy: drop every on-demand MR's translations (the destination maps
+ * pages as they arrive; pinned MRs keep theirs). */
+void nic_migrate_zap(struct nic *nic);
+void nic_migrate_resume(struct nic *nic);
+/* Requests executed and completions so far (the function serves again
+ * after a migration when it grows). */
+uint64_t nic_served(const struct nic *nic);
 
 #endif

@@ -259,6 +259,10 @@ struct nic {
 	uint64_t *c_qp_stalls, *c_fatal_faults;
 	uint64_t *c_suspensions, *c_held, *c_held_nak, *c_susp_waits;
 	uint64_t held_now;  /* packets in the hold buffer */
+	bool paused;        /* frozen for a live migration (migrate.c) */
+	uint64_t served;    /* requests executed and completions: work the
+			     * function did for its peers and its host */
+	uint64_t *c_migr_rnr, *c_migr_drop;
 	struct hist *h_suspend_ns;
 	struct hist *h_reg_time, *h_stall_ns;
 };
@@ -311,6 +315,12 @@ uint32_t req_wqe_npkts(const struct nic_qp *qp, const struct nic_wqe *w);
 bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay);
 /* A suspended range of @mr was resumed: release what waited for it. */
 void nic_mr_resumed(struct nic_mr *mr);
+
+/* The NIC is frozen for a migration: @qp's responder answers the next
+ * expected request with an RNR NAK and drops the rest (its held packets
+ * too). */
+void resp_paused(struct nic_qp *qp, struct pkt *p);
+void resp_flush_held(struct nic_qp *qp);
 
 /* comp.c */
 void comp_rx(struct nic_qp *qp, struct pkt *p);

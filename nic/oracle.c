@@ -182,6 +182,11 @@ void oracle_free(struct oracle *o)
 	g_free(o);
 }
 
+void oracle_set_nic(struct oracle *o, struct nic *nic)
+{
+	o->nic = nic;
+}
+
 void oracle_set_strict(struct oracle *o, bool strict)
 {
 	o->strict = strict;

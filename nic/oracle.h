@@ -29,6 +29,8 @@ void oracle_dma(struct oracle *o, bool write, struct nic_mr *mr, uint64_t va,
 /* End of run: settle what is in flight, then check that every page
  * written holds the version of the last write that landed on it. */
 void oracle_finish(struct oracle *o);
+/* The NIC whose DMA the oracle now watches (live migration). */
+void oracle_set_nic(struct oracle *o, struct nic *nic);
 /* --strict: the first violation stops the run (oracle_tripped). */
 void oracle_set_strict(struct oracle *o, bool strict);
 const char *oracle_tripped(const struct oracle *o);

@@ -114,7 +114,7 @@ static void push_tx(struct nic_qp *qp, struct pkt *p, sim_time_t ready)
 void req_fill(struct nic_qp *qp)
 {
 	struct nic *nic = qp->nic;
-	if (qp->state != QPS_RTS || qp->req == REQ_RNR_WAIT ||
+	if (nic->paused || qp->state != QPS_RTS || qp->req == REQ_RNR_WAIT ||
 	    qp->req == REQ_STALLED || qp->req == REQ_ERROR)
 		return;
 	sim_time_t now = sim_now(nic->sim);

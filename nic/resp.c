@@ -108,6 +108,7 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 {
 	struct nic *nic = qp->nic;
 	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);
+	nic->served++;
 	if (land > mr->dma_busy)
 		mr->dma_busy = land;
 	oracle_dma(nic->oracle, true, mr, va, len, p->data_version, land,
@@ -177,6 +178,7 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 				   p->va + (uint64_t)i * mtu, len, 0, ready,
 				   qp->qpn, r->psn);
 		(*nic->c_read_resp_sent)++;
+		nic->served++;
 		nic_queue_response(nic, r, ready);
 	}
 	return false;
@@ -226,6 +228,42 @@ static bool resp_hold(struct nic_qp *qp, struct pkt *p, sim_time_t t)
 	if (qp->resp != RESP_RNR)
 		send_rnr(qp, qp->epsn, t, "page suspended, hold buffer full");
 	return false;
+}
+
+void resp_flush_held(struct nic_qp *qp)
+{
+	struct nic *nic = qp->nic;
+	if (g_queue_is_empty(&qp->held))
+		return;
+	struct pkt *h;
+	while ((h = g_queue_pop_head(&qp->held))) {
+		pkt_free(nic->pool, h);
+		nic->held_now--;
+	}
+	/* as on overflow: the NAK names the first PSN not executed */
+	send_rnr(qp, qp->epsn, sim_now(nic->sim), "migrating");
+	(*nic->c_migr_rnr)++;
+}
+
+/*
+ * A request while the NIC is frozen for a migration.  The expected PSN
+ * gets an RNR NAK every time it comes (the requester retries after each
+ * RNR timer: a pause, not an error, with rnr_retry = 7); anything else is
+ * dropped, and go-back-N brings it again.  Duplicates are dropped too:
+ * the frozen responder answers nothing it would have to read memory for.
+ */
+void resp_paused(struct nic_qp *qp, struct pkt *p)
+{
+	struct nic *nic = qp->nic;
+	if (qp->state != QPS_ERR && p->psn == qp->epsn) {
+		sim_time_t t = sim_now(nic->sim) +
+			       nic_cycles(nic, nic->cfg.rx_cycles);
+		send_rnr(qp, qp->epsn, t, "migrating");
+		(*nic->c_migr_rnr)++;
+	} else {
+		(*nic->c_migr_drop)++;
+	}
+	pkt_free(nic->pool, p);
 }
 
 bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)

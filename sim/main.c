@@ -48,7 +48,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_options opt = { 0 };
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
-	char *pcap = NULL, *timeline = NULL;
+	char *pcap = NULL, *timeline = NULL, *migration = NULL;
 	char *snap = NULL, *snap_at = NULL, *snap_host = NULL, *restore = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
@@ -60,6 +60,9 @@ static int cmd_run(int argc, char **argv)
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
 		  "registration policy of every MR (overrides [sim] policy)",
 		  "P" },
+		{ "migration", 0, 0, G_OPTION_ARG_STRING, &migration,
+		  "live-migration policy: stop-copy, pre-copy or post-copy "
+		  "(overrides [migration] policy)", "M" },
 		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "run seed", "N" },
 		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
 		  "simulated time to run, with a unit (e.g. 5ms)", "T" },
@@ -126,9 +129,9 @@ static int cmd_run(int argc, char **argv)
 		rc = usage_error(err->message);
 		goto out;
 	}
-	if (restore && (argc != 1 || policy || seed != G_MININT64 || duration ||
+	if (restore && (argc != 1 || policy || migration || seed != G_MININT64 || duration ||
 			sets || snap || snap_at || snap_host)) {
-		rc = usage_error("run --restore takes no SCENARIO, --policy, "
+		rc = usage_error("run --restore takes no SCENARIO, --policy, --migration, "
 				 "--seed, --duration, --set or --snapshot "
 				 "options (the snapshot records them)");
 		goto out;
@@ -155,6 +158,7 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	opt.policy = policy;
+	opt.migration = migration;
 	opt.have_seed = seed >= 0;
 	opt.seed = (uint64_t)seed;
 	opt.duration = duration;
@@ -204,6 +208,7 @@ out:
 	g_clear_error(&err);
 	g_option_context_free(ctx);
 	g_free(policy);
+	g_free(migration);
 	g_free(duration);
 	g_free(out);
 	g_free(trace);

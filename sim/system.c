@@ -10,6 +10,7 @@
 
 #include "nic/host.h"
 #include "sim/json.h"
+#include "sim/migrate.h"
 #include "sim/series.h"
 #include "sim/stats.h"
 #include "sim/timeline.h"
@@ -70,6 +71,7 @@ const struct section_schema system_schema[] = {
 	{ "driver", SEC_EITHER, "host", &driver_params, NULL, NULL },
 	{ "link", SEC_NAMED, NULL, &link_params, NULL, NULL },
 	{ "switch", SEC_NAMED, NULL, &switch_params, NULL, NULL },
+	{ "migration", SEC_UNNAMED, NULL, &migration_params, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -94,6 +96,7 @@ struct system {
 	gint64 progress_last;
 	uint64_t *oracle_lost, *oracle_stale, *oracle_final;
 	struct snap_state *snap; /* --snapshot or --restore, else NULL */
+	struct migration *mig;   /* [migration] migrate = ..., else NULL */
 };
 
 static struct host *host_by_name(struct system *sys, const char *name);
@@ -489,6 +492,16 @@ static bool build_workloads(struct system *sys, GError **error)
 	return true;
 }
 
+static bool build_migration(struct system *sys, GError **error)
+{
+	bool none;
+	sys->mig = migration_build(sys->sim, sys->sc,
+				   (struct host *const *)sys->hosts->pdata,
+				   sys->hosts->len, sys->switches, &none,
+				   error);
+	return sys->mig || none;
+}
+
 struct system *system_build(const char *scenario_path,
 			    const struct run_options *opt, bool *io_error,
 			    GError **error)
@@ -521,6 +534,15 @@ struct system *system_build(const char *scenario_path,
 					  opt->seed);
 		scenario_set(sc, a, "--seed", NULL);
 		g_free(a);
+	}
+	if (opt->migration) {
+		char *a = g_strdup_printf("migration.policy=%s", opt->migration);
+		char *o = g_strdup_printf("--migration %s", opt->migration);
+		bool ok = scenario_set(sc, a, o, error);
+		g_free(o);
+		g_free(a);
+		if (!ok)
+			goto fail_sc;
 	}
 	if (opt->duration) {
 		char *a = g_strdup_printf("sim.duration=%s", opt->duration);
@@ -566,6 +588,7 @@ struct system *system_build(const char *scenario_path,
 	    !build_links(sys, opt->pcap_dir, io_error, error) ||
 	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error) ||
+	    !build_migration(sys, error) ||
 	    !snap_setup(sys, scenario_path, opt, io_error, error))
 		goto fail;
 
@@ -674,6 +697,7 @@ void system_free(struct system *sys)
 	scenario_free(sys->sc);
 	g_free(sys->out_dir);
 	snap_state_free(sys->snap);
+	migration_free(sys->mig);
 	g_free(sys);
 }
 
@@ -909,6 +933,19 @@ void system_summary_text(struct system *sys, FILE *out)
 			h->max);
 	}
 	g_free(v);
+	if (sys->mig) {
+		migration_summary_text(sys->mig, out);
+		for (guint i = 0; i < sys->workloads->len; i++) {
+			struct workload *w = sys->workloads->pdata[i];
+			if (w->res.completed > 1)
+				fprintf(out,
+					"  %s: longest stall %.3f ms from "
+					"%.6f s\n",
+					w->name,
+					(double)w->res.longest_gap / 1e9,
+					sim_time_to_s(w->res.gap_start));
+		}
+	}
 	fprintf(out, "\noracle: %" G_GUINT64_FORMAT " lost writes, %"
 		     G_GUINT64_FORMAT " stale reads, %" G_GUINT64_FORMAT
 		     " pages not holding their last write at the end\n",
@@ -969,6 +1006,8 @@ char *system_summary_json(struct system *sys, bool pretty)
 		json_u64(&w, "bytes", wl->res.bytes);
 		json_dbl(&w, "bw_gbps", f.bw_gbps);
 		json_dbl(&w, "bw_peak_gbps", wl->res.bw_peak_gbps);
+		json_u64(&w, "longest_stall_ps", wl->res.longest_gap);
+		json_u64(&w, "longest_stall_at_ps", wl->res.gap_start);
 		json_dbl(&w, "msg_rate_mpps", f.mpps);
 		json_obj_begin(&w, "lat_ns");
 		json_dbl(&w, "min", f.min);
@@ -981,6 +1020,8 @@ char *system_summary_json(struct system *sys, bool pretty)
 		json_obj_end(&w);
 	}
 	json_obj_end(&w);
+	if (sys->mig)
+		migration_summary_json(sys->mig, &w);
 	json_obj_begin(&w, "oracle");
 	json_u64(&w, "lost_writes", *sys->oracle_lost);
 	json_u64(&w, "stale_reads", *sys->oracle_stale);

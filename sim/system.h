@@ -26,6 +26,7 @@ struct sim_params {
 /* What the command line may override or add. */
 struct run_options {
 	const char *policy;   /* NULL: the scenario's */
+	const char *migration; /* NULL: the scenario's [migration] policy */
 	bool have_seed;
 	uint64_t seed;
 	const char *duration; /* NULL: the scenario's */

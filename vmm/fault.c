@@ -230,12 +230,15 @@ void vmm_fault_start(struct vmm_fault *f)
 			/* the last sharer: reuse the frame */
 			*e = (pte | PTE_W | PTE_D | PTE_A) & ~(uint64_t)PTE_COW;
 			vmm->fa.f[p].flags |= FR_DIRTY | FR_ACC;
+			vmm_dlog_write(vmm, p);
 			(*vmm->c.minor)++;
 			fault_ret(f, VMM_FAULT_MINOR, p);
 			return;
 		}
 		*e |= PTE_A | (f->write ? PTE_D : 0);
 		vmm->fa.f[p].flags |= FR_ACC | (f->write ? FR_DIRTY : 0);
+		if (f->write)
+			vmm_dlog_write(vmm, p);
 		fault_ret(f, VMM_FAULT_PRESENT, p);
 		return;
 	}
@@ -255,9 +258,19 @@ void vmm_fault_start(struct vmm_fault *f)
 	if (pte & PTE_SWAP) {
 		f->kind = FK_SWAP;
 		f->slot = pte_pfn(pte);
-		vmm->fa.f[p].version = vmm->swap_ver[f->slot];
-		t = service(vmm, vmm->cfg.major_fault_time) +
-		    vmm_dev_xfer(vmm, VMM_PAGE_SIZE);
+		vmm->fa.f[p].version = vmm_slot_version(vmm, f->slot);
+		if (f->slot & VMM_REMOTE_SLOT) {
+			/* post-copy: the page comes over the migration link */
+			sim_time_t now = sim_now(vmm->sim);
+			sim_time_t ask = now + service(vmm,
+					     vmm->cfg.major_fault_time);
+			g_assert(vmm->remote_fn);
+			t = vmm->remote_fn(vmm->remote_ctx, ask) - now;
+			(*vmm->c.remote_faults)++;
+		} else {
+			t = service(vmm, vmm->cfg.major_fault_time) +
+			    vmm_dev_xfer(vmm, VMM_PAGE_SIZE);
+		}
 	} else if (pte & PTE_EVICTED) {
 		f->kind = FK_FILE;
 		t = service(vmm, vmm->cfg.major_fault_time) +
@@ -313,6 +326,7 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		dst->version = src->version;
 		dst->flags = (uint8_t)((dst->flags & ~FR_BUSY) | FR_DIRTY |
 				       FR_ACC);
+		vmm_dlog_write(vmm, iv->dst);
 		if (*e & PTE_COMMIT) {
 			dst->flags |= FR_COMMIT;
 			(*vmm->c.committed)++;
@@ -398,6 +412,9 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 		*e = pte_make(f->pfn, flags | PTE_HUGE);
 	else
 		*e = pte_make(f->pfn, flags);
+	if (f->write)
+		for (uint64_t i = 0; i < n; i++)
+			vmm_dlog_write(vmm, f->pfn + i);
 	bool major = f->kind == FK_SWAP || f->kind == FK_FILE;
 	(*(major ? vmm->c.major : vmm->c.minor))++;
 	f->status = major ? VMM_FAULT_MAJOR : VMM_FAULT_MINOR;

@@ -34,7 +34,7 @@ bool vmm_page_version(const struct vmm_as *as, uint64_t va,
 		return true;
 	}
 	if (pte & PTE_SWAP) {
-		*version = as->vmm->swap_ver[pte_pfn(pte)];
+		*version = vmm_slot_version(as->vmm, pte_pfn(pte));
 		return true;
 	}
 	return false; /* never touched, or dropped */

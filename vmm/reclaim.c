@@ -80,6 +80,10 @@ uint64_t vmm_swap_alloc(struct vmm *vmm)
 
 void vmm_swap_free(struct vmm *vmm, uint64_t slot)
 {
+	if (slot & VMM_REMOTE_SLOT) {
+		vmm_remote_free(vmm, slot);
+		return;
+	}
 	g_assert(slot < vmm->swap_top);
 	vmm->swap_free[vmm->swap_nfree++] = (uint32_t)slot;
 	(*vmm->c.swap_pages)--;

@@ -156,6 +156,7 @@ struct vmm *vmm_new(struct sim *sim, const char *host_name,
 	const char *h = host_name;
 	struct vmm_counters *c = &vmm->c;
 	c->minor = stats_counter(st, "%s.vmm.faults.minor", h);
+	c->remote_faults = stats_counter(st, "%s.vmm.faults.remote", h);
 	c->major = stats_counter(st, "%s.vmm.faults.major", h);
 	c->segv = stats_counter(st, "%s.vmm.segv", h);
 	c->reclaim = stats_counter(st, "%s.vmm.reclaim.pages", h);
@@ -208,6 +209,9 @@ void vmm_free(struct vmm *vmm)
 	g_hash_table_destroy(vmm->sharers);
 	frame_alloc_destroy(&vmm->fa);
 	g_free(vmm->swap_ver);
+	g_free(vmm->remote_ver);
+	if (vmm->dlog)
+		g_hash_table_destroy(vmm->dlog);
 	g_free(vmm->swap_free);
 	g_free(vmm->cfg.image);
 	g_free(vmm->name);
@@ -483,6 +487,8 @@ bool vmm_lookup(struct vmm_as *as, uint64_t va, bool write, uint64_t *pfn)
 	*e |= PTE_A | (write ? PTE_D : 0);
 	struct frame *f = &as->vmm->fa.f[p];
 	f->flags |= FR_ACC | (write ? FR_DIRTY : 0);
+	if (write)
+		vmm_dlog_write(as->vmm, p);
 	*pfn = p;
 	return true;
 }
@@ -522,12 +528,15 @@ void vmm_frame_set_version(struct vmm *vmm, uint64_t pfn, uint64_t version)
 	g_assert(pfn < vmm->fa.n);
 	vmm->fa.f[pfn].version = version;
 	vmm->fa.f[pfn].flags |= FR_DIRTY;
+	if (G_UNLIKELY(vmm->dlog != NULL) && vmm->dlog_dma)
+		vmm_dlog_pfn(vmm, pfn);
 }
 
 void vmm_mark_dirty(struct vmm *vmm, uint64_t pfn)
 {
 	g_assert(pfn < vmm->fa.n);
 	vmm->fa.f[pfn].flags |= FR_DIRTY | FR_ACC;
+	vmm_dlog_write(vmm, pfn);
 }
 
 bool vmm_frame_dirty(const struct vmm *vmm, uint64_t pfn)
@@ -819,8 +828,8 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 			if (pte & PTE_SWAP) {
 				uint64_t s = vmm_swap_alloc(vmm);
 				if (s != UINT64_MAX) {
-					vmm->swap_ver[s] =
-						vmm->swap_ver[pte_pfn(pte)];
+					vmm->swap_ver[s] = vmm_slot_version(
+						vmm, pte_pfn(pte));
 					pt_set(&child->pt, va,
 					       pte_make(s, PTE_SWAP));
 				}

@@ -317,6 +317,8 @@ enum vmm_frame_event {
 	VMM_FRAME_RECLAIMED, /* evicted */
 	VMM_FRAME_FREED,     /* munmap, DONTNEED, COW break, unpin of orphan */
 	VMM_FRAME_TAKEN,     /* a free frame is about to get an owner */
+	VMM_FRAME_SYNC,      /* no frame (FRAME_NIL): content is read now
+			      * (a migration copies pages) */
 };
 /* Called just before a frame changes owner: when it goes, and when a
  * free frame is taken (a frame freed and taken again at once must not
@@ -324,6 +326,51 @@ enum vmm_frame_event {
 typedef void (*vmm_frame_hook_fn)(void *ctx, uint64_t pfn,
 				  enum vmm_frame_event ev);
 void vmm_set_frame_hook(struct vmm *vmm, vmm_frame_hook_fn fn, void *ctx);
+
+/* ---- live migration (vmm/migrate.c) ---- */
+
+/* A page named across address spaces: address-space id and page number
+ * (the oracle's key too). */
+#define VMM_PAGE_KEY(as_id, vpn) (((uint64_t)(as_id) << 40) | (vpn))
+#define VMM_KEY_AS(key) ((uint32_t)((key) >> 40))
+#define VMM_KEY_VPN(key) ((key) & ((1ULL << 40) - 1))
+
+/*
+ * The dirty log (KVM's dirty bitmap, as a set): from start, every page a
+ * CPU writes is logged, and every page a NIC DMA write lands in when @dma
+ * (the device reports its writes: IOMMU dirty bits or a device dirty
+ * tracker).  Without it, a NIC write to a page already copied is missed.
+ */
+void vmm_dirty_log_start(struct vmm *vmm, bool dma);
+void vmm_dirty_log_stop(struct vmm *vmm);
+/* The keys logged since the start or the last harvest, ascending; the
+ * log starts afresh.  The caller frees the array. */
+GArray *vmm_dirty_log_harvest(struct vmm *vmm);
+/* Keys of every page with a frame (each 4 KiB of a huge page), ascending. */
+GArray *vmm_resident_keys(struct vmm *vmm);
+/* Content version of page @key (in a frame, swap or remote slot). */
+bool vmm_key_version(struct vmm *vmm, uint64_t key, uint64_t *version);
+/* The page @key, if it has a frame, holds @version from now on (what the
+ * migration destination received); no dirty logging. */
+void vmm_key_set_version(struct vmm *vmm, uint64_t key, uint64_t version);
+/* Everything that has landed by now is part of the frames' content (the
+ * frame hook runs: the oracle settles its records). */
+void vmm_sync(struct vmm *vmm);
+/* The VMM's address space of @key and the page's address. */
+struct vmm_as *vmm_key_as(struct vmm *vmm, uint64_t key, uint64_t *va);
+
+/* Post-copy.  A fault on a remote page asks @fn for the page: @fn returns
+ * when it arrives, given when the fault handler is ready to ask. */
+typedef sim_time_t (*vmm_remote_fn)(void *ctx, sim_time_t ask);
+void vmm_set_remote(struct vmm *vmm, vmm_remote_fn fn, void *ctx);
+/* Every page with a frame that is not pinned, shared or busy gives up its
+ * frame: its content stays on the source (a remote slot).  Keys made
+ * remote go to @remote, the others (copied before resuming) to @kept. */
+void vmm_make_remote(struct vmm *vmm, GArray *remote, GArray *kept);
+/* Is page @va of @as still remote? */
+bool vmm_page_remote(const struct vmm_as *as, uint64_t va);
+/* Remote pages not yet fetched. */
+uint64_t vmm_remote_left(const struct vmm *vmm);
 
 /* ---- measurements ---- */
 

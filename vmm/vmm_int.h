@@ -101,6 +101,7 @@ struct hist; /* sim/stats.h (not included: its struct stat meets
 	      * <sys/stat.h> in elf.c) */
 
 struct vmm_counters {
+	uint64_t *remote_faults;
 	uint64_t *minor, *major, *segv, *reclaim, *skipped_pinned,
 		*skipped_committed, *writebacks, *moves, *move_failed_pinned,
 		*invalidations, *oom, *resident, *pinned, *committed,
@@ -148,8 +149,37 @@ struct vmm {
 	bool waking;
 	vmm_frame_hook_fn hook;
 	void *hook_ctx;
+	/* live migration (migrate.c): the dirty log, as a set of page keys,
+	 * and pages whose content is still on the migration source */
+	GHashTable *dlog;
+	bool dlog_dma;     /* NIC DMA writes reach the log */
+	uint64_t *remote_ver;
+	uint64_t remote_top, remote_cap, remote_left;
+	vmm_remote_fn remote_fn;
+	void *remote_ctx;
 	struct vmm_counters c;
 };
+
+/* A swap-slot number with this bit names a remote slot (post-copy): the
+ * page's content is on the migration source, not in the swap device. */
+#define VMM_REMOTE_SLOT (1ULL << 39)
+
+static inline uint64_t vmm_slot_version(const struct vmm *vmm, uint64_t slot)
+{
+	return slot & VMM_REMOTE_SLOT
+		       ? vmm->remote_ver[slot & ~VMM_REMOTE_SLOT]
+		       : vmm->swap_ver[slot];
+}
+
+void vmm_remote_free(struct vmm *vmm, uint64_t slot);
+
+/* A CPU (or the VMM) wrote frame @pfn: log its page (migrate.c). */
+void vmm_dlog_pfn(struct vmm *vmm, uint64_t pfn);
+static inline void vmm_dlog_write(struct vmm *vmm, uint64_t pfn)
+{
+	if (G_UNLIKELY(vmm->dlog != NULL))
+		vmm_dlog_pfn(vmm, pfn);
+}
 
 /* vmm.c */
 bool vmm_mmap_named(struct vmm_as *as, uint64_t va, uint64_t len,

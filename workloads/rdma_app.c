@@ -193,9 +193,14 @@ void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
 		r->errors++;
 		return;
 	}
+	sim_time_t now = sim_now(app->w->sim);
+	if (r->completed && now - r->last > r->longest_gap) {
+		r->longest_gap = now - r->last;
+		r->gap_start = r->last;
+	}
 	r->completed++;
 	r->bytes += bytes;
-	r->last = sim_now(app->w->sim);
+	r->last = now;
 	if (r->lat)
 		hist_add(r->lat, lat);
 }

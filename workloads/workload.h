@@ -55,6 +55,9 @@ struct workload_result {
 	uint64_t errors;     /* operations completed in error */
 	uint64_t bytes;      /* payload bytes of completed operations */
 	sim_time_t first, last; /* first start and last completion */
+	sim_time_t longest_gap; /* longest time without a completion, from
+				 * the first completion on (a stall) */
+	sim_time_t gap_start;   /* ... and when it began */
 	struct hist *lat;    /* per-operation latency in ps, or NULL */
 	sim_time_t bw_peak_window; /* for peak bandwidth, 0: not tracked */
 	double bw_peak_gbps;

@@ -1,0 +1,220 @@
+/*
+ * nic/migrate.c - live migration of the HCA function that serves a host:
+ * freeze, quiesce, transplant to another NIC, resume.
+ *
+ * Representation: what migrates is the function's state, the objects the
+ * verbs created (PDs, MRs with their MTTs, CQs, QPs with their rings,
+ * PSNs and outstanding WQEs), together with the driver instance and the
+ * correctness oracle that watch them.  The NIC's hardware (PCIe link,
+ * MTT/MPT caches, port, transmitter, counters) stays.  A transplant swaps
+ * the function state of two NICs and repoints the objects: QPNs, lkeys
+ * and rkeys are the same numbers on the new NIC, which is what mlx5's
+ * VF live migration (vfio/mlx5 save and load of the function state)
+ * provides.  The serialized records of nic/snapshot.c are the migration
+ * stream: what the destination receives is exactly that state.
+ *
+ * Workload assumed: one migration per run, of a NIC with tens of QPs and
+ * MRs; nothing here is on a per-packet path except one flag test.
+ */
+#include "nic/nic_int.h"
+
+#include "nic/driver.h"
+#include "nic/host.h"
+#include "nic/mtt_cache.h"
+#include "nic/snapshot.h"
+
+static const struct trace_kind tk_pause = { "nic_frozen", TRACE_INSTANT,
+					    NULL };
+static const struct trace_kind tk_resume = { "nic_resumed", TRACE_INSTANT,
+					     NULL };
+
+void nic_migrate_pause(struct nic *nic)
+{
+	nic->paused = true;
+	for (guint i = 0; i < nic->all_qps->len; i++)
+		resp_flush_held(nic->all_qps->pdata[i]);
+	sim_trace(nic->sim, nic->comp, &tk_pause, TRACE_NONE, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+}
+
+const char *nic_migrate_busy(const struct nic *nic)
+{
+	sim_time_t now = sim_now(nic->sim);
+	if (nic->reg_mrs->len)
+		return "a registration in progress";
+	for (guint i = 0; i < nic->all_mrs->len; i++) {
+		const struct nic_mr *mr = nic->all_mrs->pdata[i];
+		if (mr->dma_busy > now)
+			return "DMA in flight";
+		if (mr->notif_active)
+			return "an invalidation or suspension in progress";
+		if (mr->resize_pending)
+			return "a resize in progress";
+	}
+	for (guint i = 0; i < nic->all_qps->len; i++) {
+		const struct nic_qp *qp = nic->all_qps->pdata[i];
+		if (qp->held.length)
+			return "packets held";
+		if (qp->resp_busy > now)
+			return "the responder busy";
+	}
+	return nic->drv ? driver_busy(nic->drv) : NULL;
+}
+
+struct snapfile *nic_migrate_state(const struct nic *nic)
+{
+	struct snapfile *sf = snapfile_new();
+	nic_snapshot(nic, sf);
+	return sf;
+}
+
+uint64_t nic_migrate_state_bytes(const struct snapfile *sf)
+{
+	uint64_t n = 0;
+	for (guint i = 0; i < sf->notes->len; i++) {
+		const struct snap_note *no = sf->notes->pdata[i];
+		n += 8 + no->desc->len; /* type and length words, record */
+	}
+	return n;
+}
+
+char *nic_migrate_state_diff(const struct snapfile *a,
+			     const struct snapfile *b)
+{
+	if (a->notes->len != b->notes->len)
+		return g_strdup_printf("%u records sent, %u on the destination",
+				       a->notes->len, b->notes->len);
+	static const struct vmstate_desc *const descs[] = {
+		&nic_mr_vmstate, &nic_qp_vmstate, &nic_mtt_vmstate, NULL
+	};
+	for (guint i = 0; i < a->notes->len; i++) {
+		const struct snap_note *x = a->notes->pdata[i];
+		const struct snap_note *y = b->notes->pdata[i];
+		const struct vmstate_desc *d = snapfile_desc(descs, x->type);
+		if (x->type != y->type || !d)
+			return g_strdup_printf("record %u: type %u vs %u", i,
+					       x->type, y->type);
+		char *m = vmstate_diff(d, x->desc->data, x->desc->len,
+				       y->desc->data, y->desc->len);
+		if (m) {
+			char *r = g_strdup_printf("%s record %u: %s", d->name,
+						  i, m);
+			g_free(m);
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* Take @qp off @nic's transmit list; what it had prepared is dropped
+ * (the destination resends from the oldest unacknowledged PSN). */
+static void qp_detach(struct nic *nic, struct nic_qp *qp)
+{
+	struct nic_qp **pp = &nic->act_head, *last = NULL;
+	while (*pp) {
+		if (*pp == qp) {
+			*pp = qp->act_next;
+			continue;
+		}
+		last = *pp;
+		pp = &(*pp)->act_next;
+	}
+	nic->act_tail = last;
+	qp->active = false;
+	qp->act_next = NULL;
+	for (uint32_t k = 0; k < qp->tx_count; k++)
+		pkt_free(nic->pool,
+			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
+	qp->tx_count = 0;
+	qp->tx_head = 0;
+}
+
+#define SWAP(a, b)                                                           \
+	do {                                                                 \
+		__typeof__(a) t_ = (a);                                      \
+		(a) = (b);                                                   \
+		(b) = t_;                                                    \
+	} while (0)
+
+void nic_migrate_transplant(struct nic *src, struct nic *dst)
+{
+	g_assert(src->paused && !dst->all_qps->len && !dst->all_mrs->len &&
+		 !dst->all_pds->len && !dst->reg_mrs->len);
+	for (guint i = 0; i < src->all_qps->len; i++)
+		qp_detach(src, src->all_qps->pdata[i]);
+	SWAP(src->qps, dst->qps);
+	SWAP(src->mrs, dst->mrs);
+	SWAP(src->all_qps, dst->all_qps);
+	SWAP(src->all_mrs, dst->all_mrs);
+	SWAP(src->all_cqs, dst->all_cqs);
+	SWAP(src->all_pds, dst->all_pds);
+	SWAP(src->reg_mrs, dst->reg_mrs);
+	SWAP(src->next_qpn, dst->next_qpn);
+	SWAP(src->next_key, dst->next_key);
+	SWAP(src->next_mr_index, dst->next_mr_index);
+	SWAP(src->next_pd, dst->next_pd);
+	SWAP(src->host, dst->host);
+	SWAP(src->drv, dst->drv);
+	SWAP(src->oracle, dst->oracle);
+	SWAP(src->paused, dst->paused);
+	SWAP(src->host->nic, dst->host->nic);
+	if (src->drv)
+		driver_set_nic(src->drv, src);
+	if (dst->drv)
+		driver_set_nic(dst->drv, dst);
+	oracle_set_nic(src->oracle, src);
+	oracle_set_nic(dst->oracle, dst);
+	for (guint i = 0; i < dst->all_pds->len; i++)
+		((struct nic_pd *)dst->all_pds->pdata[i])->nic = dst;
+	for (guint i = 0; i < dst->all_cqs->len; i++)
+		((struct nic_cq *)dst->all_cqs->pdata[i])->nic = dst;
+	for (guint i = 0; i < dst->all_mrs->len; i++)
+		((struct nic_mr *)dst->all_mrs->pdata[i])->nic = dst;
+	for (guint i = 0; i < dst->all_qps->len; i++) {
+		struct nic_qp *qp = dst->all_qps->pdata[i];
+		qp->nic = dst;
+		qp->comp = dst->comp;
+		if (src->cfg.tx_window != dst->cfg.tx_window) {
+			g_free(qp->txring);
+			qp->txring = g_new0(struct txslot, dst->cfg.tx_window);
+		}
+	}
+	/* the old NIC's caches hold translations of a function it no
+	 * longer runs; the new NIC's are cold */
+	mtt_cache_invalidate_range(src->mtt_cache, 0, UINT64_MAX);
+	mtt_cache_invalidate_range(src->mpt_cache, 0, UINT64_MAX);
+}
+
+void nic_migrate_zap(struct nic *nic)
+{
+	for (guint i = 0; i < nic->all_mrs->len; i++) {
+		struct nic_mr *mr = nic->all_mrs->pdata[i];
+		if (mr->policy && mr->policy->on_demand && mr->npages)
+			mtt_zap(&mr->mtt, 0, mr->npages - 1);
+	}
+}
+
+uint64_t nic_served(const struct nic *nic)
+{
+	return nic->served;
+}
+
+void nic_migrate_resume(struct nic *nic)
+{
+	nic->paused = false;
+	sim_trace(nic->sim, nic->comp, &tk_resume, TRACE_NONE, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+	for (guint i = 0; i < nic->all_qps->len; i++) {
+		struct nic_qp *qp = nic->all_qps->pdata[i];
+		if (qp->state != QPS_RTS)
+			continue;
+		/* acknowledgements sent to the old port at the switchover
+		 * were lost: go back to the oldest unacknowledged PSN */
+		if (qp->req == REQ_IDLE || qp->req == REQ_SENDING ||
+		    qp->req == REQ_WAIT_WINDOW) {
+			if (qp->una_psn != qp->next_psn)
+				req_rewind(qp, qp->una_psn);
+		}
+		req_fill(qp);
+	}
+}

@@ -1,0 +1,732 @@
+/*
+ * sim/migrate.c - live migration of a host, with its address spaces, MRs
+ * and QPs, to a spare host: the orchestration of vmm/migrate.c (dirty log,
+ * remote pages) and nic/migrate.c (freeze, transplant, resume).  Part of
+ * the system layer: it may call into vmm/ and nic/.
+ *
+ * What migrates is the host's guest state: its memory manager with every
+ * address space (page contents travel over the migration channel), its
+ * driver instance, and the NIC function state (QPs, MRs, CQs, PDs, the
+ * oracle watching them).  What stays is the hardware: the old NIC and
+ * port become the spare's, the spare's NIC and port serve the migrated
+ * host.  The host keeps its address (host index: RoCE GID and MAC), so
+ * peers' QPs need no change: when the destination resumes it announces
+ * the address and the switch moves it to the new port (a RoCE address
+ * update by the fabric, as a gratuitous ARP moves a VM's MAC; IB APM would
+ * need a preloaded alternate path per QP, which a RoCE fabric does not
+ * have).  Packets still on their way to the old port are dropped there
+ * and go-back-N resends them.
+ *
+ * Memory model: frames keep their numbers (the spare's DRAM is modelled by
+ * the same frame table, which is why the spare must be at least as large).
+ * Each copied page's content version is recorded when it is read for
+ * sending; at the switchover every page with a frame takes the version the
+ * destination received.  A page written after its last copy and not
+ * resent therefore reverts, and the oracle reports it: a final mismatch,
+ * or a stale read.  Swapped-out pages are on shared storage and are not
+ * copied.
+ *
+ * State machine (enum mig_state, names in traces):
+ *   IDLE -> PRECOPY (pre-copy: rounds of pages dirtied since the last)
+ *        -> QUIESCE (NIC frozen: waiting for DMA, driver work to end)
+ *        -> STOPCOPY (the last pages and the NIC state go over)
+ *        -> POSTCOPY (post-copy only: resumed, pages pushed or pulled)
+ *        -> DONE.
+ * Downtime is QUIESCE + STOPCOPY: the host's QPs serve nothing.
+ *
+ * The channel: a separate link (rate, delay) or the host's data port
+ * (link = shared: the copy occupies its transmitter, RDMA waits).  A page
+ * costs 4 KiB plus page_header bytes; pages leave in batches of 64, read
+ * when the batch starts.
+ */
+#include "sim/migrate.h"
+
+#include <string.h>
+
+#include "nic/host.h"
+#include "nic/nic.h"
+#include "nic/switch.h"
+#include "nic/wire.h"
+#include "sim/snapfile.h"
+#include "sim/stats.h"
+#include "sim/trace.h"
+#include "sim/units.h"
+#include "vmm/vmm.h"
+
+const char *const migration_policy_names[] = { "stop-copy", "pre-copy",
+					       "post-copy", NULL };
+enum mig_policy { MP_STOP_COPY, MP_PRE_COPY, MP_POST_COPY };
+static const char *const link_modes[] = { "separate", "shared", NULL };
+
+struct migration_config {
+	char *migrate;
+	int policy;
+	int link;
+	uint64_t rate_bps;
+	sim_time_t delay;
+	uint64_t max_rounds;
+	sim_time_t max_downtime;
+	bool nic_dirty_report;
+	uint64_t page_header;
+	uint64_t push_window;
+	sim_time_t poll;
+};
+
+static const struct param migration_tab[] = {
+	{ "migrate", PT_STRING, "", offsetof(struct migration_config, migrate),
+	  "the migration: 'HOST -> SPARE at TIME' (empty: none)",
+	  "the spare must be an unused host on the same switch", NULL, 0, 0 },
+	{ "policy", PT_ENUM, "pre-copy",
+	  offsetof(struct migration_config, policy),
+	  "how memory moves: stop-copy, pre-copy (rounds while running), "
+	  "post-copy (resume first, pages on demand); --migration overrides",
+	  "pre-copy is QEMU's and Xen's default", migration_policy_names, 0,
+	  0 },
+	{ "link", PT_ENUM, "separate", offsetof(struct migration_config, link),
+	  "the migration channel: a separate link (rate, delay), or the "
+	  "host's data port, shared with RDMA traffic",
+	  "a dedicated migration network is common practice",
+	  link_modes, 0, 0 },
+	{ "rate", PT_RATE, "100Gbps",
+	  offsetof(struct migration_config, rate_bps),
+	  "rate of the separate migration link", "a 100GbE port", NULL, 1e6,
+	  1e13 },
+	{ "delay", PT_TIME, "2us", offsetof(struct migration_config, delay),
+	  "one-way latency of the migration channel (link, switch, the "
+	  "receiving migration thread)", "a rack-scale TCP stream", NULL, 0,
+	  1e12 },
+	{ "max_rounds", PT_COUNT, "29",
+	  offsetof(struct migration_config, max_rounds),
+	  "pre-copy rounds before falling back to stop-copy",
+	  "Xen's save loop stops after 29 iterations (DEF_MAX_ITERS)", NULL, 1,
+	  1e6 },
+	{ "max_downtime", PT_TIME, "1ms",
+	  offsetof(struct migration_config, max_downtime),
+	  "pre-copy stops when the dirty pages left would take no longer "
+	  "than this to send",
+	  "QEMU's downtime-limit defaults to 300 ms; simulated runs last "
+	  "tens of ms, so the default here is 1 ms", NULL, 0, 1e15 },
+	{ "nic_dirty_report", PT_BOOL, "true",
+	  offsetof(struct migration_config, nic_dirty_report),
+	  "NIC DMA writes reach the dirty log (IOMMU dirty bits or a device "
+	  "dirty tracker); false: they are missed and the oracle shows it",
+	  "mlx5 VF migration tracks device writes", NULL, 0, 0 },
+	{ "page_header", PT_SIZE, "8B",
+	  offsetof(struct migration_config, page_header),
+	  "bytes the stream adds per page", "QEMU's RAM page header: a "
+	  "64-bit address and flags word", NULL, 0, 1 << 20 },
+	{ "push_window", PT_COUNT, "64",
+	  offsetof(struct migration_config, push_window),
+	  "post-copy: pages the source's background stream keeps in flight "
+	  "(each is installed by a fault on arrival)",
+	  "enough to keep a 100 Gb/s channel busy through the install "
+	  "latency; a demand fault waits behind at most this many pages",
+	  NULL, 1, 4096 },
+	{ "poll", PT_TIME, "1us", offsetof(struct migration_config, poll),
+	  "how often the frozen NIC is checked for quiescence", "", NULL, 1,
+	  1e12 },
+};
+PARAM_TABLE(migration_params, "migration",
+	    "live migration of a host to a spare", migration_tab);
+
+enum mig_state { MIG_IDLE, MIG_PRECOPY, MIG_QUIESCE, MIG_STOPCOPY,
+		 MIG_POSTCOPY, MIG_DONE, MIG_NSTATES };
+static const char *const mig_state_names[] = { "IDLE", "PRECOPY", "QUIESCE",
+					       "STOPCOPY", "POSTCOPY",
+					       "DONE" };
+
+struct migration {
+	struct sim *sim;
+	struct migration_config cfg;
+	struct host *src, *dst; /* the migrated host's struct, the spare's */
+	struct nic *src_nic;    /* the hardware each had at the start */
+	struct nic *dst_nic;
+	struct netswitch *sw;
+	struct link *port;      /* link = shared: the source's data port */
+	unsigned port_end;
+	sim_time_t at;
+	uint16_t comp;
+	enum mig_state state;
+	/* the channel */
+	sim_time_t chan_free;
+	/* copying */
+	GHashTable *staged;     /* page key -> version the destination has */
+	GArray *batch;          /* keys of the current round or final set */
+	guint next;             /* next index in batch */
+	GArray *carry;          /* dirty keys harvested when pre-copy stops:
+				 * sent with the last pages */
+	GArray *remote;         /* post-copy: keys pushed in the background */
+	guint push_next;
+	uint64_t push_inflight;
+	bool pushing;           /* inside the pusher's vmm_fault_in */
+	uint64_t state_wire_bytes;
+	sim_time_t t_start, t_freeze, t_resume, t_done;
+	uint64_t served_at_resume;
+	/* counters */
+	uint64_t *c_total, *c_downtime, *c_bytes, *c_rounds, *c_pages,
+		*c_resent, *c_remote, *c_pushed, *c_state, *c_quiesce,
+		*c_fallback, *c_final, *c_blackout;
+};
+
+static const struct trace_kind tk_state = { "migration_state",
+					    TRACE_INSTANT, NULL };
+static const struct trace_kind tk_down = { "migration_downtime",
+					   TRACE_BEGIN, "downtime" };
+static const struct trace_kind tk_down_end = { "migration_downtime_end",
+					       TRACE_END, "downtime" };
+static const struct trace_kind tk_round = { "migration_round", TRACE_BEGIN,
+					    "round" };
+static const struct trace_kind tk_round_end = { "migration_round_end",
+						TRACE_END, "round" };
+
+static void mig_set(struct migration *m, enum mig_state s)
+{
+	m->state = s;
+	sim_trace(m->sim, m->comp, &tk_state, TRACE_NONE, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, mig_state_names[s]);
+}
+
+static struct vmm *mig_vmm(const struct migration *m)
+{
+	return m->src->vmm;
+}
+
+/* ---- the channel ---- */
+
+/* Send @bytes from the source; returns when they have arrived. */
+static sim_time_t chan_send(struct migration *m, uint64_t bytes,
+			    sim_time_t from)
+{
+	sim_time_t start = from > m->chan_free ? from : m->chan_free;
+	sim_time_t end;
+	if (m->port) {
+		/* the data port: after whatever it is sending now */
+		sim_time_t now = sim_now(m->sim);
+		g_assert(start >= now);
+		(void)now;
+		end = link_reserve(m->port, m->port_end, bytes);
+		if (end < start + sim_xfer_ps(bytes, link_rate(m->port)))
+			end = start + sim_xfer_ps(bytes, link_rate(m->port));
+	} else {
+		end = start + sim_xfer_ps(bytes, m->cfg.rate_bps);
+	}
+	m->chan_free = end;
+	*m->c_bytes += bytes;
+	return end + m->cfg.delay;
+}
+
+static uint64_t page_bytes(const struct migration *m)
+{
+	return VMM_PAGE_SIZE + m->cfg.page_header;
+}
+
+/* ---- copying pages ---- */
+
+static void copy_batch(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_copy_batch, "migration.copy", copy_batch);
+static void switchover(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_switchover, "migration.switchover", switchover);
+static void quiesce_poll(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_quiesce, "migration.quiesce", quiesce_poll);
+
+static void start_round(struct migration *m, GArray *keys)
+{
+	if (m->batch)
+		g_array_unref(m->batch);
+	m->batch = keys;
+	m->next = 0;
+	if (m->state == MIG_PRECOPY) {
+		(*m->c_rounds)++;
+		sim_trace(m->sim, m->comp, &tk_round, TRACE_NONE, TRACE_NONE,
+			  TRACE_NONE, TRACE_NONE,
+			  (uint64_t)keys->len * VMM_PAGE_SIZE, NULL);
+	}
+	sim_schedule(m->sim, sim_now(m->sim), &ev_copy_batch, m->comp, m, 0);
+}
+
+static void freeze(struct migration *m);
+static void round_done(struct migration *m);
+static void send_state(struct migration *m);
+
+/* Read the next pages as they are now, and send them. */
+static void copy_batch(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct migration *m = obj;
+	struct vmm *vmm = mig_vmm(m);
+	vmm_sync(vmm); /* DMA that has landed is part of what is read */
+	sim_time_t end = sim_now(sim);
+	for (unsigned n = 0; n < 64 && m->next < m->batch->len; m->next++) {
+		uint64_t key = g_array_index(m->batch, uint64_t, m->next);
+		uint64_t va, pfn, ver;
+		struct vmm_as *as = vmm_key_as(vmm, key, &va);
+		if (!as || !vmm_page_frame(as, va, &pfn))
+			continue; /* gone, or swapped out: shared storage */
+		vmm_key_version(vmm, key, &ver);
+		gpointer k = GSIZE_TO_POINTER((gsize)key);
+		if (g_hash_table_contains(m->staged, k))
+			(*m->c_resent)++;
+		g_hash_table_insert(m->staged, k, GSIZE_TO_POINTER((gsize)ver));
+		(*m->c_pages)++;
+		end = chan_send(m, page_bytes(m), sim_now(sim)) - m->cfg.delay;
+		n++;
+	}
+	if (m->next < m->batch->len) {
+		sim_schedule(sim, end, &ev_copy_batch, m->comp, m, 0);
+		return;
+	}
+	/* the round's last page is on its way */
+	if (m->state == MIG_PRECOPY)
+		round_done(m);
+	else
+		send_state(m);
+}
+
+static void round_done(struct migration *m)
+{
+	sim_trace(m->sim, m->comp, &tk_round_end, TRACE_NONE, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+	struct vmm *vmm = mig_vmm(m);
+	vmm_sync(vmm);
+	GArray *dirty = vmm_dirty_log_harvest(vmm);
+	sim_time_t left = sim_xfer_ps((uint64_t)dirty->len * page_bytes(m),
+				      m->port ? link_rate(m->port)
+					      : m->cfg.rate_bps);
+	if (left <= m->cfg.max_downtime || *m->c_rounds >= m->cfg.max_rounds) {
+		/* converged, or dirtied faster than sent (fall back to
+		 * stop-copy): the rest goes while stopped */
+		if (left > m->cfg.max_downtime)
+			*m->c_fallback = 1;
+		m->carry = dirty;
+		freeze(m);
+		return;
+	}
+	start_round(m, dirty);
+}
+
+/* ---- stop: freeze, quiesce, the last pages and the NIC state ---- */
+
+static void freeze(struct migration *m)
+{
+	mig_set(m, MIG_QUIESCE);
+	m->t_freeze = sim_now(m->sim);
+	sim_trace(m->sim, m->comp, &tk_down, TRACE_NONE, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+	nic_migrate_pause(m->src_nic);
+	quiesce_poll(m->sim, m, 0);
+}
+
+static sim_time_t remote_fetch(void *ctx, sim_time_t ask);
+
+static gint cmp_u64(gconstpointer a, gconstpointer b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void quiesce_poll(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct migration *m = obj;
+	if (nic_migrate_busy(m->src_nic)) {
+		sim_schedule_in(sim, m->cfg.poll, &ev_quiesce, m->comp, m, 0);
+		return;
+	}
+	*m->c_quiesce = sim_now(sim) - m->t_freeze;
+	mig_set(m, MIG_STOPCOPY);
+	struct vmm *vmm = mig_vmm(m);
+	vmm_sync(vmm);
+	GArray *final;
+	if (m->cfg.policy == MP_POST_COPY) {
+		/* everything that can wait for a fault waits for one: the
+		 * destination gets pinned (and busy) pages before resuming */
+		m->remote = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+		final = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+		vmm_set_remote(vmm, remote_fetch, m);
+		vmm_make_remote(vmm, m->remote, final);
+		nic_migrate_zap(m->src_nic);
+	} else {
+		/* dirty since the last round, and never sent */
+		final = vmm_dirty_log_harvest(vmm);
+		if (m->carry) {
+			g_array_append_vals(final, m->carry->data,
+					    m->carry->len);
+			g_array_unref(m->carry);
+			m->carry = NULL;
+		}
+		GArray *res = vmm_resident_keys(vmm);
+		for (guint i = 0; i < res->len; i++) {
+			uint64_t key = g_array_index(res, uint64_t, i);
+			if (!g_hash_table_contains(m->staged,
+						   GSIZE_TO_POINTER((gsize)key)))
+				g_array_append_val(final, key);
+		}
+		g_array_unref(res);
+		g_array_sort(final, cmp_u64);
+		/* a page both dirty and never sent is sent once */
+		guint w = 0;
+		for (guint i = 0; i < final->len; i++)
+			if (!w || g_array_index(final, uint64_t, w - 1) !=
+					  g_array_index(final, uint64_t, i))
+				g_array_index(final, uint64_t, w++) =
+					g_array_index(final, uint64_t, i);
+		g_array_set_size(final, w);
+	}
+	*m->c_final = final->len;
+	start_round(m, final);
+}
+
+static void send_state(struct migration *m)
+{
+	struct snapfile *sf = nic_migrate_state(m->src_nic);
+	m->state_wire_bytes = nic_migrate_state_bytes(sf);
+	snapfile_free(sf);
+	*m->c_state = m->state_wire_bytes;
+	sim_time_t arrive = chan_send(m, m->state_wire_bytes, sim_now(m->sim));
+	sim_schedule(m->sim, arrive, &ev_switchover, m->comp, m, 0);
+}
+
+/* ---- switchover and resume ---- */
+
+static void push_more(struct migration *m);
+
+/* Downtime ends when the host's function does work again on the new NIC:
+ * a request executed or a completion, not merely a resume that leaves
+ * every peer waiting out an RNR timer or a fault. */
+static void serve_poll(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_serve_poll, "migration.serve_poll", serve_poll);
+static void serve_poll(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct migration *m = obj;
+	if (nic_served(m->dst_nic) == m->served_at_resume) {
+		sim_schedule_in(sim, m->cfg.poll, &ev_serve_poll, m->comp, m,
+				0);
+		return;
+	}
+	*m->c_downtime = sim_now(sim) - m->t_freeze;
+	sim_trace(sim, m->comp, &tk_down_end, TRACE_NONE, TRACE_NONE,
+		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
+}
+
+static void switchover(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct migration *m = obj;
+	struct vmm *vmm = mig_vmm(m);
+	vmm_sync(vmm);
+	if (m->cfg.policy != MP_POST_COPY) {
+		/* the destination's memory is what it received */
+		GArray *res = vmm_resident_keys(vmm);
+		for (guint i = 0; i < res->len; i++) {
+			uint64_t key = g_array_index(res, uint64_t, i), have;
+			gpointer v;
+			uint64_t got = 0; /* never sent: a zero page there */
+			if (g_hash_table_lookup_extended(
+				    m->staged, GSIZE_TO_POINTER((gsize)key),
+				    NULL, &v))
+				got = (uint64_t)GPOINTER_TO_SIZE(v);
+			if (vmm_key_version(vmm, key, &have) && have != got)
+				vmm_key_set_version(vmm, key, got);
+		}
+		g_array_unref(res);
+		vmm_dirty_log_stop(vmm);
+	}
+	struct snapfile *sent = nic_migrate_state(m->src_nic);
+	nic_migrate_transplant(m->src_nic, m->dst_nic);
+	struct snapfile *got = nic_migrate_state(m->dst_nic);
+	char *diff = nic_migrate_state_diff(sent, got);
+	if (diff)
+		g_error("migration: the NIC state changed in transit: %s",
+			diff);
+	snapfile_free(sent);
+	snapfile_free(got);
+	switch_swap_hosts(m->sw, (uint16_t)m->src->index,
+			  (uint16_t)m->dst->index);
+	nic_migrate_resume(m->dst_nic);
+	m->t_resume = sim_now(sim);
+	*m->c_blackout = m->t_resume - m->t_freeze;
+	m->served_at_resume = nic_served(m->dst_nic);
+	serve_poll(sim, m, 0);
+	if (m->cfg.policy == MP_POST_COPY) {
+		mig_set(m, MIG_POSTCOPY);
+		push_more(m);
+		return;
+	}
+	mig_set(m, MIG_DONE);
+	m->t_done = sim_now(sim);
+	*m->c_total = m->t_done - m->t_start;
+}
+
+/* A fault on a remote page, ready to ask at @ask: a request goes to the
+ * source, the page comes back behind what the channel is sending.  A
+ * pushed page needs no request: the source streams them. */
+static sim_time_t remote_fetch(void *ctx, sim_time_t ask)
+{
+	struct migration *m = ctx;
+	if (m->pushing)
+		return chan_send(m, page_bytes(m), sim_now(m->sim));
+	(*m->c_remote)++;
+	return chan_send(m, page_bytes(m), ask + m->cfg.delay);
+}
+
+static void push_done(void *ctx, int status, uint64_t pfn)
+{
+	(void)status;
+	(void)pfn;
+	struct migration *m = ctx;
+	m->push_inflight--;
+	push_more(m);
+}
+
+static void push_more(struct migration *m)
+{
+	struct vmm *vmm = mig_vmm(m);
+	while (m->push_inflight < m->cfg.push_window &&
+	       m->push_next < m->remote->len) {
+		uint64_t key = g_array_index(m->remote, uint64_t,
+					     m->push_next++);
+		uint64_t va;
+		struct vmm_as *as = vmm_key_as(vmm, key, &va);
+		if (!as || !vmm_page_remote(as, va))
+			continue; /* pulled by a fault already, or unmapped */
+		m->push_inflight++;
+		(*m->c_pushed)++;
+		m->pushing = true;
+		vmm_fault_in(as, va, false, push_done, m);
+		m->pushing = false;
+	}
+	if (!m->push_inflight && m->push_next >= m->remote->len &&
+	    m->state == MIG_POSTCOPY && !vmm_remote_left(vmm)) {
+		mig_set(m, MIG_DONE);
+		m->t_done = sim_now(m->sim);
+		*m->c_total = m->t_done - m->t_start;
+	}
+}
+
+/* ---- start ---- */
+
+static void mig_start(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct migration *m = obj;
+	m->t_start = sim_now(sim);
+	struct vmm *vmm = mig_vmm(m);
+	if (m->cfg.policy == MP_PRE_COPY) {
+		mig_set(m, MIG_PRECOPY);
+		vmm_dirty_log_start(vmm, m->cfg.nic_dirty_report);
+		start_round(m, vmm_resident_keys(vmm));
+	} else {
+		if (m->cfg.policy == MP_STOP_COPY)
+			vmm_dirty_log_start(vmm, m->cfg.nic_dirty_report);
+		freeze(m);
+	}
+}
+SIM_EVKIND(ev_mig_start, "migration.start", mig_start);
+
+/* ---- construction ---- */
+
+static bool mig_error(struct scenario *sc, const char *key, GError **error,
+		      const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static bool mig_error(struct scenario *sc, const char *key, GError **error,
+		      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	char *where = scenario_where(sc, "migration", NULL, key);
+	g_set_error(error, CONFIG_ERROR, 0, "%s: [migration] %s: %s", where,
+		    key, msg);
+	g_free(where);
+	g_free(msg);
+	return false;
+}
+
+static struct host *find_host(struct host *const *hosts, unsigned n,
+			      const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(hosts[i]->name, name))
+			return hosts[i];
+	return NULL;
+}
+
+/* "HOST -> SPARE at TIME" */
+static bool parse_migrate(struct migration *m, struct scenario *sc,
+			  struct host *const *hosts, unsigned nhosts,
+			  GError **error)
+{
+	const char *s = m->cfg.migrate;
+	gchar **v = g_regex_split_simple("^\\s*(\\S+)\\s*->\\s*(\\S+)\\s+at\\s+"
+					 "(\\S+)\\s*$", s, 0, 0);
+	bool ok = g_strv_length(v) == 5;
+	if (!ok) {
+		g_strfreev(v);
+		return mig_error(sc, "migrate", error,
+				 "'%s': expected 'HOST -> SPARE at TIME', as "
+				 "in 'migrate = a -> spare at 20ms'", s);
+	}
+	m->src = find_host(hosts, nhosts, v[1]);
+	m->dst = find_host(hosts, nhosts, v[2]);
+	GError *e = NULL;
+	if (!m->src || !m->dst)
+		ok = mig_error(sc, "migrate", error,
+			       "no host named '%s' (no [host %s] section)",
+			       m->src ? v[2] : v[1], m->src ? v[2] : v[1]);
+	else if (m->src == m->dst)
+		ok = mig_error(sc, "migrate", error,
+			       "'%s': a host migrates to another host", s);
+	else if (!units_parse(v[3], UNIT_TIME, &m->at, &e)) {
+		ok = mig_error(sc, "migrate", error, "%s", e->message);
+		g_error_free(e);
+	}
+	g_strfreev(v);
+	return ok;
+}
+
+struct migration *migration_build(struct sim *sim, struct scenario *sc,
+				  struct host *const *hosts, unsigned nhosts,
+				  GPtrArray *switches, bool *none,
+				  GError **error)
+{
+	*none = false;
+	struct migration *m = g_new0(struct migration, 1);
+	m->sim = sim;
+	if (!config_fill(sc, &migration_params, &m->cfg, "migration", NULL,
+			 error))
+		goto fail;
+	if (!*m->cfg.migrate) {
+		*none = true;
+		goto fail;
+	}
+	if (!parse_migrate(m, sc, hosts, nhosts, error))
+		goto fail;
+	for (guint i = 0; i < switches->len; i++) {
+		struct netswitch *sw = switches->pdata[i];
+		if (switch_reaches(sw, (uint16_t)m->src->index) &&
+		    switch_reaches(sw, (uint16_t)m->dst->index))
+			m->sw = sw;
+	}
+	if (!m->sw) {
+		mig_error(sc, "migrate", error,
+			  "hosts %s and %s are not on one [switch]: the "
+			  "peers must reach the spare after the move",
+			  m->src->name, m->dst->name);
+		goto fail;
+	}
+	if (m->dst->cfg.memory < m->src->cfg.memory) {
+		mig_error(sc, "migrate", error,
+			  "spare %s has less memory than %s (the model keeps "
+			  "frame numbers across the move)", m->dst->name,
+			  m->src->name);
+		goto fail;
+	}
+	const char *const *wl = scenario_names(sc, "workload");
+	for (unsigned i = 0; wl[i]; i++) {
+		static const char *const keys[] = { "client", "server", "host",
+						    NULL };
+		for (const char *const *k = keys; *k; k++) {
+			const char *val = scenario_get(sc, "workload", wl[i],
+						       *k);
+			if (val && !strcmp(val, m->dst->name)) {
+				mig_error(sc, "migrate", error,
+					  "spare %s is used by [workload %s] "
+					  "(%s): a spare runs nothing until the "
+					  "migration", m->dst->name, wl[i], *k);
+				goto fail;
+			}
+		}
+	}
+	m->src_nic = m->src->nic;
+	m->dst_nic = m->dst->nic;
+	if (m->cfg.link == 1) {
+		m->port = nic_port(m->src_nic, &m->port_end);
+		g_assert(m->port);
+	}
+	m->comp = sim_component_add(sim, "migration");
+	m->staged = g_hash_table_new(g_direct_hash, g_direct_equal);
+	struct stats *st = sim->stats;
+	m->c_total = stats_counter(st, "migration.total_ps");
+	m->c_downtime = stats_counter(st, "migration.downtime_ps");
+	m->c_blackout = stats_counter(st, "migration.stopped_to_resume_ps");
+	m->c_quiesce = stats_counter(st, "migration.quiesce_ps");
+	m->c_bytes = stats_counter(st, "migration.bytes");
+	m->c_rounds = stats_counter(st, "migration.rounds");
+	m->c_pages = stats_counter(st, "migration.pages_sent");
+	m->c_resent = stats_counter(st, "migration.pages_resent");
+	m->c_final = stats_counter(st, "migration.pages_while_stopped");
+	m->c_remote = stats_counter(st, "migration.remote_faults");
+	m->c_pushed = stats_counter(st, "migration.pages_pushed");
+	m->c_state = stats_counter(st, "migration.nic_state_bytes");
+	m->c_fallback = stats_counter(st, "migration.fell_back_to_stop_copy");
+	sim_schedule(sim, m->at, &ev_mig_start, m->comp, m, 0);
+	return m;
+fail:
+	migration_free(m);
+	return NULL;
+}
+
+void migration_free(struct migration *m)
+{
+	if (!m)
+		return;
+	if (m->batch)
+		g_array_unref(m->batch);
+	if (m->remote)
+		g_array_unref(m->remote);
+	if (m->carry)
+		g_array_unref(m->carry);
+	if (m->staged)
+		g_hash_table_destroy(m->staged);
+	config_free(&migration_params, &m->cfg);
+	g_free(m);
+}
+
+void migration_summary_text(const struct migration *m, FILE *out)
+{
+	fprintf(out, "\nmigration %s -> %s (%s, %s link) at %.6f s: %s\n",
+		m->src->name, m->dst->name,
+		migration_policy_names[m->cfg.policy], link_modes[m->cfg.link],
+		sim_time_to_s(m->at), mig_state_names[m->state]);
+	if (m->state == MIG_IDLE)
+		return;
+	fprintf(out,
+		"  total %.3f ms  downtime %.3f ms (stopped %.3f ms, quiesce "
+		"%.3f ms)  %.1f MiB sent  %" G_GUINT64_FORMAT " rounds\n",
+		(double)*m->c_total / 1e9, (double)*m->c_downtime / 1e9,
+		(double)*m->c_blackout / 1e9, (double)*m->c_quiesce / 1e9,
+		(double)*m->c_bytes / 1048576.0, *m->c_rounds);
+	fprintf(out,
+		"  pages: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
+		" resent, %" G_GUINT64_FORMAT " while stopped, %"
+		G_GUINT64_FORMAT " pushed, %" G_GUINT64_FORMAT
+		" remote faults; NIC state %" G_GUINT64_FORMAT " B\n",
+		*m->c_pages, *m->c_resent, *m->c_final, *m->c_pushed,
+		*m->c_remote, *m->c_state);
+}
+
+void migration_summary_json(const struct migration *m, struct json_writer *w)
+{
+	json_obj_begin(w, "migration");
+	json_str(w, "host", m->src->name);
+	json_str(w, "spare", m->dst->name);
+	json_str(w, "policy", migration_policy_names[m->cfg.policy]);
+	json_str(w, "link", link_modes[m->cfg.link]);
+	json_u64(w, "at_ps", m->at);
+	json_str(w, "state", mig_state_names[m->state]);
+	json_u64(w, "total_ps", *m->c_total);
+	json_u64(w, "downtime_ps", *m->c_downtime);
+	json_u64(w, "stopped_to_resume_ps", *m->c_blackout);
+	json_u64(w, "quiesce_ps", *m->c_quiesce);
+	json_u64(w, "bytes", *m->c_bytes);
+	json_u64(w, "rounds", *m->c_rounds);
+	json_u64(w, "pages_sent", *m->c_pages);
+	json_u64(w, "pages_resent", *m->c_resent);
+	json_u64(w, "pages_while_stopped", *m->c_final);
+	json_u64(w, "pages_pushed", *m->c_pushed);
+	json_u64(w, "remote_faults", *m->c_remote);
+	json_u64(w, "nic_state_bytes", *m->c_state);
+	json_bool(w, "fell_back_to_stop_copy", *m->c_fallback != 0);
+	json_obj_end(w);
+}
