@@ -234,6 +234,8 @@ void nic_free(struct nic *nic)
 		pkt_free(nic->pool,
 			 g_array_index(nic->resp_q, struct resp_pkt, i).p);
 	g_array_free(nic->resp_q, TRUE);
+	if (nic->tombs)
+		g_hash_table_destroy(nic->tombs);
 	g_hash_table_destroy(nic->qps);
 	g_hash_table_destroy(nic->mrs);
 	g_ptr_array_free(nic->all_qps, TRUE);
@@ -491,6 +493,10 @@ void nic_rx(void *ctx, struct pkt *p)
 	}
 	struct nic_qp *qp = g_hash_table_lookup(nic->qps,
 						GUINT_TO_POINTER(p->dqpn));
+	if (!qp && nic->tombs && nic_tomb_rx(nic, p)) {
+		pkt_free(nic->pool, p);
+		return;
+	}
 	if (!qp || qp->state < QPS_RTR) {
 		(*nic->c_rx_drop_noqp)++;
 		sim_trace(nic->sim, nic->tc_resp, &tk_rx_drop, p->dqpn, p->psn,

@@ -260,6 +260,8 @@ struct nic {
 	uint64_t *c_suspensions, *c_held, *c_held_nak, *c_susp_waits;
 	uint64_t held_now;  /* packets in the hold buffer */
 	bool paused;        /* frozen for a live migration (migrate.c) */
+	GHashTable *tombs;  /* qpn -> struct nic_tomb: QPs migrated away
+			     * whose frozen responder still answers */
 	uint64_t served;    /* requests executed and completions: work the
 			     * function did for its peers and its host */
 	uint64_t *c_migr_rnr, *c_migr_drop;
@@ -321,6 +323,10 @@ void nic_mr_resumed(struct nic_mr *mr);
  * too). */
 void resp_paused(struct nic_qp *qp, struct pkt *p);
 void resp_flush_held(struct nic_qp *qp);
+
+/* migrate.c: a request for a QP that migrated away from this NIC; true
+ * when it was answered (an RNR NAK), false: drop it */
+bool nic_tomb_rx(struct nic *nic, const struct pkt *p);
 
 /* comp.c */
 void comp_rx(struct nic_qp *qp, struct pkt *p);

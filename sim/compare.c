@@ -30,6 +30,7 @@
 
 #include "sim/config.h"
 #include "sim/json.h"
+#include "sim/migrate.h"
 #include "sim/system.h"
 
 enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
@@ -38,9 +39,12 @@ G_DEFINE_QUARK(odpsim-compare-error-quark, compare_error)
 
 /* ---- options and validation ---- */
 
-char **compare_parse_policies(const char *list, GError **error)
+/* A comma-separated list of distinct names from @known, given to
+ * --@option (naming each a @what). */
+static char **compare_parse_list(const char *list,
+				 const char *const *known, const char *option,
+				 const char *what, GError **error)
 {
-	const char *const *known = system_policy_names();
 	char **v = g_strsplit(list, ",", -1);
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 	for (char **p = v; *p; p++) {
@@ -54,28 +58,30 @@ char **compare_parse_policies(const char *list, GError **error)
 						 : NULL;
 			if (near)
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "--policy %s: unknown policy '%s' "
+					    "--%s %s: unknown %s '%s' "
 					    "(did you mean '%s'?); known: %s",
-					    list, name, near, all);
+					    option, list, what, name, near,
+					    all);
 			else
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "--policy %s: unknown policy '%s'; "
-					    "known: %s", list, name, all);
+					    "--%s %s: unknown %s '%s'; "
+					    "known: %s", option, list, what,
+					    name, all);
 			g_free(all);
 			goto fail;
 		}
 		for (guint i = 0; i < out->len; i++)
 			if (!strcmp(out->pdata[i], name)) {
 				g_set_error(error, CONFIG_ERROR, 0,
-					    "--policy %s: policy '%s' given "
-					    "twice", list, name);
+					    "--%s %s: %s '%s' given twice",
+					    option, list, what, name);
 				goto fail;
 			}
 		g_ptr_array_add(out, g_strdup(name));
 	}
 	if (!out->len) {
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "--policy '%s': no policy given", list);
+			    "--%s '%s': no %s given", option, list, what);
 		goto fail;
 	}
 	g_strfreev(v);
@@ -87,12 +93,27 @@ fail:
 	return NULL;
 }
 
+char **compare_parse_policies(const char *list, GError **error)
+{
+	return compare_parse_list(list, system_policy_names(), "policy",
+				  "policy", error);
+}
+
+char **compare_parse_migrations(const char *list, GError **error)
+{
+	return compare_parse_list(list, migration_policy_names, "migration",
+				  "migration policy", error);
+}
+
 static void compare_run_options(const struct compare_options *o,
 				const char *policy, const char *out_dir,
 				struct run_options *opt)
 {
 	memset(opt, 0, sizeof(*opt));
-	opt->policy = policy;
+	if (o->migration)
+		opt->migration = policy;
+	else
+		opt->policy = policy;
 	opt->have_seed = o->have_seed;
 	opt->seed = o->seed;
 	opt->duration = o->duration;
@@ -115,8 +136,10 @@ bool compare_validate(const struct compare_options *o, bool *io_error,
 			 * not under this one: say which */
 			if (i > 0 && !*io_error) {
 				g_set_error(error, e->domain, e->code,
-					    "%s (under --policy %s)",
-					    e->message, o->policies[i]);
+					    "%s (under --%s %s)", e->message,
+					    o->migration ? "migration"
+							 : "policy",
+					    o->policies[i]);
 				g_error_free(e);
 			} else {
 				g_propagate_error(error, e);
@@ -130,6 +153,8 @@ bool compare_validate(const struct compare_options *o, bool *io_error,
 
 void compare_warn_fixed_policies(const struct compare_options *o, FILE *out)
 {
+	if (o->migration)
+		return; /* the registration policy is the scenario's */
 	struct scenario *sc = scenario_load(o->scenario, NULL);
 	for (char **a = o->sets; sc && a && *a; a++)
 		scenario_set(sc, *a, NULL, NULL);
@@ -591,6 +616,7 @@ static void compare_workload_rows(const struct compare_result *r,
 		{ "latency p99 us", "lat_ns.p99", "%.2f", true },
 		{ "latency p99.9 us", "lat_ns.p999", "%.2f", true },
 		{ "latency max us", "lat_ns.max", "%.2f", true },
+		{ "longest stall ms", "longest_stall_ps", "%.3f", false },
 	};
 	const char *type = NULL;
 	for (unsigned i = 0; i < r->n && !type; i++) {
@@ -618,8 +644,12 @@ static void compare_workload_rows(const struct compare_result *r,
 			else
 				cells[i] = g_strdup_printf(
 					f[k].fmt,
-					compare_num(v) / (f[k].latency ? 1e3
-								       : 1));
+					compare_num(v) /
+						(f[k].latency ? 1e3
+						 : g_str_has_suffix(f[k].path,
+								    "_ps")
+							 ? 1e9
+							 : 1));
 		}
 		compare_add(lines, f[k].label, cells);
 	}
@@ -721,6 +751,52 @@ static char **compare_string_cells(const struct compare_result *r,
 	return cells;
 }
 
+/* The "migration" object of the summaries, when a run has one. */
+static void compare_migration_rows(const struct compare_result *r,
+				   GPtrArray *lines)
+{
+	static const struct {
+		const char *label, *key, *fmt;
+		double scale;
+	} f[] = {
+		{ "total ms", "total_ps", "%.3f", 1e-9 },
+		{ "downtime ms", "downtime_ps", "%.3f", 1e-9 },
+		{ "stopped until resume ms", "stopped_to_resume_ps", "%.3f",
+		  1e-9 },
+		{ "quiesce ms", "quiesce_ps", "%.3f", 1e-9 },
+		{ "sent MiB", "bytes", "%.2f", 1.0 / 1048576 },
+		{ "rounds", "rounds", "%.0f", 1 },
+		{ "pages sent", "pages_sent", "%.0f", 1 },
+		{ "pages resent", "pages_resent", "%.0f", 1 },
+		{ "pages while stopped", "pages_while_stopped", "%.0f", 1 },
+		{ "pages pushed", "pages_pushed", "%.0f", 1 },
+		{ "remote faults", "remote_faults", "%.0f", 1 },
+		{ "NIC state bytes", "nic_state_bytes", "%.0f", 1 },
+		{ "state at end", "state", NULL, 0 },
+	};
+	bool any = false;
+	for (unsigned i = 0; i < r->n; i++)
+		any = any || json_get(r->summary[i], "migration");
+	if (!any)
+		return;
+	compare_heading(lines, g_strdup("migration"));
+	for (unsigned k = 0; k < G_N_ELEMENTS(f); k++) {
+		char **cells = compare_cells_new(r->n);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *v = json_get(
+				json_get(r->summary[i], "migration"), f[k].key);
+			if (v && v->type == JSON_STR)
+				cells[i] = g_strdup(v->str);
+			else if (v && v->type == JSON_NUM)
+				cells[i] = g_strdup_printf(
+					f[k].fmt, compare_num(v) * f[k].scale);
+			else
+				cells[i] = g_strdup("-");
+		}
+		compare_add(lines, f[k].label, cells);
+	}
+}
+
 void compare_table(const struct compare_result *r, FILE *out)
 {
 	const struct json_value *first = r->summary[0];
@@ -752,6 +828,7 @@ void compare_table(const struct compare_result *r, FILE *out)
 		if (cells)
 			compare_add(lines, row->label, cells);
 	}
+	compare_migration_rows(r, lines);
 	compare_heading(lines, g_strdup("oracle"));
 	compare_oracle_rows(r, lines);
 	compare_heading(lines, g_strdup("run"));
@@ -855,7 +932,7 @@ int compare_command(int argc_in, char **argv_in)
 	 * from args, which keeps every string to free */
 	int argc = (int)g_strv_length(args);
 	char **argv = g_memdup2(args, sizeof(char *) * ((size_t)argc + 1));
-	char *policy = NULL, *duration = NULL, *out = NULL;
+	char *policy = NULL, *duration = NULL, *out = NULL, *migration = NULL;
 	gint64 seed = G_MININT64; /* not given */
 	gint jobs = -1; /* -1: not given */
 	gboolean json = FALSE, strict = FALSE;
@@ -864,6 +941,10 @@ int compare_command(int argc_in, char **argv_in)
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
 		  "registration policies to compare, comma-separated "
 		  "(default: every known policy)", "P1,P2,..." },
+		{ "migration", 0, 0, G_OPTION_ARG_STRING, &migration,
+		  "compare live-migration policies instead (stop-copy, "
+		  "pre-copy, post-copy), comma-separated; the scenario needs "
+		  "a [migration] migrate = ...", "M1,M2,..." },
 		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed,
 		  "run seed, the same for every policy", "N" },
 		{ "duration", 'd', 0, G_OPTION_ARG_STRING, &duration,
@@ -900,6 +981,9 @@ int compare_command(int argc_in, char **argv_in)
 		"the fingerprint.  Figures are summed over hosts; \"-\" marks "
 		"one a run lacks.\n"
 		"Policies: %s.\n"
+		"With --migration the columns are live-migration policies "
+		"instead, and a\nmigration group shows total time, downtime, "
+		"bytes, rounds, pages resent,\nremote faults.\n"
 		"Exit status: 0 ok, 1 I/O error or a failed run, "
 		"2 configuration error (nothing was run),\n"
 		"3 an oracle violation under --strict.", known);
@@ -926,8 +1010,16 @@ int compare_command(int argc_in, char **argv_in)
 		rc = compare_usage_error("--jobs must be >= 1");
 		goto out;
 	}
-	policies = policy ? compare_parse_policies(policy, &err)
-			  : g_strdupv((char **)system_policy_names());
+	if (policy && migration) {
+		rc = compare_usage_error("compare: --policy and --migration "
+					 "are two axes; compare one (fix the "
+					 "other with --set sim.policy=P or "
+					 "--set migration.policy=M)");
+		goto out;
+	}
+	policies = migration ? compare_parse_migrations(migration, &err)
+		   : policy  ? compare_parse_policies(policy, &err)
+			     : g_strdupv((char **)system_policy_names());
 	if (!policies) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = EXIT_CONFIG;
@@ -936,6 +1028,7 @@ int compare_command(int argc_in, char **argv_in)
 	struct compare_options o = {
 		.scenario = argv[1],
 		.policies = policies,
+		.migration = migration != NULL,
 		.have_seed = seed >= 0,
 		.seed = (uint64_t)seed,
 		.duration = duration,
@@ -972,6 +1065,7 @@ out:
 	g_free(known);
 	g_free(descr);
 	g_free(policy);
+	g_free(migration);
 	g_free(duration);
 	g_free(out);
 	g_strfreev(sets);

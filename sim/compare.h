@@ -21,7 +21,10 @@ struct json_value;
 
 struct compare_options {
 	const char *scenario;
-	char **policies;      /* NULL-terminated, validated names */
+	char **policies;      /* NULL-terminated, validated names: of
+			       * registration policies, or of migration
+			       * policies when @migration */
+	bool migration;
 	bool have_seed;
 	uint64_t seed;
 	const char *duration; /* NULL: the scenario's */
@@ -44,6 +47,8 @@ GQuark compare_error_quark(void);
 /* Split "pin,odp" into a NULL-terminated list of known, distinct policy
  * names, or fail naming the bad one and the nearest valid one. */
 char **compare_parse_policies(const char *list, GError **error);
+/* The same for --migration (stop-copy, pre-copy, post-copy). */
+char **compare_parse_migrations(const char *list, GError **error);
 
 /* Load and validate the scenario under every policy; nothing runs and no
  * file is written.  *io_error tells an unreadable file (exit 1) from a

@@ -824,6 +824,12 @@ bool system_run(struct system *sys, GError **error)
 		fprintf(stderr, "\r%*s\r", 72, "");
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *w = sys->workloads->pdata[i];
+		struct workload_result *r = &w->res;
+		/* a stall still going at the end counts too */
+		if (r->completed && sim->now - r->last > r->longest_gap) {
+			r->longest_gap = sim->now - r->last;
+			r->gap_start = r->last;
+		}
 		if (w->ops->finish)
 			w->ops->finish(w);
 	}
