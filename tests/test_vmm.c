@@ -1886,6 +1886,156 @@ END_TEST
 
 /* ---- memory ---- */
 
+/* ---- live migration: the dirty log and remote pages ---- */
+
+static void nohuge(struct vmm_config *c)
+{
+	c->huge_pages = false;
+}
+
+static bool has_key(GArray *v, uint64_t key)
+{
+	for (guint i = 0; i < v->len; i++)
+		if (g_array_index(v, uint64_t, i) == key)
+			return true;
+	return false;
+}
+
+/* CPU writes are always logged; NIC DMA writes (a version set on the
+ * frame, as the oracle does when a write lands) only when the device
+ * reports them; a harvest empties the log; a page logged then moved is
+ * still named by its page, not its old frame. */
+START_TEST(dirty_log)
+{
+	struct env e;
+	env_init(&e, 8 << 20, 1, nohuge);
+	struct vmm_as *as = vmm_as_new(e.vmm, "p");
+	const uint64_t base = 0x10000000;
+	ck_assert(vmm_mmap(as, base, 16 << 12, RW, VMM_VMA_ANON, NULL));
+	for (unsigned i = 0; i < 16; i++)
+		fault(&e, as, base + ((uint64_t)i << 12), false);
+	uint32_t id = vmm_as_id(as);
+	for (int dma = 0; dma < 2; dma++) {
+		vmm_dirty_log_start(e.vmm, dma);
+		GArray *v = vmm_dirty_log_harvest(e.vmm);
+		ck_assert_uint_eq(v->len, 0); /* reads dirty nothing */
+		g_array_unref(v);
+		uint64_t pfn;
+		ck_assert(vmm_lookup(as, base + 3 * 4096, true, &pfn)); /* CPU */
+		ck_assert(vmm_page_frame(as, base + 5 * 4096, &pfn));
+		vmm_frame_set_version(e.vmm, pfn, 42 + (uint64_t)dma); /* NIC */
+		v = vmm_dirty_log_harvest(e.vmm);
+		ck_assert(has_key(v, VMM_PAGE_KEY(id, (base >> 12) + 3)));
+		ck_assert_int_eq(has_key(v, VMM_PAGE_KEY(id, (base >> 12) + 5)),
+				 dma);
+		ck_assert_uint_eq(v->len, 1u + (unsigned)dma);
+		g_array_unref(v);
+		v = vmm_dirty_log_harvest(e.vmm);
+		ck_assert_uint_eq(v->len, 0);
+		g_array_unref(v);
+		vmm_dirty_log_stop(e.vmm);
+	}
+	/* logged, then moved to another frame before the harvest */
+	vmm_dirty_log_start(e.vmm, true);
+	uint64_t pfn, ver;
+	ck_assert(vmm_page_frame(as, base + 7 * 4096, &pfn));
+	vmm_frame_set_version(e.vmm, pfn, 77);
+	struct mres m = { .sim = e.sim };
+	ck_assert(vmm_move_frame(e.vmm, pfn, -1, VMM_REASON_MOVE_COMPACTION,
+				 move_cb, &m));
+	sim_run(e.sim);
+	ck_assert(m.done && m.ok && m.pfn != pfn);
+	GArray *v = vmm_dirty_log_harvest(e.vmm);
+	ck_assert(has_key(v, VMM_PAGE_KEY(id, (base >> 12) + 7)));
+	g_array_unref(v);
+	ck_assert(vmm_key_version(e.vmm, VMM_PAGE_KEY(id, (base >> 12) + 7),
+				  &ver));
+	ck_assert_uint_eq(ver, 77);
+	GArray *res = vmm_resident_keys(e.vmm);
+	ck_assert_uint_eq(res->len, 16);
+	g_array_unref(res);
+	vmm_dirty_log_stop(e.vmm);
+	vmm_check(e.vmm);
+	env_done(&e);
+}
+END_TEST
+
+struct remote_env {
+	struct sim *sim;
+	unsigned calls;
+	sim_time_t asked;
+};
+
+/* The migration channel of the test: every page takes 7 us. */
+static sim_time_t remote_7us(void *ctx, sim_time_t ask)
+{
+	struct remote_env *r = ctx;
+	r->calls++;
+	r->asked = ask;
+	return ask + 7 * SIM_US;
+}
+
+/* Post-copy: unpinned pages leave their frames and keep their content
+ * remote; a fault brings each back with its version after the channel's
+ * time, as a major fault; pinned pages stay. */
+START_TEST(remote_pages)
+{
+	struct env e;
+	env_init(&e, 8 << 20, 1, nohuge);
+	struct vmm_as *as = vmm_as_new(e.vmm, "p");
+	const uint64_t base = 0x20000000;
+	ck_assert(vmm_mmap(as, base, 8 << 12, RW, VMM_VMA_ANON, NULL));
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t pfn;
+		fault(&e, as, base + ((uint64_t)i << 12), true);
+		ck_assert(vmm_page_frame(as, base + ((uint64_t)i << 12), &pfn));
+		vmm_frame_set_version(e.vmm, pfn, 100 + i);
+	}
+	struct pres p = { 0 };
+	vmm_pin(as, base, 4096, true, pin_cb, &p); /* page 0 pinned */
+	sim_run(e.sim);
+	ck_assert(p.done && p.status == 0);
+	struct remote_env r = { .sim = e.sim };
+	vmm_set_remote(e.vmm, remote_7us, &r);
+	GArray *remote = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	GArray *kept = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	uint64_t free0 = vmm_free_frames(e.vmm);
+	vmm_make_remote(e.vmm, remote, kept);
+	ck_assert_uint_eq(remote->len, 7);
+	ck_assert_uint_eq(kept->len, 1);
+	ck_assert_uint_eq(g_array_index(kept, uint64_t, 0),
+			  VMM_PAGE_KEY(vmm_as_id(as), base >> 12));
+	ck_assert_uint_eq(vmm_free_frames(e.vmm), free0 + 7);
+	ck_assert_uint_eq(vmm_remote_left(e.vmm), 7);
+	vmm_check(e.vmm);
+	uint64_t ver;
+	ck_assert(vmm_page_remote(as, base + 3 * 4096));
+	ck_assert(!vmm_page_remote(as, base));
+	ck_assert(vmm_page_version(as, base + 3 * 4096, &ver));
+	ck_assert_uint_eq(ver, 103);
+	sim_time_t t0 = sim_now(e.sim);
+	struct fres f = fault(&e, as, base + 3 * 4096, false);
+	ck_assert_int_eq(f.status, VMM_FAULT_MAJOR);
+	ck_assert_uint_eq(r.calls, 1);
+	ck_assert_uint_eq(f.at, r.asked + 7 * SIM_US);
+	ck_assert(r.asked >= t0);
+	ck_assert(vmm_page_version(as, base + 3 * 4096, &ver));
+	ck_assert_uint_eq(ver, 103);
+	ck_assert(!vmm_page_remote(as, base + 3 * 4096));
+	ck_assert_uint_eq(vmm_remote_left(e.vmm), 6);
+	ck_assert_uint_eq(ctr(&e, "faults.remote"), 1);
+	/* munmap of remote pages frees their slots */
+	vmm_munmap(as, base + 4 * 4096, 4 * 4096);
+	sim_run(e.sim);
+	ck_assert_uint_eq(vmm_remote_left(e.vmm), 2);
+	vmm_check(e.vmm);
+	g_array_unref(remote);
+	g_array_unref(kept);
+	vmm_unpin(as, base, 4096);
+	env_done(&e);
+}
+END_TEST
+
 START_TEST(sparse_terabyte)
 {
 	struct env e;
@@ -1973,6 +2123,8 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, elf_fixture);
 	tcase_add_test(tc, elf_errors);
 	tcase_add_test(tc, sparse_terabyte);
+	tcase_add_test(tc, dirty_log);
+	tcase_add_test(tc, remote_pages);
 	suite_add_tcase(s, tc);
 	return s;
 }

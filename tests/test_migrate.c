@@ -1,0 +1,430 @@
+/*
+ * tests/test_migrate.c - live migration of a host (sim/migrate.c,
+ * nic/migrate.c, vmm/migrate.c) and the switch it needs: identities
+ * survive, traffic resumes on the new NIC, pre-copy converges or falls
+ * back, the oracle catches unreported NIC writes, post-copy pulls pages,
+ * and a snapshot of a migrated run restores to the same fingerprint.
+ */
+#include <check.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "nic/host.h"
+#include "nic/nic_int.h"
+#include "sim/json.h"
+#include "sim/stats.h"
+#include "sim/system.h"
+
+/* srv serves write_bw from p1 and kv puts from p2 through switch sw; at
+ * 3 ms it migrates to spare.  @extra: more lines for [migration]. */
+static char *scenario(const char *policy, const char *extra,
+		      const char *bw_buffer)
+{
+	return g_strdup_printf(
+		"[sim]\nduration = 8ms\npolicy = odp-prefetch\n"
+		"[host srv]\nmemory = 256MiB\n[host spare]\nmemory = 256MiB\n"
+		"[host p1]\nmemory = 256MiB\n[host p2]\nmemory = 256MiB\n"
+		"[switch sw]\n"
+		"[link a]\nends = srv sw\n[link b]\nends = spare sw\n"
+		"[link c]\nends = p1 sw\n[link d]\nends = p2 sw\n"
+		"[migration]\nmigrate = srv -> spare at 3ms\npolicy = %s\n%s\n"
+		"[workload bw]\ntype = write_bw\nclient = p1\nserver = srv\n"
+		"tx_depth = 16\nbuffer = %s\nmin_rnr_timer = 1\n"
+		"[workload puts]\ntype = kv\nclient = p2\nserver = srv\n"
+		"op = write\nregion = 4MiB\nmin_rnr_timer = 1\n",
+		policy, extra ? extra : "", bw_buffer ? bw_buffer : "0B");
+}
+
+struct outcome {
+	struct json_value *sum;
+	struct system *sys;
+};
+
+static struct outcome run_for(char *text, const char *duration)
+{
+	struct run_options opt = { .scenario_text = text,
+				   .duration = duration };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build("migrate-test.ini", &opt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	char *j = system_summary_json(sys, false);
+	struct outcome o = { json_parse(j, &e), sys };
+	ck_assert_msg(o.sum, "%s", e ? e->message : "");
+	g_free(j);
+	g_free(text);
+	return o;
+}
+
+static struct outcome run_text(char *text)
+{
+	return run_for(text, NULL);
+}
+
+static void outcome_free(struct outcome *o)
+{
+	json_value_free(o->sum);
+	system_free(o->sys);
+}
+
+static double num(const struct json_value *v)
+{
+	ck_assert(v && v->type == JSON_NUM);
+	return v->is_int ? (double)(uint64_t)v->i : v->num;
+}
+
+static double mig(const struct outcome *o, const char *key)
+{
+	return num(json_get(json_get(o->sum, "migration"), key));
+}
+
+static uint64_t counter(const struct outcome *o, const char *name)
+{
+	return stats_get(system_sim(o->sys)->stats, name);
+}
+
+static void assert_clean(const struct outcome *o)
+{
+	const struct json_value *or = json_get(o->sum, "oracle");
+	ck_assert_uint_eq(num(json_get(or, "lost_writes")), 0);
+	ck_assert_uint_eq(num(json_get(or, "stale_reads")), 0);
+	ck_assert_uint_eq(num(json_get(or, "final_mismatches")), 0);
+	ck_assert_str_eq(json_get(json_get(o->sum, "migration"), "state")->str,
+			 "DONE");
+}
+
+/* QPNs, keys, addresses and the very objects stay; the host now runs on
+ * the spare's NIC, which serves the peers; the old NIC is empty. */
+START_TEST(identity_survives)
+{
+	static const char *const pols[] = { "stop-copy", "pre-copy",
+					     "post-copy" };
+	for (unsigned k = 0; k < G_N_ELEMENTS(pols); k++) {
+		struct run_options opt = { 0 };
+		char *text = scenario(pols[k], NULL, NULL);
+		opt.scenario_text = text;
+		bool io;
+		GError *e = NULL;
+		struct system *sys = system_build("t.ini", &opt, &io, &e);
+		ck_assert_msg(sys, "%s", e ? e->message : "");
+		struct host *srv = system_host(sys, "srv");
+		struct host *spare = system_host(sys, "spare");
+		struct nic *old = srv->nic, *neu = spare->nic;
+		ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+		ck_assert_ptr_eq(srv->nic, neu);
+		ck_assert_ptr_eq(spare->nic, old);
+		ck_assert_ptr_eq(nic_host(neu), srv);
+		ck_assert_uint_eq(old->all_qps->len, 0);
+		ck_assert_uint_eq(old->all_mrs->len, 0);
+		ck_assert_uint_eq(neu->all_qps->len, 2);
+		ck_assert_uint_eq(neu->all_mrs->len, 2);
+		/* each peer still talks to the QPN and rkey it was given
+		 * at connection time: they name objects of the new NIC */
+		static const char *const peers[] = { "p1", "p2" };
+		for (unsigned i = 0; i < 2; i++) {
+			struct nic *pn = system_host(sys, peers[i])->nic;
+			ck_assert_uint_eq(pn->all_qps->len, 1);
+			struct nic_qp *pq = pn->all_qps->pdata[0];
+			struct nic_qp *q = g_hash_table_lookup(
+				neu->qps, GUINT_TO_POINTER(pq->dest_qpn));
+			ck_assert_msg(q, "peer %s's QPN %u gone", peers[i],
+				      pq->dest_qpn);
+			ck_assert_ptr_eq(q->nic, neu);
+			ck_assert_int_eq(q->state, QPS_RTS);
+			ck_assert_uint_eq(q->dest_qpn, pq->qpn);
+			ck_assert_uint_eq(pq->dest_host, srv->index);
+			/* PSNs carried on: what the responder expects
+			 * lies between the requester's oldest unacked and
+			 * next PSN */
+			ck_assert_uint_le(pq->una_psn, q->epsn);
+			ck_assert_uint_le(q->epsn, pq->next_psn);
+			ck_assert_uint_gt(q->epsn, 1000);
+			/* the rkey of the peer's latest WQE */
+			ck_assert_uint_gt(pq->sq_count + pq->sq_head, 0);
+			uint32_t last = (pq->sq_head + pq->sq_depth - 1) %
+					pq->sq_depth;
+			struct nic_mr *mr = nic_mr_by_key(
+				neu, pq->sq[last].wr.rkey);
+			ck_assert_msg(mr, "peer %s's rkey gone", peers[i]);
+			ck_assert_ptr_eq(mr->nic, neu);
+		}
+		/* the peers were served on the new port after the move */
+		stats_get(system_sim(sys)->stats, "spare.nic.acks_sent");
+		ck_assert_uint_gt(stats_get(system_sim(sys)->stats,
+					    "spare.nic.acks_sent"), 1000);
+		ck_assert_uint_gt(stats_get(system_sim(sys)->stats,
+					    "sw.switch.moves"), 0);
+		char *j = system_summary_json(sys, false);
+		struct outcome o = { json_parse(j, &e), sys };
+		g_free(j);
+		assert_clean(&o);
+		/* both workloads completed work after the migration */
+		for (const char *w = "bw"; w; w = strcmp(w, "bw") ? NULL
+								  : "puts") {
+			const struct json_value *wl =
+				json_get(json_get(o.sum, "workloads"), w);
+			ck_assert_uint_eq(num(json_get(wl, "errors")), 0);
+			ck_assert_msg(num(json_get(wl, "longest_stall_ps")) <
+					      num(json_get(o.sum,
+							   "sim_time_ps")) / 2,
+				      "%s stalled for good under %s", w,
+				      pols[k]);
+		}
+		outcome_free(&o);
+		g_free(text);
+	}
+}
+END_TEST
+
+/* No peer stalls for long, whatever the timing of the switchover: a
+ * retry that crosses it reaches the old port, where the frozen function
+ * still answers with an RNR NAK (else the peer would wait out its 67 ms
+ * ACK timeout). */
+START_TEST(no_peer_waits_for_a_timeout)
+{
+	static const char *const pols[] = { "pre-copy", "post-copy" };
+	for (unsigned k = 0; k < G_N_ELEMENTS(pols); k++)
+		for (unsigned seed = 1; seed <= 4; seed++) {
+			/* the shipped scenario: its seed 4 under post-copy
+			 * has a retry cross the switchover */
+			char *text = NULL;
+			char *mset = g_strdup_printf("migration.policy=%s",
+						     pols[k]);
+			char *sets[] = { mset, NULL };
+			struct run_options opt = { .sets = sets,
+						   .have_seed = true,
+						   .seed = seed };
+			bool io;
+			GError *e = NULL;
+			struct system *sys = system_build(
+				"workloads/migrate_precopy.ini", &opt, &io,
+				&e);
+			g_free(mset);
+			ck_assert_msg(sys, "%s", e ? e->message : "");
+			ck_assert(system_run(sys, &e));
+			char *j = system_summary_json(sys, false);
+			struct outcome o = { json_parse(j, &e), sys };
+			g_free(j);
+			assert_clean(&o);
+			for (const char *w = "bw"; w;
+			     w = strcmp(w, "bw") ? NULL : "puts") {
+				double st = num(json_get(
+					json_get(json_get(o.sum, "workloads"),
+						 w),
+					"longest_stall_ps"));
+				ck_assert_msg(st < 2e9,
+					      "%s seed %u: %s stalled %.3f ms",
+					      pols[k], seed, w, st / 1e9);
+			}
+			outcome_free(&o);
+			g_free(text);
+		}
+}
+END_TEST
+
+/* Pre-copy converges when the dirty rate is below the link rate: few
+ * rounds, little resent, a downtime far below stop-copy's. */
+START_TEST(precopy_converges)
+{
+	struct outcome pre = run_text(scenario("pre-copy",
+					       "max_downtime = 20us", NULL));
+	struct outcome stop = run_text(scenario("stop-copy", NULL, NULL));
+	assert_clean(&pre);
+	assert_clean(&stop);
+	ck_assert_uint_eq(counter(&pre, "migration.fell_back_to_stop_copy"),
+			  0);
+	ck_assert_uint_ge(mig(&pre, "rounds"), 1);
+	ck_assert_uint_lt(mig(&pre, "rounds"), 29);
+	ck_assert_uint_gt(mig(&pre, "pages_sent"), 1024); /* the kv region */
+	ck_assert_uint_lt(mig(&pre, "pages_while_stopped"),
+			  mig(&stop, "pages_while_stopped") / 10);
+	ck_assert(mig(&pre, "downtime_ps") * 5 < mig(&stop, "downtime_ps"));
+	/* stop-copy's stop covers every resident page at the link rate */
+	double bytes = mig(&stop, "pages_while_stopped") * (4096 + 8);
+	ck_assert(mig(&stop, "stopped_to_resume_ps") >=
+		  bytes * 8 / 100e9 * 1e12);
+	outcome_free(&pre);
+	outcome_free(&stop);
+}
+END_TEST
+
+/* ... and falls back to stop-copy when not: a 20 Gb/s channel under a
+ * 2 MiB write_bw buffer rewritten at ~90 Gb/s. */
+START_TEST(precopy_falls_back)
+{
+	struct outcome o = run_for(
+		scenario("pre-copy",
+			 "rate = 20Gbps\nmax_rounds = 4\nmax_downtime = 20us",
+			 "2MiB"),
+		"12ms");
+	assert_clean(&o);
+	ck_assert_uint_eq(counter(&o, "migration.fell_back_to_stop_copy"), 1);
+	ck_assert_uint_eq(mig(&o, "rounds"), 4);
+	ck_assert_uint_gt(mig(&o, "pages_resent"), 3 * 400);
+	ck_assert_uint_gt(mig(&o, "pages_while_stopped"), 400);
+	outcome_free(&o);
+}
+END_TEST
+
+/* Without NIC dirty reporting, pages the NIC wrote after they were copied
+ * reach the destination stale, and the oracle says so. */
+START_TEST(unreported_dma_is_caught)
+{
+	struct outcome on = run_text(scenario("pre-copy", NULL, NULL));
+	struct outcome off = run_text(scenario(
+		"pre-copy", "nic_dirty_report = false", NULL));
+	assert_clean(&on);
+	ck_assert_uint_gt(num(json_get(json_get(off.sum, "oracle"),
+				       "final_mismatches")),
+			  0);
+	outcome_free(&on);
+	outcome_free(&off);
+}
+END_TEST
+
+/* Post-copy resumes at once and pulls pages: remote faults, every page
+ * moved once, nothing lost. */
+START_TEST(postcopy_pulls_pages)
+{
+	struct outcome post = run_text(scenario("post-copy", NULL, NULL));
+	struct outcome pre = run_text(scenario("pre-copy", NULL, NULL));
+	assert_clean(&post);
+	ck_assert_uint_gt(mig(&post, "remote_faults"), 0);
+	ck_assert_uint_eq(mig(&post, "pages_sent"), 0);
+	ck_assert_uint_gt(mig(&post, "pages_pushed"), 0);
+	ck_assert_uint_eq(counter(&post, "srv.vmm.faults.remote"),
+			  mig(&post, "pages_pushed") +
+				  mig(&post, "remote_faults"));
+	ck_assert_uint_eq(mig(&pre, "remote_faults"), 0);
+	/* each page crosses once: fewer bytes than pre-copy's resends */
+	ck_assert(mig(&post, "bytes") < mig(&pre, "bytes"));
+	ck_assert(mig(&post, "total_ps") < mig(&pre, "total_ps"));
+	ck_assert(mig(&post, "stopped_to_resume_ps") <
+		  mig(&pre, "stopped_to_resume_ps"));
+	outcome_free(&post);
+	outcome_free(&pre);
+}
+END_TEST
+
+/* A snapshot taken after the migration restores to the uninterrupted
+ * run's fingerprint. */
+START_TEST(snapshot_after_migration)
+{
+	char *dir = g_dir_make_tmp("odpsim-mig-XXXXXX", NULL);
+	char *snap = g_build_filename(dir, "snap", NULL);
+	char *text = scenario("pre-copy", NULL, NULL);
+	struct run_options opt = { .scenario_text = text,
+				   .snapshot_at = "6ms",
+				   .snapshot_path = snap,
+				   .snapshot_host = "srv" };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build("t.ini", &opt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	uint64_t fp = system_sim(sys)->fingerprint;
+	system_free(sys);
+	struct run_options ropt = { 0 };
+	sys = system_restore(snap, &ropt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	ck_assert_uint_eq(system_sim(sys)->fingerprint, fp);
+	system_free(sys);
+	g_unlink(snap);
+	g_rmdir(dir);
+	g_free(snap);
+	g_free(dir);
+	g_free(text);
+}
+END_TEST
+
+/* Two writers into one host through the switch share its port. */
+START_TEST(switch_shares_a_port)
+{
+	char *text = g_strdup(
+		"[sim]\nduration = 2ms\n[host a]\nmemory = 64MiB\n"
+		"[host b]\nmemory = 64MiB\n[host c]\nmemory = 64MiB\n"
+		"[switch sw]\n[link la]\nends = a sw\n[link lb]\nends = b sw\n"
+		"[link lc]\nends = sw c\n"
+		"[workload w1]\ntype = write_bw\nclient = a\nserver = c\n"
+		"[workload w2]\ntype = write_bw\nclient = b\nserver = c\n");
+	struct outcome o = run_text(text);
+	double g1 = num(json_get(json_get(json_get(o.sum, "workloads"), "w1"),
+				 "bw_gbps"));
+	double g2 = num(json_get(json_get(json_get(o.sum, "workloads"), "w2"),
+				 "bw_gbps"));
+	/* one 100 Gb/s port: RoCEv2 framing leaves 98.0 Gb/s */
+	ck_assert_msg(g1 + g2 > 96.0 && g1 + g2 < 98.1, "%f + %f", g1, g2);
+	ck_assert_msg(g1 > 0.45 * (g1 + g2) && g2 > 0.45 * (g1 + g2),
+		      "%f vs %f", g1, g2);
+	ck_assert_uint_gt(counter(&o, "sw.switch.queue_max_packets"), 1);
+	ck_assert_uint_eq(counter(&o, "sw.switch.dropped_no_route"), 0);
+	outcome_free(&o);
+}
+END_TEST
+
+/* Scenario mistakes are file:line errors naming the key. */
+START_TEST(config_errors)
+{
+	static const struct {
+		const char *set, *want;
+	} c[] = {
+		{ "migration.migrate=srv to spare", "expected 'HOST -> SPARE" },
+		{ "migration.migrate=srv -> nope at 1ms", "no host named 'nope'" },
+		{ "migration.migrate=srv -> p1 at 1ms", "used by [workload bw]" },
+		{ "migration.migrate=srv -> srv at 1ms", "another host" },
+		{ "migration.migrate=srv -> spare at 3 furlongs", "migrate" },
+		{ "host.spare.memory=64MiB", "less memory" },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(c); i++) {
+		char *text = scenario("pre-copy", NULL, NULL);
+		char *sets[] = { (char *)c[i].set, NULL };
+		struct run_options opt = { .scenario_text = text,
+					   .sets = sets };
+		bool io;
+		GError *e = NULL;
+		struct system *sys = system_build("t.ini", &opt, &io, &e);
+		ck_assert_msg(!sys && e, "%s accepted", c[i].set);
+		ck_assert_msg(strstr(e->message, c[i].want), "%s: %s",
+			      c[i].set, e->message);
+		g_error_free(e);
+		g_free(text);
+	}
+	/* two hosts on a cable, not a switch */
+	char *text = g_strdup(
+		"[host a]\n[host b]\n[host s]\n[link ab]\nends = a b\n"
+		"[migration]\nmigrate = a -> s at 1ms\n");
+	struct run_options opt = { .scenario_text = text };
+	bool io;
+	GError *e = NULL;
+	ck_assert(!system_build("t.ini", &opt, &io, &e));
+	ck_assert_msg(strstr(e->message, "t.ini:") &&
+			      strstr(e->message, "[switch]"),
+		      "%s", e->message);
+	g_error_free(e);
+	g_free(text);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("migrate");
+	TCase *tc = tcase_create("migrate");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, identity_survives);
+	tcase_add_test(tc, no_peer_waits_for_a_timeout);
+	tcase_add_test(tc, precopy_converges);
+	tcase_add_test(tc, precopy_falls_back);
+	tcase_add_test(tc, unreported_dma_is_caught);
+	tcase_add_test(tc, postcopy_pulls_pages);
+	tcase_add_test(tc, snapshot_after_migration);
+	tcase_add_test(tc, switch_shares_a_port);
+	tcase_add_test(tc, config_errors);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
