@@ -715,6 +715,7 @@ void migration_summary_json(const struct migration *m, struct json_writer *w)
 	json_str(w, "link", link_modes[m->cfg.link]);
 	json_u64(w, "at_ps", m->at);
 	json_str(w, "state", mig_state_names[m->state]);
+	json_u64(w, "frozen_at_ps", m->t_freeze);
 	json_u64(w, "total_ps", *m->c_total);
 	json_u64(w, "downtime_ps", *m->c_downtime);
 	json_u64(w, "stopped_to_resume_ps", *m->c_blackout);

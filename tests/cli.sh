@@ -171,6 +171,31 @@ has "$tmp/err" "cproc.ini:54: \[workload kcompactd\] process: 'wl.bwx' is no add
 # progress tears down cleanly (under SAN=1, LeakSanitizer checks it)
 expect 0 "run ending during registration" -- "$ODPSIM" run -q --duration 300us --policy pin workloads/demo.ini
 
+# live migration: a run, the compare axis, the mistakes
+expect 0 "post-copy migration run" -- "$ODPSIM" run --migration post-copy --duration 25ms workloads/migrate_precopy.ini
+has "$tmp/out" "^migration srv -> spare (post-copy, separate link) at 0.020000 s: DONE" "migration summary line"
+has "$tmp/out" "remote faults" "remote faults reported"
+has "$tmp/out" "oracle: 0 lost writes, 0 stale reads, 0 pages" "migration keeps the oracle clean"
+expect 2 "unknown --migration" -- "$ODPSIM" run -q --migration pre-cpy workloads/migrate_precopy.ini
+has "$tmp/err" "did you mean 'pre-copy'" "migration policy typo"
+expect 2 "compare --policy with --migration" -- "$ODPSIM" compare --policy pin --migration pre-copy workloads/migrate_precopy.ini
+has "$tmp/err" "two axes" "one compare axis at a time"
+expect 2 "compare unknown --migration" -- "$ODPSIM" compare --migration stop-copy,postcopy workloads/migrate_precopy.ini
+has "$tmp/err" "unknown migration policy 'postcopy' (did you mean 'post-copy'?)" "compare migration typo"
+expect 0 "compare --migration" -- "$ODPSIM" compare -j 2 --duration 23ms --migration stop-copy,pre-copy workloads/migrate_precopy.ini
+has "$tmp/out" "^  downtime ms" "compare migration group"
+has "$tmp/out" "^  longest stall ms" "compare longest stall row"
+sed 's/^migrate = srv -> spare at 20ms$/migrate = srv => spare at 20ms/' workloads/migrate_precopy.ini >"$tmp/mig.ini"
+expect 2 "migrate syntax" -- "$ODPSIM" run -q "$tmp/mig.ini"
+has "$tmp/err" "mig.ini:[0-9]*: \[migration\] migrate: 'srv => spare at 20ms': expected 'HOST -> SPARE at TIME'" "migrate syntax error names file:line"
+sed 's/^ends = spare sw$/ends = spare p9/' workloads/migrate_precopy.ini >"$tmp/sw.ini"
+expect 2 "link end typo" -- "$ODPSIM" run -q "$tmp/sw.ini"
+has "$tmp/err" "no host or switch named 'p9'" "link end typo named"
+expect 0 "params switch" -- "$ODPSIM" params switch
+has "$tmp/out" "latency" "switch parameters"
+expect 0 "params migration" -- "$ODPSIM" params migration
+has "$tmp/out" "nic_dirty_report" "migration parameters"
+
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 

@@ -92,6 +92,24 @@ static void assert_clean(const struct outcome *o)
 	ck_assert_uint_eq(num(json_get(or, "final_mismatches")), 0);
 	ck_assert_str_eq(json_get(json_get(o->sum, "migration"), "state")->str,
 			 "DONE");
+	/* every key README.md documents for the migration object */
+	static const char *const keys[] = {
+		"host", "spare", "policy", "link", "at_ps", "state",
+		"frozen_at_ps", "total_ps", "downtime_ps",
+		"stopped_to_resume_ps", "quiesce_ps", "bytes", "rounds",
+		"pages_sent", "pages_resent", "pages_while_stopped",
+		"pages_pushed", "remote_faults", "nic_state_bytes",
+		"fell_back_to_stop_copy", NULL
+	};
+	for (const char *const *k = keys; *k; k++)
+		ck_assert_msg(json_get(json_get(o->sum, "migration"), *k),
+			      "migration lacks '%s'", *k);
+	ck_assert(json_path(o->sum, "workloads.bw.longest_stall_ps"));
+	ck_assert(json_path(o->sum, "workloads.bw.longest_stall_at_ps"));
+	/* the downtime starts at the freeze and covers the stop */
+	ck_assert(mig(o, "downtime_ps") >= mig(o, "stopped_to_resume_ps"));
+	ck_assert(mig(o, "stopped_to_resume_ps") >= mig(o, "quiesce_ps"));
+	ck_assert(mig(o, "total_ps") >= mig(o, "stopped_to_resume_ps"));
 }
 
 /* QPNs, keys, addresses and the very objects stay; the host now runs on

@@ -11,7 +11,10 @@ DIR/POLICY/series.csv, and writes DIR/compare.png and DIR/compare.svg:
      total is in the strip's label) - the cycle-by-cycle comparison;
   2. bar charts of the summary figures per policy: bandwidth per workload,
      registration time, page faults, RNR NAKs, QP stalls, invalidations,
-     moves that failed on a pinned page, oracle violations.
+     moves that failed on a pinned page, oracle violations; with a live
+     migration (odpsim compare --migration: the columns are migration
+     policies) also downtime, total time, bytes sent, remote faults and the
+     longest workload stall, and each lane shades the downtime.
 
 Figures are found by name suffix, as `odpsim compare` does, so new hosts
 and counters need no change here.
@@ -70,9 +73,16 @@ def load(d):
             isinstance(r, dict) and "policy" in r for r in runs):
         sys.exit("%s: not an odpsim comparison (an array of run summaries)"
                  % path)
+    # the columns are registration policies, or migration policies when
+    # the runs compare those (odpsim compare --migration)
+    migs = [r.get("migration", {}).get("policy") for r in runs]
+    by_mig = all(migs) and len(set(migs)) == len(runs) and \
+        len(set(r["policy"] for r in runs)) == 1
+    for r, m in zip(runs, migs):
+        r["_label"] = m if by_mig else r["policy"]
     series = {}
     for r in runs:
-        p = r["policy"]
+        p = r["_label"]
         series[p] = plotlib.read_series(os.path.join(d, p, "series.csv"))
     return runs, series
 
@@ -99,7 +109,7 @@ def lanes(fig, spec, runs, series, colors):
     ymax = 0
     axes = []
     for i, r in enumerate(runs):
-        p = r["policy"]
+        p = r["_label"]
         times, cols, modes = series[p]
         dt = times[1] - times[0] if len(times) > 1 else (times[0] if times else 0)
         tmax = max([tmax] + times)
@@ -120,6 +130,16 @@ def lanes(fig, spec, runs, series, colors):
             ymax = max([ymax] + ys)
             ax.plot(ms, ys, color=colors[p], linestyle=styles[k % len(styles)],
                     linewidth=1.2, label="%s tx" % c.split(".")[0])
+        mig = r.get("migration")
+        if mig and mig.get("downtime_ps"):
+            a = mig.get("frozen_at_ps", 0) / 1e9
+            ax.axvspan(a, a + mig["downtime_ps"] / 1e9, color="0.6",
+                       alpha=0.35, label="migration downtime")
+            if mig.get("total_ps"):
+                ax.axvline(mig.get("at_ps", 0) / 1e9, color="0.4",
+                           linewidth=0.8, linestyle=":")
+                ax.axvline((mig["at_ps"] + mig["total_ps"]) / 1e9,
+                           color="0.4", linewidth=0.8, linestyle=":")
         ax.set_ylabel("Gb/s", fontsize=8)
         bw = ", ".join("%s %.2f" % (name, w.get("bw_gbps", 0))
                        for name, w in r.get("workloads", {}).items())
@@ -156,7 +176,7 @@ def lanes(fig, spec, runs, series, colors):
 
 
 def bars(fig, spec, runs, colors):
-    pols = [r["policy"] for r in runs]
+    pols = [r["_label"] for r in runs]
 
     def oracle(r):
         # every kind the oracle counts: lost_writes, stale_reads, ...
@@ -178,7 +198,24 @@ def bars(fig, spec, runs, colors):
          lambda r: counter_sum(r, "vmm.move_failed_pinned")),
         ("oracle violations", oracle),
     ]
-    gs = spec.subgridspec(2, 4, hspace=0.6, wspace=0.45)
+    if any("migration" in r for r in runs):
+        def mig(key, scale=1.0):
+            return lambda r: (None if key not in r.get("migration", {})
+                              else r["migration"][key] * scale)
+
+        def stall_ms(r):
+            w = r.get("workloads", {})
+            v = [x.get("longest_stall_ps", 0) for x in w.values()]
+            return max(v) / 1e9 if v else None
+        panels += [
+            ("migration downtime (ms)", mig("downtime_ps", 1e-9)),
+            ("migration total (ms)", mig("total_ps", 1e-9)),
+            ("migration MiB sent", mig("bytes", 1 / 1048576)),
+            ("remote faults", mig("remote_faults")),
+            ("longest workload stall (ms)", stall_ms),
+        ]
+    rows = (len(panels) + 1 + 3) // 4
+    gs = spec.subgridspec(rows, 4, hspace=0.6, wspace=0.45)
     # bandwidth: one group of bars per workload that moved data in a run
     ax = fig.add_subplot(gs[0, 0])
     names, types = [], {}
@@ -194,7 +231,7 @@ def bars(fig, spec, runs, colors):
     for i, r in enumerate(runs):
         ys = [r.get("workloads", {}).get(w, {}).get("bw_gbps", 0) for w in wls]
         ax.bar([k + (i - (len(pols) - 1) / 2) * width for k in range(len(wls))],
-               ys, width, color=colors[r["policy"]], label=r["policy"])
+               ys, width, color=colors[r["_label"]], label=r["_label"])
     ax.set_xticks(range(len(wls)))
     ax.set_xticklabels(["%s (%s)" % (w, types.get(w, "?")) for w in wls],
                        fontsize=6, rotation=20, ha="right")
@@ -231,9 +268,10 @@ def main():
             sys.exit("%s/%s/series.csv: no samples (run longer than "
                      "series_interval)" % (d, p))
     cycle = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
-    colors = {r["policy"]: cycle[i % len(cycle)] for i, r in enumerate(runs)}
+    colors = {r["_label"]: cycle[i % len(cycle)] for i, r in enumerate(runs)}
     n = len(runs)
-    lanes_h, bars_h = 2.3 * n, 4.6
+    lanes_h = 2.3 * n
+    bars_h = 6.9 if any("migration" in r for r in runs) else 4.6
     fig = plt.figure(figsize=(12, lanes_h + bars_h + 0.8))
     gs = fig.add_gridspec(2, 1, height_ratios=[lanes_h, bars_h], hspace=0.14)
     lanes(fig, gs[0], runs, series, colors)
@@ -241,7 +279,7 @@ def main():
     first = runs[0]
     fig.suptitle("%s  seed=%s  policies: %s" % (
         os.path.basename(first.get("scenario", d)), first.get("seed", "?"),
-        ", ".join(r["policy"] for r in runs)), fontsize=10)
+        ", ".join(r["_label"] for r in runs)), fontsize=10)
     fig.subplots_adjust(left=0.13, right=0.98, top=1 - 0.7 / fig.get_figheight(),
                         bottom=0.35 / fig.get_figheight())
     for ext in ("png", "svg"):
