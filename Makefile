@@ -81,6 +81,7 @@ bench: $(BENCH_BIN) $(B)/odpsim
 	$(B)/bench_hold 1000 20000000
 	$(B)/bench_hold 1000000 20000000
 	$(B)/bench_system workloads/write_bw.ini 200ms
+	$(B)/bench_system workloads/migrate_precopy.ini 60ms
 
 DEMO_OUT ?= demo-out
 demo: $(B)/odpsim
