@@ -1,6 +1,6 @@
 /*
  * sim/migrate.h - live migration of a host to a spare (the [migration]
- * section; see migrate.c for the model).
+ * section; see system_migrate.inc for the model).
  */
 #ifndef SIM_MIGRATE_H
 #define SIM_MIGRATE_H

@@ -101,6 +101,7 @@ struct system {
 
 static struct host *host_by_name(struct system *sys, const char *name);
 #include "sim/system_snapshot.inc"
+#include "sim/system_migrate.inc"
 
 
 /* The workload subtables, filled from the registry at first use. */

@@ -1,5 +1,5 @@
 /*
- * tests/test_migrate.c - live migration of a host (sim/migrate.c,
+ * tests/test_migrate.c - live migration of a host (sim/system_migrate.inc,
  * nic/migrate.c, vmm/migrate.c) and the switch it needs: identities
  * survive, traffic resumes on the new NIC, pre-copy converges or falls
  * back, the oracle catches unreported NIC writes, post-copy pulls pages,
