@@ -262,6 +262,12 @@ uint64_t nic_served(const struct nic *nic)
 	return nic->served;
 }
 
+void nic_on_serve(struct nic *nic, nic_serve_fn fn, void *ctx)
+{
+	nic->serve_fn = fn;
+	nic->serve_ctx = ctx;
+}
+
 void nic_migrate_resume(struct nic *nic)
 {
 	nic->paused = false;

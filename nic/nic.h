@@ -165,6 +165,7 @@ sim_time_t ib_timeout_ps(unsigned timeout);
 struct nic;
 struct nic_pd;
 struct nic_mr;
+typedef void (*nic_serve_fn)(void *ctx, struct nic *nic);
 struct nic_cq;
 struct nic_qp;
 
@@ -266,8 +267,10 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst);
  * pages as they arrive; pinned MRs keep theirs). */
 void nic_migrate_zap(struct nic *nic);
 void nic_migrate_resume(struct nic *nic);
-/* Requests executed and completions so far (the function serves again
- * after a migration when it grows). */
+/* Requests executed and completions so far; @fn(ctx, nic) runs once, at
+ * the next one (the function serves again after a migration); NULL
+ * cancels. */
 uint64_t nic_served(const struct nic *nic);
+void nic_on_serve(struct nic *nic, nic_serve_fn fn, void *ctx);
 
 #endif

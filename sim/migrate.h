@@ -26,6 +26,8 @@ struct migration *migration_build(struct sim *sim, struct scenario *sc,
 				  struct host *const *hosts, unsigned nhosts,
 				  GPtrArray *switches, bool *none,
 				  GError **error);
+/* The run ended: a downtime still going lasts to the end. */
+void migration_finish(struct migration *m);
 void migration_free(struct migration *m);
 void migration_summary_text(const struct migration *m, FILE *out);
 void migration_summary_json(const struct migration *m, struct json_writer *w);

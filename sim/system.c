@@ -815,6 +815,8 @@ bool system_run(struct system *sys, GError **error)
 	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
 	if (!snap_finish(sys, error))
 		return false;
+	if (sys->mig)
+		migration_finish(sys->mig);
 	/* DMA still in flight lands; every written page is checked */
 	for (guint i = 0; i < sys->hosts->len && !system_violation(sys); i++) {
 		struct host *h = sys->hosts->pdata[i];

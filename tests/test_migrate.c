@@ -97,6 +97,7 @@ static void assert_clean(const struct outcome *o)
 		"host", "spare", "policy", "link", "at_ps", "state",
 		"frozen_at_ps", "total_ps", "downtime_ps",
 		"stopped_to_resume_ps", "quiesce_ps", "bytes", "rounds",
+		"served_again",
 		"pages_sent", "pages_resent", "pages_while_stopped",
 		"pages_pushed", "remote_faults", "nic_state_bytes",
 		"fell_back_to_stop_copy", NULL
