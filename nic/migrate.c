@@ -197,6 +197,13 @@ bool nic_tomb_rx(struct nic *nic, const struct pkt *p)
 		(b) = t_;                                                    \
 	} while (0)
 
+void nic_migrate_drop_tx(struct nic *nic)
+{
+	g_assert(nic->paused);
+	for (guint i = 0; i < nic->all_qps->len; i++)
+		qp_detach(nic, nic->all_qps->pdata[i]);
+}
+
 void nic_migrate_transplant(struct nic *src, struct nic *dst)
 {
 	g_assert(src->paused && !dst->all_qps->len && !dst->all_mrs->len &&

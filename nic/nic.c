@@ -17,6 +17,7 @@
 
 #include "nic/mtt_cache.h"
 #include "nic/pcie.h"
+#include "nic/switch.h"
 #include "nic/wire.h"
 
 static const char *const fault_modes[] = { "report", "fatal", NULL };
@@ -255,6 +256,17 @@ void nic_attach(struct nic *nic, struct link *link, unsigned end)
 	nic->link_end = end;
 	link_attach(link, end, (uint16_t)nic->host->index, nic_rx,
 		    nic);
+}
+
+bool nic_reaches(const struct nic *nic, uint16_t host)
+{
+	if (!nic->link)
+		return false;
+	unsigned other = nic->link_end ^ 1;
+	uint16_t h = link_end_host(nic->link, other);
+	if (h != LINK_SWITCH_END)
+		return h == host;
+	return switch_port_reaches(link_end_ctx(nic->link, other), host);
 }
 
 struct link *nic_port(const struct nic *nic, unsigned *end)

@@ -179,6 +179,9 @@ void nic_free(struct nic *nic);
 void nic_attach(struct nic *nic, struct link *link, unsigned end);
 struct host *nic_host(const struct nic *nic);
 bool nic_attached(const struct nic *nic);
+/* Can the NIC's port reach host @host (a cable to it, or a switch with a
+ * port to it)? */
+bool nic_reaches(const struct nic *nic, uint16_t host);
 /* The link of the NIC's port and its end (NULL when not attached). */
 struct link *nic_port(const struct nic *nic, unsigned *end);
 struct oracle *nic_oracle(const struct nic *nic);
@@ -259,6 +262,9 @@ struct snapfile *nic_migrate_state(const struct nic *nic);
 uint64_t nic_migrate_state_bytes(const struct snapfile *sf);
 char *nic_migrate_state_diff(const struct snapfile *a,
 			     const struct snapfile *b);
+/* Drop what the frozen function had prepared to send (the destination
+ * goes back to the oldest unacknowledged PSN). */
+void nic_migrate_drop_tx(struct nic *nic);
 /* Move the function state of frozen @src to unused @dst (same QPNs and
  * keys); the hosts swap NICs: the migrated host's struct now names @dst.
  * @dst stays frozen until nic_migrate_resume. */

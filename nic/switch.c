@@ -169,6 +169,12 @@ void switch_attach(struct netswitch *sw, struct link *link, unsigned end,
 	link_attach(link, end, LINK_SWITCH_END, sw_rx, o);
 }
 
+bool switch_port_reaches(const void *port, uint16_t host)
+{
+	const struct sw_port *o = port;
+	return switch_reaches(o->sw, host);
+}
+
 bool switch_reaches(const struct netswitch *sw, uint16_t host)
 {
 	return g_hash_table_contains(sw->route,

@@ -47,6 +47,9 @@ const char *switch_name(const struct netswitch *sw);
 /* Make end @end of @link a port of @sw; host @host is at its other end. */
 void switch_attach(struct netswitch *sw, struct link *link, unsigned end,
 		   uint16_t host);
+/* Does the switch of port @port (a link end's context, switch_attach)
+ * lead to host @host? */
+bool switch_port_reaches(const void *port, uint16_t host);
 /* Does a port of @sw lead to host @host? */
 bool switch_reaches(const struct netswitch *sw, uint16_t host);
 /* Packets for host @a now leave through the port that led to host @b, and

@@ -244,6 +244,18 @@ static void link_deliver(struct sim *sim, void *obj, uint64_t arg)
 	rx->rx(rx->ctx, (struct pkt *)(uintptr_t)arg);
 }
 
+uint16_t link_end_host(const struct link *l, unsigned end)
+{
+	g_assert(end < 2);
+	return l->end[end].host;
+}
+
+void *link_end_ctx(const struct link *l, unsigned end)
+{
+	g_assert(end < 2);
+	return l->end[end].ctx;
+}
+
 const char *link_name(const struct link *l)
 {
 	return l->name;

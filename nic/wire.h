@@ -86,6 +86,11 @@ sim_time_t link_transmit(struct link *l, unsigned end, struct pkt *p);
  * stream sharing the data link).  Returns the end of serialization. */
 sim_time_t link_reserve(struct link *l, unsigned end, uint64_t bytes);
 
+/* The host index at end @end (LINK_SWITCH_END for a switch port), and
+ * the receive context attached there (a switch port's). */
+uint16_t link_end_host(const struct link *l, unsigned end);
+void *link_end_ctx(const struct link *l, unsigned end);
+
 const char *link_name(const struct link *l);
 uint64_t link_rate(const struct link *l);
 sim_time_t link_delay(const struct link *l);

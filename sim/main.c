@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sim/compare.h"
+#include "sim/stats.h"
 #include "sim/system.h"
 #include "sim/version.h"
 
@@ -202,6 +203,15 @@ static int cmd_run(int argc, char **argv)
 		} else {
 			system_summary_text(sys, stdout);
 		}
+	}
+	/* found only at the end, so the run went on: still a violation */
+	uint64_t final = stats_get(system_sim(sys)->stats,
+				   "oracle.final_mismatches");
+	if (rc == 0 && strict && final) {
+		fprintf(stderr, "odpsim: --strict: oracle: %" G_GUINT64_FORMAT
+				" pages not holding their last write at the "
+				"end\n", final);
+		rc = EXIT_ORACLE;
 	}
 	system_free(sys);
 out:

@@ -21,11 +21,12 @@ extern const struct param_table migration_params;
 extern const char *const migration_policy_names[]; /* NULL-terminated */
 
 /* From the [migration] section: NULL with no error when it names no
- * migration.  @switches: struct netswitch *. */
+ * migration.  @switches: struct netswitch *; the migration must start
+ * before @duration. */
 struct migration *migration_build(struct sim *sim, struct scenario *sc,
 				  struct host *const *hosts, unsigned nhosts,
-				  GPtrArray *switches, bool *none,
-				  GError **error);
+				  GPtrArray *switches, sim_time_t duration,
+				  bool *none, GError **error);
 /* The run ended: a downtime still going lasts to the end. */
 void migration_finish(struct migration *m);
 void migration_free(struct migration *m);

@@ -493,13 +493,21 @@ static bool build_workloads(struct system *sys, GError **error)
 	return true;
 }
 
-static bool build_migration(struct system *sys, GError **error)
+static bool build_migration(struct system *sys, const char *migration,
+			    GError **error)
 {
 	bool none;
 	sys->mig = migration_build(sys->sim, sys->sc,
 				   (struct host *const *)sys->hosts->pdata,
-				   sys->hosts->len, sys->switches, &none,
-				   error);
+				   sys->hosts->len, sys->switches,
+				   sys->p.duration, &none, error);
+	if (!sys->mig && none && migration) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "--migration %s: %s names no migration (add "
+			    "[migration] migrate = HOST -> SPARE at TIME)",
+			    migration, scenario_path(sys->sc));
+		return false;
+	}
 	return sys->mig || none;
 }
 
@@ -589,7 +597,7 @@ struct system *system_build(const char *scenario_path,
 	    !build_links(sys, opt->pcap_dir, io_error, error) ||
 	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error) ||
-	    !build_migration(sys, error) ||
+	    !build_migration(sys, opt->migration, error) ||
 	    !snap_setup(sys, scenario_path, opt, io_error, error))
 		goto fail;
 

@@ -191,6 +191,11 @@ has "$tmp/err" "mig.ini:[0-9]*: \[migration\] migrate: 'srv => spare at 20ms': e
 sed 's/^ends = spare sw$/ends = spare p9/' workloads/migrate_precopy.ini >"$tmp/sw.ini"
 expect 2 "link end typo" -- "$ODPSIM" run -q "$tmp/sw.ini"
 has "$tmp/err" "no host or switch named 'p9'" "link end typo named"
+expect 3 "run --strict: final mismatches" -- "$ODPSIM" run --strict --duration 25ms --set migration.nic_dirty_report=false workloads/migrate_precopy.ini
+has "$tmp/err" "pages not holding their last write at the end" "--strict names the final mismatches"
+has "$tmp/out" "^oracle: 0 lost writes, 0 stale reads, [1-9][0-9]* pages" "summary still printed"
+expect 2 "--migration without a migration" -- "$ODPSIM" run -q --migration pre-copy workloads/write_bw.ini
+has "$tmp/err" "write_bw.ini names no migration" "--migration needs a migration"
 expect 0 "params switch" -- "$ODPSIM" params switch
 has "$tmp/out" "latency" "switch parameters"
 expect 0 "params migration" -- "$ODPSIM" params migration

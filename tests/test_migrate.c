@@ -105,8 +105,12 @@ static void assert_clean(const struct outcome *o)
 	for (const char *const *k = keys; *k; k++)
 		ck_assert_msg(json_get(json_get(o->sum, "migration"), *k),
 			      "migration lacks '%s'", *k);
-	ck_assert(json_path(o->sum, "workloads.bw.longest_stall_ps"));
-	ck_assert(json_path(o->sum, "workloads.bw.longest_stall_at_ps"));
+	const struct json_value *wls = json_get(o->sum, "workloads");
+	for (guint i = 0; i < wls->keys->len; i++) {
+		ck_assert(json_get(wls->items->pdata[i], "longest_stall_ps"));
+		ck_assert(json_get(wls->items->pdata[i],
+				   "longest_stall_at_ps"));
+	}
 	/* the downtime starts at the freeze and covers the stop */
 	ck_assert(mig(o, "downtime_ps") >= mig(o, "stopped_to_resume_ps"));
 	ck_assert(mig(o, "stopped_to_resume_ps") >= mig(o, "quiesce_ps"));
@@ -358,6 +362,87 @@ START_TEST(snapshot_after_migration)
 }
 END_TEST
 
+/* The migrated host is a requester too, with READ responses keeping its
+ * old port busy at the switchover: what it had prepared to send is
+ * dropped and resent from the new NIC (this aborted the run once: the
+ * state read before the transplant still held the prepared packets). */
+START_TEST(requester_with_prepared_packets)
+{
+	static const char *const pols[] = { "stop-copy", "pre-copy",
+					     "post-copy" };
+	for (unsigned k = 0; k < G_N_ELEMENTS(pols); k++) {
+		char *text = g_strdup_printf(
+			"[sim]\nduration = 6ms\npolicy = pin\n"
+			"[host srv]\nmemory = 256MiB\n"
+			"[host spare]\nmemory = 256MiB\n"
+			"[host p1]\nmemory = 256MiB\n"
+			"[host p2]\nmemory = 256MiB\n[switch sw]\n"
+			"[link a]\nends = srv sw\n[link b]\nends = spare sw\n"
+			"[link c]\nends = p1 sw\n[link d]\nends = p2 sw\n"
+			"[migration]\nmigrate = srv -> spare at 3ms\n"
+			"policy = %s\n"
+			"[workload rd]\ntype = read_bw\nclient = p1\n"
+			"server = srv\n"
+			"[workload wr]\ntype = write_bw\nclient = srv\n"
+			"server = p2\n", pols[k]);
+		struct outcome o = run_text(text);
+		assert_clean(&o);
+		for (const char *w = "rd"; w; w = strcmp(w, "rd") ? NULL
+								  : "wr") {
+			const struct json_value *wl =
+				json_get(json_get(o.sum, "workloads"), w);
+			ck_assert_uint_eq(num(json_get(wl, "errors")), 0);
+			/* work goes on after the move: the longest stall
+			 * ends well before the end (wr's is before the
+			 * migration: READ responses take the port first) */
+			double end = num(json_get(wl, "longest_stall_at_ps")) +
+				     num(json_get(wl, "longest_stall_ps"));
+			ck_assert_msg(end < 5e9, "%s under %s stalled to %.3f "
+				      "ms", w, pols[k], end / 1e9);
+		}
+		ck_assert_uint_lt(num(json_path(o.sum, "workloads.rd."
+						 "longest_stall_ps")),
+				  2e9);
+		outcome_free(&o);
+	}
+}
+END_TEST
+
+/* A migration that cannot finish before the end, or a host that never
+ * serves again, reports its times up to the end, never 0. */
+START_TEST(unfinished_times_run_to_the_end)
+{
+	struct outcome o = run_text(scenario("stop-copy", "rate = 1Gbps",
+					     NULL));
+	const struct json_value *mj = json_get(o.sum, "migration");
+	ck_assert_str_eq(json_get(mj, "state")->str, "STOPCOPY");
+	ck_assert(!json_get(mj, "served_again")->b);
+	/* frozen at 3 ms, the run ends at 8 ms */
+	ck_assert_uint_ge(mig(&o, "downtime_ps"), 4.9e9);
+	ck_assert_uint_ge(mig(&o, "total_ps"), 4.9e9);
+	/* about 5 ms at 1 Gb/s was sent, not what was booked */
+	ck_assert(mig(&o, "bytes") < 5e-3 * 1e9 / 8 + 2 * 4104);
+	outcome_free(&o);
+}
+END_TEST
+
+/* On the shared data port the copy is paced at `rate` and RDMA gets the
+ * rest: pre-copy stays live (it starved RDMA for the whole copy once). */
+START_TEST(shared_port_precopy_is_live)
+{
+	struct outcome o = run_text(scenario(
+		"pre-copy", "link = shared\nrate = 50Gbps\nmax_downtime = 20us",
+		NULL));
+	assert_clean(&o);
+	double bw = num(json_get(json_get(json_get(o.sum, "workloads"), "bw"),
+				 "longest_stall_ps"));
+	ck_assert_msg(bw < 0.5e9, "write_bw stalled %.3f ms", bw / 1e9);
+	/* 4 MiB+ at 50 Gb/s: at least 0.7 ms of copying */
+	ck_assert(mig(&o, "total_ps") > 0.7e9);
+	outcome_free(&o);
+}
+END_TEST
+
 /* Two writers into one host through the switch share its port. */
 START_TEST(switch_shares_a_port)
 {
@@ -395,6 +480,9 @@ START_TEST(config_errors)
 		{ "migration.migrate=srv -> srv at 1ms", "another host" },
 		{ "migration.migrate=srv -> spare at 3 furlongs", "migrate" },
 		{ "host.spare.memory=64MiB", "less memory" },
+		{ "migration.migrate=srv -> spare at 8ms",
+		  "not before the end of the run" },
+		{ "workload.bw.server=spare", "used by [workload bw]" },
 	};
 	for (unsigned i = 0; i < G_N_ELEMENTS(c); i++) {
 		char *text = scenario("pre-copy", NULL, NULL);
@@ -407,7 +495,7 @@ START_TEST(config_errors)
 		ck_assert_msg(!sys && e, "%s accepted", c[i].set);
 		ck_assert_msg(strstr(e->message, c[i].want), "%s: %s",
 			      c[i].set, e->message);
-		g_error_free(e);
+		g_clear_error(&e);
 		g_free(text);
 	}
 	/* two hosts on a cable, not a switch */
@@ -421,7 +509,67 @@ START_TEST(config_errors)
 	ck_assert_msg(strstr(e->message, "t.ini:") &&
 			      strstr(e->message, "[switch]"),
 		      "%s", e->message);
-	g_error_free(e);
+	g_clear_error(&e);
+	g_free(text);
+	/* --migration on a scenario without a migration */
+	text = g_strdup("[host a]\n[host b]\n[link ab]\nends = a b\n");
+	struct run_options mo = { .scenario_text = text,
+				  .migration = "pre-copy" };
+	ck_assert(!system_build("t.ini", &mo, &io, &e));
+	ck_assert_msg(strstr(e->message, "names no migration"), "%s",
+		      e->message);
+	g_clear_error(&e);
+	g_free(text);
+	/* hosts on no common switch */
+	text = g_strdup("[host a]\n[host b]\n[host c]\n[switch s1]\n"
+			"[switch s2]\n[link la]\nends = a s1\n"
+			"[link lb]\nends = b s2\n[link lc]\nends = c s2\n"
+			"[workload w]\ntype = write_bw\nclient = a\n"
+			"server = b\n");
+	struct run_options no = { .scenario_text = text };
+	ck_assert(!system_build("t.ini", &no, &io, &e));
+	ck_assert_msg(strstr(e->message, "t.ini:") &&
+			      strstr(e->message, "are not connected"),
+		      "%s", e->message);
+	g_clear_error(&e);
+	g_free(text);
+}
+END_TEST
+
+/* --migration is recorded in a snapshot: the restored run migrates the
+ * same way (it replayed the scenario's own policy once). */
+START_TEST(snapshot_records_migration_option)
+{
+	char *dir = g_dir_make_tmp("odpsim-mig-XXXXXX", NULL);
+	char *snap = g_build_filename(dir, "snap", NULL);
+	char *text = scenario("pre-copy", NULL, NULL);
+	struct run_options opt = { .scenario_text = text,
+				   .migration = "post-copy",
+				   .snapshot_at = "5ms",
+				   .snapshot_path = snap,
+				   .snapshot_host = "srv" };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build("t.ini", &opt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	uint64_t fp = system_sim(sys)->fingerprint;
+	system_free(sys);
+	struct run_options ropt = { 0 };
+	sys = system_restore(snap, &ropt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	ck_assert_uint_eq(system_sim(sys)->fingerprint, fp);
+	char *j = system_summary_json(sys, false);
+	struct json_value *v = json_parse(j, &e);
+	ck_assert_str_eq(json_path(v, "migration.policy")->str, "post-copy");
+	json_value_free(v);
+	g_free(j);
+	system_free(sys);
+	g_unlink(snap);
+	g_rmdir(dir);
+	g_free(snap);
+	g_free(dir);
 	g_free(text);
 }
 END_TEST
@@ -438,8 +586,12 @@ int main(void)
 	tcase_add_test(tc, unreported_dma_is_caught);
 	tcase_add_test(tc, postcopy_pulls_pages);
 	tcase_add_test(tc, snapshot_after_migration);
+	tcase_add_test(tc, requester_with_prepared_packets);
+	tcase_add_test(tc, unfinished_times_run_to_the_end);
+	tcase_add_test(tc, shared_port_precopy_is_live);
 	tcase_add_test(tc, switch_shares_a_port);
 	tcase_add_test(tc, config_errors);
+	tcase_add_test(tc, snapshot_records_migration_option);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

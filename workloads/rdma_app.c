@@ -88,10 +88,16 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		g_free(where);
 		return false;
 	}
-	if (!app->c.host->nic || !app->s.host->nic) {
+	if (!app->c.host->nic || !app->s.host->nic ||
+	    !nic_reaches(app->c.host->nic, (uint16_t)app->s.host->index)) {
+		char *where = scenario_where(env->sc, "workload", w->name,
+					     "server");
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "[workload %s]: hosts %s and %s need a [link] "
-			    "between them", w->name, rc->client, rc->server);
+			    "%s: [workload %s] server: hosts %s and %s are "
+			    "not connected (no [link] between them, nor a "
+			    "[switch] both have a link to)", where, w->name,
+			    rc->client, rc->server);
+		g_free(where);
 		return false;
 	}
 	return true;
