@@ -98,6 +98,12 @@ static void ack_upto(struct nic_qp *qp, uint32_t psn)
 	qp->una_psn = una;
 	qp->retry_left = qp->attr.retry_cnt;
 	qp->rnr_left = qp->attr.rnr_retry;
+	/* after a rewind, a late ACK for packets sent before it may cover
+	 * more than has been prepared again (a migrated requester resumes
+	 * from its oldest unacknowledged PSN while ACKs of what the old NIC
+	 * sent are still coming): go on from there, not resend it */
+	if (psn_diff(una, qp->next_psn) > 0)
+		req_rewind(qp, una);
 	retire(qp, sim_now(qp->nic->sim));
 	comp_arm_timer(qp);
 	if (qp->req == REQ_WAIT_WINDOW || qp->req == REQ_IDLE)

@@ -123,6 +123,7 @@ struct driver {
 	bool irq_armed;
 	sim_time_t last_irq;
 	GHashTable *inflight; /* (mr index << 36 | page) -> struct fault */
+	GHashTable *live;     /* every struct fault not yet freed */
 	uint64_t *c_faults, *c_handled, *c_overdraft, *c_retries;
 	uint64_t *c_inval, *c_inval_handled, *c_prefetch, *c_fail;
 	struct hist *h_fault_ns, *h_inval_ns;
@@ -168,6 +169,7 @@ struct driver *driver_new(struct sim *sim, struct host *host,
 	g_queue_init(&drv->ack_spare);
 	drv->ack_all = g_ptr_array_new_with_free_func(g_free);
 	drv->inflight = g_hash_table_new(g_int64_hash, g_int64_equal);
+	drv->live = g_hash_table_new(NULL, NULL);
 	struct stats *st = sim->stats;
 	const char *h = host->name;
 	drv->c_faults = stats_counter(st, "%s.nic.page_faults", h);
@@ -187,15 +189,11 @@ struct driver *driver_new(struct sim *sim, struct host *host,
 
 static void fault_free(struct fault *f)
 {
+	g_hash_table_remove(f->drv->live, f);
 	if (f->qps)
 		g_ptr_array_free(f->qps, TRUE);
 	g_free(f->pfns);
 	g_free(f);
-}
-
-static void collect(gpointer f, gpointer set)
-{
-	g_hash_table_add(set, f);
 }
 
 void driver_free(struct driver *drv)
@@ -203,23 +201,21 @@ void driver_free(struct driver *drv)
 	if (!drv)
 		return;
 	/* a fault can be queued and in the in-flight table at once, and
-	 * faults in progress are referenced only by events that will not
-	 * fire: gather every one, free each once */
-	GHashTable *all = g_hash_table_new(NULL, NULL);
-	g_queue_foreach(&drv->pending, collect, all);
-	g_queue_foreach(&drv->work, collect, all);
-	g_queue_foreach(&drv->parked, collect, all);
+	 * faults in progress (a prefetch waiting for the VMM, say) are
+	 * referenced only by events that will not fire: every fault not yet
+	 * freed is in `live`; free each once */
 	GHashTableIter it;
-	gpointer k, v;
+	gpointer k;
 	g_hash_table_iter_init(&it, drv->inflight);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
+	while (g_hash_table_iter_next(&it, &k, NULL))
 		g_free(k);
-		g_hash_table_add(all, v);
-	}
+	GHashTable *all = drv->live;
+	drv->live = g_hash_table_new(NULL, NULL);
 	g_hash_table_iter_init(&it, all);
 	while (g_hash_table_iter_next(&it, &k, NULL))
 		fault_free(k);
 	g_hash_table_destroy(all);
+	g_hash_table_destroy(drv->live);
 	g_queue_clear(&drv->pending);
 	g_queue_clear(&drv->work);
 	g_queue_clear(&drv->parked);
@@ -457,6 +453,7 @@ static struct fault *fault_new(struct driver *drv, struct nic_mr *mr,
 	f->write = write;
 	f->pfns = g_new(uint64_t, npages);
 	f->detected = sim_now(drv->sim);
+	g_hash_table_add(drv->live, f);
 	return f;
 }
 

@@ -240,6 +240,9 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 		((struct nic_cq *)dst->all_cqs->pdata[i])->nic = dst;
 	for (guint i = 0; i < dst->all_mrs->len; i++)
 		((struct nic_mr *)dst->all_mrs->pdata[i])->nic = dst;
+	/* registrations the application began while frozen go on there */
+	for (guint i = 0; i < dst->reg_mrs->len; i++)
+		((struct nic_mr *)dst->reg_mrs->pdata[i])->nic = dst;
 	for (guint i = 0; i < dst->all_qps->len; i++) {
 		struct nic_qp *qp = dst->all_qps->pdata[i];
 		qp->nic = dst;

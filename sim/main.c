@@ -123,7 +123,7 @@ static int cmd_run(int argc, char **argv)
 	g_option_context_set_description(
 		ctx, "A run longer than a second shows a progress line on "
 		     "stderr when stderr is a terminal.\n"
-		     "Exit status: 0 ok, 1 I/O error, 2 configuration error.");
+		     "Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 oracle violation (--strict: also pages found stale at the end).");
 	GError *err = NULL;
 	int rc = 0;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {

@@ -170,6 +170,8 @@ has "$tmp/err" "cproc.ini:54: \[workload kcompactd\] process: 'wl.bwx' is no add
 # a run that ends while pinned registrations of 16384 pages are still in
 # progress tears down cleanly (under SAN=1, LeakSanitizer checks it)
 expect 0 "run ending during registration" -- "$ODPSIM" run -q --duration 300us --policy pin workloads/demo.ini
+# ... and while a prefetch (odp-prefetch registration) is in progress
+expect 0 "run ending during a prefetch" -- "$ODPSIM" run -q --duration 1ms --policy odp-prefetch workloads/odp_write_bw.ini
 
 # live migration: a run, the compare axis, the mistakes
 expect 0 "post-copy migration run" -- "$ODPSIM" run --migration post-copy --duration 25ms workloads/migrate_precopy.ini
