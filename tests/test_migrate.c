@@ -330,15 +330,18 @@ START_TEST(postcopy_pulls_pages)
 }
 END_TEST
 
-/* A snapshot taken after the migration restores to the uninterrupted
- * run's fingerprint. */
-START_TEST(snapshot_after_migration)
+/* Run @text (with --migration @migration when not NULL) to its end with a
+ * snapshot of srv at @at, then restore it and run that to the end too:
+ * the restored run's fingerprint must be the uninterrupted run's.
+ * Returns the restored run's summary. */
+static struct json_value *snapshot_roundtrip(char *text, const char *migration,
+					     const char *at)
 {
 	char *dir = g_dir_make_tmp("odpsim-mig-XXXXXX", NULL);
 	char *snap = g_build_filename(dir, "snap", NULL);
-	char *text = scenario("pre-copy", NULL, NULL);
 	struct run_options opt = { .scenario_text = text,
-				   .snapshot_at = "6ms",
+				   .migration = migration,
+				   .snapshot_at = at,
 				   .snapshot_path = snap,
 				   .snapshot_host = "srv" };
 	bool io;
@@ -353,12 +356,25 @@ START_TEST(snapshot_after_migration)
 	ck_assert_msg(sys, "%s", e ? e->message : "");
 	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
 	ck_assert_uint_eq(system_sim(sys)->fingerprint, fp);
+	char *j = system_summary_json(sys, false);
+	struct json_value *v = json_parse(j, &e);
+	ck_assert_msg(v, "%s", e ? e->message : "");
+	g_free(j);
 	system_free(sys);
 	g_unlink(snap);
 	g_rmdir(dir);
 	g_free(snap);
 	g_free(dir);
 	g_free(text);
+	return v;
+}
+
+/* A snapshot taken after the migration restores to the uninterrupted
+ * run's fingerprint. */
+START_TEST(snapshot_after_migration)
+{
+	json_value_free(snapshot_roundtrip(scenario("pre-copy", NULL, NULL),
+					   NULL, "6ms"));
 }
 END_TEST
 
@@ -603,37 +619,10 @@ END_TEST
  * same way (it replayed the scenario's own policy once). */
 START_TEST(snapshot_records_migration_option)
 {
-	char *dir = g_dir_make_tmp("odpsim-mig-XXXXXX", NULL);
-	char *snap = g_build_filename(dir, "snap", NULL);
-	char *text = scenario("pre-copy", NULL, NULL);
-	struct run_options opt = { .scenario_text = text,
-				   .migration = "post-copy",
-				   .snapshot_at = "5ms",
-				   .snapshot_path = snap,
-				   .snapshot_host = "srv" };
-	bool io;
-	GError *e = NULL;
-	struct system *sys = system_build("t.ini", &opt, &io, &e);
-	ck_assert_msg(sys, "%s", e ? e->message : "");
-	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
-	uint64_t fp = system_sim(sys)->fingerprint;
-	system_free(sys);
-	struct run_options ropt = { 0 };
-	sys = system_restore(snap, &ropt, &io, &e);
-	ck_assert_msg(sys, "%s", e ? e->message : "");
-	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
-	ck_assert_uint_eq(system_sim(sys)->fingerprint, fp);
-	char *j = system_summary_json(sys, false);
-	struct json_value *v = json_parse(j, &e);
+	struct json_value *v = snapshot_roundtrip(
+		scenario("pre-copy", NULL, NULL), "post-copy", "5ms");
 	ck_assert_str_eq(json_path(v, "migration.policy")->str, "post-copy");
 	json_value_free(v);
-	g_free(j);
-	system_free(sys);
-	g_unlink(snap);
-	g_rmdir(dir);
-	g_free(snap);
-	g_free(dir);
-	g_free(text);
 }
 END_TEST
 
