@@ -208,10 +208,9 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 {
 	g_assert(src->paused && !dst->all_qps->len && !dst->all_mrs->len &&
 		 !dst->all_pds->len && !dst->reg_mrs->len);
-	for (guint i = 0; i < src->all_qps->len; i++) {
-		qp_detach(src, src->all_qps->pdata[i]);
+	nic_migrate_drop_tx(src);
+	for (guint i = 0; i < src->all_qps->len; i++)
 		tomb_add(src, src->all_qps->pdata[i]);
-	}
 	SWAP(src->qps, dst->qps);
 	SWAP(src->mrs, dst->mrs);
 	SWAP(src->all_qps, dst->all_qps);
@@ -265,11 +264,6 @@ void nic_migrate_zap(struct nic *nic)
 		if (mr->policy && mr->policy->on_demand && mr->npages)
 			mtt_zap(&mr->mtt, 0, mr->npages - 1);
 	}
-}
-
-uint64_t nic_served(const struct nic *nic)
-{
-	return nic->served;
 }
 
 void nic_on_serve(struct nic *nic, nic_serve_fn fn, void *ctx)

@@ -273,10 +273,9 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst);
  * pages as they arrive; pinned MRs keep theirs). */
 void nic_migrate_zap(struct nic *nic);
 void nic_migrate_resume(struct nic *nic);
-/* Requests executed and completions so far; @fn(ctx, nic) runs once, at
- * the next one (the function serves again after a migration); NULL
- * cancels. */
-uint64_t nic_served(const struct nic *nic);
+/* @fn(ctx, nic) runs once, at the next request the NIC executes or
+ * completion it writes (the function serves again after a migration);
+ * NULL cancels. */
 void nic_on_serve(struct nic *nic, nic_serve_fn fn, void *ctx);
 
 #endif

@@ -262,19 +262,18 @@ struct nic {
 	bool paused;        /* frozen for a live migration (migrate.c) */
 	GHashTable *tombs;  /* qpn -> struct nic_tomb: QPs migrated away
 			     * whose frozen responder still answers */
-	uint64_t served;    /* requests executed and completions: work the
-			     * function did for its peers and its host */
-	nic_serve_fn serve_fn; /* called once at the next one (migrate.c) */
+	nic_serve_fn serve_fn; /* called once at the next request executed or
+				* completion written (migrate.c) */
 	void *serve_ctx;
 	uint64_t *c_migr_rnr, *c_migr_drop;
 	struct hist *h_suspend_ns;
 	struct hist *h_reg_time, *h_stall_ns;
 };
 
-/* Count work done (migrate.c: the first after a resume ends a downtime). */
-static inline void nic_served_inc(struct nic *nic)
+/* The NIC did work: a request executed or a completion written (the first
+ * after a migration's resume ends its downtime: nic_on_serve). */
+static inline void nic_note_served(struct nic *nic)
 {
-	nic->served++;
 	if (G_UNLIKELY(nic->serve_fn != NULL)) {
 		nic_serve_fn fn = nic->serve_fn;
 		nic->serve_fn = NULL;

@@ -109,7 +109,7 @@ void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at)
 	s->visible = land;
 	cq->count++;
 	(*nic->c_cqes)++;
-	nic_served_inc(nic);
+	nic_note_served(nic);
 	if (cq->notify && !cq->notify_pending) {
 		cq->notify_pending = true;
 		sim_schedule(nic->sim, land, &ev_cq_notify, nic->comp, cq, 0);

@@ -108,7 +108,7 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 {
 	struct nic *nic = qp->nic;
 	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);
-	nic_served_inc(nic);
+	nic_note_served(nic);
 	if (land > mr->dma_busy)
 		mr->dma_busy = land;
 	oracle_dma(nic->oracle, true, mr, va, len, p->data_version, land,
@@ -178,7 +178,7 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 				   p->va + (uint64_t)i * mtu, len, 0, ready,
 				   qp->qpn, r->psn);
 		(*nic->c_read_resp_sent)++;
-		nic_served_inc(nic);
+		nic_note_served(nic);
 		nic_queue_response(nic, r, ready);
 	}
 	return false;

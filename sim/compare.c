@@ -733,13 +733,15 @@ static void compare_oracle_rows(const struct compare_result *r,
 	g_ptr_array_free(keys, TRUE);
 }
 
+/* One cell per run: the value at @key (a json_path, "migration.rounds"),
+ * a string as it is, a number through @fmt times @scale, else "-". */
 static char **compare_string_cells(const struct compare_result *r,
 				   const char *key, const char *fmt,
 				   double scale)
 {
 	char **cells = compare_cells_new(r->n);
 	for (unsigned i = 0; i < r->n; i++) {
-		const struct json_value *v = json_get(r->summary[i], key);
+		const struct json_value *v = json_path(r->summary[i], key);
 		if (v && v->type == JSON_STR)
 			cells[i] = g_strdup(v->str);
 		else if (v && v->type == JSON_NUM && fmt)
@@ -781,19 +783,11 @@ static void compare_migration_rows(const struct compare_result *r,
 		return;
 	compare_heading(lines, g_strdup("migration"));
 	for (unsigned k = 0; k < G_N_ELEMENTS(f); k++) {
-		char **cells = compare_cells_new(r->n);
-		for (unsigned i = 0; i < r->n; i++) {
-			const struct json_value *v = json_get(
-				json_get(r->summary[i], "migration"), f[k].key);
-			if (v && v->type == JSON_STR)
-				cells[i] = g_strdup(v->str);
-			else if (v && v->type == JSON_NUM)
-				cells[i] = g_strdup_printf(
-					f[k].fmt, compare_num(v) * f[k].scale);
-			else
-				cells[i] = g_strdup("-");
-		}
-		compare_add(lines, f[k].label, cells);
+		char *path = g_strdup_printf("migration.%s", f[k].key);
+		compare_add(lines, f[k].label,
+			    compare_string_cells(r, path, f[k].fmt,
+						 f[k].scale));
+		g_free(path);
 	}
 }
 

@@ -13,20 +13,16 @@
 #include "sim/json.h"
 #include "sim/sim.h"
 
-struct host;
-struct netswitch;
+struct system;
 struct migration;
 
 extern const struct param_table migration_params;
 extern const char *const migration_policy_names[]; /* NULL-terminated */
 
-/* From the [migration] section: NULL with no error when it names no
- * migration.  @switches: struct netswitch *; the migration must start
- * before @duration. */
-struct migration *migration_build(struct sim *sim, struct scenario *sc,
-				  struct host *const *hosts, unsigned nhosts,
-				  GPtrArray *switches, sim_time_t duration,
-				  bool *none, GError **error);
+/* From @sys's [migration] section (its hosts, switches and duration are
+ * built): NULL with no error, and *none, when it names no migration. */
+struct migration *migration_build(struct system *sys, bool *none,
+				  GError **error);
 /* The run ended: a downtime still going lasts to the end. */
 void migration_finish(struct migration *m);
 void migration_free(struct migration *m);

@@ -497,10 +497,7 @@ static bool build_migration(struct system *sys, const char *migration,
 			    GError **error)
 {
 	bool none;
-	sys->mig = migration_build(sys->sim, sys->sc,
-				   (struct host *const *)sys->hosts->pdata,
-				   sys->hosts->len, sys->switches,
-				   sys->p.duration, &none, error);
+	sys->mig = migration_build(sys, &none, error);
 	if (!sys->mig && none && migration) {
 		g_set_error(error, CONFIG_ERROR, 0,
 			    "--migration %s: %s names no migration (add "
@@ -835,12 +832,8 @@ bool system_run(struct system *sys, GError **error)
 		fprintf(stderr, "\r%*s\r", 72, "");
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *w = sys->workloads->pdata[i];
-		struct workload_result *r = &w->res;
 		/* a stall still going at the end counts too */
-		if (r->completed && sim->now - r->last > r->longest_gap) {
-			r->longest_gap = sim->now - r->last;
-			r->gap_start = r->last;
-		}
+		workload_result_gap(&w->res, sim->now);
 		if (w->ops->finish)
 			w->ops->finish(w);
 	}

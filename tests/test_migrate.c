@@ -40,19 +40,33 @@ struct outcome {
 	struct system *sys;
 };
 
-static struct outcome run_for(char *text, const char *duration)
+/* Build @path (or opt->scenario_text, reported as @path) or fail. */
+static struct system *build(const char *path, const struct run_options *opt)
 {
-	struct run_options opt = { .scenario_text = text,
-				   .duration = duration };
 	bool io;
 	GError *e = NULL;
-	struct system *sys = system_build("migrate-test.ini", &opt, &io, &e);
+	struct system *sys = system_build(path, opt, &io, &e);
 	ck_assert_msg(sys, "%s", e ? e->message : "");
+	return sys;
+}
+
+/* Run @sys to its end and parse its summary. */
+static struct outcome finish(struct system *sys)
+{
+	GError *e = NULL;
 	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
 	char *j = system_summary_json(sys, false);
 	struct outcome o = { json_parse(j, &e), sys };
 	ck_assert_msg(o.sum, "%s", e ? e->message : "");
 	g_free(j);
+	return o;
+}
+
+static struct outcome run_for(char *text, const char *duration)
+{
+	struct run_options opt = { .scenario_text = text,
+				   .duration = duration };
+	struct outcome o = finish(build("migrate-test.ini", &opt));
 	g_free(text);
 	return o;
 }
@@ -124,17 +138,13 @@ START_TEST(identity_survives)
 	static const char *const pols[] = { "stop-copy", "pre-copy",
 					     "post-copy" };
 	for (unsigned k = 0; k < G_N_ELEMENTS(pols); k++) {
-		struct run_options opt = { 0 };
 		char *text = scenario(pols[k], NULL, NULL);
-		opt.scenario_text = text;
-		bool io;
-		GError *e = NULL;
-		struct system *sys = system_build("t.ini", &opt, &io, &e);
-		ck_assert_msg(sys, "%s", e ? e->message : "");
+		struct run_options opt = { .scenario_text = text };
+		struct system *sys = build("t.ini", &opt);
 		struct host *srv = system_host(sys, "srv");
 		struct host *spare = system_host(sys, "spare");
 		struct nic *old = srv->nic, *neu = spare->nic;
-		ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+		struct outcome o = finish(sys);
 		ck_assert_ptr_eq(srv->nic, neu);
 		ck_assert_ptr_eq(spare->nic, old);
 		ck_assert_ptr_eq(nic_host(neu), srv);
@@ -173,14 +183,10 @@ START_TEST(identity_survives)
 			ck_assert_ptr_eq(mr->nic, neu);
 		}
 		/* the peers were served on the new port after the move */
-		stats_get(system_sim(sys)->stats, "spare.nic.acks_sent");
 		ck_assert_uint_gt(stats_get(system_sim(sys)->stats,
 					    "spare.nic.acks_sent"), 1000);
 		ck_assert_uint_gt(stats_get(system_sim(sys)->stats,
 					    "sw.switch.moves"), 0);
-		char *j = system_summary_json(sys, false);
-		struct outcome o = { json_parse(j, &e), sys };
-		g_free(j);
 		assert_clean(&o);
 		/* both workloads completed work after the migration */
 		for (const char *w = "bw"; w; w = strcmp(w, "bw") ? NULL
@@ -211,24 +217,15 @@ START_TEST(no_peer_waits_for_a_timeout)
 		for (unsigned seed = 1; seed <= 4; seed++) {
 			/* the shipped scenario: its seed 4 under post-copy
 			 * has a retry cross the switchover */
-			char *text = NULL;
 			char *mset = g_strdup_printf("migration.policy=%s",
 						     pols[k]);
 			char *sets[] = { mset, NULL };
 			struct run_options opt = { .sets = sets,
 						   .have_seed = true,
 						   .seed = seed };
-			bool io;
-			GError *e = NULL;
-			struct system *sys = system_build(
-				"workloads/migrate_precopy.ini", &opt, &io,
-				&e);
+			struct outcome o = finish(
+				build("workloads/migrate_precopy.ini", &opt));
 			g_free(mset);
-			ck_assert_msg(sys, "%s", e ? e->message : "");
-			ck_assert(system_run(sys, &e));
-			char *j = system_summary_json(sys, false);
-			struct outcome o = { json_parse(j, &e), sys };
-			g_free(j);
 			assert_clean(&o);
 			for (const char *w = "bw"; w;
 			     w = strcmp(w, "bw") ? NULL : "puts") {
@@ -241,7 +238,6 @@ START_TEST(no_peer_waits_for_a_timeout)
 					      pols[k], seed, w, st / 1e9);
 			}
 			outcome_free(&o);
-			g_free(text);
 		}
 }
 END_TEST
@@ -344,22 +340,17 @@ static struct json_value *snapshot_roundtrip(char *text, const char *migration,
 				   .snapshot_at = at,
 				   .snapshot_path = snap,
 				   .snapshot_host = "srv" };
+	struct outcome o = finish(build("t.ini", &opt));
+	uint64_t fp = system_sim(o.sys)->fingerprint;
+	outcome_free(&o);
+	struct run_options ropt = { 0 };
 	bool io;
 	GError *e = NULL;
-	struct system *sys = system_build("t.ini", &opt, &io, &e);
+	struct system *sys = system_restore(snap, &ropt, &io, &e);
 	ck_assert_msg(sys, "%s", e ? e->message : "");
-	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
-	uint64_t fp = system_sim(sys)->fingerprint;
-	system_free(sys);
-	struct run_options ropt = { 0 };
-	sys = system_restore(snap, &ropt, &io, &e);
-	ck_assert_msg(sys, "%s", e ? e->message : "");
-	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	o = finish(sys);
 	ck_assert_uint_eq(system_sim(sys)->fingerprint, fp);
-	char *j = system_summary_json(sys, false);
-	struct json_value *v = json_parse(j, &e);
-	ck_assert_msg(v, "%s", e ? e->message : "");
-	g_free(j);
+	struct json_value *v = o.sum;
 	system_free(sys);
 	g_unlink(snap);
 	g_rmdir(dir);

@@ -52,6 +52,18 @@ static gint cmp_u64(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
+void vmm_keys_sort_unique(GArray *keys)
+{
+	g_array_sort(keys, cmp_u64);
+	guint w = 0;
+	for (guint i = 0; i < keys->len; i++) {
+		uint64_t k = g_array_index(keys, uint64_t, i);
+		if (!w || g_array_index(keys, uint64_t, w - 1) != k)
+			g_array_index(keys, uint64_t, w++) = k;
+	}
+	g_array_set_size(keys, w);
+}
+
 GArray *vmm_dirty_log_harvest(struct vmm *vmm)
 {
 	GArray *v = g_array_new(FALSE, FALSE, sizeof(uint64_t));
@@ -65,7 +77,7 @@ GArray *vmm_dirty_log_harvest(struct vmm *vmm)
 		g_array_append_val(v, key);
 	}
 	g_hash_table_remove_all(vmm->dlog);
-	g_array_sort(v, cmp_u64);
+	g_array_sort(v, cmp_u64); /* a set: already unique */
 	return v;
 }
 

@@ -346,6 +346,8 @@ void vmm_dirty_log_stop(struct vmm *vmm);
 /* The keys logged since the start or the last harvest, ascending; the
  * log starts afresh.  The caller frees the array. */
 GArray *vmm_dirty_log_harvest(struct vmm *vmm);
+/* Sort page keys and drop repeats. */
+void vmm_keys_sort_unique(GArray *keys);
 /* Keys of every page with a frame (each 4 KiB of a huge page), ascending. */
 GArray *vmm_resident_keys(struct vmm *vmm);
 /* Content version of page @key (in a frame, swap or remote slot). */

@@ -200,10 +200,7 @@ void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
 		return;
 	}
 	sim_time_t now = sim_now(app->w->sim);
-	if (r->completed && now - r->last > r->longest_gap) {
-		r->longest_gap = now - r->last;
-		r->gap_start = r->last;
-	}
+	workload_result_gap(r, now);
 	r->completed++;
 	r->bytes += bytes;
 	r->last = now;

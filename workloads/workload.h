@@ -63,6 +63,16 @@ struct workload_result {
 	double bw_peak_gbps;
 };
 
+/* No completion from r->last until @now: the longest such gap so far? */
+static inline void workload_result_gap(struct workload_result *r,
+				       sim_time_t now)
+{
+	if (r->completed && now - r->last > r->longest_gap) {
+		r->longest_gap = now - r->last;
+		r->gap_start = r->last;
+	}
+}
+
 struct workload {
 	char *name;
 	const struct workload_ops *ops;
