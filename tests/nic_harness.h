@@ -137,6 +137,37 @@ static inline void pair_setup2(struct pair *p, const char *extra,
 			      &e));
 }
 
+/* Faults and moves without jitter or huge pages: exact timings. */
+#define ODP_SCENARIO "[vmm]\nfault_jitter = 0\nhuge_pages = false\n"
+
+/*
+ * a (pinned) and b (suspend policy) with 64 KiB buffers; b's VMM copies
+ * at 100 Mb/s, so a moved page stays suspended for 328 us, time to act
+ * while it is.  @extra: more scenario text.
+ */
+static inline void suspend_pair_setup(struct pair *p, const char *extra)
+{
+	static const int pol[2] = { REG_PIN, REG_SUSPEND };
+	char *text = g_strdup_printf(
+		ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n%s",
+		extra ? extra : "");
+	pair_setup2(p, text, NULL, 64 << 10, pol);
+	g_free(text);
+}
+
+/* Start moving page @page of b's buffer (suspended until the copy ends);
+ * returns the frame it leaves. */
+static inline uint64_t suspend_pair_move(struct pair *p, unsigned page,
+					 vmm_move_done_fn done, void *ctx)
+{
+	uint64_t pfn;
+	ck_assert(vmm_page_frame(p->as[1], p->buf[1] + (uint64_t)page * 4096,
+				 &pfn));
+	ck_assert(vmm_move_frame(p->h[1]->vmm, pfn, -1,
+				 VMM_REASON_MOVE_COMPACTION, done, ctx));
+	return pfn;
+}
+
 static inline void pair_setup(struct pair *p, const char *extra,
 			      const struct nic_qp_attr *attr, uint64_t buflen)
 {

@@ -16,7 +16,6 @@
 #include "tests/nic_harness.h"
 
 /* deterministic fault service: no jitter, no transparent huge pages */
-#define ODP_SCENARIO "[vmm]\nfault_jitter = 0\nhuge_pages = false\n"
 
 static const int pin_odp[2] = { REG_PIN, REG_ODP };
 
@@ -384,20 +383,13 @@ START_TEST(oracle_catches_unsafe)
 }
 END_TEST
 
-/* Moves of a suspend MR: writes arriving meanwhile are held, then
- * released in order; the MTT names the new frame; nothing faults. */
 /* An RDMA READ request for a suspended page is held too, not NAKed: the
  * peer sees a slower response, never an RNR round. */
 START_TEST(suspend_holds_read_requests)
 {
 	struct pair p;
-	const int pol[2] = { REG_PIN, REG_SUSPEND };
-	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
-		    NULL, 64 << 10, pol);
-	uint64_t old;
-	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &old));
-	ck_assert(vmm_move_frame(p.h[1]->vmm, old, -1,
-				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	suspend_pair_setup(&p, NULL);
+	suspend_pair_move(&p, 0, move_done, p.sim);
 	ck_assert(mtt_get(&p.mr[1]->mtt, 0) & MTT_SUSP);
 	struct nic_send_wr wr = wr_of(&p, 0, 9, NIC_WR_RDMA_READ, 0, 1024);
 	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
@@ -412,13 +404,13 @@ START_TEST(suspend_holds_read_requests)
 }
 END_TEST
 
+/* Moves of a suspend MR: writes arriving meanwhile are held, then
+ * released in order; the MTT names the new frame; nothing faults. */
 START_TEST(suspend_holds_and_resumes)
 {
 	struct pair p;
-	const int pol[2] = { REG_PIN, REG_SUSPEND };
 	/* a 4 KiB copy at 100 Mb/s: 328 us suspended, while writes arrive */
-	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
-		    NULL, 64 << 10, pol);
+	suspend_pair_setup(&p, NULL);
 	ck_assert_uint_eq(counter(&p, "b.vmm.committed_pages"), 16);
 	sim_time_t t0 = sim_now(p.sim);
 	struct nic_mr *mr = p.mr[1];

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include "nic/nic_int.h"
 #include "tests/nic_harness.h"
-#define ODP_SCENARIO "[vmm]\nfault_jitter = 0\nhuge_pages = false\n"
 static void move_done(void *ctx, bool ok, uint64_t new_pfn)
 { (void)ctx; (void)ok; (void)new_pfn; }
 
@@ -19,17 +18,12 @@ static void move_done(void *ctx, bool ok, uint64_t new_pfn)
 START_TEST(suspend_parks_fault_forever)
 {
 	struct pair p;
-	const int pol[2] = { REG_PIN, REG_SUSPEND };
-	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
-		    NULL, 64 << 10, pol);
+	suspend_pair_setup(&p, NULL);
 	/* page 1 goes (DONTNEED invalidates: MTT entry zapped) */
 	vmm_madvise_dontneed(p.as[1], p.buf[1] + 4096, 4096);
 	sim_run_until(p.sim, sim_now(p.sim) + 1 * SIM_MS);
 	/* a slow move of page 5 keeps the subscription's count odd */
-	uint64_t pfn;
-	ck_assert(vmm_page_frame(p.as[1], p.buf[1] + 5 * 4096, &pfn));
-	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
-				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	suspend_pair_move(&p, 5, move_done, p.sim);
 	/* a write to page 1 faults at the responder meanwhile */
 	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 4096, 64);
 	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
@@ -69,15 +63,10 @@ END_TEST
 START_TEST(hold_overflow_acks_unexecuted)
 {
 	struct pair p;
-	const int pol[2] = { REG_PIN, REG_SUSPEND };
-	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n"
-		    "[nic b]\nhold_packets = 2\n", NULL, 64 << 10, pol);
+	suspend_pair_setup(&p, "[nic b]\nhold_packets = 2\n");
 	struct nic_recv_wr rw = { 100, { p.buf[1] + 8192, 4096, p.mi[1].lkey } };
 	ck_assert_int_eq(nic_post_recv(p.qp[1], &rw), 0); /* one WQE only */
-	uint64_t pfn;
-	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &pfn));
-	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
-				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	suspend_pair_move(&p, 0, move_done, p.sim);
 	for (int i = 0; i < 3; i++) {
 		struct nic_send_wr wr = wr_of(&p, 0, (uint64_t)i,
 					      NIC_WR_RDMA_WRITE_WITH_IMM, 0, 64);
@@ -160,13 +149,8 @@ static void rs_done(void *ctx, struct nic_mr *mr, int status)
 START_TEST(resize_during_suspend_sticks)
 {
 	struct pair p;
-	const int pol[2] = { REG_PIN, REG_SUSPEND };
-	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
-		    NULL, 64 << 10, pol);
-	uint64_t pfn;
-	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &pfn));
-	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
-				 VMM_REASON_MOVE_COMPACTION, move_done, p.sim));
+	suspend_pair_setup(&p, NULL);
+	suspend_pair_move(&p, 0, move_done, p.sim);
 	int got = 0;
 	nic_mr_resize(p.mr[1], 32 << 10, rs_done, &got);
 	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 64);
@@ -188,13 +172,8 @@ END_TEST
 START_TEST(dontneed_during_suspend_sticks)
 {
 	struct pair p;
-	const int pol[2] = { REG_PIN, REG_SUSPEND };
-	pair_setup2(&p, ODP_SCENARIO "[vmm b]\ncopy_bandwidth = 100Mbps\n",
-		    NULL, 64 << 10, pol);
-	uint64_t pfn;
-	ck_assert(vmm_page_frame(p.as[1], p.buf[1], &pfn));
-	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
-				 VMM_REASON_MOVE_COMPACTION, NULL, NULL));
+	suspend_pair_setup(&p, NULL);
+	suspend_pair_move(&p, 0, NULL, NULL);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_US);
 	vmm_madvise_dontneed(p.as[1], p.buf[1], 4096);
 	sim_run_until(p.sim, sim_now(p.sim) + 5 * SIM_MS);
