@@ -999,11 +999,11 @@ struct sub_rec {
 	bool pending;
 };
 
-static void rec_start(struct vmm_sub *sub, uint64_t start, uint64_t end,
-		      enum vmm_reason reason, uint64_t token, void *ctx)
+/* An invalidation or suspension began: note it, acknowledge it now
+ * unless the test acknowledges it later (defer). */
+static void rec_begin(struct sub_rec *r, struct vmm_sub *sub, uint64_t start,
+		      uint64_t end, enum vmm_reason reason, uint64_t token)
 {
-	struct sub_rec *r = ctx;
-	r->starts++;
 	r->reason = reason;
 	r->token = token;
 	r->start = start;
@@ -1012,6 +1012,14 @@ static void rec_start(struct vmm_sub *sub, uint64_t start, uint64_t end,
 		r->pending = true;
 	else
 		vmm_notifier_ack(sub, token);
+}
+
+static void rec_start(struct vmm_sub *sub, uint64_t start, uint64_t end,
+		      enum vmm_reason reason, uint64_t token, void *ctx)
+{
+	struct sub_rec *r = ctx;
+	r->starts++;
+	rec_begin(r, sub, start, end, reason, token);
 }
 
 static void rec_end(struct vmm_sub *sub, uint64_t start, uint64_t end,
@@ -1029,14 +1037,7 @@ static void rec_suspend(struct vmm_sub *sub, uint64_t start, uint64_t end,
 {
 	struct sub_rec *r = ctx;
 	r->suspends++;
-	r->reason = reason;
-	r->token = token;
-	r->start = start;
-	r->end = end;
-	if (r->defer)
-		r->pending = true;
-	else
-		vmm_notifier_ack(sub, token);
+	rec_begin(r, sub, start, end, reason, token);
 }
 
 static void rec_resume(struct vmm_sub *sub, uint64_t start, uint64_t end,
