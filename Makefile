@@ -35,7 +35,7 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS := $(shell pkg-config --libs check)
 
-LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c vmm/*.c nic/*.c workloads/*.c))
+LIB_SRC := $(filter-out sim/system/main.c,$(wildcard sim/*.c sim/system/*.c vmm/*.c nic/*.c workloads/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
@@ -56,7 +56,7 @@ $(B)/libodpsim.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/odpsim: $(B)/sim/main.o $(B)/libodpsim.a
+$(B)/odpsim: $(B)/sim/system/main.o $(B)/libodpsim.a
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%.o: tests/%.c
@@ -102,7 +102,7 @@ install: $(B)/odpsim
 clean:
 	rm -rf build demo-out
 
--include $(LIB_OBJ:.o=.d) $(B)/sim/main.d $(TEST_SRC:tests/%.c=$(B)/tests/%.d)
+-include $(LIB_OBJ:.o=.d) $(B)/sim/system/main.d $(TEST_SRC:tests/%.c=$(B)/tests/%.d)
 
 # --- vmm test fixture ---
 # A tiny static ELF image (tests/fixtures/elf_fixture.c) that test_vmm

@@ -1,6 +1,6 @@
 /*
  * nic/host.h - one simulated host: its memory manager, its HCA and the
- * driver between them.  Built by sim/system.c from a [host NAME] section;
+ * driver between them.  Built by sim/system/system.c from a [host NAME] section;
  * workloads reach the models through it.  Members are NULL until the model
  * that owns them exists in the build (vmm/ for memory, nic/ for the HCA).
  */

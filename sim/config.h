@@ -9,7 +9,7 @@
  * "[TYPE]" or "[TYPE NAME]": [sim], [host a], [link ab], [workload w1],
  * and per-component sections such as [nic] (all hosts) or [nic a] (host a).
  * The schema (which section types exist and which tables apply) is given by
- * the caller (sim/system.c), so this file knows no model.
+ * the caller (sim/system/system.c), so this file knows no model.
  *
  * Values: text after " #" or " ;" is a comment.  Command-line overrides
  * (--set TYPE[.NAME].KEY=VALUE) are folded in with line 0 and reported as

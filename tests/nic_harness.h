@@ -16,7 +16,7 @@
 #include "nic/nic.h"
 #include "nic/packet.h"
 #include "sim/stats.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 #include "vmm/vmm.h"
 
 static inline char *harness_write_tmp(const char *text)

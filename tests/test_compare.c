@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sim/compare.h"
+#include "sim/system/compare.h"
 #include "sim/json.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 static const char *odpsim(void)
 {

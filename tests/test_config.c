@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "sim/config.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 struct tcfg {
 	uint64_t mtu, rate, delay, n;

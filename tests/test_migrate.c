@@ -1,5 +1,5 @@
 /*
- * tests/test_migrate.c - live migration of a host (sim/system_migrate.inc,
+ * tests/test_migrate.c - live migration of a host (sim/system/migrate.c,
  * nic/migrate.c, vmm/migrate.c) and the switch it needs: identities
  * survive, traffic resumes on the new NIC, pre-copy converges or falls
  * back, the oracle catches unreported NIC writes, post-copy pulls pages,
@@ -13,7 +13,7 @@
 #include "nic/nic_int.h"
 #include "sim/json.h"
 #include "sim/stats.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 /* srv serves write_bw from p1 and kv puts from p2 through switch sw; at
  * 3 ms it migrates to spare.  @extra: more lines for [migration]. */

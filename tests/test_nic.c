@@ -16,7 +16,7 @@
 #include "nic/wire.h"
 #include "sim/json.h"
 #include "sim/stats.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 #include "vmm/vmm.h"
 #include "tests/nic_harness.h"
 

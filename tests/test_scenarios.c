@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "sim/json.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 /* The figures of one run as "key = value" lines, sorted by key. */
 static char *run_figures(const char *path, const char *seed_set,

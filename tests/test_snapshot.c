@@ -23,7 +23,7 @@
 #include "nic/host.h"
 #include "nic/nic_int.h"
 #include "sim/snapfile.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 #include "sim/vmstate.h"
 #include "vmm/snapshot.h"
 #include "nic/snapshot.h"

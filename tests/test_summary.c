@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sim/json.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 START_TEST(json_roundtrip)
 {

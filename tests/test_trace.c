@@ -23,7 +23,7 @@
 #include "sim/json.h"
 #include "sim/sim.h"
 #include "sim/stats.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 #include "sim/timeline.h"
 #include "sim/trace.h"
 #include "vmm/vmm.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "sim/json.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 int main(int argc, char **argv)
 {

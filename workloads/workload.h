@@ -2,7 +2,7 @@
  * workloads/workload.h - application models.
  *
  * A workload type is a const ops table (name, parameter table, create,
- * start, finish); sim/system.c instantiates one per [workload NAME] section
+ * start, finish); sim/system/system.c instantiates one per [workload NAME] section
  * from the registry workload_types[].  Workloads reach hosts only through
  * struct host and the APIs of vmm/ and nic/ (the verbs-like API), never
  * through the system builder.  Each fills a struct workload_result, from

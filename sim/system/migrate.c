@@ -1,9 +1,9 @@
 /*
- * sim/system_migrate.inc - live migration of a host, with its address
+ * sim/system/migrate.c - live migration of a host, with its address
  * spaces, MRs and QPs, to a spare host: the orchestration of vmm/migrate.c
  * (dirty log, remote pages) and nic/migrate.c (freeze, transplant,
- * resume).  Included by sim/system.c, as system_snapshot.inc is: only
- * system.c may call into vmm/ and nic/ (ARCHITECTURE.md).
+ * resume).  Like the rest of sim/system/, it may call into vmm/ and nic/
+ * (ARCHITECTURE.md).
  *
  * What migrates is the host's guest state: its memory manager with every
  * address space (page contents travel over the migration channel), its
@@ -41,7 +41,7 @@
  * A page costs 4 KiB plus page_header bytes and is read when it starts to
  * go.
  */
-#include "sim/migrate.h"
+#include "sim/system/migrate.h"
 
 #include <string.h>
 
@@ -51,6 +51,7 @@
 #include "nic/wire.h"
 #include "sim/snapfile.h"
 #include "sim/stats.h"
+#include "sim/system/system_int.h"
 #include "sim/trace.h"
 #include "sim/units.h"
 #include "vmm/vmm.h"
@@ -577,8 +578,8 @@ static bool parse_migrate(struct migration *m, struct system *sys,
 				 "'%s': expected 'HOST -> SPARE at TIME', as "
 				 "in 'migrate = a -> spare at 20ms'", s);
 	}
-	m->src = host_by_name(sys, v[1]);
-	m->dst = host_by_name(sys, v[2]);
+	m->src = system_host(sys, v[1]);
+	m->dst = system_host(sys, v[2]);
 	GError *e = NULL;
 	if (!m->src || !m->dst)
 		ok = mig_error(sc, "migrate", error,

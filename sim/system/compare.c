@@ -1,5 +1,5 @@
 /*
- * sim/compare.c - `odpsim compare` (see compare.h).
+ * sim/system/compare.c - `odpsim compare` (see compare.h).
  *
  * Why fork and not threads or re-exec: the simulator is written for one
  * run per process (tables filled at first use, no locks anywhere), a forked
@@ -17,7 +17,7 @@
  * HOST.nic.page_faults, so new hosts and new counters need no code here.
  * A figure a run lacks prints as "-".
  */
-#include "sim/compare.h"
+#include "sim/system/compare.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -30,8 +30,8 @@
 
 #include "sim/config.h"
 #include "sim/json.h"
-#include "sim/migrate.h"
-#include "sim/system.h"
+#include "sim/system/migrate.h"
+#include "sim/system/system.h"
 
 enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
 

@@ -1,10 +1,10 @@
 /*
- * sim/system.h - the top of the tree: builds hosts, links and workloads
- * from a scenario, runs it and reports.  With sim/main.c, the only code that
- * may include nic/ and vmm/ headers.
+ * sim/system/system.h - the top of the tree: builds hosts, links and
+ * workloads from a scenario, runs it and reports.  sim/system/ is the only
+ * part of sim/ that may include nic/ and vmm/ headers.
  */
-#ifndef SIM_SYSTEM_H
-#define SIM_SYSTEM_H
+#ifndef SIM_SYSTEM_SYSTEM_H
+#define SIM_SYSTEM_SYSTEM_H
 
 #include <glib.h>
 #include <stdbool.h>
@@ -39,7 +39,7 @@ struct run_options {
 	const char *trace_from, *trace_to, *trace_cap;
 	bool progress;        /* progress line on stderr */
 	bool strict;          /* the first oracle violation stops the run */
-	/* snapshots (sim/system_snapshot.inc) */
+	/* snapshots (sim/system/snapshot.c) */
 	const char *snapshot_path; /* --snapshot FILE, or NULL */
 	const char *snapshot_at;   /* --snapshot-at T */
 	const char *snapshot_host; /* NULL: every host, to FILE.HOST */

@@ -1,9 +1,8 @@
 /*
- * sim/system_snapshot.inc - snapshots of hosts and restore by verified
- * replay; #included by sim/system.c only (it reaches struct system, the
- * hosts' vmm and nic), so it is not a separate translation unit.
+ * sim/system/snapshot.c - snapshots of hosts and restore by verified
+ * replay (see snapshot.h).
  *
- * Representation: struct snap_state is what a run remembers for a
+ * Representation: struct snapshot_state is what a run remembers for a
  * snapshot: the time to stop at, where to write (or, on restore, the
  * snapshot to verify against), the scenario text and the overrides the
  * run was built with.  The RUN record (NT_ODPSIM_RUN) carries them, with
@@ -18,12 +17,22 @@
  * pointers into model objects (a fault completion, a DMA landing, a
  * workload's timer); replay reproduces them exactly instead.
  */
+#include "sim/system/snapshot.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nic/host.h"
 #include "nic/snapshot.h"
 #include "sim/snapfile.h"
+#include "sim/system/system_int.h"
+#include "sim/units.h"
+#include "sim/version.h"
 #include "sim/vmstate.h"
 #include "vmm/snapshot.h"
 
-struct snap_state {
+struct snapshot_state {
 	sim_time_t at;
 	bool done;
 	char *path;       /* --snapshot FILE */
@@ -79,7 +88,7 @@ const struct vmstate_desc *const *system_snapshot_descs(void)
 	return snap_descs;
 }
 
-static void snap_state_free(struct snap_state *s)
+void snapshot_state_free(struct snapshot_state *s)
 {
 	if (!s)
 		return;
@@ -186,7 +195,7 @@ static char *snap_compare(const struct snapfile *want,
 /* At the snapshot time: write the files, or verify the replay. */
 static bool snap_take(struct system *sys, GError **error)
 {
-	struct snap_state *s = sys->snap;
+	struct snapshot_state *s = sys->snap;
 	for (guint i = 0; i < sys->hosts->len; i++) {
 		struct host *h = sys->hosts->pdata[i];
 		if (s->host && strcmp(s->host, h->name))
@@ -218,12 +227,11 @@ static bool snap_take(struct system *sys, GError **error)
 	return true;
 }
 
-/* Run up to @t; when the snapshot time falls in the slice, stop there
- * first and take (or verify) it.  Slicing does not change which events
+/* Slicing does not change which events
  * fire, so the run's fingerprint is the same with or without it. */
-static bool snap_run_until(struct system *sys, sim_time_t t, GError **error)
+bool snapshot_run_until(struct system *sys, sim_time_t t, GError **error)
 {
-	struct snap_state *s = sys->snap;
+	struct snapshot_state *s = sys->snap;
 	if (s && !s->done && s->at <= t) {
 		sim_run_until(sys->sim, s->at);
 		if (system_violation(sys))
@@ -236,11 +244,11 @@ static bool snap_run_until(struct system *sys, sim_time_t t, GError **error)
 	return true;
 }
 
-/* After the run loop: a restore that never reached the snapshot's time
- * (an oracle violation under --strict ended it) verified nothing. */
-static bool snap_finish(struct system *sys, GError **error)
+/* A restore can stop short when an oracle violation under --strict ends
+ * the run. */
+bool snapshot_finish(struct system *sys, GError **error)
 {
-	struct snap_state *s = sys->snap;
+	struct snapshot_state *s = sys->snap;
 	if (s && !s->done && s->verify) {
 		g_set_error(error, CONFIG_ERROR, 0,
 			    "%s: the replay ended at %.6f s, before the "
@@ -255,15 +263,14 @@ static bool snap_finish(struct system *sys, GError **error)
 	return true;
 }
 
-/* system_build: remember what a RUN record needs. */
-static bool snap_setup(struct system *sys, const char *scenario_path_arg,
-		       const struct run_options *opt, bool *io_error,
-		       GError **error)
+bool snapshot_setup(struct system *sys, const char *scenario_path_arg,
+		    const struct run_options *opt, bool *io_error,
+		    GError **error)
 {
 	if (!opt->snapshot_path && !opt->verify_path)
 		return true;
-	struct snap_state *s = sys->snap = g_new0(struct snap_state, 1);
-	if (opt->snapshot_host && !host_by_name(sys, opt->snapshot_host)) {
+	struct snapshot_state *s = sys->snap = g_new0(struct snapshot_state, 1);
+	if (opt->snapshot_host && !system_host(sys, opt->snapshot_host)) {
 		g_set_error(error, CONFIG_ERROR, 0,
 			    "--snapshot-host: no host named '%s'",
 			    opt->snapshot_host);

@@ -1,5 +1,5 @@
 /*
- * sim/compare.h - `odpsim compare`: one scenario, one run per registration
+ * sim/system/compare.h - `odpsim compare`: one scenario, one run per registration
  * policy, the same seed, one side-by-side table.
  *
  * Each run is a forked child of the command that builds and runs the system
@@ -9,8 +9,8 @@
  * in which children finish never shows.  Everything is validated in the
  * parent before the first child starts.
  */
-#ifndef SIM_COMPARE_H
-#define SIM_COMPARE_H
+#ifndef SIM_SYSTEM_COMPARE_H
+#define SIM_SYSTEM_COMPARE_H
 
 #include <glib.h>
 #include <stdbool.h>

@@ -1,9 +1,9 @@
 /*
- * sim/main.c - the odpsim command.
+ * sim/system/main.c - the odpsim command.
  *
  *   odpsim run SCENARIO [options]     run one scenario
  *   odpsim compare SCENARIO [options] one run per policy, side by side
- *                                     (sim/compare.c)
+ *                                     (sim/system/compare.c)
  *   odpsim run --restore SNAPSHOT     continue a run from a snapshot
  *   odpsim snapshot-info SNAPSHOT     what a snapshot holds
  *   odpsim params [COMPONENT]         parameter tables
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/compare.h"
+#include "sim/system/compare.h"
 #include "sim/stats.h"
-#include "sim/system.h"
+#include "sim/system/system.h"
 #include "sim/version.h"
 
 enum { EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };

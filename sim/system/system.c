@@ -1,8 +1,8 @@
 /*
- * sim/system.c - scenario schema, system construction, run loop and
+ * sim/system/system.c - scenario schema, system construction, run loop and
  * summaries (see system.h).
  */
-#include "sim/system.h"
+#include "sim/system/system.h"
 
 #include <errno.h>
 #include <string.h>
@@ -10,11 +10,13 @@
 
 #include "nic/host.h"
 #include "sim/json.h"
-#include "sim/migrate.h"
 #include "sim/series.h"
 #include "sim/stats.h"
 #include "sim/timeline.h"
 #include "sim/trace.h"
+#include "sim/system/migrate.h"
+#include "sim/system/snapshot.h"
+#include "sim/system/system_int.h"
 #include "sim/version.h"
 #include "nic/driver.h"
 #include "nic/mtt_cache.h"
@@ -75,33 +77,6 @@ const struct section_schema system_schema[] = {
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
 
-struct system {
-	struct sim *sim;
-	struct scenario *sc;
-	struct sim_params p;
-	const char *policy_name;
-	GPtrArray *hosts;     /* struct host * */
-	GPtrArray *workloads; /* struct workload * */
-	GPtrArray *links;     /* struct link * */
-	GPtrArray *switches;  /* struct netswitch * */
-	GPtrArray *pcaps;     /* struct pcap_writer * */
-	struct pkt_pool pool;
-	struct series *series;
-	GPtrArray *mtt_occ;   /* uint64_t * per host, set before each sample */
-	char *out_dir;
-	bool timeline;        /* counters go to the timeline too */
-	double wall_s;
-	gint64 wall_start;
-	bool progress;
-	gint64 progress_last;
-	uint64_t *oracle_lost, *oracle_stale, *oracle_final;
-	struct snap_state *snap; /* --snapshot or --restore, else NULL */
-	struct migration *mig;   /* [migration] migrate = ..., else NULL */
-};
-
-static struct host *host_by_name(struct system *sys, const char *name);
-#include "sim/system_snapshot.inc"
-#include "sim/system_migrate.inc"
 
 
 /* The workload subtables, filled from the registry at first use. */
@@ -148,8 +123,6 @@ struct sim *system_sim(struct system *sys)
 	return sys->sim;
 }
 
-static struct host *host_by_name(struct system *sys, const char *name);
-
 static bool set_strict(struct system *sys, bool strict)
 {
 	for (guint i = 0; i < sys->hosts->len; i++) {
@@ -158,11 +131,6 @@ static bool set_strict(struct system *sys, bool strict)
 			oracle_set_strict(nic_oracle(h->nic), strict);
 	}
 	return true;
-}
-
-struct host *system_host(struct system *sys, const char *name)
-{
-	return host_by_name(sys, name);
 }
 
 const struct sim_params *system_params(const struct system *sys)
@@ -311,7 +279,7 @@ static bool build_hosts(struct system *sys, GError **error)
 	return true;
 }
 
-static struct host *host_by_name(struct system *sys, const char *name)
+struct host *system_host(struct system *sys, const char *name)
 {
 	for (guint i = 0; i < sys->hosts->len; i++) {
 		struct host *h = sys->hosts->pdata[i];
@@ -336,7 +304,7 @@ static bool build_switches(struct system *sys, GError **error)
 {
 	const char *const *names = scenario_names(sys->sc, "switch");
 	for (unsigned i = 0; names[i]; i++) {
-		if (host_by_name(sys, names[i])) {
+		if (system_host(sys, names[i])) {
 			char *where = scenario_where(sys->sc, "switch",
 						     names[i], NULL);
 			g_set_error(error, CONFIG_ERROR, 0,
@@ -374,8 +342,8 @@ static bool build_links(struct system *sys, const char *pcap_dir,
 		if (ok && !link_parse_ends(lc.ends, &a, &b, &e)) {
 			ok = false;
 		} else if (ok) {
-			ha = host_by_name(sys, a);
-			hb = host_by_name(sys, b);
+			ha = system_host(sys, a);
+			hb = system_host(sys, b);
 			sa = ha ? NULL : switch_by_name(sys, a);
 			sb = hb ? NULL : switch_by_name(sys, b);
 			if ((!ha && !sa) || (!hb && !sb))
@@ -595,7 +563,7 @@ struct system *system_build(const char *scenario_path,
 	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error) ||
 	    !build_migration(sys, opt->migration, error) ||
-	    !snap_setup(sys, scenario_path, opt, io_error, error))
+	    !snapshot_setup(sys, scenario_path, opt, io_error, error))
 		goto fail;
 
 	/* outputs */
@@ -702,7 +670,7 @@ void system_free(struct system *sys)
 	sim_free(sys->sim);
 	scenario_free(sys->sc);
 	g_free(sys->out_dir);
-	snap_state_free(sys->snap);
+	snapshot_state_free(sys->snap);
 	migration_free(sys->mig);
 	g_free(sys);
 }
@@ -804,7 +772,7 @@ bool system_run(struct system *sys, GError **error)
 	sim_time_t step = series_on ? sys->p.series_interval : sys->p.duration;
 	for (sim_time_t t = 0; t < sys->p.duration;) {
 		t = t + step < sys->p.duration ? t + step : sys->p.duration;
-		if (!snap_run_until(sys, t, error))
+		if (!snapshot_run_until(sys, t, error))
 			return false;
 		if (system_violation(sys))
 			break; /* --strict: the first violation ends the run */
@@ -818,7 +786,7 @@ bool system_run(struct system *sys, GError **error)
 		}
 	}
 	sys->wall_s = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
-	if (!snap_finish(sys, error))
+	if (!snapshot_finish(sys, error))
 		return false;
 	if (sys->mig)
 		migration_finish(sys->mig);

@@ -1,9 +1,9 @@
 /*
- * sim/migrate.h - live migration of a host to a spare (the [migration]
- * section; see system_migrate.inc for the model).
+ * sim/system/migrate.h - live migration of a host to a spare (the
+ * [migration] section; see migrate.c for the model).
  */
-#ifndef SIM_MIGRATE_H
-#define SIM_MIGRATE_H
+#ifndef SIM_SYSTEM_MIGRATE_H
+#define SIM_SYSTEM_MIGRATE_H
 
 #include <glib.h>
 #include <stdbool.h>
