@@ -36,11 +36,11 @@ static int run_cmd(const char *const *argv, const char *crash_policy,
 		g_ptr_array_add(v, (gpointer)*a);
 	g_ptr_array_add(v, NULL);
 	char **env = g_get_environ();
-	env = g_environ_unsetenv(env, "ODPSIM_COMPARE_TEST_CRASH");
+	env = g_environ_unsetenv(env, "ODPSIM_RUNPOOL_TEST_CRASH");
 	/* no tools/__pycache__ left in the tree by the plot test */
 	env = g_environ_setenv(env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
 	if (crash_policy)
-		env = g_environ_setenv(env, "ODPSIM_COMPARE_TEST_CRASH",
+		env = g_environ_setenv(env, "ODPSIM_RUNPOOL_TEST_CRASH",
 				       crash_policy, TRUE);
 	int status = -1;
 	GError *e = NULL;

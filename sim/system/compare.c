@@ -1,15 +1,9 @@
 /*
  * sim/system/compare.c - `odpsim compare` (see compare.h).
  *
- * Why fork and not threads or re-exec: the simulator is written for one
- * run per process (tables filled at first use, no locks anywhere), a forked
- * child starts from exactly the parent's state, so its run is the one
- * `odpsim run --policy P` does, and a crash of one policy (an assertion in
- * a model) ends one child, which the parent reports by name.  Re-executing
- * /proc/self/exe would work too, but would depend on /proc and pass every
- * option through a second command line.  The children write their
- * summaries (a few KiB each) into pipes that the parent drains with poll(),
- * so no child blocks on a full pipe and no temporary file is left behind.
+ * Each run is a forked child (sim/system/runpool.c, which says why fork):
+ * its results are those of `odpsim run --policy P`, and a crash of one
+ * policy ends one child, which is reported by the policy's name.
  *
  * The table is computed from the parsed summaries only, never from a live
  * system, so it reads the same whether the runs were parallel or not, and
@@ -20,17 +14,13 @@
 #include "sim/system/compare.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "sim/config.h"
 #include "sim/json.h"
+#include "sim/system/figures.h"
 #include "sim/system/migrate.h"
+#include "sim/system/runpool.h"
 #include "sim/system/system.h"
 
 enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
@@ -171,106 +161,46 @@ void compare_warn_fixed_policies(const struct compare_options *o, FILE *out)
 	scenario_free(sc);
 }
 
-/* ---- running: one forked child per policy ---- */
+/* ---- running: one forked child per policy (sim/system/runpool.c) ---- */
 
-struct compare_child {
-	pid_t pid;
-	int fd;        /* read end of the child's pipe */
-	unsigned idx;  /* policy index */
-	GString *buf;
+struct compare_pool {
+	const struct compare_options *o;
+	struct compare_result *r;
+	char **dirs;     /* per policy: DIR/POLICY, or NULL */
+	GString *failed;
 };
 
-static bool compare_write_all(int fd, const char *s, size_t n)
+static void compare_job(void *ctx, unsigned idx, struct runpool_job *job)
 {
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		s += w;
-		n -= (size_t)w;
-	}
-	return true;
+	struct compare_pool *cp = ctx;
+	const char *policy = cp->o->policies[idx];
+	compare_run_options(cp->o, policy, cp->dirs[idx], &job->opt);
+	job->scenario = cp->o->scenario;
+	job->label = policy;
 }
 
-/* The child: build, run, send the summary, exit.  Never returns. */
-static void G_GNUC_NORETURN compare_child_main(const struct compare_options *o,
-					      const char *policy, int fd)
+static void compare_done(void *ctx, unsigned idx,
+			 const struct runpool_result *res)
 {
-	char *dir = o->out_dir ? g_build_filename(o->out_dir, policy, NULL)
-			       : NULL;
-	struct run_options opt;
-	compare_run_options(o, policy, dir, &opt);
-	GError *e = NULL;
-	bool io_error;
-	/* test hook (tests/test_compare.c): this policy's run crashes */
-	if (!g_strcmp0(g_getenv("ODPSIM_COMPARE_TEST_CRASH"), policy))
-		abort();
-	struct system *sys = system_build(o->scenario, &opt, &io_error, &e);
-	if (!sys) {
-		fprintf(stderr, "odpsim: compare: %s: %s\n", policy,
-			e->message);
-		_exit(io_error ? EXIT_IO : EXIT_CONFIG);
+	struct compare_pool *cp = ctx;
+	struct compare_result *r = cp->r;
+	char *why = res->failure ? g_strdup(res->failure) : NULL;
+	if (!why) {
+		GError *e = NULL;
+		r->summary[idx] = json_parse(res->summary, &e);
+		if (r->summary[idx])
+			r->json[idx] = g_strdup(res->summary);
+		else {
+			why = g_strdup_printf("summary is not JSON: %s",
+					      e->message);
+			g_error_free(e);
+		}
 	}
-	if (!system_run(sys, &e)) {
-		fprintf(stderr, "odpsim: compare: %s: %s\n", policy,
-			e->message);
-		_exit(EXIT_IO);
-	}
-	char *j = system_summary_json(sys, false);
-	bool ok = compare_write_all(fd, j, strlen(j));
-	_exit(ok ? EXIT_OK : EXIT_IO);
-}
-
-static bool compare_spawn(const struct compare_options *o, unsigned idx,
-			  struct compare_child *c, GError **error)
-{
-	int p[2];
-	if (pipe(p) != 0) {
-		g_set_error(error, COMPARE_ERROR, 0, "compare: pipe: %s",
-			    strerror(errno));
-		return false;
-	}
-	fflush(NULL); /* nothing buffered is written twice */
-	pid_t pid = fork();
-	if (pid < 0) {
-		g_set_error(error, COMPARE_ERROR, 0, "compare: fork: %s",
-			    strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return false;
-	}
-	if (pid == 0) {
-		/* stdout is the parent's table or JSON array: anything a
-		 * model prints goes to stderr instead */
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		close(p[0]);
-		compare_child_main(o, o->policies[idx], p[1]);
-	}
-	close(p[1]);
-	c->pid = pid;
-	c->fd = p[0];
-	c->idx = idx;
-	c->buf = g_string_new(NULL);
-	return true;
-}
-
-/* Why a finished child gave no summary, or NULL when it did. */
-static char *compare_child_failure(int status, const GString *buf)
-{
-	if (WIFSIGNALED(status))
-		return g_strdup_printf("killed by signal %d (%s)",
-				       WTERMSIG(status),
-				       strsignal(WTERMSIG(status)));
-	if (!WIFEXITED(status))
-		return g_strdup_printf("ended with wait status %d", status);
-	if (WEXITSTATUS(status) != 0)
-		return g_strdup_printf("exited with status %d",
-				       WEXITSTATUS(status));
-	if (!buf->len)
-		return g_strdup("printed no summary");
-	return NULL;
+	if (why)
+		g_string_append_printf(cp->failed, "%spolicy %s: run %s",
+				       cp->failed->len ? "; " : "",
+				       cp->o->policies[idx], why);
+	g_free(why);
 }
 
 void compare_result_free(struct compare_result *r)
@@ -302,88 +232,31 @@ struct compare_result *compare_run(const struct compare_options *o,
 		compare_result_free(r);
 		return NULL;
 	}
-	unsigned jobs = MIN(MAX(o->jobs, 1u), MAX(r->n, 1u));
-	struct compare_child *run = g_new0(struct compare_child, jobs);
-	struct pollfd *pfd = g_new0(struct pollfd, jobs);
-	GString *failed = g_string_new(NULL);
-	unsigned next = 0, nrun = 0;
-	bool spawn_ok = true;
-	while ((spawn_ok && next < r->n) || nrun) {
-		while (spawn_ok && next < r->n && nrun < jobs) {
-			GError *e = NULL;
-			if (compare_spawn(o, next, &run[nrun], &e)) {
-				nrun++;
-				next++;
-			} else {
-				/* collect the running ones, start no more */
-				g_string_append_printf(failed, "%s%s",
-						       failed->len ? "; " : "",
-						       e->message);
-				g_error_free(e);
-				spawn_ok = false;
-			}
-		}
-		if (!nrun)
-			break;
-		for (unsigned i = 0; i < nrun; i++)
-			pfd[i] = (struct pollfd){ .fd = run[i].fd,
-						  .events = POLLIN };
-		if (poll(pfd, nrun, -1) < 0) {
-			g_assert(errno == EINTR);
-			continue;
-		}
-		for (unsigned i = nrun; i-- > 0;) {
-			if (!pfd[i].revents)
-				continue;
-			char chunk[65536];
-			ssize_t n = read(run[i].fd, chunk, sizeof(chunk));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n > 0) {
-				g_string_append_len(run[i].buf, chunk, n);
-				continue;
-			}
-			/* end of file: the child is done */
-			struct compare_child c = run[i];
-			close(c.fd);
-			int status = 0;
-			while (waitpid(c.pid, &status, 0) < 0)
-				g_assert(errno == EINTR);
-			run[i] = run[--nrun];
-			const char *policy = o->policies[c.idx];
-			char *why = compare_child_failure(status, c.buf);
-			GError *e = NULL;
-			if (!why) {
-				r->summary[c.idx] = json_parse(c.buf->str, &e);
-				if (!r->summary[c.idx]) {
-					why = g_strdup_printf(
-						"summary is not JSON: %s",
-						e->message);
-					g_error_free(e);
-				}
-			}
-			if (why) {
-				g_string_append_printf(
-					failed, "%spolicy %s: run %s",
-					failed->len ? "; " : "", policy, why);
-				g_free(why);
-				g_string_free(c.buf, TRUE);
-			} else {
-				g_strchomp(c.buf->str);
-				r->json[c.idx] = g_string_free(c.buf, FALSE);
-			}
-		}
+	struct compare_pool cp = { .o = o, .r = r,
+				   .dirs = g_new0(char *, r->n + 1),
+				   .failed = g_string_new(NULL) };
+	for (unsigned i = 0; o->out_dir && i < r->n; i++)
+		cp.dirs[i] = g_build_filename(o->out_dir, o->policies[i], NULL);
+	struct runpool_spec spec = {
+		.n = r->n, .jobs = o->jobs, .prefix = "compare",
+		.job = compare_job, .done = compare_done, .ctx = &cp,
+	};
+	GError *e = NULL;
+	if (!runpool_run(&spec, &e)) {
+		/* the runs already going were collected: start no more */
+		g_string_append_printf(cp.failed, "%s%s",
+				       cp.failed->len ? "; " : "", e->message);
+		g_error_free(e);
 	}
-	g_free(run);
-	g_free(pfd);
-	if (failed->len) {
+	g_strfreev(cp.dirs);
+	if (cp.failed->len) {
 		g_set_error(error, COMPARE_ERROR, 0, "compare: %s",
-			    failed->str);
-		g_string_free(failed, TRUE);
+			    cp.failed->str);
+		g_string_free(cp.failed, TRUE);
 		compare_result_free(r);
 		return NULL;
 	}
-	g_string_free(failed, TRUE);
+	g_string_free(cp.failed, TRUE);
 	if (o->out_dir) {
 		char *path = g_build_filename(o->out_dir, "compare.json", NULL);
 		char *text = compare_json(r);
@@ -410,101 +283,11 @@ char *compare_json(const struct compare_result *r)
 
 /* ---- the table ---- */
 
-/* Seconds per unit of a name ending in _ps, _ns, _us, _ms or _s. */
-static double compare_time_unit(const char *name)
-{
-	static const struct {
-		const char *suffix;
-		double s;
-	} u[] = { { "_ps", 1e-12 }, { "_ns", 1e-9 }, { "_us", 1e-6 },
-		  { "_ms", 1e-3 }, { "_s", 1 } };
-	for (unsigned i = 0; i < G_N_ELEMENTS(u); i++)
-		if (g_str_has_suffix(name, u[i].suffix))
-			return u[i].s;
-	return 0;
-}
-
-/* Does @name (HOST.nic.page_faults) end with the figure @suffix at a dot?
- * With @time_unit, the name may carry a unit after the suffix
- * (HOST.nic.reg_time_ps for "nic.reg_time"). */
-static bool compare_name_matches(const char *name, const char *suffix,
-				 bool time_unit)
-{
-	size_t n = strlen(name), m = strlen(suffix);
-	if (time_unit) {
-		const char *us = strrchr(name, '_');
-		if (!us || compare_time_unit(us) == 0 ||
-		    strlen(us) > 3 || us == name)
-			return false;
-		n = (size_t)(us - name);
-	}
-	if (n < m || strncmp(name + n - m, suffix, m))
-		return false;
-	return n == m || name[n - m - 1] == '.';
-}
-
-static double compare_num(const struct json_value *v)
-{
-	if (!v || v->type != JSON_NUM)
-		return 0;
-	return v->is_int ? (double)(uint64_t)v->i : v->num;
-}
-
-/* Sum of the counters HOST.@suffix; false when the run has none. */
-static bool compare_counter_sum(const struct json_value *run,
-				const char *suffix, uint64_t *sum)
-{
-	const struct json_value *c = json_get(run, "counters");
-	bool any = false;
-	*sum = 0;
-	for (guint i = 0; c && c->type == JSON_OBJ && i < c->keys->len; i++) {
-		const struct json_value *v = c->items->pdata[i];
-		if (v->type != JSON_NUM ||
-		    !compare_name_matches(c->keys->pdata[i], suffix, false))
-			continue;
-		*sum += v->is_int ? (uint64_t)v->i : (uint64_t)v->num;
-		any = true;
-	}
-	return any;
-}
-
-enum compare_hist_fold { HIST_MAX, HIST_TOTAL };
-
-/* Over the histograms HOST.@suffix_UNIT, in seconds: the largest max
- * (HIST_MAX) or the sum of count x mean (HIST_TOTAL); false when none. */
-static bool compare_hist_fold(const struct json_value *run,
-			      const char *suffix, enum compare_hist_fold fold,
-			      double *secs)
-{
-	const struct json_value *h = json_get(run, "histograms");
-	bool any = false;
-	*secs = 0;
-	for (guint i = 0; h && h->type == JSON_OBJ && i < h->keys->len; i++) {
-		const char *name = h->keys->pdata[i];
-		const struct json_value *v = h->items->pdata[i];
-		if (v->type != JSON_OBJ ||
-		    !compare_name_matches(name, suffix, true))
-			continue;
-		double unit = compare_time_unit(name);
-		double x = fold == HIST_MAX
-				   ? compare_num(json_get(v, "max")) * unit
-				   : compare_num(json_get(v, "count")) *
-					     compare_num(json_get(v, "mean")) *
-					     unit;
-		if (fold == HIST_MAX)
-			*secs = any && *secs > x ? *secs : x;
-		else
-			*secs += x;
-		any = true;
-	}
-	return any;
-}
-
 enum compare_fig {
 	FIG_GROUP,      /* a heading */
 	FIG_COUNTER,    /* sum over hosts of the counters HOST.suffix */
-	FIG_HIST_MAX,   /* largest max of the histograms HOST.suffix_UNIT */
-	FIG_HIST_TOTAL, /* sum of count x mean of the same */
+	FIG_FIGURES_HIST_MAX,   /* largest max of the histograms HOST.suffix_UNIT */
+	FIG_FIGURES_HIST_TOTAL, /* sum of count x mean of the same */
 };
 
 struct compare_row {
@@ -518,7 +301,7 @@ struct compare_row {
 /* The fixed part of the table, after the per-workload groups. */
 static const struct compare_row compare_rows[] = {
 	{ FIG_GROUP, "registration", NULL, 0, false },
-	{ FIG_HIST_MAX, "registration time ms (max)", "nic.reg_time", 1e-3,
+	{ FIG_FIGURES_HIST_MAX, "registration time ms (max)", "nic.reg_time", 1e-3,
 	  false },
 	{ FIG_GROUP, "memory at end (pages, all hosts)", NULL, 0, false },
 	{ FIG_COUNTER, "pinned", "vmm.pinned_pages", 0, false },
@@ -532,9 +315,9 @@ static const struct compare_row compare_rows[] = {
 	 * in nic_qp_resume() from REQ_STALLED, far fewer than qp_stalls */
 	{ FIG_COUNTER, "page invalidations", "nic.page_invalidations", 0,
 	  false },
-	{ FIG_HIST_TOTAL, "suspend time ms (total)", "nic.suspend", 1e-3,
+	{ FIG_FIGURES_HIST_TOTAL, "suspend time ms (total)", "nic.suspend", 1e-3,
 	  true },
-	{ FIG_HIST_MAX, "suspend time us (max)", "nic.suspend", 1e-6, true },
+	{ FIG_FIGURES_HIST_MAX, "suspend time us (max)", "nic.suspend", 1e-6, true },
 	{ FIG_COUNTER, "retransmitted packets", "nic.retransmitted_packets",
 	  0, false },
 	{ FIG_GROUP, "VMM (all hosts)", NULL, 0, false },
@@ -639,12 +422,12 @@ static void compare_workload_rows(const struct compare_result *r,
 			const struct json_value *mx = json_path(w,
 								"lat_ns.max");
 			if (!v || v->type != JSON_NUM ||
-			    (f[k].latency && compare_num(mx) == 0))
+			    (f[k].latency && figures_num(mx) == 0))
 				cells[i] = g_strdup("-");
 			else
 				cells[i] = g_strdup_printf(
 					f[k].fmt,
-					compare_num(v) /
+					figures_num(v) /
 						(f[k].latency ? 1e3
 						 : g_str_has_suffix(f[k].path,
 								    "_ps")
@@ -667,16 +450,16 @@ static char **compare_fixed_cells(const struct compare_result *r,
 		double s;
 		switch (row->fig) {
 		case FIG_COUNTER:
-			if (compare_counter_sum(run, row->suffix, &u))
+			if (figures_counter_sum(run, row->suffix, &u))
 				cells[i] = g_strdup_printf(
 					"%" G_GUINT64_FORMAT, u);
 			break;
-		case FIG_HIST_MAX:
-		case FIG_HIST_TOTAL:
-			if (compare_hist_fold(run, row->suffix,
-					      row->fig == FIG_HIST_MAX
-						      ? HIST_MAX
-						      : HIST_TOTAL,
+		case FIG_FIGURES_HIST_MAX:
+		case FIG_FIGURES_HIST_TOTAL:
+			if (figures_hist_fold(run, row->suffix,
+					      row->fig == FIG_FIGURES_HIST_MAX
+						      ? FIGURES_HIST_MAX
+						      : FIGURES_HIST_TOTAL,
 					      &s))
 				cells[i] = g_strdup_printf("%.3f",
 							   s / row->unit_s);
@@ -722,7 +505,7 @@ static void compare_oracle_rows(const struct compare_result *r,
 			cells[i] = v && v->type == JSON_NUM
 					   ? g_strdup_printf(
 						     "%" G_GUINT64_FORMAT,
-						     (uint64_t)compare_num(v))
+						     (uint64_t)figures_num(v))
 					   : g_strdup("-");
 		}
 		char *label = g_strdup(keys->pdata[k]);
@@ -746,7 +529,7 @@ static char **compare_string_cells(const struct compare_result *r,
 			cells[i] = g_strdup(v->str);
 		else if (v && v->type == JSON_NUM && fmt)
 			cells[i] = g_strdup_printf(fmt,
-						   compare_num(v) * scale);
+						   figures_num(v) * scale);
 		else
 			cells[i] = g_strdup("-");
 	}
@@ -800,8 +583,8 @@ void compare_table(const struct compare_result *r, FILE *out)
 	fprintf(out, "odpsim compare  scenario %s  seed %" G_GUINT64_FORMAT
 		     "  simulated %.6f s\n",
 		sc && sc->type == JSON_STR ? sc->str : "?",
-		(uint64_t)compare_num(seed),
-		compare_num(json_get(first, "sim_time_ps")) / 1e12);
+		(uint64_t)figures_num(seed),
+		figures_num(json_get(first, "sim_time_ps")) / 1e12);
 	if (desc && desc->type == JSON_STR && *desc->str)
 		fprintf(out, "  %s\n", desc->str);
 	fputc('\n', out);
@@ -873,7 +656,7 @@ unsigned compare_violations(const struct compare_result *r, FILE *out)
 		GString *what = g_string_new(NULL);
 		for (guint k = 0; o && o->type == JSON_OBJ && k < o->keys->len;
 		     k++) {
-			uint64_t x = (uint64_t)compare_num(o->items->pdata[k]);
+			uint64_t x = (uint64_t)figures_num(o->items->pdata[k]);
 			if (x)
 				g_string_append_printf(
 					what, "%s%s %" G_GUINT64_FORMAT,
