@@ -228,6 +228,7 @@ static void kv_destroy(struct workload *w)
 	struct kv_state *st = w->priv;
 	if (!st)
 		return;
+	rdma_app_destroy(&st->app);
 	g_free(st->post_time);
 	g_free(st);
 }

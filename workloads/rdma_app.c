@@ -116,10 +116,13 @@ static void side_finish(struct rdma_app *app)
 		.min_rnr_timer = (uint8_t)rc->min_rnr_timer,
 		.max_rd_atomic = (uint8_t)rc->max_rd_atomic,
 	};
-	GError *e = NULL;
-	if (!nic_connect(app->c.qp, app->s.qp, &attr, &e)) {
-		/* attribute ranges are checked by the parameter tables */
-		g_error("workload %s: %s", app->w->name, e->message);
+	for (unsigned i = 0; i < app->nqp; i++) {
+		GError *e = NULL;
+		if (!nic_connect(app->c.qps[i], app->s.qps[i], &attr, &e)) {
+			/* attribute ranges are checked by the parameter
+			 * tables */
+			g_error("workload %s: %s", app->w->name, e->message);
+		}
 	}
 	app->ready(app);
 }
@@ -170,12 +173,18 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 	struct rdma_side *sides[2] = { &app->c, &app->s };
 	nic_cq_notify_fn fns[2] = { client_cq, server_cq };
 	app->pending_regs = 2;
+	if (!app->nqp)
+		app->nqp = 1;
 	for (int i = 0; i < 2; i++) {
 		struct rdma_side *s = sides[i];
 		struct nic *nic = s->host->nic;
 		s->pd = nic_alloc_pd(nic);
 		s->cq = nic_create_cq(nic, 1 << 16, fns[i], app);
-		s->qp = nic_create_qp(s->pd, s->cq, s->cq, 4096, 4096);
+		s->qps = g_new0(struct nic_qp *, app->nqp);
+		for (unsigned q = 0; q < app->nqp; q++)
+			s->qps[q] = nic_create_qp(s->pd, s->cq, s->cq, 4096,
+						  4096);
+		s->qp = s->qps[0];
 		s->app = app; /* the registration's context: nothing to free
 			       * if the run ends before it completes */
 		unsigned acc = NIC_ACCESS_LOCAL_WRITE |
@@ -189,6 +198,13 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 			nic_reg_mr(s->pd, s->as, s->buf, s->len, acc,
 				   app->policy, reg_cb, s);
 	}
+}
+
+void rdma_app_destroy(struct rdma_app *app)
+{
+	g_free(app->c.qps);
+	g_free(app->s.qps);
+	app->c.qps = app->s.qps = NULL;
 }
 
 void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,

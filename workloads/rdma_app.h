@@ -1,7 +1,14 @@
 /*
  * workloads/rdma_app.h - what every RDMA application model shares: an
  * address space and buffers on each host, MR registration on both sides,
- * a connected RC QP pair, perftest-style figures.
+ * connected RC QP pairs (one by default; `qps` of the bandwidth tests sets
+ * more, as perftest -q does), perftest-style figures.
+ *
+ * Representation: each side has one PD, one CQ shared by all its QPs (as
+ * perftest's single send CQ), one MR over its buffer, and an array of
+ * nqp QPs; QP i of the client is connected to QP i of the server.  The
+ * QPs are created in index order on each side, client side first, so one
+ * pair creates exactly what the single-QP model always did.
  */
 #ifndef WORKLOADS_RDMA_APP_H
 #define WORKLOADS_RDMA_APP_H
@@ -62,7 +69,8 @@ struct rdma_side {
 	struct nic_pd *pd;
 	struct nic_mr *mr;
 	struct nic_cq *cq;
-	struct nic_qp *qp;
+	struct nic_qp *qp;   /* qps[0] */
+	struct nic_qp **qps; /* app->nqp of them */
 };
 
 struct rdma_app {
@@ -70,6 +78,7 @@ struct rdma_app {
 	struct rdma_side c, s; /* client, server */
 	const struct rdma_common *rc;
 	int policy;
+	unsigned nqp;   /* QP pairs (0 is taken as 1) */
 	bool implicit;  /* the server's MR is implicit ODP */
 	unsigned pending_regs;
 	void (*ready)(struct rdma_app *app); /* both MRs registered, QPs up */
@@ -84,6 +93,8 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 /* Register both MRs, create CQs and QPs, connect, then call ready(). */
 void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 		    nic_cq_notify_fn server_cq);
+/* Free what rdma_app_start() allocated (the QPs belong to their NIC). */
+void rdma_app_destroy(struct rdma_app *app);
 /* Record a completed operation of @bytes that took @lat. */
 void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
 		   bool ok);
