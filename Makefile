@@ -74,7 +74,9 @@ check: $(B)/odpsim $(TEST_BIN)
 	for t in $(TEST_BIN); do \
 		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
-	if ODPSIM=$(B)/odpsim tests/cli.sh; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: tests/cli.sh"; fi; \
+	for t in tests/cli.sh tests/bad_input.sh; do \
+		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; \
 	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
 
 bench: $(BENCH_BIN) $(B)/odpsim

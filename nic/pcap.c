@@ -4,20 +4,17 @@
  */
 #include "nic/pcap.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nic/packet.h"
 
 struct pcap_writer {
-	FILE *f;
-	char *path;
+	FILE *f;          /* an outfile's stream: errors kept by it */
 	uint32_t snaplen; /* 0: headers only */
 	uint8_t *buf;
 	uint32_t cap;
 	uint64_t records;
-	int err;          /* first errno seen, 0: none */
 };
 
 /* ---- CRC-32 (IEEE 802.3, reflected 0xedb88320), as the ICRC uses ---- */
@@ -203,25 +200,13 @@ uint32_t pcap_build_frame(const struct pkt *p, uint8_t *buf, uint32_t upto,
 
 static void pcap_put(struct pcap_writer *w, const void *data, size_t n)
 {
-	if (w->err)
-		return;
-	if (fwrite(data, 1, n, w->f) != n)
-		w->err = errno ? errno : EIO;
+	fwrite(data, 1, n, w->f);
 }
 
-struct pcap_writer *pcap_open(const char *path, uint32_t snaplen,
-			      GError **error)
+struct pcap_writer *pcap_open(FILE *f, uint32_t snaplen)
 {
-	FILE *f = fopen(path, "wb");
-	if (!f) {
-		int e = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "%s: %s", path, g_strerror(e));
-		return NULL;
-	}
 	struct pcap_writer *w = g_new0(struct pcap_writer, 1);
 	w->f = f;
-	w->path = g_strdup(path);
 	w->snaplen = snaplen;
 	/* global header: magic, version 2.4, thiszone, sigfigs, snaplen,
 	 * network (pcap-savefile(5)) */
@@ -268,18 +253,10 @@ uint64_t pcap_records(const struct pcap_writer *w)
 	return w->records;
 }
 
-bool pcap_close(struct pcap_writer *w, GError **error)
+void pcap_close(struct pcap_writer *w)
 {
-	if (fflush(w->f) != 0 && !w->err)
-		w->err = errno ? errno : EIO;
-	if (fclose(w->f) != 0 && !w->err)
-		w->err = errno ? errno : EIO;
-	bool ok = w->err == 0;
-	if (!ok)
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(w->err),
-			    "%s: %s", w->path, g_strerror(w->err));
+	if (!w)
+		return;
 	g_free(w->buf);
-	g_free(w->path);
 	g_free(w);
-	return ok;
 }

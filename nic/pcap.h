@@ -37,8 +37,9 @@
  *
  * Workload assumed: optional, for debugging and for showing runs in
  * Wireshark; a writer buffers one frame and allocates only when a larger
- * frame than any before is written.  I/O errors are kept and reported by
- * pcap_close().
+ * frame than any before is written.  It writes to a stream it does not
+ * own (an outfile's, sim/outfile.h), which keeps I/O errors and reports
+ * them when its owner commits it.
  */
 #ifndef NIC_PCAP_H
 #define NIC_PCAP_H
@@ -46,6 +47,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sim/time.h"
 
@@ -58,16 +60,16 @@ struct pcap_writer;
 #define PCAP_HEADERS_SNAPLEN 128u
 
 /*
- * Create @path.  @snaplen: bytes kept of each frame; 0 keeps every header
- * through the last extended header (RETH/AETH/ImmDt) and no payload byte
- * (the ICRC too when the packet has no payload).
+ * A capture written to @f, starting with the file header.  @snaplen:
+ * bytes kept of each frame; 0 keeps every header through the last
+ * extended header (RETH/AETH/ImmDt) and no payload byte (the ICRC too
+ * when the packet has no payload).
  */
-struct pcap_writer *pcap_open(const char *path, uint32_t snaplen,
-			      GError **error);
+struct pcap_writer *pcap_open(FILE *f, uint32_t snaplen);
 /* Append a record for @p at time @t (picoseconds; written in ns). */
 void pcap_write(struct pcap_writer *w, sim_time_t t, const struct pkt *p);
-/* Flush and close; false (with @error) when any write failed.  Frees @w. */
-bool pcap_close(struct pcap_writer *w, GError **error);
+/* Stop writing and free @w (the stream stays its owner's).  NULL is fine. */
+void pcap_close(struct pcap_writer *w);
 uint64_t pcap_records(const struct pcap_writer *w);
 
 /*

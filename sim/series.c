@@ -3,7 +3,6 @@
  */
 #include "sim/series.h"
 
-#include <errno.h>
 #include <string.h>
 
 struct series_col {
@@ -15,8 +14,7 @@ struct series_col {
 
 struct series {
 	GArray *cols;
-	FILE *f;
-	char *path;
+	FILE *f; /* an outfile's stream (sim/outfile.h), NULL: no file */
 	sim_time_t prev_t;
 	series_observer_fn observer;
 	void *observer_ctx;
@@ -36,9 +34,6 @@ void series_free(struct series *s)
 	for (guint i = 0; i < s->cols->len; i++)
 		g_free(g_array_index(s->cols, struct series_col, i).name);
 	g_array_free(s->cols, TRUE);
-	if (s->f)
-		fclose(s->f);
-	g_free(s->path);
 	g_free(s);
 }
 
@@ -54,15 +49,9 @@ unsigned series_count(const struct series *s)
 	return s->cols->len;
 }
 
-bool series_open(struct series *s, const char *path, GError **error)
+void series_open(struct series *s, FILE *f)
 {
-	s->f = fopen(path, "w");
-	if (!s->f) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "%s: cannot write: %s", path, strerror(errno));
-		return false;
-	}
-	s->path = g_strdup(path);
+	s->f = f;
 	/* the mode of every column, so readers need not guess */
 	fputs("# odpsim series schema 1; modes: time", s->f);
 	for (guint i = 0; i < s->cols->len; i++)
@@ -79,7 +68,6 @@ bool series_open(struct series *s, const char *path, GError **error)
 		c->prev = *c->value;
 	}
 	fputc('\n', s->f);
-	return true;
 }
 
 void series_set_observer(struct series *s, series_observer_fn fn, void *ctx)
@@ -111,16 +99,7 @@ void series_sample(struct series *s, sim_time_t t)
 	s->prev_t = t;
 }
 
-bool series_close(struct series *s, GError **error)
+void series_close(struct series *s)
 {
-	if (!s->f)
-		return true;
-	int rc = fclose(s->f);
 	s->f = NULL;
-	if (rc != 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "%s: %s", s->path, strerror(errno));
-		return false;
-	}
-	return true;
 }

@@ -27,7 +27,9 @@ void series_free(struct series *s);
 void series_add(struct series *s, const char *name, const uint64_t *value,
 		enum series_mode mode);
 unsigned series_count(const struct series *s);
-bool series_open(struct series *s, const char *path, GError **error);
+/* Write the header and then a row per sample to @f (an outfile's stream,
+ * sim/outfile.h, which reports write errors when its owner commits it). */
+void series_open(struct series *s, FILE *f);
 /* Also hand every sampled value to @fn (the timeline's counter tracks):
  * @value is the level or the increase over @dt, as the mode says.
  * Sampling then runs even with no file open. */
@@ -37,6 +39,7 @@ typedef void (*series_observer_fn)(void *ctx, const char *name,
 void series_set_observer(struct series *s, series_observer_fn fn, void *ctx);
 /* Write one row for the interval ending at @t. */
 void series_sample(struct series *s, sim_time_t t);
-bool series_close(struct series *s, GError **error);
+/* Stop writing (the stream is its owner's to commit). */
+void series_close(struct series *s);
 
 #endif

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/outfile.h"
+
 #define SNAP_ERROR (snap_error_quark())
 static G_DEFINE_QUARK(odpsim-snapshot-error-quark, snap_error)
 
@@ -164,21 +166,19 @@ static unsigned pf_flags(unsigned prot)
 	return prot; /* PF_X = 1, PF_W = 2, PF_R = 4: the caller passes PF_* */
 }
 
-bool snapfile_write(const struct snapfile *sf, const char *path,
+bool snapfile_write(const struct snapfile *sf, struct outfile *of,
 		    GError **error)
 {
+	const char *path = outfile_path(of);
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		g_set_error(error, SNAP_ERROR, 0, "%s: libelf: %s", path,
 			    elf_errmsg(-1));
 		return false;
 	}
-	char *tmp = g_strdup_printf("%s.tmp", path);
 	bool ok = false;
 	Elf *e = NULL;
 	GByteArray *notes = notes_image(sf);
-	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto io_fail;
+	int fd = outfile_fd(of);
 	size_t nph = 1 + sf->segs->len;
 	uint64_t off = sizeof(Elf64_Ehdr) + nph * sizeof(Elf64_Phdr);
 	uint64_t note_off = ALIGN_UP(off, 8);
@@ -242,22 +242,19 @@ bool snapfile_write(const struct snapfile *sf, const char *path,
 		}
 	}
 	g_array_unref(seg_off);
-	if (!w || ftruncate(fd, (off_t)off) != 0 || close(fd) != 0) {
-		fd = -1;
-		goto io_fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
+	if (!w || ftruncate(fd, (off_t)off) != 0)
 		goto io_fail;
 	ok = true;
 	goto out;
 elf_fail:
+	outfile_fail(of, EIO);
 	g_set_error(error, SNAP_ERROR, 0, "%s: cannot write ELF core: %s",
 		    path, elf_errmsg(-1));
 	goto out;
 io_fail:
 	{
 		int err = errno;
+		outfile_fail(of, err);
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
 			    "%s: cannot write snapshot: %s", path,
 			    strerror(err));
@@ -265,11 +262,6 @@ io_fail:
 out:
 	if (e)
 		elf_end(e);
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		unlink(tmp);
-	g_free(tmp);
 	g_byte_array_unref(notes);
 	return ok;
 }

@@ -90,8 +90,10 @@ struct snap_seg *snapfile_add_seg(struct snapfile *sf, uint64_t vaddr,
 void snap_seg_add_page(struct snap_seg *seg, uint64_t index,
 		       uint64_t version);
 
-/* Write @sf to @path (through PATH.tmp and a rename). */
-bool snapfile_write(const struct snapfile *sf, const char *path,
+/* Write @sf into @of (sim/outfile.h: a temporary beside the target that
+ * its owner commits, or aborts when this fails). */
+struct outfile;
+bool snapfile_write(const struct snapfile *sf, struct outfile *of,
 		    GError **error);
 /*
  * Read and validate @path: an ELF64 core whose every note is named ODPSIM,

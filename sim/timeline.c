@@ -3,10 +3,10 @@
  */
 #include "sim/timeline.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "sim/json.h"
+#include "sim/outfile.h"
 #include "sim/version.h"
 
 /* A BEGIN waiting for its END. */
@@ -34,8 +34,8 @@ struct tl_track {
 
 struct timeline {
 	struct trace_sink base;
-	FILE *f;
-	char *path;
+	FILE *f;          /* the outfile's stream (its owner commits it) */
+	const char *path; /* the outfile's target, for warnings */
 	unsigned nhosts;
 	GHashTable *host_pid;     /* host name -> pid */
 	GHashTable *tracks;       /* "pid/name" -> struct tl_track * */
@@ -418,35 +418,25 @@ static void tl_close(struct trace_sink *base, const struct sim *sim,
 			"\"unmatched_end\"\n",
 			tl->path, tl->unmatched, tl->unmatched_kind,
 			tl->unmatched_t);
-	if (fclose(tl->f) != 0)
-		fprintf(stderr, "odpsim: warning: %s: %s\n", tl->path,
-			strerror(errno));
 	g_hash_table_destroy(tl->tracks);
 	g_ptr_array_free(tl->track_list, TRUE);
 	g_hash_table_destroy(tl->host_pid);
 	g_hash_table_destroy(tl->last_counter);
 	g_string_free(tl->buf, TRUE);
 	g_free(tl->next_tid);
-	g_free(tl->path);
 	g_free(tl);
 }
 
-struct trace_sink *timeline_open(const char *path, const char *const *hosts,
-				 unsigned nhosts, GError **error)
+struct trace_sink *timeline_open(struct outfile *of, const char *const *hosts,
+				 unsigned nhosts)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "%s: cannot write timeline: %s", path,
-			    strerror(errno));
-		return NULL;
-	}
+	FILE *f = outfile_stream(of);
 	struct timeline *tl = g_new0(struct timeline, 1);
 	tl->base.emit = tl_emit;
 	tl->base.counter = tl_counter;
 	tl->base.close = tl_close;
 	tl->f = f;
-	tl->path = g_strdup(path);
+	tl->path = outfile_path(of);
 	tl->nhosts = nhosts;
 	tl->host_pid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     NULL);

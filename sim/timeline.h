@@ -28,10 +28,12 @@
 
 #include "sim/trace.h"
 
-/* Open @path for writing; @hosts (@nhosts names) become processes 1..n,
- * the global pseudo-process is n+1.  The sink writes the file and frees
- * itself on close. */
-struct trace_sink *timeline_open(const char *path, const char *const *hosts,
-				 unsigned nhosts, GError **error);
+/* A sink writing through @of (sim/outfile.h; the caller commits it after
+ * trace_close); @hosts (@nhosts names) become processes 1..n, the global
+ * pseudo-process is n+1.  The sink writes the trailer and frees itself on
+ * close. */
+struct outfile;
+struct trace_sink *timeline_open(struct outfile *of, const char *const *hosts,
+				 unsigned nhosts);
 
 #endif

@@ -3,8 +3,9 @@
  */
 #include "sim/trace.h"
 
-#include <errno.h>
 #include <string.h>
+
+#include "sim/outfile.h"
 
 static GHashTable *name_set(const char *list)
 {
@@ -223,8 +224,7 @@ const char trace_csv_header[] =
 
 struct csv_sink {
 	struct trace_sink base;
-	FILE *f;
-	char *path;
+	FILE *f; /* the outfile's stream: errors are reported at its commit */
 };
 
 /* NIC cycle column: time at the 1 GHz reference clock of the trace schema
@@ -281,28 +281,16 @@ static void csv_close(struct trace_sink *base, const struct sim *sim,
 {
 	(void)sim;
 	(void)tr;
-	struct csv_sink *s = (struct csv_sink *)base;
-	if (fclose(s->f) != 0)
-		fprintf(stderr, "odpsim: warning: %s: %s\n", s->path,
-			strerror(errno));
-	g_free(s->path);
-	g_free(s);
+	g_free(base);
 }
 
-struct trace_sink *trace_csv_open(const char *path, GError **error)
+struct trace_sink *trace_csv_open(struct outfile *of)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "%s: cannot write trace: %s", path,
-			    strerror(errno));
-		return NULL;
-	}
+	FILE *f = outfile_stream(of);
 	struct csv_sink *s = g_new0(struct csv_sink, 1);
 	s->base.emit = csv_emit;
 	s->base.close = csv_close;
 	s->f = f;
-	s->path = g_strdup(path);
 	fprintf(f, "# odpsim trace schema %d\n%s\n", TRACE_SCHEMA_VERSION,
 		trace_csv_header);
 	return &s->base;

@@ -61,7 +61,9 @@ struct trace_sink {
 	/* NULL: the sink ignores counters */
 	uint64_t (*counter)(struct trace_sink *s,
 			    const struct trace_counter_rec *c);
-	/* @tr says whether (and when) the size cap stopped tracing */
+	/* @tr says whether (and when) the size cap stopped tracing; writes
+	 * what the file still needs (a trailer) and frees the sink, never
+	 * the file under it (sim/outfile.h: its owner commits it) */
 	void (*close)(struct trace_sink *s, const struct sim *sim,
 		      const struct trace *tr);
 	struct trace_sink *next;
@@ -112,8 +114,10 @@ void trace_counter(struct sim *sim, sim_time_t t, const char *name,
 void trace_close(struct trace *tr, const struct sim *sim);
 void trace_free(struct trace *tr);
 
-/* CSV sink (schema in traces/README.md). */
-struct trace_sink *trace_csv_open(const char *path, GError **error);
+/* CSV sink (schema in traces/README.md), writing through @of (opened by
+ * the caller, who commits or aborts it after trace_close). */
+struct outfile;
+struct trace_sink *trace_csv_open(struct outfile *of);
 extern const char trace_csv_header[];
 
 void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,

@@ -147,7 +147,7 @@ expect 2 "--restore with SCENARIO" -- "$ODPSIM" run --restore "$tmp/s.core.a" wo
 expect 2 "--snapshot without --snapshot-at" -- "$ODPSIM" run workloads/write_bw.ini --snapshot "$tmp/x"
 expect 2 "--snapshot-at past the end" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 2ms --snapshot "$tmp/x"
 expect 1 "--snapshot into a missing directory" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/nodir/x"
-has "$tmp/err" "nodir/x: cannot write snapshot" "unwritable snapshot path named"
+has "$tmp/err" "nodir/x.a: cannot create a file in" "unwritable snapshot path named"
 expect 2 "--snapshot-host unknown" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --snapshot-at 1us --snapshot "$tmp/x" --snapshot-host zz
 
 # a negative seed is no seed (it once meant "the scenario's")
@@ -202,6 +202,20 @@ expect 0 "params switch" -- "$ODPSIM" params switch
 has "$tmp/out" "latency" "switch parameters"
 expect 0 "params migration" -- "$ODPSIM" params migration
 has "$tmp/out" "nic_dirty_report" "migration parameters"
+
+# compare's forked children free what they made (issue 17, row 12: 24 B
+# and then the whole system were lost in each child); valgrind follows
+# forks.  Not under ASan, which valgrind cannot run.
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "cli.sh: SKIP compare leak check (needs valgrind)"
+elif grep -q __asan_init "$ODPSIM"; then
+	echo "cli.sh: SKIP compare leak check under ASan (LeakSanitizer covers the parent)"
+else
+	expect 0 "compare under valgrind: no definite leak in any child" -- \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+		--error-exitcode=9 "$ODPSIM" compare "$tmp/ok.ini" -j 1 \
+		--policy pin,odp --duration 20us
+fi
 
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi

@@ -22,6 +22,7 @@
 
 #include "nic/host.h"
 #include "nic/nic_int.h"
+#include "sim/outfile.h"
 #include "sim/snapfile.h"
 #include "sim/system/system.h"
 #include "sim/vmstate.h"
@@ -420,7 +421,10 @@ static char *tamper(const char *p, uint32_t type,
 	}
 	ck_assert(done);
 	char *t = g_build_filename(tmpdir, "tampered", NULL);
-	ck_assert_msg(snapfile_write(sf, t, &e), "%s", e ? e->message : "");
+	struct outfile *of = outfile_open(t, &e);
+	ck_assert_msg(of && snapfile_write(sf, of, &e) &&
+			      outfile_commit(of, &e),
+		      "%s", e ? e->message : "");
 	snapfile_free(sf);
 	return t;
 }

@@ -21,6 +21,7 @@
 #include "nic/host.h"
 #include "nic/nic.h"
 #include "sim/json.h"
+#include "sim/outfile.h"
 #include "sim/sim.h"
 #include "sim/stats.h"
 #include "sim/system/system.h"
@@ -429,9 +430,7 @@ START_TEST(timeline_rnr_wait_spans)
 	/* the requester's RNR waits are the completer's doing */
 	char *track = g_strdup_printf("nic.completer qp %u",
 				      nic_qp_num(qp[0]));
-	trace_close(sim->trace, sim);
-	trace_free(sim->trace);
-	sim->trace = NULL;
+	ck_assert_msg(system_finish_outputs(sys, &e), "%s", e->message);
 	system_free(sys);
 
 	struct json_value *v = timeline_check(path);
@@ -471,8 +470,9 @@ START_TEST(timeline_spans)
 	sim->trace = trace_new(NULL, NULL, NULL, 0, 0, 0);
 	trace_set_hosts(sim->trace, hosts, 2);
 	GError *e = NULL;
-	struct trace_sink *tl = timeline_open(path, hosts, 2, &e);
-	ck_assert_msg(tl, "%s", e ? e->message : "");
+	struct outfile *of = outfile_open(path, &e);
+	ck_assert_msg(of, "%s", e ? e->message : "");
+	struct trace_sink *tl = timeline_open(of, hosts, 2);
 	trace_add_sink(sim->trace, tl);
 	const uint64_t N = TRACE_NONE;
 	struct { sim_time_t t; uint16_t c; const struct trace_kind *k;
@@ -507,6 +507,7 @@ START_TEST(timeline_spans)
 	trace_free(sim->trace);
 	sim->trace = NULL;
 	sim_free(sim);
+	ck_assert_msg(outfile_commit(of, &e), "%s", e ? e->message : "");
 
 	char *msg = slurp(err, NULL);
 	ck_assert_msg(strstr(msg, "1 span END event(s) without a BEGIN"), "%s",
@@ -720,8 +721,9 @@ START_TEST(timeline_capped)
 	sim->trace = trace_new(NULL, NULL, NULL, 0, 0, 4096);
 	trace_set_hosts(sim->trace, hosts, 1);
 	GError *e = NULL;
-	struct trace_sink *tl = timeline_open(path, hosts, 1, &e);
-	ck_assert_msg(tl, "%s", e ? e->message : "");
+	struct outfile *of = outfile_open(path, &e);
+	ck_assert_msg(of, "%s", e ? e->message : "");
+	struct trace_sink *tl = timeline_open(of, hosts, 1);
 	trace_add_sink(sim->trace, tl);
 	const uint64_t N = TRACE_NONE;
 	fflush(stderr);
@@ -746,6 +748,7 @@ START_TEST(timeline_capped)
 	trace_free(sim->trace);
 	sim->trace = NULL;
 	sim_free(sim);
+	ck_assert_msg(outfile_commit(of, &e), "%s", e ? e->message : "");
 	msg = slurp(err, NULL);
 	ck_assert_msg(strstr(msg, "trace size cap of 4096 bytes reached"), "%s",
 		      msg);

@@ -18,6 +18,7 @@
 
 #include "nic/packet.h"
 #include "nic/pcap.h"
+#include "sim/outfile.h"
 #include "tests/pkt_fixtures.h"
 #include "nic/wire.h"
 #include "sim/config.h"
@@ -388,8 +389,9 @@ static void write_pcap(const char *path, uint32_t snaplen, uint32_t *lens)
 	const unsigned n = 2 * G_N_ELEMENTS(all_opcodes);
 	rig_init(&pr.r, 1, &c, 0, 0, 0);
 	GError *err = NULL;
-	struct pcap_writer *w = pcap_open(path, snaplen, &err);
-	ck_assert_msg(w != NULL, "%s", err ? err->message : "");
+	struct outfile *of = outfile_open(path, &err);
+	ck_assert_msg(of != NULL, "%s", err ? err->message : "");
+	struct pcap_writer *w = pcap_open(outfile_stream(of), snaplen);
 	link_set_pcap(pr.r.link, w);
 	for (unsigned k = 0; k < n; k++)
 		sim_schedule(pr.r.sim, (k / 2 + 1) * SIM_US, &ev_pcap_send,
@@ -397,7 +399,8 @@ static void write_pcap(const char *path, uint32_t snaplen, uint32_t *lens)
 	sim_run(pr.r.sim);
 	ck_assert_uint_eq(pr.r.got, n);
 	ck_assert_uint_eq(pcap_records(w), n);
-	ck_assert(pcap_close(w, &err));
+	pcap_close(w);
+	ck_assert_msg(outfile_commit(of, &err), "%s", err ? err->message : "");
 	rig_done(&pr.r);
 }
 

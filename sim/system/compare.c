@@ -18,6 +18,7 @@
 
 #include "sim/config.h"
 #include "sim/json.h"
+#include "sim/outfile.h"
 #include "sim/system/figures.h"
 #include "sim/system/migrate.h"
 #include "sim/system/runpool.h"
@@ -137,6 +138,25 @@ bool compare_validate(const struct compare_options *o, bool *io_error,
 			return false;
 		}
 		system_free(sys);
+	}
+	/* the directory and compare.json, before any run */
+	if (o->out_dir) {
+		char *path = g_build_filename(o->out_dir, "compare.json", NULL);
+		bool ok = true;
+		if (g_file_test(o->out_dir, G_FILE_TEST_EXISTS) &&
+		    !g_file_test(o->out_dir, G_FILE_TEST_IS_DIR)) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR,
+				    "%s: cannot create output directory: it "
+				    "exists and is not a directory", o->out_dir);
+			ok = false;
+		} else {
+			ok = outfile_check_target(path, error);
+		}
+		g_free(path);
+		if (!ok) {
+			*io_error = true;
+			return false;
+		}
 	}
 	return true;
 }
@@ -260,7 +280,7 @@ struct compare_result *compare_run(const struct compare_options *o,
 	if (o->out_dir) {
 		char *path = g_build_filename(o->out_dir, "compare.json", NULL);
 		char *text = compare_json(r);
-		bool ok = g_file_set_contents(path, text, -1, error);
+		bool ok = outfile_write_file(path, text, strlen(text), error);
 		g_free(text);
 		g_free(path);
 		if (!ok) {

@@ -15,10 +15,12 @@
 #include <glib.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sim/system/compare.h"
+#include "sim/outfile.h"
 #include "sim/stats.h"
 #include "sim/system/system.h"
 #include "sim/version.h"
@@ -279,18 +281,53 @@ static int cmd_params(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_top(int argc, char **argv);
+
+/* Whether main() has checked stdout itself; the atexit hook covers the
+ * exits inside GLib (--help prints and calls exit(0)). */
+static bool stdout_checked;
+
+static int check_stdout(int rc)
+{
+	GError *err = NULL;
+	stdout_checked = true;
+	if (!outfile_close_stdout(&err)) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		g_error_free(err);
+		return rc ? rc : EXIT_IO;
+	}
+	return rc;
+}
+
+static void check_stdout_at_exit(void)
+{
+	if (!stdout_checked && check_stdout(0))
+		_exit(EXIT_IO);
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
+	outfile_wrap_stdout();
+	atexit(check_stdout_at_exit);
+	int rc;
 	if (argc >= 2 && !strcmp(argv[1], "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "compare"))
-		return compare_command(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "params"))
-		return cmd_params(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "snapshot-info"))
-		return cmd_snapshot_info(argc - 1, argv + 1);
+		rc = cmd_run(argc - 1, argv + 1);
+	else if (argc >= 2 && !strcmp(argv[1], "compare"))
+		rc = compare_command(argc - 1, argv + 1);
+	else if (argc >= 2 && !strcmp(argv[1], "params"))
+		rc = cmd_params(argc - 1, argv + 1);
+	else if (argc >= 2 && !strcmp(argv[1], "snapshot-info"))
+		rc = cmd_snapshot_info(argc - 1, argv + 1);
+	else
+		rc = cmd_top(argc, argv);
+	/* a summary that did not get out is an I/O error (exit 1) */
+	return check_stdout(rc);
+}
 
+/* odpsim [--version | --help] */
+static int cmd_top(int argc, char **argv)
+{
 	gboolean version = FALSE;
 	GOptionEntry entries[] = {
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,

@@ -25,6 +25,7 @@
 
 #include "nic/host.h"
 #include "nic/snapshot.h"
+#include "sim/outfile.h"
 #include "sim/snapfile.h"
 #include "sim/system/system_int.h"
 #include "sim/units.h"
@@ -37,6 +38,9 @@ struct snapshot_state {
 	bool done;
 	char *path;       /* --snapshot FILE */
 	char *host;       /* --snapshot-host NAME, or NULL: every host */
+	/* per host index: its snapshot file, a member of sys->outputs
+	 * (created at setup so a bad path fails before the run), or NULL */
+	struct outfile **files;
 	char *scenario;   /* the scenario text the run was built from */
 	char *overrides;  /* "TYPE.KEY=VALUE" lines, in the order applied */
 	/* restore */
@@ -93,6 +97,7 @@ void snapshot_state_free(struct snapshot_state *s)
 	if (!s)
 		return;
 	g_free(s->path);
+	g_free(s->files);
 	g_free(s->host);
 	g_free(s->scenario);
 	g_free(s->overrides);
@@ -214,11 +219,7 @@ static bool snap_take(struct system *sys, GError **error)
 				ok = false;
 			}
 		} else {
-			char *path = s->host ? g_strdup(s->path)
-					     : g_strdup_printf("%s.%s", s->path,
-							       h->name);
-			ok = snapfile_write(sf, path, error);
-			g_free(path);
+			ok = snapfile_write(sf, s->files[i], error);
 		}
 		snapfile_free(sf);
 		if (!ok)
@@ -256,10 +257,15 @@ bool snapshot_finish(struct system *sys, GError **error)
 			    sim_time_to_s(sys->sim->now), sim_time_to_s(s->at));
 		return false;
 	}
-	if (s && !s->done)
+	if (s && !s->done) {
 		fprintf(stderr, "odpsim: warning: the run ended at %.6f s, "
 				"before --snapshot-at; no snapshot written\n",
 			sim_time_to_s(sys->sim->now));
+		/* the files never written are not outputs */
+		for (guint i = 0; s->files && i < sys->hosts->len; i++)
+			if (s->files[i])
+				outfile_set_drop(sys->outputs, s->files[i]);
+	}
 	return true;
 }
 
@@ -296,18 +302,6 @@ bool snapshot_setup(struct system *sys, const char *scenario_path_arg,
 		}
 		s->at = at;
 		s->path = g_strdup(opt->snapshot_path);
-		/* fail now, not after simulating up to the snapshot */
-		char *dir = g_path_get_dirname(s->path);
-		int bad = access(dir, W_OK) != 0 ? errno : 0;
-		g_free(dir);
-		if (bad) {
-			g_set_error(error, G_FILE_ERROR,
-				    g_file_error_from_errno(bad),
-				    "%s: cannot write snapshot: %s", s->path,
-				    strerror(bad));
-			*io_error = true;
-			return false;
-		}
 	}
 	if (s->at >= sys->p.duration) {
 		g_set_error(error, CONFIG_ERROR, 0,
@@ -337,6 +331,29 @@ bool snapshot_setup(struct system *sys, const char *scenario_path_arg,
 	if (opt->duration)
 		g_string_append_printf(o, "sim.duration=%s\n", opt->duration);
 	s->overrides = g_string_free(o, FALSE);
+	return true;
+}
+
+bool snapshot_open_outputs(struct system *sys, GError **error)
+{
+	struct snapshot_state *s = sys->snap;
+	if (s && s->path) {
+		/* fail now, not after simulating up to the snapshot */
+		s->files = g_new0(struct outfile *, sys->hosts->len);
+		for (guint i = 0; i < sys->hosts->len; i++) {
+			struct host *h = sys->hosts->pdata[i];
+			if (s->host && strcmp(s->host, h->name))
+				continue;
+			char *path = s->host ? g_strdup(s->path)
+					     : g_strdup_printf("%s.%s", s->path,
+							       h->name);
+			s->files[i] = outfile_set_open(sys->outputs, path,
+						       error);
+			g_free(path);
+			if (!s->files[i])
+				return false;
+		}
+	}
 	return true;
 }
 

@@ -20,6 +20,9 @@ struct snapshot_state;
 bool snapshot_setup(struct system *sys, const char *scenario_path,
 		    const struct run_options *opt, bool *io_error,
 		    GError **error);
+/* Create the snapshot files (members of the run's outputs), after the
+ * --out directory exists; false is an I/O error. */
+bool snapshot_open_outputs(struct system *sys, GError **error);
 /* Run up to @t; when the snapshot time falls in the slice, stop there
  * first and take (or verify) it. */
 bool snapshot_run_until(struct system *sys, sim_time_t t, GError **error);

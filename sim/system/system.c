@@ -10,6 +10,7 @@
 
 #include "nic/host.h"
 #include "sim/json.h"
+#include "sim/outfile.h"
 #include "sim/series.h"
 #include "sim/stats.h"
 #include "sim/timeline.h"
@@ -327,8 +328,7 @@ static bool build_switches(struct system *sys, GError **error)
 
 /* [link NAME]: a cable between the NICs of the two hosts of `ends`, or
  * between a host's NIC and a switch port. */
-static bool build_links(struct system *sys, const char *pcap_dir,
-			bool *io_error, GError **error)
+static bool build_links(struct system *sys, GError **error)
 {
 	const char *const *names = scenario_names(sys->sc, "link");
 	for (unsigned i = 0; names[i]; i++) {
@@ -392,21 +392,8 @@ static bool build_links(struct system *sys, const char *pcap_dir,
 				nic_attach(hb->nic, l, 1);
 			else
 				switch_attach(sb, l, 1, (uint16_t)ha->index);
-			if (pcap_dir) {
-				char *path = g_strdup_printf("%s/%s.pcap",
-							     pcap_dir,
-							     names[i]);
-				struct pcap_writer *pw = pcap_open(
-					path, (uint32_t)lc.pcap_snaplen, error);
-				g_free(path);
-				if (!pw) {
-					*io_error = true;
-					ok = false;
-				} else {
-					g_ptr_array_add(sys->pcaps, pw);
-					link_set_pcap(l, pw);
-				}
-			}
+			uint32_t snap = (uint32_t)lc.pcap_snaplen;
+			g_array_append_val(sys->pcap_snaplen, snap);
 		}
 		g_free(a);
 		g_free(b);
@@ -476,6 +463,128 @@ static bool build_migration(struct system *sys, const char *migration,
 	return sys->mig || none;
 }
 
+/* The --trace-from/-to/-cap window, checked before anything is opened. */
+struct trace_window {
+	uint64_t from, to, cap;
+};
+
+static bool parse_trace_window(const struct run_options *opt,
+			       struct trace_window *tw, GError **error)
+{
+	if (!opt->trace_path && !opt->timeline_path)
+		return true;
+	GError *e = NULL;
+	if ((opt->trace_from &&
+	     !units_parse(opt->trace_from, UNIT_TIME, &tw->from, &e)) ||
+	    (opt->trace_to && !units_parse(opt->trace_to, UNIT_TIME, &tw->to, &e)) ||
+	    (opt->trace_cap &&
+	     !units_parse(opt->trace_cap, UNIT_SIZE, &tw->cap, &e))) {
+		g_set_error(error, CONFIG_ERROR, 0, "trace options: %s",
+			    e->message);
+		g_error_free(e);
+		return false;
+	}
+	if (opt->trace_to && tw->to <= tw->from) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "trace options: --trace-to %s is not after "
+			    "--trace-from %s", opt->trace_to,
+			    opt->trace_from ? opt->trace_from : "0");
+		return false;
+	}
+	if (opt->trace_cap && tw->cap == 0) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "trace options: --trace-cap %s: a cap must be above "
+			    "0 (leave it out for no cap)", opt->trace_cap);
+		return false;
+	}
+	return true;
+}
+
+/* An output file of the run in sys->outputs: FILE, or DIR/FILE. */
+static struct outfile *open_output(struct system *sys, const char *dir,
+				   const char *file, GError **error)
+{
+	char *path = dir ? g_build_filename(dir, file, NULL) : g_strdup(file);
+	struct outfile *of = outfile_set_open(sys->outputs, path, error);
+	g_free(path);
+	return of;
+}
+
+/* Every output file is created now, as a temporary beside its target
+ * (sim/outfile.h), so that a path that cannot be written fails before the
+ * run; system_finish_outputs() renames them into place at the end.  The
+ * --out directory comes first: a trace may be written into it. */
+static bool open_outputs(struct system *sys, const struct run_options *opt,
+			 const struct trace_window *tw, bool *io_error,
+			 GError **error)
+{
+	*io_error = true; /* every failure below is one */
+	if (opt->out_dir) {
+		sys->out_dir = g_strdup(opt->out_dir);
+		struct outfile *cfg;
+		if (!outfile_set_mkdir(sys->outputs, opt->out_dir, error) ||
+		    !(cfg = open_output(sys, opt->out_dir, "config.ini",
+					error)) ||
+		    !(sys->series_out = open_output(sys, opt->out_dir,
+						    "series.csv", error)) ||
+		    !(sys->summary_out = open_output(sys, opt->out_dir,
+						     "summary.json", error)) ||
+		    !(sys->latency_out = open_output(sys, opt->out_dir,
+						     "latency.csv", error)))
+			return false;
+		char *eff = scenario_effective(sys->sc);
+		fputs(eff, outfile_stream(cfg));
+		g_free(eff);
+	}
+	if (opt->trace_path || opt->timeline_path) {
+		const char **hn = g_new(const char *, sys->hosts->len + 1);
+		for (guint i = 0; i < sys->hosts->len; i++)
+			hn[i] = ((struct host *)sys->hosts->pdata[i])->name;
+		sys->sim->trace = trace_new(opt->trace_hosts, opt->trace_comps,
+					    opt->trace_kinds, tw->from, tw->to,
+					    tw->cap);
+		trace_set_hosts(sys->sim->trace, hn, sys->hosts->len);
+		struct outfile *csv = NULL, *tl = NULL;
+		bool ok = (!opt->trace_path ||
+			   (csv = open_output(sys, NULL, opt->trace_path,
+					      error))) &&
+			  (!opt->timeline_path ||
+			   (tl = open_output(sys, NULL, opt->timeline_path,
+					     error)));
+		if (csv)
+			trace_add_sink(sys->sim->trace, trace_csv_open(csv));
+		if (tl)
+			trace_add_sink(sys->sim->trace,
+				       timeline_open(tl, hn, sys->hosts->len));
+		g_free(hn);
+		sys->timeline = tl != NULL;
+		if (!ok)
+			return false;
+	}
+	if (opt->pcap_dir) {
+		if (!outfile_set_mkdir(sys->outputs, opt->pcap_dir, error))
+			return false;
+		for (guint i = 0; i < sys->links->len; i++) {
+			struct link *l = sys->links->pdata[i];
+			char *file = g_strdup_printf("%s.pcap", link_name(l));
+			struct outfile *of = open_output(sys, opt->pcap_dir,
+							 file, error);
+			g_free(file);
+			if (!of)
+				return false;
+			struct pcap_writer *pw = pcap_open(
+				outfile_stream(of),
+				g_array_index(sys->pcap_snaplen, uint32_t, i));
+			g_ptr_array_add(sys->pcaps, pw);
+			link_set_pcap(l, pw);
+		}
+	}
+	if (!snapshot_open_outputs(sys, error))
+		return false;
+	*io_error = false;
+	return true;
+}
+
 struct system *system_build(const char *scenario_path,
 			    const struct run_options *opt, bool *io_error,
 			    GError **error)
@@ -531,7 +640,10 @@ struct system *system_build(const char *scenario_path,
 		goto fail_sc;
 
 	struct system *sys = g_new0(struct system, 1);
+	struct trace_window tw = { 0, 0, 0 };
 	sys->sc = sc;
+	sys->outputs = outfile_set_new();
+	sys->pcap_snaplen = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	sys->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
 	sys->workloads =
 		g_ptr_array_new_with_free_func((GDestroyNotify)workload_free);
@@ -550,94 +662,18 @@ struct system *system_build(const char *scenario_path,
 	sys->progress = opt->progress;
 	sys->oracle_final = stats_counter(sys->sim->stats,
 					  "oracle.final_mismatches");
-	if (opt->pcap_dir && g_mkdir_with_parents(opt->pcap_dir, 0755) != 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "%s: cannot create pcap directory: %s",
-			    opt->pcap_dir, strerror(errno));
-		*io_error = true;
-		goto fail;
-	}
 	if (!build_hosts(sys, error) ||
 	    !build_switches(sys, error) ||
-	    !build_links(sys, opt->pcap_dir, io_error, error) ||
+	    !build_links(sys, error) ||
 	    !set_strict(sys, opt->strict) ||
 	    !build_workloads(sys, error) ||
 	    !build_migration(sys, opt->migration, error) ||
+	    !parse_trace_window(opt, &tw, error) ||
 	    !snapshot_setup(sys, scenario_path, opt, io_error, error))
 		goto fail;
 
-	/* outputs */
-	if (opt->trace_path || opt->timeline_path) {
-		uint64_t from = 0, to = 0, cap = 0;
-		GError *e = NULL;
-		if ((opt->trace_from &&
-		     !units_parse(opt->trace_from, UNIT_TIME, &from, &e)) ||
-		    (opt->trace_to &&
-		     !units_parse(opt->trace_to, UNIT_TIME, &to, &e)) ||
-		    (opt->trace_cap &&
-		     !units_parse(opt->trace_cap, UNIT_SIZE, &cap, &e))) {
-			g_set_error(error, CONFIG_ERROR, 0,
-				    "trace options: %s", e->message);
-			g_error_free(e);
-			goto fail;
-		}
-		if (opt->trace_to && to <= from) {
-			g_set_error(error, CONFIG_ERROR, 0,
-				    "trace options: --trace-to %s is not after "
-				    "--trace-from %s", opt->trace_to,
-				    opt->trace_from ? opt->trace_from : "0");
-			goto fail;
-		}
-		if (opt->trace_cap && cap == 0) {
-			g_set_error(error, CONFIG_ERROR, 0,
-				    "trace options: --trace-cap %s: a cap must "
-				    "be above 0 (leave it out for no cap)",
-				    opt->trace_cap);
-			goto fail;
-		}
-		const char **hn = g_new(const char *, sys->hosts->len + 1);
-		for (guint i = 0; i < sys->hosts->len; i++)
-			hn[i] = ((struct host *)sys->hosts->pdata[i])->name;
-		sys->sim->trace = trace_new(opt->trace_hosts, opt->trace_comps,
-					    opt->trace_kinds, from, to, cap);
-		trace_set_hosts(sys->sim->trace, hn, sys->hosts->len);
-		struct trace_sink *csv = NULL, *tl = NULL;
-		if (opt->trace_path &&
-		    !(csv = trace_csv_open(opt->trace_path, error)))
-			*io_error = true;
-		if (!*io_error && opt->timeline_path &&
-		    !(tl = timeline_open(opt->timeline_path, hn,
-					 sys->hosts->len, error)))
-			*io_error = true;
-		g_free(hn);
-		if (csv)
-			trace_add_sink(sys->sim->trace, csv);
-		if (tl)
-			trace_add_sink(sys->sim->trace, tl);
-		sys->timeline = tl != NULL;
-		if (*io_error)
-			goto fail;
-	}
-	if (opt->out_dir) {
-		sys->out_dir = g_strdup(opt->out_dir);
-		if (g_mkdir_with_parents(opt->out_dir, 0755) != 0) {
-			g_set_error(error, G_FILE_ERROR,
-				    g_file_error_from_errno(errno),
-				    "%s: cannot create output directory: %s",
-				    opt->out_dir, strerror(errno));
-			*io_error = true;
-			goto fail;
-		}
-		char *path = g_build_filename(opt->out_dir, "config.ini", NULL);
-		char *eff = scenario_effective(sc);
-		bool ok = g_file_set_contents(path, eff, -1, error);
-		g_free(eff);
-		g_free(path);
-		if (!ok) {
-			*io_error = true;
-			goto fail;
-		}
-	}
+	if (!open_outputs(sys, opt, &tw, io_error, error))
+		goto fail;
 	return sys;
 fail:
 	system_free(sys);
@@ -658,8 +694,11 @@ void system_free(struct system *sys)
 	}
 	g_ptr_array_free(sys->workloads, TRUE);
 	for (guint i = 0; i < sys->pcaps->len; i++)
-		pcap_close(sys->pcaps->pdata[i], NULL);
+		pcap_close(sys->pcaps->pdata[i]);
 	g_ptr_array_free(sys->pcaps, TRUE);
+	g_array_free(sys->pcap_snaplen, TRUE);
+	/* outputs not committed by system_finish_outputs() are removed */
+	outfile_set_free(sys->outputs);
 	g_ptr_array_free(sys->links, TRUE);
 	g_ptr_array_free(sys->switches, TRUE);
 	g_ptr_array_free(sys->hosts, TRUE);
@@ -695,10 +734,9 @@ static void progress_tick(struct sim *sim, void *ctx)
 /* DIR/latency.csv: every workload's latency histogram, one row per
  * non-empty bucket (bounds clamped to the observed min and max), for the
  * latency CDF of tools/plot_run.py. */
-static bool write_latency_csv(struct system *sys, GError **error)
+static void write_latency_csv(struct system *sys, FILE *f)
 {
-	GString *s = g_string_new("# odpsim latency schema 1\n"
-				  "workload,low_ps,high_ps,count\n");
+	fputs("# odpsim latency schema 1\nworkload,low_ps,high_ps,count\n", f);
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *w = sys->workloads->pdata[i];
 		const struct hist *h = w->res.lat;
@@ -709,17 +747,36 @@ static bool write_latency_csv(struct system *sys, GError **error)
 				continue;
 			uint64_t lo = MAX(hist_bucket_low(b), h->min);
 			uint64_t hi = MIN(hist_bucket_high(b), h->max);
-			g_string_append_printf(s, "%s,%" G_GUINT64_FORMAT
-						  ",%" G_GUINT64_FORMAT
-						  ",%" G_GUINT64_FORMAT "\n",
-					       w->name, lo, hi, h->buckets[b]);
+			fprintf(f, "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+				   ",%" G_GUINT64_FORMAT "\n",
+				w->name, lo, hi, h->buckets[b]);
 		}
 	}
-	char *path = g_build_filename(sys->out_dir, "latency.csv", NULL);
-	bool ok = g_file_set_contents(path, s->str, (gssize)s->len, error);
-	g_free(path);
-	g_string_free(s, TRUE);
-	return ok;
+}
+
+bool system_finish_outputs(struct system *sys, GError **error)
+{
+	struct sim *sim = sys->sim;
+	if (sim->trace) {
+		trace_close(sim->trace, sim);
+		trace_free(sim->trace);
+		sim->trace = NULL;
+		sys->timeline = false;
+	}
+	series_close(sys->series);
+	for (guint i = 0; i < sys->pcaps->len; i++) {
+		link_set_pcap(sys->links->pdata[i], NULL);
+		pcap_close(sys->pcaps->pdata[i]);
+	}
+	g_ptr_array_set_size(sys->pcaps, 0);
+	if (sys->summary_out) {
+		char *json = system_summary_json(sys, true);
+		fputs(json, outfile_stream(sys->summary_out));
+		g_free(json);
+		write_latency_csv(sys, outfile_stream(sys->latency_out));
+		sys->summary_out = sys->latency_out = sys->series_out = NULL;
+	}
+	return outfile_set_commit(sys->outputs, error);
 }
 
 /* Sampled series as timeline counters: levels as they are at the sample,
@@ -752,13 +809,8 @@ bool system_run(struct system *sys, GError **error)
 	bool series_on = sys->out_dir != NULL || sys->timeline;
 	if (sys->timeline)
 		series_set_observer(sys->series, series_to_timeline, sim);
-	if (sys->out_dir) {
-		char *path = g_build_filename(sys->out_dir, "series.csv", NULL);
-		bool ok = series_open(sys->series, path, error);
-		g_free(path);
-		if (!ok)
-			return false;
-	}
+	if (sys->series_out)
+		series_open(sys->series, outfile_stream(sys->series_out));
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *w = sys->workloads->pdata[i];
 		w->ops->start(w);
@@ -805,24 +857,7 @@ bool system_run(struct system *sys, GError **error)
 		if (w->ops->finish)
 			w->ops->finish(w);
 	}
-	if (sim->trace) {
-		trace_close(sim->trace, sim);
-		trace_free(sim->trace);
-		sim->trace = NULL;
-		sys->timeline = false;
-	}
-	if (!series_close(sys->series, error))
-		return false;
-	if (sys->out_dir) {
-		char *json = system_summary_json(sys, true);
-		char *path = g_build_filename(sys->out_dir, "summary.json", NULL);
-		bool ok = g_file_set_contents(path, json, -1, error);
-		g_free(path);
-		g_free(json);
-		if (!ok || !write_latency_csv(sys, error))
-			return false;
-	}
-	return true;
+	return system_finish_outputs(sys, error);
 }
 
 /* ---- summaries ---- */

@@ -72,8 +72,16 @@ struct vmstate_desc;
 const struct vmstate_desc *const *system_snapshot_descs(void);
 /* `odpsim snapshot-info FILE`: validate and print what a snapshot holds. */
 bool system_snapshot_info(const char *path, FILE *out, GError **error);
-/* Run to the configured duration; false on an output error. */
+/* Run to the configured duration; false on an output error.  Ends with
+ * system_finish_outputs(). */
 bool system_run(struct system *sys, GError **error);
+/* Close the trace, timeline, series and pcaps (their trailers), write
+ * summary.json and latency.csv of --out, and rename every output of the
+ * run into place together (sim/outfile.h); false (a G_FILE_ERROR naming
+ * the file) when any write failed, and then no output is left.  A run
+ * stopped early (an interruption) calls it to keep what it has; outputs
+ * never finished are removed by system_free(). */
+bool system_finish_outputs(struct system *sys, GError **error);
 
 struct sim *system_sim(struct system *sys);
 /* Under --strict: the first oracle violation, or NULL. */

@@ -29,7 +29,12 @@ struct system {
 	GPtrArray *workloads; /* struct workload * */
 	GPtrArray *links;     /* struct link * */
 	GPtrArray *switches;  /* struct netswitch * */
-	GPtrArray *pcaps;     /* struct pcap_writer * */
+	GPtrArray *pcaps;     /* struct pcap_writer *, one per link with --pcap */
+	GArray *pcap_snaplen; /* uint32_t per link: its pcap_snaplen */
+	/* every output file of the run (sim/outfile.h), renamed into place
+	 * together by system_finish_outputs(); the --out DIR members */
+	struct outfile_set *outputs;
+	struct outfile *series_out, *summary_out, *latency_out;
 	struct pkt_pool pool;
 	struct series *series;
 	GPtrArray *mtt_occ;   /* uint64_t * per host, set before each sample */
