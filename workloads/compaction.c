@@ -113,9 +113,8 @@ static void moved(void *ctx, bool ok, uint64_t pfn)
 	(void)pfn;
 	struct compaction *c = ctx;
 	if (ok) {
-		c->w->res.completed++;
-		c->w->res.bytes += VMM_PAGE_SIZE;
-		c->w->res.last = sim_now(c->w->sim);
+		workload_result_complete(&c->w->res, sim_now(c->w->sim),
+					 VMM_PAGE_SIZE);
 	} else {
 		c->w->res.errors++;
 	}

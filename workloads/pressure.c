@@ -74,12 +74,12 @@ struct pressure {
 static void touch_ev(struct sim *sim, void *obj, uint64_t arg);
 SIM_EVKIND(ev_touch, "pressure_touch", touch_ev);
 
-static void touched(struct pressure *p)
+/* A page touched; true when it counts (inside the window). */
+static bool touched(struct pressure *p)
 {
 	struct workload *w = p->w;
-	w->res.completed++;
-	w->res.bytes += VMM_PAGE_SIZE;
-	w->res.last = sim_now(w->sim);
+	return workload_result_complete(&w->res, sim_now(w->sim),
+					VMM_PAGE_SIZE);
 }
 
 static void fault_done(void *ctx, int status, uint64_t pfn)
@@ -88,8 +88,8 @@ static void fault_done(void *ctx, int status, uint64_t pfn)
 	struct pressure *p = ctx;
 	struct workload *w = p->w;
 	if (vmm_fault_ok(status)) {
-		touched(p);
-		hist_add(w->res.lat, sim_now(w->sim) - p->t0);
+		if (touched(p))
+			hist_add(w->res.lat, sim_now(w->sim) - p->t0);
 	} else {
 		w->res.errors++;
 	}

@@ -217,9 +217,6 @@ void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
 	}
 	sim_time_t now = sim_now(app->w->sim);
 	workload_result_gap(r, now);
-	r->completed++;
-	r->bytes += bytes;
-	r->last = now;
-	if (r->lat)
+	if (workload_result_complete(r, now, bytes) && r->lat)
 		hist_add(r->lat, lat);
 }

@@ -11,6 +11,15 @@ static const struct param workload_common_tab[] = {
 	  "workload type (see odpsim params workloads)", "", NULL, 0, 0 },
 	{ "start", PT_TIME, "0ns", offsetof(struct workload_common, start),
 	  "simulated time at which the workload starts", "", NULL, 0, 0 },
+	{ "measure_from", PT_TIME, "0ns",
+	  offsetof(struct workload_common, measure_from),
+	  "bandwidth, message rate and latency count only operations that "
+	  "complete after this time (left out: [sim] warmup)", "", NULL, 0,
+	  0 },
+	{ "measure_until", PT_TIME, "0ns",
+	  offsetof(struct workload_common, measure_until),
+	  "... and up to this time (0: to the end of the run)", "", NULL, 0,
+	  0 },
 };
 PARAM_TABLE(workload_common_params, "workload",
 	    "keys of every [workload NAME] section", workload_common_tab);

@@ -48,6 +48,8 @@ struct workload_ops {
 struct workload_common {
 	char *type;
 	sim_time_t start;
+	sim_time_t measure_from;  /* given, or [sim] warmup (system.c) */
+	sim_time_t measure_until; /* 0: to the end of the run */
 };
 
 struct workload_result {
@@ -61,7 +63,34 @@ struct workload_result {
 	struct hist *lat;    /* per-operation latency in ps, or NULL */
 	sim_time_t bw_peak_window; /* for peak bandwidth, 0: not tracked */
 	double bw_peak_gbps;
+	/* The measurement window (from, until]: completed, bytes and the
+	 * latency histogram count only operations that complete inside it;
+	 * from = until = 0 is no window (everything counts, and the rates
+	 * are over first..last).  until = 0: to the end of the run. */
+	sim_time_t from, until;
+	uint64_t outside;    /* completions outside the window */
 };
+
+/* Is there a measurement window? */
+static inline bool workload_result_windowed(const struct workload_result *r)
+{
+	return r->from || r->until;
+}
+
+/* A successful operation of @bytes completed at @now: counted (and true,
+ * so the caller adds its latency) when it is inside the window. */
+static inline bool workload_result_complete(struct workload_result *r,
+					    sim_time_t now, uint64_t bytes)
+{
+	r->last = now;
+	if ((r->from && now <= r->from) || (r->until && now > r->until)) {
+		r->outside++;
+		return false;
+	}
+	r->completed++;
+	r->bytes += bytes;
+	return true;
+}
 
 /* No completion from r->last until @now: the longest such gap so far? */
 static inline void workload_result_gap(struct workload_result *r,

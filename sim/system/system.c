@@ -45,6 +45,11 @@ static const struct param sim_tab[] = {
 	  offsetof(struct sim_params, series_interval),
 	  "sampling interval of series.csv",
 	  "fine enough to see a 100us fault storm", NULL, 1, 1e18 },
+	{ "warmup", PT_TIME, "0ns", offsetof(struct sim_params, warmup),
+	  "measurement window of every workload starts here: bandwidth, "
+	  "message rate and latency count only operations completing after "
+	  "it (a workload's measure_from overrides it; 0: the whole run)",
+	  "", NULL, 0, 0 },
 	{ "description", PT_STRING, "", offsetof(struct sim_params, description),
 	  "one line saying what the scenario shows", "", NULL, 0, 0 },
 };
@@ -417,6 +422,45 @@ static void workload_free(struct workload *w)
 	g_free(w);
 }
 
+/* The workload's measurement window: measure_from (or [sim] warmup) and
+ * measure_until, the start before the end of the run, the end after the
+ * start. */
+static bool workload_window(struct system *sys, struct workload *w,
+			    GError **error)
+{
+	bool own = scenario_get(sys->sc, "workload", w->name,
+				"measure_from") != NULL;
+	sim_time_t from = own ? w->common.measure_from : sys->p.warmup;
+	sim_time_t until = w->common.measure_until;
+	const char *type = "workload", *name = w->name, *key, *why;
+	if (from >= sys->p.duration) {
+		key = own ? "measure_from" : "warmup";
+		if (!own) {
+			type = "sim";
+			name = NULL;
+		}
+		why = "the window starts at or after the end of the run";
+	} else if (until && until <= from) {
+		key = "measure_until";
+		why = "the window ends before it starts";
+	} else {
+		w->res.from = from;
+		w->res.until = until;
+		return true;
+	}
+	char *where = scenario_where(sys->sc, type, name, key);
+	char *a = units_format(from, UNIT_TIME);
+	char *b = units_format(until ? until : sys->p.duration, UNIT_TIME);
+	g_set_error(error, CONFIG_ERROR, 0,
+		    "%s: [%s%s%s] %s: %s (workload %s would measure from %s "
+		    "to %s)", where, type, name ? " " : "", name ? name : "",
+		    key, why, w->name, a, b);
+	g_free(a);
+	g_free(b);
+	g_free(where);
+	return false;
+}
+
 static bool build_workloads(struct system *sys, GError **error)
 {
 	const char *const *names = scenario_names(sys->sc, "workload");
@@ -432,6 +476,8 @@ static bool build_workloads(struct system *sys, GError **error)
 		g_ptr_array_add(sys->workloads, w);
 		if (!config_fill(sys->sc, &workload_common_params, &w->common,
 				 "workload", w->name, error))
+			return false;
+		if (!workload_window(sys, w, error))
 			return false;
 		w->ops = workload_find(w->common.type);
 		g_assert(w->ops); /* scenario_validate checked the type */
@@ -865,14 +911,26 @@ bool system_run(struct system *sys, GError **error)
 struct wl_figures {
 	double secs, bw_gbps, mpps;
 	double p50, p99, p999, max, min, avg; /* ns */
+	sim_time_t from, until; /* the interval the rates are over */
 };
 
-static void wl_figures(const struct workload *w, struct wl_figures *f)
+/* The rates are over the measurement window, from its start (or the
+ * workload's first operation, if later) to its end (or the end of the
+ * run); without a window, from the first operation to the last
+ * completion, as perftest does. */
+static void wl_figures(const struct workload *w, sim_time_t now,
+		       struct wl_figures *f)
 {
 	memset(f, 0, sizeof(*f));
 	const struct workload_result *r = &w->res;
-	if (r->last > r->first)
-		f->secs = sim_time_to_s(r->last - r->first);
+	f->from = r->first;
+	f->until = r->last;
+	if (workload_result_windowed(r)) {
+		f->from = MAX(r->from, r->first);
+		f->until = r->until ? MIN(r->until, now) : now;
+	}
+	if (f->until > f->from)
+		f->secs = sim_time_to_s(f->until - f->from);
 	if (f->secs > 0) {
 		f->bw_gbps = (double)r->bytes * 8 / f->secs / 1e9;
 		f->mpps = (double)r->completed / f->secs / 1e6;
@@ -908,7 +966,7 @@ void system_summary_text(struct system *sys, FILE *out)
 		for (guint i = 0; i < sys->workloads->len; i++) {
 			struct workload *w = sys->workloads->pdata[i];
 			struct wl_figures f;
-			wl_figures(w, &f);
+			wl_figures(w, sim->now, &f);
 			fprintf(out,
 				"%-12s %-10s %10" G_GUINT64_FORMAT
 				" %7" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT
@@ -919,6 +977,13 @@ void system_summary_text(struct system *sys, FILE *out)
 				fprintf(out, "  %.1f / %.1f / %.1f / %.1f",
 					f.p50, f.p99, f.p999, f.max);
 			fputc('\n', out);
+			if (workload_result_windowed(&w->res))
+				fprintf(out,
+					"%-12s measured from %.6f s to %.6f s "
+					"(%" G_GUINT64_FORMAT " completions "
+					"outside)\n", "", sim_time_to_s(f.from),
+					sim_time_to_s(f.until),
+					w->res.outside);
 		}
 	}
 	unsigned n;
@@ -1011,7 +1076,7 @@ char *system_summary_json(struct system *sys, bool pretty)
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *wl = sys->workloads->pdata[i];
 		struct wl_figures f;
-		wl_figures(wl, &f);
+		wl_figures(wl, sim->now, &f);
 		json_obj_begin(&w, wl->name);
 		json_str(&w, "type", wl->ops->type);
 		json_u64(&w, "completed", wl->res.completed);
@@ -1029,6 +1094,12 @@ char *system_summary_json(struct system *sys, bool pretty)
 		json_dbl(&w, "p99", f.p99);
 		json_dbl(&w, "p999", f.p999);
 		json_dbl(&w, "max", f.max);
+		json_obj_end(&w);
+		json_obj_begin(&w, "window");
+		json_bool(&w, "set", workload_result_windowed(&wl->res));
+		json_u64(&w, "from_ps", f.from);
+		json_u64(&w, "until_ps", f.until);
+		json_u64(&w, "completed_outside", wl->res.outside);
 		json_obj_end(&w);
 		json_obj_end(&w);
 	}

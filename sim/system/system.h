@@ -20,6 +20,7 @@ struct sim_params {
 	sim_time_t duration;
 	int policy;
 	sim_time_t series_interval;
+	sim_time_t warmup;   /* every workload's measure_from by default */
 	char *description;
 };
 
