@@ -62,7 +62,7 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 			};
 			nic_cq_push(qp->scq, &wc, at);
 		}
-		qp->sq_head = (qp->sq_head + 1) % qp->sq_depth;
+		qp->sq_head = (qp->sq_head + 1) & (qp->sq_cap - 1);
 		qp->sq_count--;
 		g_assert(qp->req_idx > 0 && qp->fetch_idx > 0);
 		qp->req_idx--;
@@ -146,10 +146,7 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 		qp->rnr_left--;
 	}
 	/* drop what was prepared: it is resent after the wait */
-	for (uint32_t k = 0; k < qp->tx_count; k++)
-		pkt_free(nic->pool,
-			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
-	qp->tx_count = 0;
+	nic_tx_drop(qp);
 	sim_time_t until = sim_now(nic->sim) +
 			   ib_rnr_timer_ps(AETH_LOW(p->syndrome));
 	if (qp->req == REQ_STALLED) {

@@ -751,8 +751,8 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 		mr->reg_time = sim_now(sim) - r->start;
 		hist_add(nic->h_reg_time, mr->reg_time);
 		*nic->c_reg_pages += mr->npages;
-		g_hash_table_insert(nic->mrs, GUINT_TO_POINTER(mr->lkey), mr);
-		g_hash_table_insert(nic->mrs, GUINT_TO_POINTER(mr->rkey), mr);
+		idmap_set(&nic->mrs, mr->lkey, mr);
+		idmap_set(&nic->mrs, mr->rkey, mr);
 		g_ptr_array_add(nic->all_mrs, mr);
 		r->done(r->ctx, mr, 0);
 	} else {
@@ -935,8 +935,8 @@ void nic_dereg_mr(struct nic_mr *mr)
 	struct nic *nic = mr->nic;
 	mr->policy->dereg(mr);
 	nic_mr_flush(mr, 0, mr->npages - 1);
-	g_hash_table_remove(nic->mrs, GUINT_TO_POINTER(mr->lkey));
-	g_hash_table_remove(nic->mrs, GUINT_TO_POINTER(mr->rkey));
+	idmap_remove(&nic->mrs, mr->lkey);
+	idmap_remove(&nic->mrs, mr->rkey);
 	g_ptr_array_remove(nic->all_mrs, mr);
 	mtt_destroy(&mr->mtt);
 	g_free(mr);

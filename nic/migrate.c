@@ -122,11 +122,7 @@ static void qp_detach(struct nic *nic, struct nic_qp *qp)
 	nic->act_tail = last;
 	qp->active = false;
 	qp->act_next = NULL;
-	for (uint32_t k = 0; k < qp->tx_count; k++)
-		pkt_free(nic->pool,
-			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
-	qp->tx_count = 0;
-	qp->tx_head = 0;
+	nic_tx_drop(qp);
 }
 
 /*
@@ -246,10 +242,6 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 		struct nic_qp *qp = dst->all_qps->pdata[i];
 		qp->nic = dst;
 		qp->comp = dst->comp;
-		if (src->cfg.tx_window != dst->cfg.tx_window) {
-			g_free(qp->txring);
-			qp->txring = g_new0(struct txslot, dst->cfg.tx_window);
-		}
 	}
 	/* the old NIC's caches hold translations of a function it no
 	 * longer runs; the new NIC's are cold */

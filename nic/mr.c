@@ -15,60 +15,9 @@
 
 #define MTT_KEY(mr, page) (((uint64_t)(mr)->index << 36) | (page))
 
-void mtt_init(struct mtt *m)
-{
-	m->chunks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-					  g_free);
-	m->nchunks = 0;
-}
-
-void mtt_destroy(struct mtt *m)
-{
-	if (m->chunks)
-		g_hash_table_destroy(m->chunks);
-	m->chunks = NULL;
-}
-
-uint64_t mtt_get(const struct mtt *m, uint64_t pg)
-{
-	uint64_t ci = pg / MTT_CHUNK;
-	uint64_t *c = g_hash_table_lookup(m->chunks, &ci);
-	return c ? c[pg % MTT_CHUNK] : 0;
-}
-
-void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry)
-{
-	uint64_t ci = pg / MTT_CHUNK;
-	uint64_t *c = g_hash_table_lookup(m->chunks, &ci);
-	if (!c) {
-		if (!entry)
-			return;
-		c = g_new0(uint64_t, MTT_CHUNK);
-		uint64_t *k = g_new(uint64_t, 1);
-		*k = ci;
-		g_hash_table_insert(m->chunks, k, c);
-		m->nchunks++;
-	}
-	c[pg % MTT_CHUNK] = entry;
-}
-
-void mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
-{
-	for (uint64_t ci = first / MTT_CHUNK; ci <= last / MTT_CHUNK; ci++) {
-		uint64_t *c = g_hash_table_lookup(m->chunks, &ci);
-		if (!c)
-			continue;
-		uint64_t lo = ci == first / MTT_CHUNK ? first % MTT_CHUNK : 0;
-		uint64_t hi = ci == last / MTT_CHUNK ? last % MTT_CHUNK :
-						       MTT_CHUNK - 1;
-		for (uint64_t i = lo; i <= hi; i++)
-			c[i] &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
-	}
-}
-
 struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key)
 {
-	return g_hash_table_lookup(nic->mrs, GUINT_TO_POINTER(key));
+	return idmap_get(&nic->mrs, key);
 }
 
 bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len)
@@ -115,7 +64,9 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 			(*nic->c_mtt_misses)++;
 			/* fetch the line of entries holding this one */
 			uint64_t line = nic->cfg.mtt_fetch_entries;
-			uint64_t base = pg - pg % line;
+			uint64_t base = (line & (line - 1)) ?
+						pg - pg % line :
+						pg & ~(line - 1);
 			at = pcie_dma_read_at(nic->pcie, at, line * 8);
 			for (uint64_t k = base; k < base + line &&
 						 k < mr->npages; k++) {

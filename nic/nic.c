@@ -142,8 +142,8 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	nic->mpt_cache = mtt_cache_new((uint32_t)cfg->mpt_cache_entries,
 				       (uint32_t)cfg->mpt_cache_entries,
 				       CACHE_LRU, &nic->rng);
-	nic->qps = g_hash_table_new(g_direct_hash, g_direct_equal);
-	nic->mrs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	idmap_init(&nic->qps);
+	idmap_init(&nic->mrs);
 	nic->all_qps = g_ptr_array_new();
 	nic->all_mrs = g_ptr_array_new();
 	nic->reg_mrs = g_ptr_array_new();
@@ -203,10 +203,7 @@ void nic_free(struct nic *nic)
 		return;
 	for (guint i = 0; i < nic->all_qps->len; i++) {
 		struct nic_qp *qp = nic->all_qps->pdata[i];
-		for (uint32_t k = 0; k < qp->tx_count; k++)
-			pkt_free(nic->pool,
-				 qp->txring[(qp->tx_head + k) %
-					    nic->cfg.tx_window].p);
+		nic_tx_drop(qp);
 		g_queue_clear(&qp->held); /* packets belong to the pool */
 		g_free(qp->txring);
 		g_free(qp->sq);
@@ -237,8 +234,8 @@ void nic_free(struct nic *nic)
 	g_array_free(nic->resp_q, TRUE);
 	if (nic->tombs)
 		g_hash_table_destroy(nic->tombs);
-	g_hash_table_destroy(nic->qps);
-	g_hash_table_destroy(nic->mrs);
+	idmap_destroy(&nic->qps);
+	idmap_destroy(&nic->mrs);
 	g_ptr_array_free(nic->all_qps, TRUE);
 	g_ptr_array_free(nic->all_mrs, TRUE);
 	g_ptr_array_free(nic->reg_mrs, TRUE);
@@ -451,7 +448,7 @@ static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
 		if (!q->tx_count || q->txring[q->tx_head].ready > now)
 			continue;
 		struct pkt *p = q->txring[q->tx_head].p;
-		q->tx_head = (q->tx_head + 1) % (uint32_t)nic->cfg.tx_window;
+		q->tx_head = (q->tx_head + 1) & (q->tx_cap - 1);
 		q->tx_count--;
 		if (q->act_next) { /* move to the tail */
 			if (prev)
@@ -503,8 +500,7 @@ void nic_rx(void *ctx, struct pkt *p)
 		pkt_free(nic->pool, p);
 		return;
 	}
-	struct nic_qp *qp = g_hash_table_lookup(nic->qps,
-						GUINT_TO_POINTER(p->dqpn));
+	struct nic_qp *qp = idmap_get(&nic->qps, p->dqpn);
 	if (!qp && nic->tombs && nic_tomb_rx(nic, p)) {
 		pkt_free(nic->pool, p);
 		return;

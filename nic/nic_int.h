@@ -2,8 +2,8 @@
  * nic/nic_int.h - state shared by the HCA's engines (not for workloads).
  *
  * Representation: QPs, MRs and CQs are heap objects found by number/key
- * through GHashTables built at setup (lookups per packet: one hash probe
- * for the QP, one for the key).  Send and receive queues are fixed rings
+ * through radix maps (sim/idmap.h) filled at setup: a packet's QP and
+ * memory key are a few array indexings away, never a hash probe.  Send and receive queues are fixed rings
  * sized at creation.  Each QP has a ring of packets its requester prepared
  * ahead of transmission (tx_window deep) with the time each one's payload
  * DMA read completes; the NIC's responder packets (ACK/NAK, read
@@ -16,9 +16,11 @@
 #define NIC_NIC_INT_H
 
 #include "nic/driver.h"
+#include "nic/mtt.h"
 #include "nic/nic.h"
 #include "nic/oracle.h"
 #include "nic/packet.h"
+#include "sim/idmap.h"
 #include "sim/rng.h"
 #include "sim/stats.h"
 #include "sim/trace.h"
@@ -32,37 +34,6 @@ struct reg_policy_ops;
 
 #define NIC_PAGE_SHIFT 12
 #define NIC_PAGE_SIZE (1ULL << NIC_PAGE_SHIFT)
-
-/* An MTT entry as the driver writes it: frame << 12 | flags. */
-enum mtt_bits {
-	MTT_VALID = 1,
-	MTT_WRITE = 2,
-	MTT_FAIL = 4, /* the driver could not map the page: access error */
-	MTT_SUSP = 8, /* suspended: the VMM is moving the page */
-};
-#define MTT_PFN(e) ((e) >> NIC_PAGE_SHIFT)
-#define MTT_ENTRY(pfn, flags) (((uint64_t)(pfn) << NIC_PAGE_SHIFT) | (flags))
-
-/*
- * An MR's translation table: chunks of MTT_CHUNK entries (one 4 KiB page
- * of table each), allocated when a page of the chunk first gets an entry,
- * found through a GHashTable keyed by chunk index.  An implicit ODP MR
- * over a 256 TiB address space thus costs memory only for the chunks its
- * touched pages fall in.
- */
-#define MTT_CHUNK 512
-struct mtt {
-	GHashTable *chunks; /* chunk index -> uint64_t[MTT_CHUNK] */
-	uint64_t nchunks;   /* allocated */
-};
-
-void mtt_init(struct mtt *m);
-void mtt_destroy(struct mtt *m);
-/* Entry of page @pg (0 when never written). */
-uint64_t mtt_get(const struct mtt *m, uint64_t pg);
-void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry);
-/* Invalidate pages [first, last]; only allocated chunks are visited. */
-void mtt_zap(struct mtt *m, uint64_t first, uint64_t last);
 
 struct nic_pd {
 	struct nic *nic;
@@ -99,10 +70,11 @@ struct cqe_slot {
 
 struct nic_cq {
 	struct nic *nic;
-	struct cqe_slot *ring;
+	struct cqe_slot *ring; /* cap slots (a power of two), grown on demand
+				* up to depth */
 	sim_time_t last_visible;
 	uint64_t overflows;
-	uint32_t depth, head, count;
+	uint32_t depth, cap, head, count;
 	nic_cq_notify_fn notify;
 	void *ctx;
 	bool notify_pending;
@@ -160,9 +132,10 @@ struct nic_qp {
 	uint16_t dest_host;
 	uint32_t dest_qpn;
 
-	/* send queue: ring of WQEs from sq_head (oldest not completed) */
+	/* send queue: ring of WQEs from sq_head (oldest not completed);
+	 * sq_cap slots (a power of two), grown on demand up to sq_depth */
 	struct nic_wqe *sq;
-	uint32_t sq_depth, sq_head, sq_count;
+	uint32_t sq_depth, sq_cap, sq_head, sq_count;
 
 	/* requester */
 	enum req_state req;
@@ -174,8 +147,9 @@ struct nic_qp {
 	uint32_t una_psn;   /* oldest unacknowledged PSN */
 	uint32_t sent_psn;  /* one past the highest PSN ever transmitted */
 	uint32_t reads_out; /* READ requests outstanding */
-	struct txslot *txring;
-	uint32_t tx_head, tx_count;
+	struct txslot *txring;   /* tx_cap slots (a power of two), grown on
+				  * demand up to tx_window */
+	uint32_t tx_cap, tx_head, tx_count;
 	uint8_t retry_left, rnr_left;
 	sim_time_t stall_start;
 	bool stall_suspend;      /* stalled on a suspended page, not a fault */
@@ -193,8 +167,8 @@ struct nic_qp {
 
 	/* responder */
 	enum resp_state resp;
-	struct nic_rwqe *rq;
-	uint32_t rq_depth, rq_head, rq_count;
+	struct nic_rwqe *rq;     /* rq_cap slots, as the SQ */
+	uint32_t rq_depth, rq_cap, rq_head, rq_count;
 	uint32_t epsn, msn;
 	uint32_t unacked;        /* packets since the last ACK */
 	sim_time_t resp_busy;    /* in-order processing of this QP */
@@ -233,8 +207,8 @@ struct nic {
 	struct link *link;
 	unsigned link_end;
 
-	GHashTable *qps;  /* qpn -> qp */
-	GHashTable *mrs;  /* key -> mr (lkey and rkey) */
+	struct idmap qps; /* qpn -> qp */
+	struct idmap mrs; /* key -> mr (lkey and rkey) */
 	GPtrArray *all_qps, *all_mrs, *all_cqs, *all_pds;
 	GPtrArray *reg_mrs; /* registrations in progress (freed if a run ends first) */
 	uint32_t next_qpn, next_key, next_mr_index, next_pd;
@@ -304,6 +278,19 @@ struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
 bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len);
 
 /* qp.c */
+/* Rings (CQ, SQ, RQ, prepared packets) start small and double, up to
+ * their configured depth, when full: an idle QP costs its few slots, not
+ * its depth.  Capacities are powers of two, so indices are masked. */
+#define NIC_RING_MIN 16u
+void nic_ring_grow(void **ring, uint32_t *cap, uint32_t *head, uint32_t count,
+		   size_t elem);
+/* The prepared packet at offset @k from the head of @qp's tx ring. */
+static inline struct txslot *nic_tx_at(const struct nic_qp *qp, uint32_t k)
+{
+	return &qp->txring[(qp->tx_head + k) & (qp->tx_cap - 1)];
+}
+/* Drop what @qp has prepared to send (go-back-N, errors, migration). */
+void nic_tx_drop(struct nic_qp *qp);
 void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at);
 void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status);
 void nic_qp_resume(struct nic_qp *qp);

@@ -11,13 +11,24 @@
  * content), and at the end of the run.  Settling a write checks that the
  * frame still belongs to the page: if so the frame's content version
  * becomes the write's; if not, the write is lost.  Settling a read that
- * finds the frame gone is a stale read.  The last version written to each
- * page is remembered (a hash map) for the end-of-run check.
+ * finds the frame gone is a stale read.
+ *
+ * The last version written to each page is remembered for the end-of-run
+ * check, in two places.  While the page stays in the frame the write
+ * landed in, the record is in an array indexed by frame number (chunks of
+ * ORACLE_CHUNK frames, allocated when a frame of the chunk is first
+ * written).  When the frame leaves the page (the VMM's frame hook: a move,
+ * reclaim, unmap) or a write is lost, the record goes to a side table
+ * keyed by the page ((address space, page) number, VMM_PAGE_KEY), which
+ * only those rarer events touch.  A frame record is always the newer of
+ * the two for its page: a record only reaches the side table when the
+ * page's frame record is cleared.
  *
  * Workload assumed: a DMA per packet; the FIFOs stay as short as the
- * DMAs in flight (a few dozen).  They are ring buffers of records, and the
- * map keys on the (address space, page) number itself: nothing is
- * allocated per DMA once the rings have grown.
+ * DMAs in flight (a few dozen).  They are ring buffers of records with a
+ * power-of-two capacity (indices are masked): nothing is allocated, no
+ * hash table is probed and nothing is divided per DMA once the rings and
+ * the chunks have grown.
  */
 #include "nic/oracle.h"
 
@@ -44,13 +55,20 @@ struct dma_ring {
 	uint32_t cap, head, len;
 };
 
+#define ORACLE_CHUNK_SHIFT 12
+#define ORACLE_CHUNK (1u << ORACLE_CHUNK_SHIFT)
+
 struct oracle {
 	struct nic *nic;
 	struct vmm *vmm;
 	struct dma_ring fifo[2]; /* [0] reads, [1] writes */
-	GHashTable *last;   /* (as_id << 40 | vpn) -> last version landed */
-	GHashTable *as_of;  /* as_id -> struct vmm_as * */
-	struct vmm_as *last_as;
+	/* last version landed on the page a frame holds, by frame number
+	 * (0: none); chunks of ORACLE_CHUNK, NULL until written */
+	uint64_t **frame_last;
+	uint64_t nchunks;
+	/* VMM_PAGE_KEY -> last version landed, for pages whose record left
+	 * its frame */
+	GHashTable *page_last;
 	uint64_t *lost, *stale, *final;
 	bool strict;
 	char *tripped;
@@ -88,7 +106,7 @@ static void oracle_violation(struct oracle *o, const struct dma_rec *r,
 
 static struct dma_rec *ring_at(struct dma_ring *q, uint32_t i)
 {
-	return &q->v[(q->head + i) % q->cap];
+	return &q->v[(q->head + i) & (q->cap - 1)];
 }
 
 static struct dma_rec *ring_push(struct dma_ring *q)
@@ -107,6 +125,36 @@ static struct dma_rec *ring_push(struct dma_ring *q)
 	return ring_at(q, q->len - 1);
 }
 
+/* The frame record slot of @pfn (allocating its chunk), or, without
+ * @create, NULL when the chunk was never written. */
+static uint64_t *frame_slot(struct oracle *o, uint64_t pfn, bool create)
+{
+	uint64_t c = pfn >> ORACLE_CHUNK_SHIFT;
+	if (c >= o->nchunks) {
+		if (!create)
+			return NULL;
+		uint64_t n = o->nchunks ? o->nchunks : 16;
+		while (n <= c)
+			n *= 2;
+		o->frame_last = g_renew(uint64_t *, o->frame_last, n);
+		for (uint64_t i = o->nchunks; i < n; i++)
+			o->frame_last[i] = NULL;
+		o->nchunks = n;
+	}
+	if (!o->frame_last[c]) {
+		if (!create)
+			return NULL;
+		o->frame_last[c] = g_new0(uint64_t, ORACLE_CHUNK);
+	}
+	return &o->frame_last[c][pfn & (ORACLE_CHUNK - 1)];
+}
+
+static void page_record(struct oracle *o, uint64_t key, uint64_t version)
+{
+	g_hash_table_insert(o->page_last, GSIZE_TO_POINTER((gsize)key),
+			    GSIZE_TO_POINTER((gsize)version));
+}
+
 static void settle(struct oracle *o, struct dma_rec *r, bool write)
 {
 	uint32_t as_id;
@@ -114,14 +162,21 @@ static void settle(struct oracle *o, struct dma_rec *r, bool write)
 	bool mine = vmm_frame_owner(o->vmm, r->pfn, &as_id, &vpn) &&
 		    as_id == r->as_id && vpn == r->vpn;
 	if (write) {
-		g_hash_table_insert(
-			o->last,
-			GSIZE_TO_POINTER((gsize)(((uint64_t)r->as_id << 40) |
-						 r->vpn)),
-			GSIZE_TO_POINTER((gsize)r->version));
 		if (mine) {
+			*frame_slot(o, r->pfn, true) = r->version;
 			vmm_frame_set_version(o->vmm, r->pfn, r->version);
 		} else {
+			/* the page's record is this one now, not the one
+			 * of the frame it is in (if any) */
+			uint64_t cur;
+			if (vmm_page_frame(r->as, r->vpn << NIC_PAGE_SHIFT,
+					   &cur)) {
+				uint64_t *s = frame_slot(o, cur, false);
+				if (s)
+					*s = 0;
+			}
+			page_record(o, VMM_PAGE_KEY(r->as_id, r->vpn),
+				    r->version);
 			(*o->lost)++;
 			oracle_violation(o, r, true);
 		}
@@ -138,7 +193,7 @@ static void settle_upto(struct oracle *o, sim_time_t upto)
 		struct dma_ring *q = &o->fifo[w];
 		while (q->len && q->v[q->head].at <= upto) {
 			struct dma_rec r = q->v[q->head];
-			q->head = (q->head + 1) % q->cap;
+			q->head = (q->head + 1) & (q->cap - 1);
 			q->len--;
 			settle(o, &r, w);
 		}
@@ -147,12 +202,21 @@ static void settle_upto(struct oracle *o, sim_time_t upto)
 
 static void frame_hook(void *ctx, uint64_t pfn, enum vmm_frame_event ev)
 {
-	(void)pfn;
-	(void)ev;
 	struct oracle *o = ctx;
 	/* what landed before this instant is part of the frame's content;
 	 * what lands later finds the frame gone */
 	settle_upto(o, sim_now(o->nic->sim));
+	if (ev == VMM_FRAME_SYNC)
+		return;
+	/* the frame leaves its page: the page's record goes with the page */
+	uint64_t *s = frame_slot(o, pfn, false);
+	uint32_t as_id;
+	uint64_t vpn;
+	if (s && *s) {
+		if (vmm_frame_owner(o->vmm, pfn, &as_id, &vpn))
+			page_record(o, VMM_PAGE_KEY(as_id, vpn), *s);
+		*s = 0;
+	}
 }
 
 struct oracle *oracle_new(struct nic *nic)
@@ -160,8 +224,7 @@ struct oracle *oracle_new(struct nic *nic)
 	struct oracle *o = g_new0(struct oracle, 1);
 	o->nic = nic;
 	o->vmm = nic->host->vmm;
-	o->last = g_hash_table_new(g_direct_hash, g_direct_equal);
-	o->as_of = g_hash_table_new(NULL, NULL);
+	o->page_last = g_hash_table_new(g_direct_hash, g_direct_equal);
 	struct stats *st = nic->sim->stats;
 	o->lost = stats_counter(st, "oracle.lost_writes");
 	o->stale = stats_counter(st, "oracle.stale_reads");
@@ -176,8 +239,10 @@ void oracle_free(struct oracle *o)
 		return;
 	for (int w = 0; w < 2; w++)
 		g_free(o->fifo[w].v);
-	g_hash_table_destroy(o->last);
-	g_hash_table_destroy(o->as_of);
+	for (uint64_t i = 0; i < o->nchunks; i++)
+		g_free(o->frame_last[i]);
+	g_free(o->frame_last);
+	g_hash_table_destroy(o->page_last);
 	g_free(o->tripped);
 	g_free(o);
 }
@@ -203,10 +268,6 @@ void oracle_dma(struct oracle *o, bool write, struct nic_mr *mr, uint64_t va,
 {
 	settle_upto(o, sim_now(o->nic->sim));
 	uint32_t as_id = vmm_as_id(mr->as);
-	if (mr->as != o->last_as) {
-		g_hash_table_insert(o->as_of, GUINT_TO_POINTER(as_id), mr->as);
-		o->last_as = mr->as;
-	}
 	uint64_t first = va >> NIC_PAGE_SHIFT;
 	uint64_t last = (va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;
 	struct dma_ring *q = &o->fifo[write];
@@ -231,20 +292,45 @@ void oracle_dma(struct oracle *o, bool write, struct nic_mr *mr, uint64_t va,
 	}
 }
 
+/* Does page @key hold @version (or no content at all)? */
+static bool page_holds(struct oracle *o, uint64_t key, uint64_t version)
+{
+	struct vmm_as *as = vmm_as_by_id(o->vmm, VMM_KEY_AS(key));
+	uint64_t have;
+	if (!as || !vmm_page_version(as, VMM_KEY_VPN(key) << NIC_PAGE_SHIFT,
+				     &have))
+		return true; /* the page was unmapped or dropped since */
+	return have == version;
+}
+
 void oracle_finish(struct oracle *o)
 {
 	settle_upto(o, SIM_TIME_MAX);
+	/* pages whose last write is recorded with their frame */
+	for (uint64_t c = 0; c < o->nchunks; c++) {
+		const uint64_t *chunk = o->frame_last[c];
+		for (unsigned i = 0; chunk && i < ORACLE_CHUNK; i++) {
+			uint32_t as_id;
+			uint64_t vpn, pfn = (c << ORACLE_CHUNK_SHIFT) | i;
+			if (chunk[i] &&
+			    vmm_frame_owner(o->vmm, pfn, &as_id, &vpn) &&
+			    !page_holds(o, VMM_PAGE_KEY(as_id, vpn), chunk[i]))
+				(*o->final)++;
+		}
+	}
+	/* the others, unless a newer record sits with the page's frame */
 	GHashTableIter it;
 	gpointer k, v;
-	g_hash_table_iter_init(&it, o->last);
+	g_hash_table_iter_init(&it, o->page_last);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		uint64_t key = (uint64_t)GPOINTER_TO_SIZE(k);
-		struct vmm_as *as = g_hash_table_lookup(
-			o->as_of, GUINT_TO_POINTER((guint)(key >> 40)));
-		uint64_t vpn = key & ((1ULL << 40) - 1), have;
-		if (!as || !vmm_page_version(as, vpn << NIC_PAGE_SHIFT, &have))
-			continue; /* the page was unmapped or dropped since */
-		if (have != (uint64_t)GPOINTER_TO_SIZE(v))
+		uint64_t key = (uint64_t)GPOINTER_TO_SIZE(k), pfn;
+		struct vmm_as *as = vmm_as_by_id(o->vmm, VMM_KEY_AS(key));
+		const uint64_t *s;
+		if (as && vmm_page_frame(as, VMM_KEY_VPN(key) << NIC_PAGE_SHIFT,
+					 &pfn) &&
+		    (s = frame_slot(o, pfn, false)) && *s)
+			continue;
+		if (!page_holds(o, key, (uint64_t)GPOINTER_TO_SIZE(v)))
 			(*o->final)++;
 	}
 }

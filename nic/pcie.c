@@ -100,6 +100,8 @@ struct pcie {
 	struct sim *sim;
 	struct pcie_config cfg;
 	uint64_t tlp_rate;            /* bits/s */
+	struct sim_rate rate;         /* tlp_rate, for sim_rate_xfer_ps */
+	unsigned mps_shift, mrrs_shift; /* log2 of MPS and MRRS */
 	sim_time_t up_free, down_free;
 	uint64_t *tlps_up, *tlps_down, *bytes_up, *bytes_down;
 };
@@ -160,6 +162,9 @@ struct pcie *pcie_new(struct sim *sim, const char *host,
 	p->sim = sim;
 	p->cfg = *cfg;
 	p->tlp_rate = pcie_compute_tlp_rate(cfg);
+	sim_rate_init(&p->rate, p->tlp_rate);
+	p->mps_shift = pcie_log2(cfg->mps);
+	p->mrrs_shift = pcie_log2(cfg->mrrs);
 	p->tlps_up = stats_counter(sim->stats, "%s.pcie.tlps_up", host);
 	p->tlps_down = stats_counter(sim->stats, "%s.pcie.tlps_down", host);
 	p->bytes_up = stats_counter(sim->stats, "%s.pcie.bytes_up", host);
@@ -172,14 +177,15 @@ void pcie_free(struct pcie *pcie)
 	g_free(pcie);
 }
 
-static inline uint64_t pcie_div_up(uint64_t a, uint64_t b)
+/* ceil(a / 2^shift): MPS and MRRS are powers of two (validated) */
+static inline uint64_t pcie_div_up(uint64_t a, unsigned shift)
 {
-	return (a + b - 1) / b;
+	return (a + (1ULL << shift) - 1) >> shift;
 }
 
 static inline sim_time_t pcie_ser(const struct pcie *p, uint64_t bytes)
 {
-	return sim_xfer_ps(bytes, p->tlp_rate);
+	return sim_rate_xfer_ps(&p->rate, bytes);
 }
 
 static inline sim_time_t pcie_max(sim_time_t a, sim_time_t b)
@@ -191,9 +197,10 @@ static inline sim_time_t pcie_max(sim_time_t a, sim_time_t b)
  * answered by completions of up to MPS. */
 static uint64_t pcie_cpl_tlps(const struct pcie *p, uint64_t bytes)
 {
-	uint64_t per_req = pcie_div_up(p->cfg.mrrs, p->cfg.mps);
-	uint64_t full = bytes / p->cfg.mrrs, rem = bytes % p->cfg.mrrs;
-	return full * per_req + (rem ? pcie_div_up(rem, p->cfg.mps) : 0);
+	uint64_t per_req = pcie_div_up(p->cfg.mrrs, p->mps_shift);
+	uint64_t full = bytes >> p->mrrs_shift;
+	uint64_t rem = bytes & (p->cfg.mrrs - 1);
+	return full * per_req + (rem ? pcie_div_up(rem, p->mps_shift) : 0);
 }
 
 sim_time_t pcie_dma_write(struct pcie *p, uint64_t bytes)
@@ -206,7 +213,7 @@ sim_time_t pcie_dma_write_at(struct pcie *p, sim_time_t now, uint64_t bytes)
 	g_assert(now >= sim_now(p->sim));
 	if (bytes == 0)
 		return now;
-	uint64_t n = pcie_div_up(bytes, p->cfg.mps);
+	uint64_t n = pcie_div_up(bytes, p->mps_shift);
 	uint64_t link = bytes + n * PCIE_MWR_OVERHEAD;
 	sim_time_t start = pcie_max(now, p->up_free);
 	p->up_free = start + pcie_ser(p, link);
@@ -228,10 +235,10 @@ static sim_time_t pcie_read_at(const struct pcie *p, sim_time_t now,
 			       sim_time_t *down)
 {
 	const sim_time_t lat = p->cfg.latency, mem = p->cfg.mem_latency;
-	uint64_t nreq = pcie_div_up(bytes, p->cfg.mrrs);
+	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
 	uint64_t ncpl = pcie_cpl_tlps(p, bytes);
 	uint64_t last_req = bytes - (nreq - 1) * p->cfg.mrrs;
-	uint64_t last_cpl = pcie_div_up(last_req, p->cfg.mps);
+	uint64_t last_cpl = pcie_div_up(last_req, p->mps_shift);
 	sim_time_t start = pcie_max(now, *up);
 	sim_time_t first_req_end = start + pcie_ser(p, PCIE_MRD_OVERHEAD);
 	*up = start + pcie_ser(p, nreq * PCIE_MRD_OVERHEAD);
@@ -256,7 +263,7 @@ sim_time_t pcie_dma_read_at(struct pcie *p, sim_time_t now, uint64_t bytes)
 	if (bytes == 0)
 		return now;
 	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free);
-	uint64_t nreq = pcie_div_up(bytes, p->cfg.mrrs);
+	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
 	uint64_t ncpl = pcie_cpl_tlps(p, bytes);
 	*p->tlps_up += nreq;
 	*p->bytes_up += nreq * PCIE_MRD_OVERHEAD;
@@ -277,7 +284,7 @@ sim_time_t pcie_mmio_write(struct pcie *p, uint64_t bytes)
 {
 	g_assert(bytes > 0);
 	sim_time_t now = sim_now(p->sim);
-	uint64_t n = pcie_div_up(bytes, p->cfg.mps);
+	uint64_t n = pcie_div_up(bytes, p->mps_shift);
 	uint64_t link = bytes + n * PCIE_MWR_OVERHEAD;
 	sim_time_t start = pcie_max(now, p->down_free);
 	p->down_free = start + pcie_ser(p, link);

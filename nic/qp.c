@@ -52,6 +52,29 @@ sim_time_t ib_timeout_ps(unsigned timeout)
 	return (sim_time_t)4096 * SIM_NS << (timeout > 31 ? 31 : timeout);
 }
 
+void nic_ring_grow(void **ring, uint32_t *cap, uint32_t *head, uint32_t count,
+		   size_t elem)
+{
+	uint32_t ncap = *cap ? 2 * *cap : NIC_RING_MIN;
+	char *n = g_malloc0((gsize)ncap * elem);
+	const char *o = *ring;
+	for (uint32_t i = 0; i < count; i++)
+		memcpy(n + (gsize)i * elem,
+		       o + (gsize)((*head + i) & (*cap - 1)) * elem, elem);
+	g_free(*ring);
+	*ring = n;
+	*cap = ncap;
+	*head = 0;
+}
+
+void nic_tx_drop(struct nic_qp *qp)
+{
+	struct nic *nic = qp->nic;
+	for (uint32_t k = 0; k < qp->tx_count; k++)
+		pkt_free(nic->pool, nic_tx_at(qp, k)->p);
+	qp->tx_count = 0;
+}
+
 struct nic_pd *nic_alloc_pd(struct nic *nic)
 {
 	struct nic_pd *pd = g_new0(struct nic_pd, 1);
@@ -71,7 +94,6 @@ struct nic_cq *nic_create_cq(struct nic *nic, uint32_t depth,
 	struct nic_cq *cq = g_new0(struct nic_cq, 1);
 	cq->nic = nic;
 	cq->depth = depth;
-	cq->ring = g_new0(struct cqe_slot, depth);
 	cq->notify = notify;
 	cq->ctx = ctx;
 	g_ptr_array_add(nic->all_cqs, cq);
@@ -98,13 +120,16 @@ void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at)
 		cq->overflows++;
 		return;
 	}
+	if (cq->count == cq->cap)
+		nic_ring_grow((void **)&cq->ring, &cq->cap, &cq->head,
+			      cq->count, sizeof(*cq->ring));
 	sim_time_t land = pcie_dma_write(nic->pcie, nic->cfg.cqe_bytes);
 	if (land < at)
 		land = at;
 	if (land < cq->last_visible)
 		land = cq->last_visible;
 	cq->last_visible = land;
-	struct cqe_slot *s = &cq->ring[(cq->head + cq->count) % cq->depth];
+	struct cqe_slot *s = &cq->ring[(cq->head + cq->count) & (cq->cap - 1)];
 	s->wc = *wc;
 	s->visible = land;
 	cq->count++;
@@ -123,7 +148,7 @@ int nic_poll_cq(struct nic_cq *cq, struct nic_wc *wc, int n)
 	while (got < n && cq->count &&
 	       cq->ring[cq->head].visible <= now) {
 		wc[got++] = cq->ring[cq->head].wc;
-		cq->head = (cq->head + 1) % cq->depth;
+		cq->head = (cq->head + 1) & (cq->cap - 1);
 		cq->count--;
 	}
 	if (cq->count && cq->notify && !cq->notify_pending) {
@@ -151,12 +176,9 @@ struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
 	qp->qpn = nic->next_qpn++;
 	qp->state = QPS_RESET;
 	qp->sq_depth = sq_depth;
-	qp->sq = g_new0(struct nic_wqe, sq_depth);
 	qp->rq_depth = rq_depth;
-	qp->rq = g_new0(struct nic_rwqe, rq_depth);
-	qp->txring = g_new0(struct txslot, nic->cfg.tx_window);
 	qp->comp = nic->comp;
-	g_hash_table_insert(nic->qps, GUINT_TO_POINTER(qp->qpn), qp);
+	idmap_set(&nic->qps, qp->qpn, qp);
 	g_ptr_array_add(nic->all_qps, qp);
 	return qp;
 }
@@ -242,7 +264,7 @@ bool nic_connect(struct nic_qp *a, struct nic_qp *b,
 
 struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off)
 {
-	return &qp->sq[(qp->sq_head + off) % qp->sq_depth];
+	return &qp->sq[(qp->sq_head + off) & (qp->sq_cap - 1)];
 }
 
 static void doorbell_event(struct sim *sim, void *obj, uint64_t arg)
@@ -259,6 +281,9 @@ int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr)
 		return -EINVAL;
 	if (qp->sq_count == qp->sq_depth)
 		return -ENOMEM;
+	if (qp->sq_count == qp->sq_cap)
+		nic_ring_grow((void **)&qp->sq, &qp->sq_cap, &qp->sq_head,
+			      qp->sq_count, sizeof(*qp->sq));
 	struct nic_wqe *w = nic_sq_at(qp, qp->sq_count);
 	memset(w, 0, sizeof(*w));
 	w->wr = *wr;
@@ -295,7 +320,10 @@ int nic_post_recv(struct nic_qp *qp, const struct nic_recv_wr *wr)
 		return -EINVAL;
 	if (qp->rq_count == qp->rq_depth)
 		return -ENOMEM;
-	qp->rq[(qp->rq_head + qp->rq_count) % qp->rq_depth].wr = *wr;
+	if (qp->rq_count == qp->rq_cap)
+		nic_ring_grow((void **)&qp->rq, &qp->rq_cap, &qp->rq_head,
+			      qp->rq_count, sizeof(*qp->rq));
+	qp->rq[(qp->rq_head + qp->rq_count) & (qp->rq_cap - 1)].wr = *wr;
 	qp->rq_count++;
 	return 0;
 }
@@ -431,10 +459,7 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
 	qp_set_state(qp, QPS_ERR);
 	qp->req = REQ_ERROR;
 	sim_time_t now = sim_now(nic->sim);
-	for (uint32_t k = 0; k < qp->tx_count; k++)
-		pkt_free(nic->pool,
-			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
-	qp->tx_count = 0;
+	nic_tx_drop(qp);
 	bool first = true;
 	while (qp->sq_count) {
 		struct nic_wqe *w = nic_sq_at(qp, 0);
@@ -447,7 +472,7 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
 		/* errors complete even unsignaled WRs (IBA 10.8.3) */
 		nic_cq_push(qp->scq, &wc, now);
 		first = false;
-		qp->sq_head = (qp->sq_head + 1) % qp->sq_depth;
+		qp->sq_head = (qp->sq_head + 1) & (qp->sq_cap - 1);
 		qp->sq_count--;
 	}
 	while (qp->rq_count) {
@@ -456,7 +481,7 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
 				     .status = NIC_WC_WR_FLUSH_ERR,
 				     .opcode = NIC_WC_RECV, .qpn = qp->qpn };
 		nic_cq_push(qp->rcq, &wc, now);
-		qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
+		qp->rq_head = (qp->rq_head + 1) & (qp->rq_cap - 1);
 		qp->rq_count--;
 	}
 	qp->req_idx = qp->req_pkt = qp->fetch_idx = 0;

@@ -35,9 +35,11 @@ static void req_set(struct nic_qp *qp, enum req_state s)
 
 uint32_t req_wqe_npkts(const struct nic_qp *qp, const struct nic_wqe *w)
 {
-	uint32_t mtu = qp->attr.path_mtu;
+	/* path MTUs are powers of two (nic_connect checks) */
+	unsigned sh = (unsigned)__builtin_ctz(qp->attr.path_mtu);
 	uint32_t len = w->wr.sge.length;
-	return len ? (len + mtu - 1) / mtu : 1;
+	return len ? (uint32_t)(((uint64_t)len + qp->attr.path_mtu - 1) >> sh) :
+		     1;
 }
 
 static bool wqe_is_read(const struct nic_wqe *w)
@@ -104,8 +106,10 @@ void req_doorbell(struct nic_qp *qp)
 }
 static void push_tx(struct nic_qp *qp, struct pkt *p, sim_time_t ready)
 {
-	uint32_t w = (uint32_t)qp->nic->cfg.tx_window;
-	struct txslot *s = &qp->txring[(qp->tx_head + qp->tx_count) % w];
+	if (qp->tx_count == qp->tx_cap)
+		nic_ring_grow((void **)&qp->txring, &qp->tx_cap, &qp->tx_head,
+			      qp->tx_count, sizeof(*qp->txring));
+	struct txslot *s = nic_tx_at(qp, qp->tx_count);
 	s->p = p;
 	s->ready = ready;
 	qp->tx_count++;
@@ -231,16 +235,12 @@ void req_fill(struct nic_qp *qp)
 
 void req_rewind(struct nic_qp *qp, uint32_t psn)
 {
-	struct nic *nic = qp->nic;
 	/* nothing before the oldest unacknowledged PSN is resent: a wait
 	 * (RNR, fault) can end after the PSN it was for was acknowledged,
 	 * e.g. when packets held during a suspension were replayed */
 	if (psn_diff(psn, qp->una_psn) < 0)
 		psn = qp->una_psn;
-	for (uint32_t k = 0; k < qp->tx_count; k++)
-		pkt_free(nic->pool,
-			 qp->txring[(qp->tx_head + k) % nic->cfg.tx_window].p);
-	qp->tx_count = 0;
+	nic_tx_drop(qp);
 	qp->reads_out = 0;
 	for (uint32_t i = 0; i < qp->sq_count; i++) {
 		struct nic_wqe *w = nic_sq_at(qp, i);

@@ -147,8 +147,11 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
 		return false;
 	}
-	uint32_t mtu = qp->attr.path_mtu;
-	uint32_t n = p->dma_len ? (p->dma_len + mtu - 1) / mtu : 1;
+	uint32_t mtu = qp->attr.path_mtu; /* a power of two */
+	uint32_t n = p->dma_len ?
+			     (uint32_t)(((uint64_t)p->dma_len + mtu - 1) >>
+					__builtin_ctz(mtu)) :
+			     1;
 	if (!duplicate) {
 		qp->epsn = (p->psn + n) & PSN_MASK;
 		qp->msn++;
@@ -368,7 +371,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 				.byte_len = 0, .imm = p->imm, .with_imm = true,
 				.qpn = qp->qpn,
 			};
-			qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
+			qp->rq_head = (qp->rq_head + 1) & (qp->rq_cap - 1);
 			qp->rq_count--;
 			nic_cq_push(qp->rcq, &wc, land);
 		}
@@ -426,7 +429,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 				.with_imm = ib_opcode_has_imm(op),
 				.qpn = qp->qpn,
 			};
-			qp->rq_head = (qp->rq_head + 1) % qp->rq_depth;
+			qp->rq_head = (qp->rq_head + 1) & (qp->rq_cap - 1);
 			qp->rq_count--;
 			nic_cq_push(qp->rcq, &wc, land);
 		}

@@ -36,12 +36,10 @@ static uint64_t mr_mtt_valid(const void *obj)
 {
 	const struct nic_mr *mr = obj;
 	uint64_t n = 0;
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, mr->mtt.chunks);
-	while (g_hash_table_iter_next(&it, &k, &v))
+	const uint64_t *c;
+	for (uint64_t ci = 0; (c = mtt_chunk_next(&mr->mtt, &ci)); ci++)
 		for (unsigned i = 0; i < MTT_CHUNK; i++)
-			n += (((const uint64_t *)v)[i] & MTT_VALID) != 0;
+			n += (c[i] & MTT_VALID) != 0;
 	return n;
 }
 
@@ -128,28 +126,13 @@ static const struct vmstate_field mtt_fields[] = {
 };
 VMSTATE_DESC(nic_mtt_vmstate, "MTT", NT_ODPSIM_MTT, 1, mtt_fields);
 
-static gint cmp_u64(gconstpointer a, gconstpointer b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void mtt_snapshot(const struct nic_mr *mr, struct snapfile *sf)
 {
-	GArray *idx = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, mr->mtt.chunks);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		g_array_append_val(idx, *(uint64_t *)k);
-	g_array_sort(idx, cmp_u64);
 	GArray *run = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	struct mtt_run r = { .lkey = mr->lkey };
 	uint64_t next = UINT64_MAX; /* page after the current run */
-	for (guint c = 0; c < idx->len; c++) {
-		uint64_t ci = g_array_index(idx, uint64_t, c);
-		const uint64_t *chunk = g_hash_table_lookup(mr->mtt.chunks,
-							    &ci);
+	const uint64_t *chunk;
+	for (uint64_t ci = 0; (chunk = mtt_chunk_next(&mr->mtt, &ci)); ci++) {
 		for (unsigned i = 0; i < MTT_CHUNK; i++) {
 			uint64_t pg = ci * MTT_CHUNK + i;
 			if (!chunk[i])
@@ -172,7 +155,6 @@ static void mtt_snapshot(const struct nic_mr *mr, struct snapfile *sf)
 		snapfile_add_record(sf, &nic_mtt_vmstate, &r);
 	}
 	g_array_unref(run);
-	g_array_unref(idx);
 }
 
 void nic_snapshot(const struct nic *nic, struct snapfile *sf)

@@ -40,7 +40,8 @@ struct netswitch {
 	struct pkt_pool *pool;
 	uint16_t comp;
 	GPtrArray *ports;  /* struct sw_port * */
-	GHashTable *route; /* host index -> struct sw_port * */
+	struct sw_port **route; /* by host index: the port to it, or NULL */
+	uint32_t nroute;
 	uint64_t *forwarded, *no_route, *qmax, *moves;
 };
 
@@ -65,7 +66,6 @@ struct netswitch *switch_new(struct sim *sim, const char *name,
 	sw->comp = sim_component_add(sim, comp);
 	g_free(comp);
 	sw->ports = g_ptr_array_new_with_free_func(g_free);
-	sw->route = g_hash_table_new(g_direct_hash, g_direct_equal);
 	struct stats *st = sim->stats;
 	sw->forwarded = stats_counter(st, "%s.switch.forwarded", name);
 	sw->no_route = stats_counter(st, "%s.switch.dropped_no_route", name);
@@ -80,7 +80,7 @@ void switch_free(struct netswitch *sw)
 		return;
 	/* queued packets belong to the pool */
 	g_ptr_array_free(sw->ports, TRUE);
-	g_hash_table_destroy(sw->route);
+	g_free(sw->route);
 	g_free(sw->name);
 	g_free(sw);
 }
@@ -88,6 +88,25 @@ void switch_free(struct netswitch *sw)
 const char *switch_name(const struct netswitch *sw)
 {
 	return sw->name;
+}
+
+static struct sw_port *route_get(const struct netswitch *sw, uint16_t host)
+{
+	return host < sw->nroute ? sw->route[host] : NULL;
+}
+
+static void route_set(struct netswitch *sw, uint16_t host, struct sw_port *o)
+{
+	if (host >= sw->nroute) {
+		uint32_t n = sw->nroute ? sw->nroute : 8;
+		while (n <= host)
+			n *= 2;
+		sw->route = g_renew(struct sw_port *, sw->route, n);
+		for (uint32_t i = sw->nroute; i < n; i++)
+			sw->route[i] = NULL;
+		sw->nroute = n;
+	}
+	sw->route[host] = o;
 }
 
 /* The last bit of @p arrived on @port's link. */
@@ -116,8 +135,7 @@ static void sw_forward(struct sim *sim, void *obj, uint64_t arg)
 	(void)sim;
 	struct netswitch *sw = obj;
 	struct pkt *p = (struct pkt *)(uintptr_t)arg;
-	struct sw_port *o = g_hash_table_lookup(
-		sw->route, GUINT_TO_POINTER((guint)p->dst_host + 1));
+	struct sw_port *o = route_get(sw, p->dst_host);
 	if (!o) {
 		(*sw->no_route)++;
 		sim_trace(sw->sim, sw->comp, &tk_no_route, p->dqpn, p->psn,
@@ -165,7 +183,7 @@ void switch_attach(struct netswitch *sw, struct link *link, unsigned end,
 	o->end = end;
 	o->host = host;
 	g_ptr_array_add(sw->ports, o);
-	g_hash_table_insert(sw->route, GUINT_TO_POINTER((guint)host + 1), o);
+	route_set(sw, host, o);
 	link_attach(link, end, LINK_SWITCH_END, sw_rx, o);
 }
 
@@ -177,18 +195,14 @@ bool switch_port_reaches(const void *port, uint16_t host)
 
 bool switch_reaches(const struct netswitch *sw, uint16_t host)
 {
-	return g_hash_table_contains(sw->route,
-				     GUINT_TO_POINTER((guint)host + 1));
+	return route_get(sw, host) != NULL;
 }
 
 void switch_swap_hosts(struct netswitch *sw, uint16_t a, uint16_t b)
 {
-	gpointer ka = GUINT_TO_POINTER((guint)a + 1);
-	gpointer kb = GUINT_TO_POINTER((guint)b + 1);
-	struct sw_port *pa = g_hash_table_lookup(sw->route, ka);
-	struct sw_port *pb = g_hash_table_lookup(sw->route, kb);
+	struct sw_port *pa = route_get(sw, a), *pb = route_get(sw, b);
 	g_assert(pa && pb);
-	g_hash_table_insert(sw->route, ka, pb);
-	g_hash_table_insert(sw->route, kb, pa);
+	route_set(sw, a, pb);
+	route_set(sw, b, pa);
 	(*sw->moves)++;
 }

@@ -65,6 +65,7 @@ struct link {
 	struct sim *sim;
 	char *name;
 	uint64_t rate_bps;
+	struct sim_rate rate; /* rate_bps, prepared for sim_rate_xfer_ps */
 	sim_time_t delay;
 	double loss, corrupt;
 	struct pkt_pool *pool;
@@ -130,6 +131,7 @@ struct link *link_new(struct sim *sim, const char *name,
 	l->sim = sim;
 	l->name = g_strdup(name);
 	l->rate_bps = cfg->rate_bps;
+	sim_rate_init(&l->rate, cfg->rate_bps);
 	l->delay = cfg->delay;
 	l->loss = cfg->loss;
 	l->corrupt = cfg->corrupt;
@@ -194,7 +196,7 @@ sim_time_t link_transmit(struct link *l, unsigned end, struct pkt *p)
 	}
 
 	uint32_t bytes = pkt_wire_bytes(p);
-	sim_time_t ser = sim_xfer_ps(bytes, l->rate_bps);
+	sim_time_t ser = sim_rate_xfer_ps(&l->rate, bytes);
 	tx->free_at = now + ser;
 	(*l->packets)++;
 	*l->bytes += bytes;
@@ -230,7 +232,7 @@ sim_time_t link_reserve(struct link *l, unsigned end, uint64_t bytes)
 	struct link_end *tx = &l->end[end];
 	sim_time_t now = sim_now(l->sim);
 	sim_time_t start = tx->free_at > now ? tx->free_at : now;
-	sim_time_t ser = sim_xfer_ps(bytes, l->rate_bps);
+	sim_time_t ser = sim_rate_xfer_ps(&l->rate, bytes);
 	tx->free_at = start + ser;
 	*l->bytes += bytes;
 	*l->busy_ps += ser;

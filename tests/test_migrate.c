@@ -159,8 +159,7 @@ START_TEST(identity_survives)
 			struct nic *pn = system_host(sys, peers[i])->nic;
 			ck_assert_uint_eq(pn->all_qps->len, 1);
 			struct nic_qp *pq = pn->all_qps->pdata[0];
-			struct nic_qp *q = g_hash_table_lookup(
-				neu->qps, GUINT_TO_POINTER(pq->dest_qpn));
+			struct nic_qp *q = idmap_get(&neu->qps, pq->dest_qpn);
 			ck_assert_msg(q, "peer %s's QPN %u gone", peers[i],
 				      pq->dest_qpn);
 			ck_assert_ptr_eq(q->nic, neu);
@@ -175,10 +174,12 @@ START_TEST(identity_survives)
 			ck_assert_uint_gt(q->epsn, 1000);
 			/* the rkey of the peer's latest WQE */
 			ck_assert_uint_gt(pq->sq_count + pq->sq_head, 0);
-			uint32_t last = (pq->sq_head + pq->sq_depth - 1) %
-					pq->sq_depth;
-			struct nic_mr *mr = nic_mr_by_key(
-				neu, pq->sq[last].wr.rkey);
+			const struct nic_wqe *w =
+				pq->sq_count ?
+					nic_sq_at(pq, pq->sq_count - 1) :
+					&pq->sq[(pq->sq_head + pq->sq_cap - 1) &
+						(pq->sq_cap - 1)];
+			struct nic_mr *mr = nic_mr_by_key(neu, w->wr.rkey);
 			ck_assert_msg(mr, "peer %s's rkey gone", peers[i]);
 			ck_assert_ptr_eq(mr->nic, neu);
 		}

@@ -1,12 +1,14 @@
 /*
  * tests/test_sim.c - the kernel: event queue differentially against a
  * sorted-array reference, cancellation, run-until/stop, determinism of the
- * fingerprint, RNG streams and the histogram.
+ * fingerprint, RNG streams, the histogram, and the identifier map
+ * differentially against a hash table.
  */
 #include <check.h>
 #include <glib.h>
 #include <stdlib.h>
 
+#include "sim/idmap.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
 #include "sim/stats.h"
@@ -378,6 +380,65 @@ START_TEST(hist_buckets_and_quantiles)
 }
 END_TEST
 
+
+/* ---- the identifier map against a GHashTable ---- */
+
+/* Random programs of set, remove and get over identifiers drawn from a
+ * small dense range, a sparse one and the whole 32-bit space; after each
+ * operation the probed identifier and the count must agree with the
+ * reference, and at the end every identifier the reference holds. */
+static void idmap_program(uint64_t seed, unsigned ops)
+{
+	struct rng r;
+	rng_init(&r, seed, "test.idmap");
+	struct idmap m;
+	idmap_init(&m);
+	GHashTable *ref = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (unsigned i = 0; i < ops; i++) {
+		uint32_t id;
+		switch (rng_below(&r, 3)) {
+		case 0: id = 0x100 + (uint32_t)rng_below(&r, 600); break;
+		case 1: id = (uint32_t)rng_below(&r, 64) << 20; break;
+		default: id = (uint32_t)rng_u64(&r); break;
+		}
+		uintptr_t v = (uintptr_t)i * 16 + 8;
+		unsigned op = (unsigned)rng_below(&r, 10);
+		if (op < 5) {
+			idmap_set(&m, id, (void *)v);
+			g_hash_table_insert(ref, GUINT_TO_POINTER(id),
+					    (void *)v);
+		} else if (op < 8) {
+			idmap_remove(&m, id);
+			g_hash_table_remove(ref, GUINT_TO_POINTER(id));
+		}
+		ck_assert_msg(idmap_get(&m, id) ==
+				      g_hash_table_lookup(ref,
+							  GUINT_TO_POINTER(id)),
+			      "seed %" G_GUINT64_FORMAT " op %u: id 0x%x", seed,
+			      i, id);
+		ck_assert_uint_eq(idmap_count(&m), g_hash_table_size(ref));
+	}
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, ref);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		ck_assert_ptr_eq(idmap_get(&m, GPOINTER_TO_UINT(k)), v);
+		idmap_remove(&m, GPOINTER_TO_UINT(k));
+	}
+	/* every node was freed with the last identifier below it */
+	ck_assert_ptr_null(m.root);
+	ck_assert_uint_eq(idmap_count(&m), 0);
+	g_hash_table_destroy(ref);
+	idmap_destroy(&m);
+}
+
+START_TEST(idmap_differential)
+{
+	for (uint64_t seed = 1; seed <= 10; seed++)
+		idmap_program(seed, 5000);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -390,6 +451,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, fingerprint_determinism);
 	tcase_add_test(tc, rng_streams_independent);
 	tcase_add_test(tc, hist_buckets_and_quantiles);
+	tcase_add_test(tc, idmap_differential);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,11 +1,17 @@
 /*
  * tests/test_units.c - the quantity parser: good and bad inputs, wrong
- * kinds of unit, missing units, overflow, fractions; and formatting.
+ * kinds of unit, missing units, overflow, fractions; and formatting; and
+ * the division-free transfer time (sim/time.h) against the 128-bit one.
  */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nic/pcie.h"
+#include "sim/rng.h"
+#include "sim/sim.h"
+#include "sim/time.h"
 #include "sim/units.h"
 
 static uint64_t ok(const char *s, enum unit_kind k)
@@ -130,6 +136,75 @@ START_TEST(format_roundtrip)
 }
 END_TEST
 
+static void xfer_check(uint64_t bps, uint64_t bytes)
+{
+	struct sim_rate rt;
+	sim_rate_init(&rt, bps);
+	sim_time_t fast = sim_rate_xfer_ps(&rt, bytes);
+	sim_time_t ref = sim_xfer_ps(bytes, bps);
+	ck_assert_msg(fast == ref,
+		      "%" G_GUINT64_FORMAT " B at %" G_GUINT64_FORMAT
+		      " bps: %" G_GUINT64_FORMAT " ps, 128-bit %"
+		      G_GUINT64_FORMAT " ps", bytes, bps, fast, ref);
+}
+
+/*
+ * The range in use: link, PCIe, swap and migration rates from 1 Mb/s to
+ * 10 Tb/s (the parameter tables' bounds; PCIe's TLP rates are what
+ * nic/pcie.c derives from its profiles), packet and TLP sizes.  Every
+ * size up to 10,000 bytes (past the largest frame) at the rates the
+ * shipped scenarios and profiles use and at powers of two and their
+ * neighbours; random sizes below and above the fast path's bound at
+ * random rates; and the bounds themselves.
+ */
+START_TEST(xfer_64bit_matches_128bit)
+{
+	struct sim *sim = sim_new(1);
+	uint64_t rates[64];
+	unsigned n = 0;
+	static const uint64_t fixed[] = {
+		1000000ULL, 25000000000ULL, 40000000000ULL, 100000000000ULL,
+		200000000000ULL, 400000000000ULL, 24000000000ULL,
+		80000000000ULL, 100000000ULL, 10000000000000ULL, 9999999999999ULL,
+		3ULL * 1000000007ULL, 126030769230ULL,
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(fixed); i++)
+		rates[n++] = fixed[i];
+	for (int p = 0; p < 2; p++) {
+		struct pcie_config pc = { 0 };
+		config_defaults(&pcie_params, &pc);
+		pc.profile = p;
+		struct pcie *pcie = pcie_new(sim, "x", &pc);
+		rates[n++] = pcie_tlp_rate(pcie);
+		pcie_free(pcie);
+	}
+	for (unsigned k = 20; k < 44; k += 3) {
+		rates[n++] = 1ULL << k;
+		rates[n++] = (1ULL << k) + 1;
+		rates[n++] = (1ULL << k) - 1;
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (uint64_t b = 0; b <= 10000; b++)
+			xfer_check(rates[i], b);
+	struct rng r;
+	rng_init(&r, 7, "test.xfer");
+	for (unsigned i = 0; i < 20000; i++) {
+		/* log-uniform rate in [1e6, 1e13] */
+		double e = 6.0 + 7.0 * rng_double(&r);
+		uint64_t bps = (uint64_t)pow(10.0, e);
+		if (bps < 1000000)
+			bps = 1000000;
+		xfer_check(bps, rng_below(&r, SIM_RATE_FAST_BYTES));
+		xfer_check(bps, SIM_RATE_FAST_BYTES - 1);
+		xfer_check(bps, SIM_RATE_FAST_BYTES + rng_below(&r, 1u << 30));
+	}
+	xfer_check(SIM_RATE_FAST_BPS - 1, SIM_RATE_FAST_BYTES - 1);
+	xfer_check(SIM_RATE_FAST_BPS, 4096);
+	xfer_check(100000000000000ULL, 4096); /* copy_bandwidth's bound */
+	sim_free(sim);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("units");
@@ -138,6 +213,7 @@ int main(void)
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, rates_freqs_counts);
 	tcase_add_test(tc, format_roundtrip);
+	tcase_add_test(tc, xfer_64bit_matches_128bit);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,77 @@
+/*
+ * nic/mtt.h - an MR's translation table in host memory, as the driver
+ * writes it and the NIC reads it on an MTT cache miss.
+ *
+ * Representation: a radix tree like a page table.  Leaves ("chunks") are
+ * MTT_CHUNK = 512 entries of 8 bytes, one 4 KiB page of table each;
+ * above them, directory nodes of 512 pointers, as many levels as the
+ * highest page index stored needs (a 256 TiB implicit ODP MR: three).
+ * Leaves and directories are allocated when a page below them first gets
+ * an entry, so an MR costs table memory only for the 2 MiB ranges its
+ * translated pages fall in.  A lookup is one array indexing per level, no
+ * hash and no division: page index bits 0-8 select the entry, bits 9-17
+ * the leaf in the lowest directory, and so on.
+ *
+ * Workload assumed: a lookup per page a DMA touches (the oracle, the
+ * NIC's miss path); entries are written when the driver maps pages, zaps
+ * walk only the leaves that exist.
+ */
+#ifndef NIC_MTT_H
+#define NIC_MTT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* An MTT entry as the driver writes it: frame << 12 | flags. */
+enum mtt_bits {
+	MTT_VALID = 1,
+	MTT_WRITE = 2,
+	MTT_FAIL = 4, /* the driver could not map the page: access error */
+	MTT_SUSP = 8, /* suspended: the VMM is moving the page */
+};
+#define MTT_PFN(e) ((e) >> 12)
+#define MTT_ENTRY(pfn, flags) (((uint64_t)(pfn) << 12) | (flags))
+
+#define MTT_CHUNK_SHIFT 9
+#define MTT_CHUNK (1u << MTT_CHUNK_SHIFT)
+
+struct mtt {
+	void *root;         /* a leaf when height == 0, else a directory */
+	unsigned height;    /* directory levels above the leaves */
+	uint64_t nchunks;   /* leaves allocated */
+	uint64_t ndirs;     /* directory nodes allocated */
+};
+
+void mtt_init(struct mtt *m);
+void mtt_destroy(struct mtt *m);
+
+/* The directory node: 512 children (leaves or directories). */
+struct mtt_dir {
+	void *slot[MTT_CHUNK];
+};
+
+/* Entry of page @pg (0 when never written). */
+static inline uint64_t mtt_get(const struct mtt *m, uint64_t pg)
+{
+	unsigned h = m->height;
+	if (pg >> (MTT_CHUNK_SHIFT * (h + 1)))
+		return 0;
+	const void *n = m->root;
+	for (; n && h; h--)
+		n = ((const struct mtt_dir *)n)
+			    ->slot[(pg >> (MTT_CHUNK_SHIFT * h)) &
+				   (MTT_CHUNK - 1)];
+	return n ? ((const uint64_t *)n)[pg & (MTT_CHUNK - 1)] : 0;
+}
+
+void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry);
+/* Invalidate pages [first, last]; only allocated chunks are visited. */
+void mtt_zap(struct mtt *m, uint64_t first, uint64_t last);
+/* The first allocated chunk whose index is >= *ci (chunk c holds pages
+ * c * MTT_CHUNK ...): its entries, with *ci set to its index; NULL when
+ * there is none.  Chunks come in ascending order. */
+const uint64_t *mtt_chunk_next(const struct mtt *m, uint64_t *ci);
+/* Bytes of table allocated (leaves and directories). */
+uint64_t mtt_bytes(const struct mtt *m);
+
+#endif

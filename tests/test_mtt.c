@@ -1,0 +1,153 @@
+/*
+ * tests/test_mtt.c - the MTT radix tree (nic/mtt.h) differentially
+ * against a trivially correct reference, a hash table of page -> entry,
+ * driven by random programs of set, get, zap and chunk walks over a dense
+ * range, a sparse 2^36-page space (an implicit ODP MR) and both at once;
+ * the first mismatch reports the seed and the operation.
+ */
+#include <check.h>
+#include <glib.h>
+#include <stdlib.h>
+
+#include "nic/mtt.h"
+#include "sim/rng.h"
+
+struct ref {
+	GHashTable *e; /* page -> entry (non-zero) */
+};
+
+static uint64_t ref_get(const struct ref *r, uint64_t pg)
+{
+	gpointer v;
+	if (!g_hash_table_lookup_extended(r->e, &pg, NULL, &v))
+		return 0;
+	return *(uint64_t *)v;
+}
+
+static void ref_set(struct ref *r, uint64_t pg, uint64_t e)
+{
+	uint64_t *k = g_new(uint64_t, 1), *v = g_new(uint64_t, 1);
+	*k = pg;
+	*v = e;
+	g_hash_table_replace(r->e, k, v);
+}
+
+static uint64_t draw_page(struct rng *r, unsigned mode)
+{
+	switch (mode == 2 ? (unsigned)rng_below(r, 2) : mode) {
+	case 0: return rng_below(r, 5000);
+	default: return rng_below(r, 1ULL << 36);
+	}
+}
+
+static void program(uint64_t seed, unsigned mode, unsigned ops)
+{
+	struct rng r;
+	rng_init(&r, seed, "test.mtt");
+	struct mtt m;
+	mtt_init(&m);
+	struct ref ref = { g_hash_table_new_full(g_int64_hash, g_int64_equal,
+						 g_free, g_free) };
+	GArray *pages = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	for (unsigned i = 0; i < ops; i++) {
+		unsigned op = (unsigned)rng_below(&r, 10);
+		uint64_t pg = pages->len && rng_below(&r, 2) ?
+				      g_array_index(pages, uint64_t,
+						    rng_below(&r, pages->len)) :
+				      draw_page(&r, mode);
+		if (op < 5) {
+			uint64_t e = MTT_ENTRY(rng_below(&r, 1ULL << 30),
+					       MTT_VALID | MTT_WRITE);
+			mtt_set(&m, pg, e);
+			ref_set(&ref, pg, e);
+			g_array_append_val(pages, pg);
+		} else if (op < 7) {
+			uint64_t last = pg + rng_below(&r, 2000);
+			mtt_zap(&m, pg, last);
+			GHashTableIter it;
+			gpointer k, v;
+			g_hash_table_iter_init(&it, ref.e);
+			while (g_hash_table_iter_next(&it, &k, &v))
+				if (*(uint64_t *)k >= pg &&
+				    *(uint64_t *)k <= last)
+					*(uint64_t *)v &= ~(uint64_t)(
+						MTT_VALID | MTT_WRITE |
+						MTT_SUSP);
+		}
+		ck_assert_msg(mtt_get(&m, pg) == ref_get(&ref, pg),
+			      "seed %" G_GUINT64_FORMAT " op %u: page %"
+			      G_GUINT64_FORMAT ": mtt %" G_GINT64_MODIFIER
+			      "x, reference %" G_GINT64_MODIFIER "x",
+			      seed, i, pg, mtt_get(&m, pg), ref_get(&ref, pg));
+	}
+	/* the walk visits exactly the chunks holding a page that was set,
+	 * in ascending order, and sees every entry */
+	GHashTable *chunks = g_hash_table_new(g_int64_hash, g_int64_equal);
+	for (guint i = 0; i < pages->len; i++) {
+		uint64_t *pg = &g_array_index(pages, uint64_t, i);
+		*pg >>= MTT_CHUNK_SHIFT;
+		g_hash_table_add(chunks, pg);
+	}
+	uint64_t seen = 0, prev = 0;
+	const uint64_t *c;
+	for (uint64_t ci = 0; (c = mtt_chunk_next(&m, &ci)); ci++) {
+		ck_assert_msg(g_hash_table_contains(chunks, &ci),
+			      "seed %" G_GUINT64_FORMAT ": chunk %"
+			      G_GUINT64_FORMAT " never set", seed, ci);
+		ck_assert(!seen || ci > prev);
+		prev = ci;
+		seen++;
+		for (unsigned k = 0; k < MTT_CHUNK; k++)
+			ck_assert_uint_eq(c[k],
+					  ref_get(&ref, ci * MTT_CHUNK + k));
+	}
+	ck_assert_uint_eq(seen, g_hash_table_size(chunks));
+	ck_assert_uint_eq(m.nchunks, seen);
+	ck_assert_uint_ge(mtt_bytes(&m), seen * MTT_CHUNK * 8);
+	g_hash_table_destroy(chunks);
+	g_array_free(pages, TRUE);
+	g_hash_table_destroy(ref.e);
+	mtt_destroy(&m);
+}
+
+START_TEST(mtt_differential)
+{
+	for (uint64_t seed = 1; seed <= 6; seed++)
+		for (unsigned mode = 0; mode < 3; mode++)
+			program(seed, mode, 3000);
+}
+END_TEST
+
+START_TEST(mtt_sparse_costs_per_chunk)
+{
+	/* 1000 pages spread over 2^36: one leaf each and the directories
+	 * above them, never a table for the whole space */
+	struct mtt m;
+	mtt_init(&m);
+	for (uint64_t i = 0; i < 1000; i++)
+		mtt_set(&m, i << 26, MTT_ENTRY(i, MTT_VALID));
+	ck_assert_uint_eq(m.nchunks, 1000);
+	ck_assert_uint_le(m.ndirs, 1 + 2 * 1000);
+	ck_assert_uint_eq(mtt_get(&m, 999ULL << 26), MTT_ENTRY(999, MTT_VALID));
+	ck_assert_uint_eq(mtt_get(&m, (999ULL << 26) + 1), 0);
+	/* clearing a page of a chunk never allocated allocates nothing */
+	mtt_set(&m, 12345, 0);
+	ck_assert_uint_eq(m.nchunks, 1000);
+	mtt_destroy(&m);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("mtt");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, mtt_differential);
+	tcase_add_test(tc, mtt_sparse_costs_per_chunk);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
