@@ -82,6 +82,19 @@ static const struct param driver_tab[] = {
 	  offsetof(struct driver_config, reg_base_time),
 	  "fixed cost of any registration (system call, MPT entry)",
 	  "estimate: ibv_reg_mr of one page costs a few us", NULL, 0, 1e12 },
+	{ "umr_time", PT_TIME, "5us", offsetof(struct driver_config, umr_time),
+	  "one UMR work request that rewrites an mkey's translation table, "
+	  "besides the NIC's DMA read of its table (priced by [pcie]): "
+	  "post, WQE fetch, completion, waking the waiting thread",
+	  "estimate: mlx5r_umr_post_send_wait() (umr.c) posts on the "
+	  "driver's UMR QP and sleeps until the CQE", NULL, 0, 1e12 },
+	{ "implicit_va_bits", PT_COUNT, "47",
+	  offsetof(struct driver_config, implicit_va_bits),
+	  "user virtual address bits an implicit ODP MR covers: 2^(bits-30) "
+	  "KSM entries of 1 GiB",
+	  "mlx5_ib_odp_init(): mlx5_imr_ksm_entries = 2^(get_order(TASK_SIZE)"
+	  " - MLX5_IMR_MTT_BITS); TASK_SIZE is 2^47 - 4 KiB on x86-64 "
+	  "(131072 entries, 128 TiB)", NULL, 31, 48 },
 };
 PARAM_TABLE(driver_params, "driver",
 	    "the kernel driver: registration and page-fault handling",
@@ -97,8 +110,12 @@ struct fault {
 	bool write;
 	bool no_fault;          /* prefetch of present pages only */
 	uint64_t first, npages; /* MR page indices */
+	uint64_t seg, seg_end;  /* the part being faulted: the window, or
+				 * (implicit ODP) one child's share of it */
+	struct imr_child *child; /* implicit ODP: the segment's child, held */
 	uint64_t next;
 	uint64_t seq;
+	sim_time_t cost;        /* MTT writes of the segments done so far */
 	uint64_t *pfns;
 	sim_time_t detected, eq_at;
 	int status;
@@ -126,6 +143,7 @@ struct driver {
 	GHashTable *live;     /* every struct fault not yet freed */
 	uint64_t *c_faults, *c_handled, *c_overdraft, *c_retries;
 	uint64_t *c_inval, *c_inval_handled, *c_prefetch, *c_fail;
+	uint64_t *c_children, *c_child_new, *c_child_gone;
 	struct hist *h_fault_ns, *h_inval_ns;
 };
 
@@ -181,14 +199,22 @@ struct driver *driver_new(struct sim *sim, struct host *host,
 	drv->c_inval_handled =
 		stats_counter(st, "%s.nic.page_invalidations_handled", h);
 	drv->c_prefetch = stats_counter(st, "%s.nic.page_prefetch", h);
+	drv->c_children = stats_counter(st, "%s.nic.implicit_children", h);
+	drv->c_child_new =
+		stats_counter(st, "%s.nic.implicit_children_created", h);
+	drv->c_child_gone =
+		stats_counter(st, "%s.nic.implicit_children_destroyed", h);
 	drv->h_fault_ns = stats_hist(st, "%s.nic.fault_latency_ns", h);
 	drv->h_inval_ns = stats_hist(st, "%s.nic.invalidation_latency_ns", h);
 	host->nic->drv = drv;
 	return drv;
 }
 
+static void child_release(struct fault *f);
+
 static void fault_free(struct fault *f)
 {
+	child_release(f);
 	g_hash_table_remove(f->drv->live, f);
 	if (f->qps)
 		g_ptr_array_free(f->qps, TRUE);
@@ -296,21 +322,144 @@ static void irq_event(struct sim *sim, void *obj, uint64_t arg)
 	irq_arm(drv);
 }
 
+/* ---- implicit ODP children (nic_int.h: struct nic_ksm) ---- */
+
+static void imr_invalidate_start(struct vmm_sub *sub, uint64_t start,
+				 uint64_t end, enum vmm_reason reason,
+				 uint64_t token, void *ctx);
+static void imr_invalidate_end(struct vmm_sub *sub, uint64_t start,
+			       uint64_t end, void *ctx);
+static const struct vmm_notifier_ops imr_notifier = {
+	.invalidate_start = imr_invalidate_start,
+	.invalidate_end = imr_invalidate_end,
+};
+
 /*
- * mmu_interval_read_begin(): sleeps while an invalidation of the range is
- * in progress (the count is odd).  Here the thread parks until the
+ * A UMR that rewrites @bytes of translation table (MTTs of 8 B, KSM
+ * entries of 16 B), posted at @t: done when the last of its WQEs has
+ * completed.  mlx5r_umr_update_xlt() (umr.c) sends the table in pieces
+ * of at most MLX5_MAX_UMR_CHUNK = (1 << (MLX5_MAX_UMR_SHIFT + 4)) -
+ * MLX5_UMR_FLEX_ALIGNMENT bytes, one WQE each, in 64 B blocks
+ * (MLX5_UMR_FLEX_ALIGNMENT), and the NIC reads each piece over PCIe.
+ */
+#define UMR_FLEX_ALIGNMENT 64
+#define UMR_MAX_CHUNK ((1ULL << (16 + 4)) - UMR_FLEX_ALIGNMENT)
+static sim_time_t driver_umr_at(struct driver *drv, sim_time_t t,
+				uint64_t bytes)
+{
+	bytes = (bytes + UMR_FLEX_ALIGNMENT - 1) & ~(uint64_t)(UMR_FLEX_ALIGNMENT - 1);
+	do {
+		uint64_t n = bytes < UMR_MAX_CHUNK ? bytes : UMR_MAX_CHUNK;
+		t = pcie_dma_read_at(drv->nic->pcie, t + drv->cfg.umr_time, n);
+		bytes -= n;
+	} while (bytes);
+	return t;
+}
+
+/*
+ * implicit_get_child_mr(): an MTT mkey of MLX5_IMR_MTT_ENTRIES from the
+ * mkey cache, its table zapped by a UMR (2^18 entries of 8 B), its own
+ * interval notifier over its GiB, then a UMR writes its key into the
+ * parent's KSM entry (16 B).  Returns when the child can be used.
+ */
+static sim_time_t imr_child_create(struct driver *drv, struct nic_mr *mr,
+				   uint64_t slot, struct imr_child **out)
+{
+	struct imr_child *c = nic_imr_child_add(mr, slot);
+	c->sub = vmm_notifier_register(mr->as, slot << IMR_CHILD_SHIFT,
+				       1ULL << IMR_CHILD_SHIFT,
+				       VMM_SUB_INVALIDATE, &imr_notifier, c);
+	(*drv->c_children)++;
+	(*drv->c_child_new)++;
+	*out = c;
+	sim_time_t t = driver_umr_at(drv, sim_now(drv->sim),
+				     IMR_CHILD_PAGES * 8);
+	return driver_umr_at(drv, t, 16);
+}
+
+/* destroy_unused_implicit_child_mr(): out of the KSM and unsubscribed
+ * now; freed once no fault holds it. */
+static void imr_child_destroy(struct driver *drv, struct imr_child *c)
+{
+	nic_imr_child_remove(c);
+	vmm_notifier_unregister(c->sub);
+	c->sub = NULL;
+	(*drv->c_children)--;
+	(*drv->c_child_gone)++;
+	if (!c->users)
+		g_free(c);
+}
+
+static void child_release(struct fault *f)
+{
+	struct imr_child *c = f->child;
+	if (!c)
+		return;
+	f->child = NULL;
+	g_assert(c->users > 0);
+	if (--c->users == 0 && c->dead)
+		g_free(c);
+}
+
+void driver_imr_reset(struct nic_mr *mr)
+{
+	struct driver *drv = mr->nic->drv;
+	struct nic_ksm *k = mr->ksm;
+	uint64_t nleaves = (k->nslots + KSM_LEAF_SLOTS - 1) >> KSM_LEAF_BITS;
+	for (uint64_t l = 0; l < nleaves; l++)
+		for (unsigned i = 0; k->leaves[l] && i < KSM_LEAF_SLOTS; i++) {
+			struct imr_child *c = k->leaves[l][i];
+			if (!c)
+				continue;
+			uint64_t pg = c->slot << IMR_CHILD_PAGE_BITS;
+			uint64_t n = mtt_zap(&mr->mtt, pg,
+					     pg + IMR_CHILD_PAGES - 1);
+			*mr->nic->c_reg_pages -= n;
+			imr_child_destroy(drv, c);
+		}
+}
+
+/* The notifier the segment's fill is checked against. */
+static struct vmm_sub *fault_sub(const struct fault *f)
+{
+	return f->child ? f->child->sub : f->mr->sub;
+}
+
+static void fault_begin(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_fault_begin, "driver.fault_begin", fault_begin);
+
+/*
+ * Start (or restart) the current segment.  Implicit ODP: the segment's
+ * child first (created if its slot has none).  Then
+ * mmu_interval_read_begin(): it sleeps while an invalidation of the range
+ * is in progress (the count is odd).  Here the thread parks until the
  * invalidation's end wakes it; retrying at once would spin forever at one
  * instant, re-faulting a page that the invalidation is still removing.
  */
 static void fault_start(struct fault *f)
 {
-	uint64_t seq = vmm_notifier_read_begin(f->mr->sub);
+	struct driver *drv = f->drv;
+	if (f->mr->ksm && !f->child) {
+		struct imr_child *c = nic_imr_child(f->mr, f->seg);
+		if (!c) {
+			sim_time_t at = imr_child_create(
+				drv, f->mr, f->seg >> IMR_CHILD_PAGE_BITS, &c);
+			f->child = c;
+			c->users++;
+			sim_schedule(drv->sim, at, &ev_fault_begin, drv->comp,
+				     f, 0);
+			return;
+		}
+		f->child = c;
+		c->users++;
+	}
+	uint64_t seq = vmm_notifier_read_begin(fault_sub(f));
 	if (seq & 1) {
-		g_queue_push_tail(&f->drv->parked, f);
+		g_queue_push_tail(&drv->parked, f);
 		return;
 	}
 	f->seq = seq;
-	f->next = f->first;
+	f->next = f->seg;
 	f->status = 0;
 	fault_next(f);
 }
@@ -321,7 +470,6 @@ static void fault_begin(struct sim *sim, void *obj, uint64_t arg)
 	(void)arg;
 	fault_start(obj);
 }
-SIM_EVKIND(ev_fault_begin, "driver.fault_begin", fault_begin);
 
 static void fault_dispatch(struct driver *drv)
 {
@@ -340,13 +488,33 @@ static void fault_dispatch(struct driver *drv)
 static void fault_finish(struct sim *sim, void *obj, uint64_t arg);
 SIM_EVKIND(ev_fault_finish, "driver.fault_finish", fault_finish);
 
-/* Every page of the window is in (or the window was cut short). */
+/* The end of the segment that starts at MR page @seg within window @f. */
+static uint64_t seg_end_of(const struct fault *f, uint64_t seg)
+{
+	uint64_t end = f->first + f->npages;
+	if (f->mr->ksm) {
+		uint64_t slot_end = ((seg >> IMR_CHILD_PAGE_BITS) + 1)
+				    << IMR_CHILD_PAGE_BITS;
+		if (slot_end < end)
+			end = slot_end;
+	}
+	return end;
+}
+
+/* Every page of the segment is in (or the segment was cut short). */
 static void fault_pages_done(struct fault *f)
 {
 	struct driver *drv = f->drv;
 	struct nic_mr *mr = f->mr;
-	uint64_t got = f->next - f->first;
-	if (got && vmm_notifier_read_retry(mr->sub, f->seq)) {
+	uint64_t got = f->next - f->seg;
+	if (f->child && f->child->dead) {
+		/* the child was emptied and destroyed meanwhile: fault the
+		 * segment into the slot's new child */
+		child_release(f);
+		fault_start(f);
+		return;
+	}
+	if (got && vmm_notifier_read_retry(fault_sub(f), f->seq)) {
 		/* an invalidation ran meanwhile: our frames may be stale */
 		(*drv->c_retries)++;
 		fault_start(f);
@@ -354,25 +522,41 @@ static void fault_pages_done(struct fault *f)
 	}
 	uint64_t flags = MTT_VALID |
 			 (mr_writable(mr) && f->write ? MTT_WRITE : 0);
-	uint64_t mapped = 0;
-	for (uint64_t i = 0; i < got; i++) {
-		if (f->pfns[i] == VMM_NO_PFN)
+	uint64_t mapped = 0, fresh = 0;
+	for (uint64_t pg = f->seg; pg < f->seg + got; pg++) {
+		uint64_t pfn = f->pfns[pg - f->first];
+		if (pfn == VMM_NO_PFN)
 			continue;
-		mtt_set(&mr->mtt, f->first + i, MTT_ENTRY(f->pfns[i], flags));
+		fresh += !(mtt_get(&mr->mtt, pg) & MTT_VALID);
+		mtt_set(&mr->mtt, pg, MTT_ENTRY(pfn, flags));
 		mapped++;
 	}
 	if (got)
-		nic_mr_flush(mr, f->first, f->first + got - 1);
-	if (got == 0 && f->kind != FAULT_PREFETCH) {
+		nic_mr_flush(mr, f->seg, f->seg + got - 1);
+	if (f->child) {
+		/* implicit ODP: what the MR maps is what is registered */
+		f->child->mapped += fresh;
+		*mr->nic->c_reg_pages += fresh;
+	}
+	f->mapped += mapped;
+	f->cost += mapped * drv->cfg.mtt_update_time;
+	if (got == f->seg_end - f->seg && f->seg_end < f->first + f->npages) {
+		/* the next child's share of the window */
+		child_release(f);
+		f->seg = f->seg_end;
+		f->seg_end = seg_end_of(f, f->seg);
+		fault_start(f);
+		return;
+	}
+	if (f->next == f->first && f->kind != FAULT_PREFETCH) {
 		/* the faulting page itself cannot be mapped (outside every
 		 * VMA, or no memory): accesses to it are errors from now on */
 		mtt_set(&mr->mtt, f->first, MTT_FAIL);
 		(*drv->c_fail)++;
 	}
-	f->mapped = mapped;
 	if (f->kind == FAULT_PREFETCH)
-		*drv->c_prefetch += mapped;
-	sim_time_t cost = mapped * drv->cfg.mtt_update_time;
+		*drv->c_prefetch += f->mapped;
+	sim_time_t cost = f->cost;
 	if (f->qps && f->qps->len)
 		cost += drv->cfg.resume_time;
 	sim_schedule_in(drv->sim, cost, &ev_fault_finish, drv->comp, f, 0);
@@ -394,7 +578,7 @@ static void fault_page_done(void *ctx, int status, uint64_t pfn)
 static void fault_next(struct fault *f)
 {
 	struct nic_mr *mr = f->mr;
-	while (f->next < f->first + f->npages) {
+	while (f->next < f->seg_end) {
 		uint64_t va = (mr->first_page + f->next) << NIC_PAGE_SHIFT;
 		if (f->no_fault) {
 			uint64_t pfn;
@@ -450,6 +634,8 @@ static struct fault *fault_new(struct driver *drv, struct nic_mr *mr,
 	f->kind = kind;
 	f->first = first;
 	f->npages = npages;
+	f->seg = first;
+	f->seg_end = seg_end_of(f, first);
 	f->write = write;
 	f->pfns = g_new(uint64_t, npages);
 	f->detected = sim_now(drv->sim);
@@ -523,6 +709,7 @@ void nic_advise_mr(struct nic_mr *mr, enum nic_advice advice, uint64_t va,
 
 struct inval_ack {
 	struct nic_mr *mr;
+	struct vmm_sub *sub; /* the subscription to acknowledge */
 	uint64_t token;
 	sim_time_t start;
 	uint64_t pages;
@@ -535,7 +722,7 @@ static void inval_ack_event(struct sim *sim, void *obj, uint64_t arg)
 	struct driver *drv = a->mr->nic->drv;
 	*drv->c_inval_handled += a->pages;
 	hist_add(drv->h_inval_ns, (sim_now(sim) - a->start) / SIM_NS);
-	vmm_notifier_ack(a->mr->sub, a->token);
+	vmm_notifier_ack(a->sub, a->token);
 	g_queue_push_tail(&drv->ack_spare, a);
 }
 SIM_EVKIND(ev_inval_ack, "driver.invalidate_ack", inval_ack_event);
@@ -569,12 +756,12 @@ static void notif_end(struct nic_mr *mr)
 		nic_mr_resize_go(mr);
 }
 
-static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
-				 uint64_t end, enum vmm_reason reason,
-				 uint64_t token, void *ctx)
+/* Invalidate [start, end) of @mr, notified through @sub (the MR's, or an
+ * implicit child's: @child). */
+static void odp_zap(struct nic_mr *mr, struct imr_child *child,
+		    struct vmm_sub *sub, uint64_t start, uint64_t end,
+		    enum vmm_reason reason, uint64_t token)
 {
-	(void)sub;
-	struct nic_mr *mr = ctx;
 	struct driver *drv = mr->nic->drv;
 	mr->notif_active++;
 	uint64_t lo = start >> NIC_PAGE_SHIFT, hi = (end - 1) >> NIC_PAGE_SHIFT;
@@ -590,13 +777,19 @@ static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
 		g_ptr_array_add(drv->ack_all, a);
 	}
 	a->mr = mr;
+	a->sub = sub;
 	a->pages = 0;
 	a->token = token;
 	a->start = sim_now(drv->sim);
 	if (lo <= hi) {
 		a->pages = hi - lo + 1;
-		mtt_zap(&mr->mtt, lo - mr->first_page, hi - mr->first_page);
+		uint64_t n = mtt_zap(&mr->mtt, lo - mr->first_page,
+				     hi - mr->first_page);
 		nic_mr_flush(mr, lo - mr->first_page, hi - mr->first_page);
+		if (child) {
+			child->mapped -= n;
+			*mr->nic->c_reg_pages -= n;
+		}
 	}
 	*drv->c_inval += a->pages;
 	sim_trace(drv->sim, drv->comp, &tk_inval, TRACE_NONE, TRACE_NONE,
@@ -610,6 +803,13 @@ static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
 	sim_schedule(drv->sim, at, &ev_inval_ack, drv->comp, a, 0);
 }
 
+static void odp_invalidate_start(struct vmm_sub *sub, uint64_t start,
+				 uint64_t end, enum vmm_reason reason,
+				 uint64_t token, void *ctx)
+{
+	odp_zap(ctx, NULL, sub, start, end, reason, token);
+}
+
 static void odp_invalidate_end(struct vmm_sub *sub, uint64_t start,
 			       uint64_t end, void *ctx)
 {
@@ -618,6 +818,31 @@ static void odp_invalidate_end(struct vmm_sub *sub, uint64_t start,
 	(void)end;
 	/* the next access faults the pages back */
 	notif_end(ctx);
+}
+
+static void imr_invalidate_start(struct vmm_sub *sub, uint64_t start,
+				 uint64_t end, enum vmm_reason reason,
+				 uint64_t token, void *ctx)
+{
+	struct imr_child *c = ctx;
+	c->notif_active++;
+	odp_zap(c->parent, c, sub, start, end, reason, token);
+}
+
+/* mlx5_ib_invalidate_range(): a child the invalidation left with no
+ * page mapped is destroyed (destroy_unused_implicit_child_mr) */
+static void imr_invalidate_end(struct vmm_sub *sub, uint64_t start,
+			       uint64_t end, void *ctx)
+{
+	(void)sub;
+	(void)start;
+	(void)end;
+	struct imr_child *c = ctx;
+	struct nic_mr *mr = c->parent;
+	g_assert(c->notif_active > 0);
+	if (--c->notif_active == 0 && c->mapped == 0 && !c->dead)
+		imr_child_destroy(mr->nic->drv, c);
+	notif_end(mr);
 }
 
 static const struct vmm_notifier_ops odp_notifier = {
@@ -750,7 +975,8 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 	if (r->status == 0) {
 		mr->reg_time = sim_now(sim) - r->start;
 		hist_add(nic->h_reg_time, mr->reg_time);
-		*nic->c_reg_pages += mr->npages;
+		if (!mr->ksm) /* implicit: what is mapped, as it is */
+			*nic->c_reg_pages += mr->npages;
 		idmap_set(&nic->mrs, mr->lkey, mr);
 		idmap_set(&nic->mrs, mr->rkey, mr);
 		g_ptr_array_add(nic->all_mrs, mr);
@@ -763,6 +989,7 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 				     mr->first_page << NIC_PAGE_SHIFT,
 				     mr->npages << NIC_PAGE_SHIFT);
 		mtt_destroy(&mr->mtt);
+		nic_imr_free(mr);
 		g_free(mr);
 		r->done(r->ctx, NULL, r->status);
 	}
@@ -827,15 +1054,29 @@ static void mr_subscribe(struct nic_mr *mr)
 		susp ? &susp_notifier : &odp_notifier, mr);
 }
 
-/* odp: subscribe to the notifier, map nothing */
+/* odp: subscribe to the notifier, map nothing.  Implicit ODP
+ * (mlx5_ib_alloc_implicit_mr): no notifier of its own (its children will
+ * have theirs), a KSM mkey whose every entry a UMR points at the null
+ * mkey. */
 static void odp_reg(struct nic_mr *mr)
 {
+	if (mr->ksm) {
+		struct driver *drv = mr->nic->drv;
+		sim_time_t now = sim_now(drv->sim);
+		reg_finish_in(mr, driver_umr_at(drv, now,
+						mr->ksm->nslots * 16) - now);
+		return;
+	}
 	mr_subscribe(mr);
 	reg_finish_in(mr, 0);
 }
 
 static void odp_dereg(struct nic_mr *mr)
 {
+	if (mr->ksm) {
+		driver_imr_reset(mr);
+		return;
+	}
 	vmm_notifier_unregister(mr->sub);
 	mr->sub = NULL;
 }
@@ -913,9 +1154,6 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->index = ++nic->next_mr_index;
 	mr->lkey = nic->next_key++;
 	mr->rkey = nic->next_key++;
-	mr->first_page = addr >> NIC_PAGE_SHIFT;
-	uint64_t last = (addr + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;
-	mr->npages = last - mr->first_page + 1;
 	mtt_init(&mr->mtt);
 	mr->policy = reg_policy_get((enum reg_policy_id)policy);
 	mr->access = access | (mr->policy->on_demand ? NIC_ACCESS_ON_DEMAND :
@@ -927,6 +1165,35 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	r->start = sim_now(nic->sim);
 	mr->policy_priv = r;
 	g_ptr_array_add(nic->reg_mrs, mr);
+	if (addr == 0 && len == UINT64_MAX) {
+		/* ibv_reg_mr(pd, NULL, SIZE_MAX, IBV_ACCESS_ON_DEMAND):
+		 * implicit ODP, the whole user address space (mlx5: one
+		 * KSM entry of 1 GiB per slot of TASK_SIZE) */
+		struct nic_ksm *k = g_new0(struct nic_ksm, 1);
+		k->nslots = 1ULL << (nic->drv->cfg.implicit_va_bits -
+				     IMR_CHILD_SHIFT);
+		k->leaves = g_new0(struct imr_child **,
+				   (k->nslots + KSM_LEAF_SLOTS - 1) >>
+					   KSM_LEAF_BITS);
+		mr->ksm = k;
+		mr->length = k->nslots << IMR_CHILD_SHIFT;
+		mr->first_page = 0;
+		mr->npages = mr->length >> NIC_PAGE_SHIFT;
+		if (!(access & NIC_ACCESS_ON_DEMAND) ||
+		    (policy != REG_ODP && policy != REG_ODP_UNSAFE)) {
+			/* an implicit MR maps on demand only: pinning,
+			 * committing or prefetching the address space is
+			 * not a registration (mlx5: -EINVAL) */
+			r->status = -EINVAL;
+			reg_finish_in(mr, 0);
+			return;
+		}
+		mr->policy->reg(mr);
+		return;
+	}
+	mr->first_page = addr >> NIC_PAGE_SHIFT;
+	uint64_t last = (addr + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;
+	mr->npages = last - mr->first_page + 1;
 	mr->policy->reg(mr);
 }
 
@@ -939,6 +1206,7 @@ void nic_dereg_mr(struct nic_mr *mr)
 	idmap_remove(&nic->mrs, mr->rkey);
 	g_ptr_array_remove(nic->all_mrs, mr);
 	mtt_destroy(&mr->mtt);
+	nic_imr_free(mr);
 	g_free(mr);
 }
 
@@ -1026,6 +1294,14 @@ void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
 	q->done = done;
 	q->ctx = ctx;
 	q->new_len = new_len;
+	if (mr->ksm) {
+		/* an implicit MR covers the address space: nothing to
+		 * resize (mlx5 refuses rereg of an implicit MR) */
+		q->status = -EINVAL;
+		sim_schedule_in(mr->nic->sim, 0, &ev_resize_finish,
+				mr->nic->comp, q, 0);
+		return;
+	}
 	g_assert(!mr->resize_pending);
 	mr->resize_pending = q;
 	/* a resize re-subscribes to the notifier: not while an invalidation

@@ -65,6 +65,8 @@ struct driver_config {
 	sim_time_t resume_time;     /* command that resumes a stalled QP */
 	sim_time_t invalidate_time; /* CPU per invalidation: zap + sync */
 	sim_time_t reg_base_time;   /* per registration: syscall, MPT */
+	sim_time_t umr_time;        /* per UMR, besides its table's DMA */
+	uint64_t implicit_va_bits;  /* an implicit MR covers 2^bits bytes */
 };
 extern const struct param_table driver_params;
 
@@ -76,6 +78,10 @@ void driver_free(struct driver *drv);
  * (NULL when idle). */
 void driver_set_nic(struct driver *drv, struct nic *nic);
 const char *driver_busy(const struct driver *drv);
+
+/* Post-copy migration: every implicit MR of @nic loses its children
+ * (their translations are dropped; faults rebuild them). */
+void driver_imr_reset(struct nic_mr *mr);
 
 /* advise_mr flags (IBV_ADVISE_MR_ADVICE_*) */
 enum nic_advice {

@@ -253,7 +253,9 @@ void nic_migrate_zap(struct nic *nic)
 {
 	for (guint i = 0; i < nic->all_mrs->len; i++) {
 		struct nic_mr *mr = nic->all_mrs->pdata[i];
-		if (mr->policy && mr->policy->on_demand && mr->npages)
+		if (mr->ksm)
+			driver_imr_reset(mr); /* its children go too */
+		else if (mr->policy && mr->policy->on_demand && mr->npages)
 			mtt_zap(&mr->mtt, 0, mr->npages - 1);
 	}
 }

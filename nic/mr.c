@@ -15,6 +15,59 @@
 
 #define MTT_KEY(mr, page) (((uint64_t)(mr)->index << 36) | (page))
 
+/* ---- the KSM parent of an implicit ODP MR (nic_int.h) ---- */
+
+struct imr_child *nic_imr_child_add(struct nic_mr *mr, uint64_t slot)
+{
+	struct nic_ksm *k = mr->ksm;
+	g_assert(slot < k->nslots);
+	struct imr_child ***leaf = &k->leaves[slot >> KSM_LEAF_BITS];
+	if (!*leaf)
+		*leaf = g_new0(struct imr_child *, KSM_LEAF_SLOTS);
+	struct imr_child **e = &(*leaf)[slot & (KSM_LEAF_SLOTS - 1)];
+	g_assert(!*e);
+	struct imr_child *c = g_new0(struct imr_child, 1);
+	c->parent = mr;
+	c->slot = slot;
+	c->key = mr->nic->next_key++;
+	*e = c;
+	k->nchildren++;
+	return c;
+}
+
+void nic_imr_child_remove(struct imr_child *c)
+{
+	struct nic_ksm *k = c->parent->ksm;
+	struct imr_child **leaf = k->leaves[c->slot >> KSM_LEAF_BITS];
+	g_assert(leaf && leaf[c->slot & (KSM_LEAF_SLOTS - 1)] == c);
+	leaf[c->slot & (KSM_LEAF_SLOTS - 1)] = NULL;
+	k->nchildren--;
+	c->dead = true;
+	/* the KSM entry goes back to the null mkey: drop the child's key
+	 * and its translations from the NIC's caches */
+	mtt_cache_invalidate_range(c->parent->nic->mpt_cache, c->key, c->key);
+	nic_mr_flush(c->parent, c->slot << IMR_CHILD_PAGE_BITS,
+		     ((c->slot + 1) << IMR_CHILD_PAGE_BITS) - 1);
+}
+
+void nic_imr_free(struct nic_mr *mr)
+{
+	struct nic_ksm *k = mr->ksm;
+	if (!k)
+		return;
+	uint64_t nleaves = (k->nslots + KSM_LEAF_SLOTS - 1) >> KSM_LEAF_BITS;
+	for (uint64_t l = 0; l < nleaves; l++) {
+		if (!k->leaves[l])
+			continue;
+		for (unsigned i = 0; i < KSM_LEAF_SLOTS; i++)
+			g_free(k->leaves[l][i]);
+		g_free(k->leaves[l]);
+	}
+	g_free(k->leaves);
+	g_free(k);
+	mr->ksm = NULL;
+}
+
 struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key)
 {
 	return idmap_get(&nic->mrs, key);
@@ -62,6 +115,31 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 			at += nic_cycles(nic, nic->cfg.cache_hit_cycles);
 		} else {
 			(*nic->c_mtt_misses)++;
+			if (mr->ksm) {
+				/* implicit ODP: the KSM entry of the page's
+				 * GiB names a child mkey, or the null mkey
+				 * (not mapped: a fault) */
+				struct imr_child *c = nic_imr_child(mr, pg);
+				if (!c) {
+					*t = at;
+					if (fault_va)
+						*fault_va = (mr->first_page + pg)
+							    << NIC_PAGE_SHIFT;
+					return XLATE_FAULT;
+				}
+				uint64_t v;
+				if (mtt_cache_lookup(nic->mpt_cache, c->key,
+						     &v)) {
+					(*nic->c_mpt_hits)++;
+					at += nic_cycles(
+						nic, nic->cfg.cache_hit_cycles);
+				} else {
+					(*nic->c_mpt_misses)++;
+					at = pcie_dma_read_at(nic->pcie, at, 64);
+					mtt_cache_insert(nic->mpt_cache, c->key,
+							 c->key);
+				}
+			}
 			/* fetch the line of entries holding this one */
 			uint64_t line = nic->cfg.mtt_fetch_entries;
 			uint64_t base = (line & (line - 1)) ?

@@ -114,9 +114,10 @@ const uint64_t *mtt_chunk_next(const struct mtt *m, uint64_t *ci)
 	return chunk_of(m, c);
 }
 
-void mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
+uint64_t mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
 {
 	uint64_t ci = first >> MTT_CHUNK_SHIFT, lc = last >> MTT_CHUNK_SHIFT;
+	uint64_t n = 0;
 	const uint64_t *cc;
 	while (ci <= lc && (cc = mtt_chunk_next(m, &ci)) && ci <= lc) {
 		uint64_t *c = (uint64_t *)cc;
@@ -124,10 +125,13 @@ void mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
 				      first & (MTT_CHUNK - 1) : 0;
 		uint64_t hi = ci == lc ? last & (MTT_CHUNK - 1) :
 					 MTT_CHUNK - 1;
-		for (uint64_t i = lo; i <= hi; i++)
+		for (uint64_t i = lo; i <= hi; i++) {
+			n += (c[i] & MTT_VALID) != 0;
 			c[i] &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
+		}
 		ci++;
 	}
+	return n;
 }
 
 uint64_t mtt_bytes(const struct mtt *m)

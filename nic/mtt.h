@@ -65,8 +65,9 @@ static inline uint64_t mtt_get(const struct mtt *m, uint64_t pg)
 }
 
 void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry);
-/* Invalidate pages [first, last]; only allocated chunks are visited. */
-void mtt_zap(struct mtt *m, uint64_t first, uint64_t last);
+/* Invalidate pages [first, last]; only allocated chunks are visited.
+ * Returns how many entries were valid. */
+uint64_t mtt_zap(struct mtt *m, uint64_t first, uint64_t last);
 /* The first allocated chunk whose index is >= *ci (chunk c holds pages
  * c * MTT_CHUNK ...): its entries, with *ci set to its index; NULL when
  * there is none.  Chunks come in ascending order. */

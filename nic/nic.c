@@ -213,6 +213,7 @@ void nic_free(struct nic *nic)
 	for (guint i = 0; i < nic->all_mrs->len; i++) {
 		struct nic_mr *mr = nic->all_mrs->pdata[i];
 		mtt_destroy(&mr->mtt);
+		nic_imr_free(mr);
 		g_free(mr);
 	}
 	for (guint i = 0; i < nic->reg_mrs->len; i++) {
@@ -220,6 +221,7 @@ void nic_free(struct nic *nic)
 		struct nic_mr *mr = nic->reg_mrs->pdata[i];
 		g_free(mr->policy_priv);
 		mtt_destroy(&mr->mtt);
+		nic_imr_free(mr);
 		g_free(mr);
 	}
 	for (guint i = 0; i < nic->all_cqs->len; i++) {

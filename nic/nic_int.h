@@ -35,6 +35,59 @@ struct reg_policy_ops;
 #define NIC_PAGE_SHIFT 12
 #define NIC_PAGE_SIZE (1ULL << NIC_PAGE_SHIFT)
 
+/*
+ * Implicit ODP, as mlx5 builds it (drivers/infiniband/hw/mlx5/odp.c): the
+ * MR over the whole user address space is a KSM mkey whose entries each
+ * cover MLX5_IMR_MTT_SIZE = 1 GiB (MLX5_IMR_MTT_BITS = 30 - PAGE_SHIFT),
+ * mlx5_imr_ksm_entries = 2^(get_order(TASK_SIZE) - 18) of them (131072,
+ * 128 TiB, for x86-64's 47-bit user VA).  An entry points at the null
+ * mkey (every access faults) until the first fault in its slot creates a
+ * child: an MTT mkey of MLX5_IMR_MTT_ENTRIES = 2^18 entries with its own
+ * interval notifier (implicit_get_child_mr); an invalidation that leaves
+ * a child with no page mapped destroys it
+ * (destroy_unused_implicit_child_mr).
+ *
+ * Representation: the KSM is a two-level sparse array, slot -> child:
+ * KSM_LEAF_SLOTS child pointers per leaf, leaves allocated when a slot of
+ * theirs first gets a child, found by index (no hashing on the packet
+ * path).  A child owns pages [slot << IMR_CHILD_PAGE_BITS, +2^18) of the
+ * parent; its MTT entries are kept in the parent's radix table (nic/mtt.h)
+ * at those indices, which is exactly the child's table shifted, so
+ * memory stays proportional to the pages touched.  Workload assumed: few
+ * children (one per touched GiB), looked up on every MTT cache miss.
+ */
+#define IMR_CHILD_SHIFT 30 /* MLX5_IMR_MTT_SHIFT */
+#define IMR_CHILD_PAGE_BITS (IMR_CHILD_SHIFT - NIC_PAGE_SHIFT)
+#define IMR_CHILD_PAGES (1ULL << IMR_CHILD_PAGE_BITS) /* MLX5_IMR_MTT_ENTRIES */
+#define KSM_LEAF_BITS 9
+#define KSM_LEAF_SLOTS (1u << KSM_LEAF_BITS)
+
+struct imr_child {
+	struct nic_mr *parent;
+	uint64_t slot;          /* KSM index */
+	uint64_t mapped;        /* pages with a valid entry (umem_odp->npages) */
+	uint32_t key;           /* its MTT mkey: the KSM entry names it */
+	struct vmm_sub *sub;    /* its interval notifier over its 1 GiB */
+	unsigned notif_active;  /* invalidations of it in progress */
+	unsigned users;         /* faults holding it (mmkey.usecount) */
+	bool dead;              /* out of the KSM, freed when unused */
+};
+
+struct nic_ksm {
+	uint64_t nslots;        /* mlx5_imr_ksm_entries */
+	struct imr_child ***leaves; /* nslots / KSM_LEAF_SLOTS, lazily filled */
+	uint64_t nchildren;     /* in the KSM now */
+};
+
+/* The child owning MR page @pg of implicit @mr, or NULL (null mkey). */
+static inline struct imr_child *nic_imr_child(const struct nic_mr *mr,
+					      uint64_t pg);
+/* Put a new child in slot @slot (empty) / take @c out of the KSM. */
+struct imr_child *nic_imr_child_add(struct nic_mr *mr, uint64_t slot);
+void nic_imr_child_remove(struct imr_child *c);
+/* Free the KSM and every child (the MR is going). */
+void nic_imr_free(struct nic_mr *mr);
+
 struct nic_pd {
 	struct nic *nic;
 	uint32_t handle;
@@ -58,10 +111,22 @@ struct nic_mr {
 	bool committed;       /* the suspend policy committed its range */
 	unsigned notif_active; /* invalidations/suspensions in progress */
 	struct resize_req *resize_pending;
+	struct nic_ksm *ksm;  /* implicit ODP: the KSM parent, else NULL */
 	nic_watch_fn watch;
 	void *watch_ctx;
 	void *policy_priv; /* the driver's per-MR state */
 };
+
+static inline struct imr_child *nic_imr_child(const struct nic_mr *mr,
+					      uint64_t pg)
+{
+	uint64_t slot = pg >> IMR_CHILD_PAGE_BITS;
+	const struct nic_ksm *k = mr->ksm;
+	if (slot >= k->nslots)
+		return NULL;
+	struct imr_child **leaf = k->leaves[slot >> KSM_LEAF_BITS];
+	return leaf ? leaf[slot & (KSM_LEAF_SLOTS - 1)] : NULL;
+}
 
 struct cqe_slot {
 	struct nic_wc wc;

@@ -11,7 +11,8 @@
  * order so the file does not depend on hash-table order.
  *
  * Versions: bump a table's version whenever a field is added, removed or
- * changes meaning; readers reject other versions.
+ * changes meaning; readers reject other versions.  MR version 2 added the
+ * implicit ODP KSM (ksm_entries, implicit_children).
  */
 #include "nic/snapshot.h"
 
@@ -43,6 +44,19 @@ static uint64_t mr_mtt_valid(const void *obj)
 	return n;
 }
 
+/* Implicit ODP: the KSM entries that name a child (0: not implicit). */
+static uint64_t mr_children(const void *obj)
+{
+	const struct nic_mr *mr = obj;
+	return mr->ksm ? mr->ksm->nchildren : 0;
+}
+
+static uint64_t mr_ksm_entries(const void *obj)
+{
+	const struct nic_mr *mr = obj;
+	return mr->ksm ? mr->ksm->nslots : 0;
+}
+
 static const struct vmstate_field mr_fields[] = {
 	VMS_FIELD(struct nic_mr, lkey, "lkey"),
 	VMS_FIELD(struct nic_mr, rkey, "rkey"),
@@ -59,8 +73,10 @@ static const struct vmstate_field mr_fields[] = {
 	VMS_FIELD_BOOL(struct nic_mr, committed, "committed"),
 	VMS_FIELD(struct nic_mr, dma_busy, "dma_busy_ps"),
 	VMS_FIELD_GET("mtt_valid", 8, mr_mtt_valid, NULL, 0),
+	VMS_FIELD_GET("ksm_entries", 8, mr_ksm_entries, NULL, 0),
+	VMS_FIELD_GET("implicit_children", 8, mr_children, NULL, 0),
 };
-VMSTATE_DESC(nic_mr_vmstate, "MR", NT_ODPSIM_MR, 1, mr_fields);
+VMSTATE_DESC(nic_mr_vmstate, "MR", NT_ODPSIM_MR, 2, mr_fields);
 
 static const struct vmstate_field qp_fields[] = {
 	VMS_FIELD(struct nic_qp, qpn, "qpn"),

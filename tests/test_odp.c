@@ -584,7 +584,7 @@ static uint64_t implicit_chunks(bool scattered)
 	ck_assert_uint_ne(base, 0);
 	struct nic_pd *pd = nic_alloc_pd(h->nic);
 	struct nic_mr *mr = NULL;
-	nic_reg_mr(pd, as, 0, 1ULL << VMM_VA_BITS,
+	nic_reg_mr(pd, as, 0, UINT64_MAX,
 		   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
 			   NIC_ACCESS_ON_DEMAND,
 		   REG_ODP, harness_reg_cb, &mr);
@@ -622,6 +622,88 @@ START_TEST(implicit_odp_memory)
 }
 END_TEST
 
+/*
+ * Implicit ODP as mlx5 builds it: a KSM parent of 1 GiB entries over the
+ * 47-bit user address space; the first fault in a GiB creates its child,
+ * an invalidation that leaves a child empty destroys it.
+ */
+START_TEST(implicit_odp_children)
+{
+	struct pair p;
+	pair_setup2(&p, ODP_SCENARIO, NULL, 64 << 10, pin_odp);
+	struct vmm_as *as = p.as[1];
+	/* 8 GiB mapped from the next 1 GiB boundary: GiBs base>>30 .. +7 */
+	uint64_t va = vmm_mmap_anywhere(as, 9ULL << 30,
+					VMM_PROT_READ | VMM_PROT_WRITE,
+					VMM_VMA_ANON, NULL);
+	ck_assert_uint_ne(va, 0);
+	uint64_t base = (va + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+	struct nic_mr *mr = NULL;
+	nic_reg_mr(p.pd[1], as, 0, UINT64_MAX,
+		   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+			   NIC_ACCESS_ON_DEMAND,
+		   REG_ODP, harness_reg_cb, &mr);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert_ptr_nonnull(mr);
+	/* TASK_SIZE 2^47: 2^(47 - 30) = 131072 KSM entries, 128 TiB */
+	struct driver_config dc;
+	config_defaults(&driver_params, &dc);
+	ck_assert_uint_eq(dc.implicit_va_bits, 47);
+	struct nic_mr_info mi;
+	nic_mr_info(mr, &mi);
+	ck_assert_uint_eq(mi.length, 1ULL << 47);
+	ck_assert_uint_eq(mr->ksm->nslots, 131072);
+	ck_assert_uint_eq(mr->ksm->nchildren, 0);
+	uint64_t reg0 = counter(&p, "b.nic.registered_pages");
+	/* one page in each of GiBs 0, 1 and 3 of the region, two in GiB 0 */
+	static const uint64_t offs[] = { 0, 4096 * 7, (1ULL << 30) + 4096,
+					 (3ULL << 30) + (5ULL << 20) };
+	uint64_t mapped = 0;
+	for (unsigned i = 0; i < G_N_ELEMENTS(offs); i++)
+		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, base + offs[i],
+			      4096, count_mapped, &mapped);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(mapped, 4);
+	ck_assert_uint_eq(mr->ksm->nchildren, 3);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children_created"), 3);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children"), 3);
+	/* what an implicit MR registers is what it maps */
+	ck_assert_uint_eq(counter(&p, "b.nic.registered_pages") - reg0, 4);
+	ck_assert_ptr_nonnull(nic_imr_child(mr, (base >> 12)));
+	ck_assert_ptr_null(nic_imr_child(mr, (base >> 12) + (2 << 18)));
+	/* emptying GiB 1 destroys its child; GiB 0 keeps one page: stays */
+	vmm_madvise_dontneed(as, base + (1ULL << 30) + 4096, 4096);
+	vmm_madvise_dontneed(as, base, 4096);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children_destroyed"),
+			  1);
+	ck_assert_uint_eq(mr->ksm->nchildren, 2);
+	ck_assert_ptr_null(nic_imr_child(mr, (base >> 12) + (1 << 18)));
+	ck_assert_uint_eq(counter(&p, "b.nic.registered_pages") - reg0, 2);
+	/* a peer's WRITE into GiB 1 faults a new child in */
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 4096);
+	wr.remote_addr = base + (1ULL << 30);
+	wr.rkey = mi.rkey;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 50 * SIM_MS);
+	ck_assert_uint_eq(p.wc[0]->len, 1);
+	ck_assert_int_eq(g_array_index(p.wc[0], struct nic_wc, 0).status,
+			 NIC_WC_SUCCESS);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children_created"), 4);
+	ck_assert_uint_eq(mr->ksm->nchildren, 3);
+	/* unmapping the whole region empties and destroys every child */
+	vmm_munmap(as, va, 9ULL << 30);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert_uint_eq(mr->ksm->nchildren, 0);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children"), 0);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children_destroyed"),
+			  4);
+	ck_assert_uint_eq(counter(&p, "b.nic.registered_pages"), reg0);
+	nic_dereg_mr(mr);
+	pair_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odp");
@@ -635,6 +717,7 @@ int main(void)
 	tcase_add_test(tc, fatal_fault_mode);
 	tcase_add_test(tc, rnr_retry_exhausted_by_fault);
 	tcase_add_test(tc, implicit_odp_memory);
+	tcase_add_test(tc, implicit_odp_children);
 	tcase_add_test(tc, oracle_catches_unsafe);
 	tcase_add_test(tc, suspend_holds_and_resumes);
 	tcase_add_test(tc, suspend_holds_read_requests);

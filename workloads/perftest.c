@@ -748,6 +748,11 @@ static bool pt_create(struct workload *w, const struct workload_env *env,
 		return pt_key_error(env, w, "resize_period", error,
 				    "half the buffer (the trimmed MR) is "
 				    "smaller than qps x the largest message");
+	if (cfg->resize_period && cfg->rc.implicit_odp)
+		return pt_key_error(env, w, "resize_period", error,
+				    "an implicit ODP MR (implicit_odp = true) "
+				    "covers the whole address space and cannot "
+				    "be resized");
 	if (!st->buffer) /* zero-byte messages still need a page */
 		st->buffer = 1;
 	if (!st->slot_size) /* ... and a slot to be at */

@@ -191,7 +191,7 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 			       NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_READ;
 		if (s == &app->s && app->implicit)
 			/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
-			nic_reg_mr(s->pd, s->as, 0, 1ULL << VMM_VA_BITS,
+			nic_reg_mr(s->pd, s->as, 0, UINT64_MAX,
 				   acc | NIC_ACCESS_ON_DEMAND, REG_ODP, reg_cb,
 				   s);
 		else
