@@ -14,8 +14,10 @@ struct stats {
 static void stat_free(gpointer p)
 {
 	struct stat_entry *s = p;
-	if (s->kind == STAT_HIST)
+	if (s->kind == STAT_HIST) {
 		g_free(s->hist.buckets);
+		g_free(s->hist.samples);
+	}
 	g_free(s->name);
 	g_free(s);
 }
@@ -130,6 +132,17 @@ uint64_t hist_bucket_high(unsigned b)
 	return hist_bucket_low(b) + ((1ULL << shift) - 1);
 }
 
+void hist_set_exact_limit(struct hist *h, uint64_t limit)
+{
+	g_assert(h->count == 0 && limit > 0);
+	h->exact_limit = limit;
+}
+
+static uint64_t hist_limit(const struct hist *h)
+{
+	return h->exact_limit ? h->exact_limit : HIST_EXACT_MAX;
+}
+
 void hist_add(struct hist *h, uint64_t v)
 {
 	if (G_UNLIKELY(!h->buckets))
@@ -137,10 +150,50 @@ void hist_add(struct hist *h, uint64_t v)
 	h->buckets[hist_bucket(v)]++;
 	h->count++;
 	h->sum += (double)v;
+	/* Welford (Knuth, TAOCP vol. 2, 4.2.2): no cancellation between
+	 * large sums of squares */
+	double d = (double)v - h->w_mean;
+	h->w_mean += d / (double)h->count;
+	h->w_m2 += d * ((double)v - h->w_mean);
 	if (v < h->min)
 		h->min = v;
 	if (v > h->max)
 		h->max = v;
+	if (h->nsamples < hist_limit(h)) {
+		if (G_UNLIKELY(h->nsamples == h->samples_cap)) {
+			uint64_t cap = h->samples_cap ? 2 * h->samples_cap : 64;
+			if (cap > hist_limit(h))
+				cap = hist_limit(h);
+			h->samples = g_renew(uint64_t, h->samples, cap);
+			h->samples_cap = cap;
+		}
+		h->samples[h->nsamples++] = v;
+		h->sorted = false;
+	}
+}
+
+bool hist_exact(const struct hist *h)
+{
+	return h->nsamples == h->count;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+const uint64_t *hist_sorted_samples(const struct hist *h, uint64_t *n)
+{
+	if (!h->sorted && h->nsamples) {
+		/* the order of the kept samples is no part of the histogram's
+		 * value: sorting them is a cache of the percentiles */
+		struct hist *m = (struct hist *)h;
+		qsort(m->samples, m->nsamples, sizeof(uint64_t), u64_cmp);
+		m->sorted = true;
+	}
+	*n = h->nsamples;
+	return h->samples;
 }
 
 uint64_t hist_quantile(const struct hist *h, double q)
@@ -149,22 +202,33 @@ uint64_t hist_quantile(const struct hist *h, double q)
 		return 0;
 	if (q <= 0)
 		return h->min;
+	if (q >= 1)
+		return h->max;
 	uint64_t rank = (uint64_t)ceil(q * (double)h->count);
 	if (rank < 1)
 		rank = 1;
 	if (rank >= h->count)
 		return h->max;
+	if (hist_exact(h)) {
+		uint64_t n;
+		const uint64_t *s = hist_sorted_samples(h, &n);
+		return s[rank - 1];
+	}
+	/* beyond the kept samples: the bucket holding the rank, then linear
+	 * interpolation by rank inside it (its samples taken as evenly
+	 * spread over its bounds, clamped to the observed min and max) */
 	uint64_t seen = 0;
 	for (unsigned b = 0; b < HIST_NBUCKETS; b++) {
-		seen += h->buckets[b];
-		if (seen >= rank) {
-			uint64_t v = hist_bucket_high(b);
-			if (v > h->max)
-				v = h->max;
-			if (v < h->min)
-				v = h->min;
-			return v;
+		uint64_t c = h->buckets[b];
+		if (seen + c < rank) {
+			seen += c;
+			continue;
 		}
+		uint64_t lo = MAX(hist_bucket_low(b), h->min);
+		uint64_t hi = MIN(hist_bucket_high(b), h->max);
+		double frac = ((double)(rank - seen) - 0.5) / (double)c;
+		uint64_t v = lo + (uint64_t)llround(frac * (double)(hi - lo));
+		return MIN(MAX(v, h->min), h->max);
 	}
 	return h->max;
 }
@@ -172,4 +236,107 @@ uint64_t hist_quantile(const struct hist *h, double q)
 double hist_mean(const struct hist *h)
 {
 	return h->count ? h->sum / (double)h->count : 0.0;
+}
+
+double hist_stdev(const struct hist *h)
+{
+	return h->count ? sqrt(h->w_m2 / (double)h->count) : 0.0;
+}
+
+/* ---- peak rate (see stats.h) ---- */
+
+/* (a - o) x (b - o): > 0 when b is counterclockwise of a, seen from o */
+static __int128 rate_peak_cross(struct rate_peak_pt o, struct rate_peak_pt a,
+				struct rate_peak_pt b)
+{
+	return (__int128)(a.x - o.x) * ((__int128)b.y - (__int128)o.y) -
+	       ((__int128)a.y - (__int128)o.y) * (__int128)(b.x - o.x);
+}
+
+/* Put post @c on the upper hull (left to right, dropping points on or
+ * under a chord). */
+static void rate_peak_hull_add(struct rate_peak *p, struct rate_peak_pt c)
+{
+	/* same bytes before, later post: it dominates */
+	if (p->nhull && p->hull[p->nhull - 1].x == c.x)
+		p->nhull--;
+	while (p->nhull >= 2 && rate_peak_cross(p->hull[p->nhull - 2],
+						p->hull[p->nhull - 1], c) >= 0)
+		p->nhull--;
+	if (p->nhull == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->hull = g_renew(struct rate_peak_pt, p->hull, p->cap);
+	}
+	p->hull[p->nhull++] = c;
+}
+
+void rate_peak_post(struct rate_peak *p, uint64_t t, uint64_t bytes)
+{
+	if (p->wcount == p->wcap) {
+		/* grow the ring, unwrapping it */
+		uint32_t cap = p->wcap ? 2 * p->wcap : 64;
+		struct rate_peak_pt *w = g_new(struct rate_peak_pt, cap);
+		for (uint32_t i = 0; i < p->wcount; i++)
+			w[i] = p->wait[(p->whead + i) % p->wcap];
+		g_free(p->wait);
+		p->wait = w;
+		p->wcap = cap;
+		p->whead = 0;
+	}
+	p->wait[(p->whead + p->wcount++) % p->wcap] =
+		(struct rate_peak_pt){ p->posted, t };
+	p->posted += bytes;
+}
+
+void rate_peak_done(struct rate_peak *p, uint64_t t, uint64_t bytes)
+{
+	p->done += bytes;
+	struct rate_peak_pt q = { p->done, t };
+	/* the posts that may now start a window: fewer bytes before them
+	 * than completed, and earlier than now */
+	while (p->wcount) {
+		struct rate_peak_pt c = p->wait[p->whead];
+		/* (a post at this instant comes after the op completing now,
+		 * so it has at least q.x bytes before it: the time test
+		 * only guards a caller that breaks causality) */
+		if (c.x >= q.x || c.y >= q.y)
+			break;
+		g_assert(!p->nhull || c.y >= p->hull[p->nhull - 1].y);
+		rate_peak_hull_add(p, c);
+		p->whead = (p->whead + 1) % p->wcap;
+		p->wcount--;
+	}
+	if (!p->nhull)
+		return;
+	/* the tangent from q: the first k whose successor is not above the
+	 * line from hull[k] to q (true, then false, along a concave chain) */
+	uint32_t lo = 0, hi = p->nhull - 1;
+	while (lo < hi) {
+		uint32_t k = lo + (hi - lo) / 2;
+		if (rate_peak_cross(p->hull[k], q, p->hull[k + 1]) > 0)
+			lo = k + 1;
+		else
+			hi = k;
+	}
+	uint64_t b = q.x - p->hull[lo].x, dt = q.y - p->hull[lo].y;
+	if (!p->best_bytes ||
+	    (__int128)b * p->best_ps > (__int128)p->best_bytes * dt) {
+		p->best_bytes = b;
+		p->best_ps = dt;
+	}
+}
+
+bool rate_peak_get(const struct rate_peak *p, double *bytes_per_s)
+{
+	if (!p->best_bytes)
+		return false;
+	*bytes_per_s = (double)p->best_bytes / ((double)p->best_ps * 1e-12);
+	return true;
+}
+
+void rate_peak_free(struct rate_peak *p)
+{
+	g_free(p->hull);
+	g_free(p->wait);
+	memset(p, 0, sizeof(*p));
 }

@@ -216,6 +216,61 @@ else
 		--error-exitcode=9 "$ODPSIM" compare "$tmp/ok.ini" -j 1 \
 		--policy pin,odp --duration 20us
 fi
+# --format perftest: the blocks of ib_write_bw and ib_read_lat, read by a
+# parser that knows perftest's column names (src/perftest_parameters.h:
+# RESULT_FMT_G and RESULT_FMT_LAT)
+cat >"$tmp/ptparse.py" <<'PY'
+import sys
+BW = ["#bytes", "#iterations", "BW peak[Gb/sec]", "BW average[Gb/sec]",
+      "MsgRate[Mpps]"]
+LAT = ["#bytes", "#iterations", "t_min[usec]", "t_max[usec]",
+       "t_typical[usec]", "t_avg[usec]", "t_stdev[usec]",
+       "99% percentile[usec]", "99.9% percentile[usec]"]
+# the header lines exactly as perftest prints them
+HEADS = {" #bytes     #iterations    BW peak[Gb/sec]    BW average[Gb/sec]"
+         "   MsgRate[Mpps]": BW,
+         " #bytes #iterations    t_min[usec]    t_max[usec]  t_typical[usec]"
+         "    t_avg[usec]    t_stdev[usec]   99% percentile[usec]   99.9% "
+         "percentile[usec] ": LAT}
+lines = open(sys.argv[1]).read().splitlines()
+blocks = []
+for i, l in enumerate(lines):
+    cols = HEADS.get(l)
+    if cols:
+        vals = lines[i + 1].split()
+        assert len(vals) == len(cols), (cols, vals)
+        title = lines[i - 5].strip()  # the test's name, as perftest prints it
+        blocks.append((title, dict(zip(cols, vals))))
+want = sys.argv[2:]
+titles = [t for t, _ in blocks]
+assert titles == want, titles
+for t, b in blocks:
+    f = {k: float(v) for k, v in b.items()}
+    if "BW peak[Gb/sec]" in f:
+        assert f["BW average[Gb/sec]"] <= f["BW peak[Gb/sec]"] <= 100, b
+        # MsgRate x #bytes is the average bandwidth
+        gbps = f["MsgRate[Mpps]"] * 1e6 * f["#bytes"] * 8 / 1e9
+        assert abs(gbps - f["BW average[Gb/sec]"]) < 0.01 * gbps + 0.01, b
+    else:
+        assert (f["t_min[usec]"] <= f["t_typical[usec]"] <= f["t_max[usec]"]
+                and f["t_typical[usec]"] <= f["99% percentile[usec]"]
+                <= f["99.9% percentile[usec]"] and f["t_stdev[usec]"] >= 0), b
+print(len(blocks))
+PY
+expect 0 "run --format perftest" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --format perftest
+python3 "$tmp/ptparse.py" "$tmp/out" "RDMA_Write BW Test" \
+	"RDMA_Write latency under load" >"$tmp/pt" 2>&1 && ok || no "write_bw perftest blocks: $(tail -1 "$tmp/pt")"
+expect 0 "run -f perftest (read_lat)" -- "$ODPSIM" run workloads/read_lat.ini -f perftest
+python3 "$tmp/ptparse.py" "$tmp/out" "RDMA_Read Latency Test" >"$tmp/pt" 2>&1 \
+	&& ok || no "read_lat perftest block: $(tail -1 "$tmp/pt")"
+has "$tmp/out" "^ 64 *411 *2\.41 " "read_lat block: #bytes, #iterations, t_min"
+expect 0 "compare --format perftest" -- "$ODPSIM" compare workloads/read_lat.ini -p pin,odp --format perftest
+python3 "$tmp/ptparse.py" "$tmp/out" "RDMA_Read Latency Test" \
+	"RDMA_Read Latency Test" >"$tmp/pt" 2>&1 && ok || no "compare perftest blocks: $(tail -1 "$tmp/pt")"
+has "$tmp/out" "^# odpsim compare: policy odp" "compare perftest names each run"
+expect 2 "--format unknown" -- "$ODPSIM" run workloads/read_lat.ini --format xml
+has "$tmp/err" "unknown format" "bad --format explained"
+expect 2 "--json with --format perftest" -- "$ODPSIM" run workloads/read_lat.ini --json --format perftest
 
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi

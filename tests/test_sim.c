@@ -6,6 +6,8 @@
  */
 #include <check.h>
 #include <glib.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "sim/idmap.h"
@@ -357,10 +359,11 @@ START_TEST(hist_buckets_and_quantiles)
 	ck_assert_uint_eq(h->count, 10000);
 	ck_assert_uint_eq(h->min, 1);
 	ck_assert_uint_eq(h->max, 10000);
-	uint64_t p50 = hist_quantile(h, 0.5);
-	uint64_t p99 = hist_quantile(h, 0.99);
-	ck_assert(p50 >= 5000 && p50 <= 5000 + 5000 / 64 + 1);
-	ck_assert(p99 >= 9900 && p99 <= 9900 + 9900 / 64 + 1);
+	/* every sample kept: nearest rank, exactly */
+	ck_assert(hist_exact(h));
+	ck_assert_uint_eq(hist_quantile(h, 0.5), 5000);
+	ck_assert_uint_eq(hist_quantile(h, 0.99), 9900);
+	ck_assert_uint_eq(hist_quantile(h, 0.999), 9990);
 	ck_assert_uint_eq(hist_quantile(h, 1.0), 10000);
 	ck_assert_double_eq_tol(hist_mean(h), 5000.5, 1e-6);
 	/* exact buckets at small values: the median of 1 1 2 2 is 1 (the
@@ -439,6 +442,201 @@ START_TEST(idmap_differential)
 }
 END_TEST
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted copy: the reference. */
+static uint64_t ref_quantile(const uint64_t *v, uint64_t n, double q)
+{
+	uint64_t *c = g_memdup2(v, n * sizeof(uint64_t));
+	qsort(c, n, sizeof(uint64_t), cmp_u64);
+	uint64_t rank = (uint64_t)ceil(q * (double)n);
+	rank = rank < 1 ? 1 : rank > n ? n : rank;
+	uint64_t x = c[rank - 1];
+	g_free(c);
+	return x;
+}
+
+/* Percentiles of constant, uniform and bimodal samples: exact while every
+ * sample is kept, within one bucket (1/64) beyond, never outside
+ * [min, max]; p50 of a constant distribution is its mean. */
+START_TEST(hist_exact_percentiles)
+{
+	static const double qs[] = { 0.01, 0.25, 0.5, 0.9, 0.99, 0.999 };
+	enum { N = 20000 };
+	uint64_t *v = g_new(uint64_t, N);
+	struct rng r;
+	rng_init(&r, 7, "test.hist");
+	for (int dist = 0; dist < 3; dist++) {
+		for (int limit = 0; limit < 2; limit++) {
+			struct stats *st = stats_new();
+			struct hist *h = stats_hist(st, "h");
+			/* limit 1: keep 1000 samples, interpolate beyond */
+			if (limit)
+				hist_set_exact_limit(h, 1000);
+			for (int i = 0; i < N; i++) {
+				v[i] = dist == 0   ? 2411700 /* read_lat-like */
+				       : dist == 1 ? 1000000 + rng_below(&r, 9000000)
+				       : rng_below(&r, 2) ? 2400000 +
+							      rng_below(&r, 1000)
+							    : 660000000 +
+							      rng_below(&r, 1000);
+				hist_add(h, v[i]);
+			}
+			ck_assert(hist_exact(h) == !limit);
+			double mean = hist_mean(h);
+			for (unsigned k = 0; k < G_N_ELEMENTS(qs); k++) {
+				uint64_t got = hist_quantile(h, qs[k]);
+				uint64_t want = ref_quantile(v, N, qs[k]);
+				ck_assert_uint_ge(got, h->min);
+				ck_assert_uint_le(got, h->max);
+				if (!limit)
+					ck_assert_msg(got == want,
+						      "dist %d q %g: %" PRIu64
+						      " want %" PRIu64,
+						      dist, qs[k], got, want);
+				else
+					ck_assert_msg(
+						(double)llabs((long long)got -
+							      (long long)want) <=
+							(double)want / 64 + 1,
+						"dist %d q %g interpolated: %"
+						PRIu64 " want %" PRIu64, dist,
+						qs[k], got, want);
+			}
+			if (dist == 0) {
+				ck_assert_double_eq((double)hist_quantile(h, 0.5),
+						    mean);
+				ck_assert_double_eq_tol(hist_stdev(h), 0, 1e-9);
+			}
+			if (dist == 1) /* uniform: sd = width / sqrt(12) */
+				ck_assert_double_eq_tol(hist_stdev(h),
+							9e6 / sqrt(12), 9e6 * 0.02);
+			stats_free(st);
+		}
+	}
+	g_free(v);
+	/* an empty histogram has no percentile: 0, and the summary prints it
+	 * as absent */
+	struct stats *st = stats_new();
+	struct hist *e = stats_hist(st, "e");
+	ck_assert_uint_eq(hist_quantile(e, 0.5), 0);
+	ck_assert(hist_exact(e));
+	stats_free(st);
+}
+END_TEST
+
+/* Brute force of perftest's BW peak: the best (bytes completed up to j -
+ * bytes posted before i) / (completion j - post i) over every post i
+ * made before completion j. */
+struct peak_ref {
+	uint64_t pt[400], pb[400]; /* post time, bytes posted before */
+	unsigned np;
+	uint64_t done;
+	double best;
+};
+
+static void peak_ref_done(struct peak_ref *r, uint64_t t, uint64_t bytes)
+{
+	r->done += bytes;
+	for (unsigned i = 0; i < r->np; i++)
+		if (r->pb[i] < r->done && r->pt[i] < t) {
+			double x = (double)(r->done - r->pb[i]) /
+				   (double)(t - r->pt[i]);
+			if (x > r->best)
+				r->best = x;
+		}
+}
+
+/* rate_peak against brute force on random streams: several QPs whose
+ * completions interleave out of post order, bursts, stalls, reposts at
+ * the completion's instant, sizes from 0 to 9000 bytes; a link that
+ * serializes every byte bounds the peak. */
+START_TEST(peak_rate_differential)
+{
+	struct rng r;
+	rng_init(&r, 11, "test.peak");
+	for (unsigned prog = 0; prog < 300; prog++) {
+		unsigned nq = 1 + (unsigned)rng_below(&r, 4);
+		unsigned depth = 1 + (unsigned)rng_below(&r, 8);
+		unsigned total = 1 + (unsigned)rng_below(&r, 350);
+		uint64_t ps_per_byte = 1 + rng_below(&r, 100);
+		uint64_t wire = 0, now = 0;
+		/* pending: completion time and bytes of each op in flight,
+		 * and posts due at a later time (a think time) */
+		uint64_t ct[64], cb[64], due[64];
+		unsigned cq[64], nc = 0, dq[64], nd = 0, posted = 0;
+		struct rate_peak p = { 0 };
+		struct peak_ref ref = { .np = 0 };
+		for (unsigned q = 0; q < nq; q++)
+			for (unsigned k = 0; k < depth; k++) {
+				due[nd] = 0;
+				dq[nd++] = q;
+			}
+		while (nc || (nd && posted < total)) {
+			/* the earliest event; posts first at equal times */
+			unsigned bi = 0, bd = 0;
+			uint64_t tc = UINT64_MAX, td = UINT64_MAX;
+			for (unsigned i = 0; i < nc; i++)
+				if (ct[i] < tc)
+					tc = ct[bi = i];
+			for (unsigned i = 0; posted < total && i < nd; i++)
+				if (due[i] < td)
+					td = due[bd = i];
+			if (td <= tc) {
+				now = td;
+				unsigned q = dq[bd];
+				dq[bd] = dq[--nd];
+				due[bd] = due[nd];
+				uint64_t bytes = rng_below(&r, 5) ?
+							 1 + rng_below(&r, 9000) : 0;
+				uint64_t start = MAX(now, wire);
+				wire = start + bytes * ps_per_byte;
+				ct[nc] = wire + 1 + rng_below(&r, 20000) * q;
+				cb[nc] = bytes;
+				cq[nc++] = q;
+				posted++;
+				rate_peak_post(&p, now, bytes);
+				ref.pt[ref.np] = now;
+				ref.pb[ref.np++] = p.posted - bytes;
+				continue;
+			}
+			now = tc;
+			uint64_t bytes = cb[bi];
+			unsigned q = cq[bi];
+			nc--;
+			ct[bi] = ct[nc];
+			cb[bi] = cb[nc];
+			cq[bi] = cq[nc];
+			rate_peak_done(&p, now, bytes);
+			peak_ref_done(&ref, now, bytes);
+			double got = 0;
+			bool have = rate_peak_get(&p, &got);
+			if (ref.best == 0)
+				ck_assert_msg(!have, "prog %u: peak without "
+					      "bytes", prog);
+			else
+				ck_assert_msg(have && fabs(got * 1e-12 - ref.best) <=
+							      ref.best * 1e-9,
+					      "prog %u after %u posts: peak %g, "
+					      "brute force %g B/ps", prog,
+					      ref.np, got * 1e-12, ref.best);
+			ck_assert(!have || got * 1e-12 <=
+						   1.0 / (double)ps_per_byte *
+							   (1 + 1e-9));
+			/* repost on that QP now, or after a think time */
+			due[nd] = now + (rng_below(&r, 3) ? 0
+							   : rng_below(&r, 200000));
+			dq[nd++] = q;
+		}
+		rate_peak_free(&p);
+	}
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -452,6 +650,8 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, rng_streams_independent);
 	tcase_add_test(tc, hist_buckets_and_quantiles);
 	tcase_add_test(tc, idmap_differential);
+	tcase_add_test(tc, hist_exact_percentiles);
+	tcase_add_test(tc, peak_rate_differential);
 	suite_add_tcase(s, tc);
 	return s;
 }

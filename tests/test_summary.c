@@ -138,6 +138,86 @@ START_TEST(build_errors)
 }
 END_TEST
 
+/* The summary of a shipped scenario run for @duration. */
+static struct json_value *run_summary(const char *scenario,
+				      const char *duration)
+{
+	struct run_options opt = { .duration = duration };
+	bool io;
+	GError *e = NULL;
+	struct system *sys = system_build(scenario, &opt, &io, &e);
+	ck_assert_msg(sys, "%s", e ? e->message : "");
+	ck_assert(system_run(sys, &e));
+	char *j = system_summary_json(sys, false);
+	struct json_value *v = json_parse(j, &e);
+	ck_assert_msg(v, "%s", e ? e->message : "");
+	g_free(j);
+	system_free(sys);
+	return v;
+}
+
+static double num(const struct json_value *v, const char *path)
+{
+	const struct json_value *x = json_path(v, path);
+	ck_assert_msg(x && x->type == JSON_NUM, "%s is not a number", path);
+	return x->num;
+}
+
+static bool is_null(const struct json_value *v, const char *path)
+{
+	const struct json_value *x = json_path(v, path);
+	ck_assert_msg(x, "%s is missing", path);
+	return x->type == JSON_NULL;
+}
+
+/* Exact percentiles inside [min, max]; a nearly constant READ latency has
+ * p50 = min, not above the mean; the peak bandwidth of a stream is at
+ * least its average and never above the 100 Gb/s link; a workload that
+ * completed nothing has null figures, not 0. */
+START_TEST(summary_figures_truthful)
+{
+	struct json_value *v = run_summary("workloads/read_lat.ini", "1ms");
+	const struct json_value *w = json_path(v, "workloads.lat");
+	ck_assert(json_path(w, "lat_ns.exact")->b);
+	double mn = num(w, "lat_ns.min"), avg = num(w, "lat_ns.avg");
+	double p50 = num(w, "lat_ns.p50"), p99 = num(w, "lat_ns.p99");
+	double mx = num(w, "lat_ns.max");
+	ck_assert(mn <= p50 && p50 <= p99 && p99 <= mx);
+	ck_assert_msg(p50 <= avg, "p50 %g above the mean %g", p50, avg);
+	ck_assert_double_eq(p50, mn);
+	ck_assert(num(w, "lat_ns.stdev") > 0);
+	ck_assert(is_null(w, "bw_peak_gbps")); /* a ping-pong has none */
+	ck_assert_str_eq(json_path(w, "perftest.lat.test")->str,
+			 "RDMA_Read Latency Test");
+	ck_assert(!json_path(w, "perftest.bw"));
+	json_value_free(v);
+
+	v = run_summary("workloads/write_bw.ini", "1ms");
+	w = json_path(v, "workloads.bw");
+	double bw = num(w, "bw_gbps"), peak = num(w, "bw_peak_gbps");
+	ck_assert_msg(peak >= bw * (1 - 1e-9) && peak <= 100,
+		      "peak %g, average %g", peak, bw);
+	ck_assert_double_eq(num(w, "perftest.bw.bw_peak_gbps"), peak);
+	ck_assert_double_eq(num(w, "perftest.bw.bw_avg_gbps"), bw);
+	ck_assert_uint_eq((uint64_t)num(w, "perftest.bw.bytes"), 65536);
+	json_value_free(v);
+
+	/* 100 us: the 1 GiB server region is still being pinned */
+	v = run_summary("workloads/kv.ini", "100us");
+	w = json_path(v, "workloads.gets");
+	ck_assert_uint_eq((uint64_t)num(w, "completed"), 0);
+	static const char *const absent[] = {
+		"bw_gbps", "bw_peak_gbps", "msg_rate_mpps", "lat_ns.min",
+		"lat_ns.avg", "lat_ns.stdev", "lat_ns.p50", "lat_ns.p99",
+		"lat_ns.p999", "lat_ns.max", "perftest.bw.bw_avg_gbps",
+		"perftest.bw.bw_peak_gbps", "perftest.lat.t_typical_us", NULL
+	};
+	for (const char *const *k = absent; *k; k++)
+		ck_assert_msg(is_null(w, *k), "%s is not null", *k);
+	json_value_free(v);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("summary");
@@ -145,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, json_roundtrip);
 	tcase_add_test(tc, summary_keys);
 	tcase_add_test(tc, build_errors);
+	tcase_add_test(tc, summary_figures_truthful);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

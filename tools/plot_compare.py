@@ -54,7 +54,7 @@ def hist_max_s(run, stem):
         base, us, unit = name.rpartition("_")
         scale = TIME_UNITS.get("_" + unit)
         if us and scale and matches(base, stem):
-            x = h.get("max", 0) * scale
+            x = (h.get("max") or 0) * scale
             best = x if best is None else max(best, x)
     return best
 
@@ -141,7 +141,7 @@ def lanes(fig, spec, runs, series, colors):
                 ax.axvline((mig["at_ps"] + mig["total_ps"]) / 1e9,
                            color="0.4", linewidth=0.8, linestyle=":")
         ax.set_ylabel("Gb/s", fontsize=8)
-        bw = ", ".join("%s %.2f" % (name, w.get("bw_gbps", 0))
+        bw = ", ".join("%s %.2f" % (name, (w.get("bw_gbps") or 0))
                        for name, w in r.get("workloads", {}).items())
         ax.set_title("%s   %s   fingerprint %s" % (
             p, ("Gb/s: " + bw) if bw else "no workloads",
@@ -225,11 +225,11 @@ def bars(fig, spec, runs, colors):
             if name not in names:
                 names.append(name)
     wls = [n for n in names if any(
-        r.get("workloads", {}).get(n, {}).get("bw_gbps", 0) > 0 for r in runs)]
+        (r.get("workloads", {}).get(n, {}).get("bw_gbps") or 0) > 0 for r in runs)]
     wls = wls or names  # nothing moved: show every workload anyway
     width = 0.8 / max(1, len(pols))
     for i, r in enumerate(runs):
-        ys = [r.get("workloads", {}).get(w, {}).get("bw_gbps", 0) for w in wls]
+        ys = [r.get("workloads", {}).get(w, {}).get("bw_gbps") or 0 for w in wls]
         ax.bar([k + (i - (len(pols) - 1) / 2) * width for k in range(len(wls))],
                ys, width, color=colors[r["_label"]], label=r["_label"])
     ax.set_xticks(range(len(wls)))
@@ -238,7 +238,7 @@ def bars(fig, spec, runs, colors):
     ax.set_title("bandwidth (Gb/s)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_ylim(0, max([1] + [r.get("workloads", {}).get(w, {}).get(
-        "bw_gbps", 0) for r in runs for w in wls]) * 1.45)
+        "bw_gbps") or 0 for r in runs for w in wls]) * 1.45)
     ax.legend(fontsize=5, loc="upper right", ncol=2)
     for k, (title, fn) in enumerate(panels, start=1):
         ax = fig.add_subplot(gs[k // 4, k % 4])

@@ -75,9 +75,10 @@ def plot_cdf(ax, d, summary):
         # fall back on the summary's percentiles
         for name, w in sorted(summary.get("workloads", {}).items()):
             l = w.get("lat_ns", {})
-            pts = [(l.get(k, 0) / 1e3, q) for k, q in (
+            # an absent figure (no sample) is null in the summary
+            pts = [(l[k] / 1e3, q) for k, q in (
                 ("min", 0.0), ("p50", 0.5), ("p99", 0.99), ("p999", 0.999),
-                ("max", 1.0)) if l.get(k, 0) > 0]
+                ("max", 1.0)) if (l.get(k) or 0) > 0]
             if pts:
                 ax.step([p[0] for p in pts], [p[1] for p in pts],
                         where="post", marker="o", label=name + " (percentiles)")

@@ -126,6 +126,8 @@ static void kv_post(struct kv_state *st)
 	g_assert(nic_post_send(app->c.qp, &wr) == 0);
 	st->post_time[slot] = sim_now(app->w->sim);
 	st->posted++;
+	workload_result_post(&app->w->res, st->post_time[slot],
+			     st->cfg->value_size);
 }
 
 static bool kv_more(const struct kv_state *st)
@@ -212,6 +214,9 @@ static bool kv_create(struct workload *w, const struct workload_env *env,
 	st->post_time = g_new0(sim_time_t, cfg->depth);
 	st->app.ready = kv_ready;
 	w->res.lat = stats_hist(w->sim->stats, "wl.%s.lat_ps", w->name);
+	w->res.track_peak = true;
+	w->res.msg_size = cfg->value_size;
+	w->res.verb = cfg->op == 0 ? "RDMA_Read" : "RDMA_Write";
 	return rdma_app_create(&st->app, w, env, &cfg->rc,
 			       cfg->depth * cfg->value_size,
 			       st->nkeys * cfg->value_size, error);

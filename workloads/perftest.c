@@ -96,8 +96,6 @@ struct pt_state {
 	uint64_t size_lo, size_hi; /* ranges */
 	struct rng size_rng;
 	uint64_t posted, done;
-	sim_time_t win_start;
-	uint64_t win_bytes, win_n;
 	sim_time_t iter_start; /* ping-pong */
 	bool stopped;
 	uint64_t span;         /* bytes in use: buffer, or half when trimmed */
@@ -258,6 +256,7 @@ static void pt_post(struct pt_state *st, unsigned qi, struct rdma_side *from,
 	unsigned r = (unsigned)(q->posted % st->cfg->tx_depth);
 	q->post_time[r] = sim_now(w->sim);
 	q->size[r] = (uint32_t)size;
+	workload_result_post(&w->res, q->post_time[r], size);
 	q->posted++;
 	st->posted++;
 }
@@ -286,20 +285,6 @@ static enum nic_wr_opcode pt_op(enum pt_kind k)
 	case PT_READ_LAT: return NIC_WR_RDMA_READ;
 	default: return NIC_WR_SEND;
 	}
-}
-
-static void pt_peak(struct pt_state *st, sim_time_t now, uint64_t size)
-{
-	st->win_bytes += size;
-	if (++st->win_n < st->cfg->tx_depth || now <= st->win_start)
-		return;
-	double gbps = (double)st->win_bytes * 8 /
-		      sim_time_to_s(now - st->win_start) / 1e9;
-	struct workload_result *r = &st->app.w->res;
-	if (gbps > r->bw_peak_gbps)
-		r->bw_peak_gbps = gbps;
-	st->win_start = now;
-	st->win_bytes = st->win_n = 0;
 }
 
 static void pt_client_cq(void *ctx, struct nic_cq *cq)
@@ -342,8 +327,6 @@ static void pt_client_cq(void *ctx, struct nic_cq *cq)
 			uint64_t size = q->size[r];
 			rdma_app_done(&st->app, size, lat, true);
 			st->done++;
-			if (pt_is_bw(st->kind))
-				pt_peak(st, now, size);
 			if (st->trim_pending)
 				pt_maybe_trim(st);
 			if (pt_more(st))
@@ -442,7 +425,7 @@ static void pt_ready(struct rdma_app *app)
 	if (app->failed)
 		return;
 	sim_time_t now = sim_now(w->sim);
-	w->res.first = w->res.last = st->win_start = st->iter_start = now;
+	w->res.first = w->res.last = st->iter_start = now;
 	for (unsigned i = 0; i < st->nqp; i++)
 		st->q[i].slot = 0;
 	st->span = st->buffer;
@@ -765,6 +748,13 @@ static bool pt_create(struct workload *w, const struct workload_env *env,
 	st->app.nqp = st->nqp;
 	st->app.ready = pt_ready;
 	w->res.lat = stats_hist(w->sim->stats, "wl.%s.lat_ps", w->name);
+	/* a stream's posts and completions make its peak; a ping-pong's
+	 * latency is half a round trip, and it has no peak */
+	w->res.track_peak = pt_is_bw(kind);
+	w->res.msg_size = st->sizes == PT_SIZES_FIXED ? cfg->msg_size : 0;
+	w->res.latency_test = !pt_is_bw(kind);
+	w->res.verb = pt_op(kind) == NIC_WR_RDMA_WRITE ? "RDMA_Write" :
+		      pt_op(kind) == NIC_WR_RDMA_READ ? "RDMA_Read" : "Send";
 	return rdma_app_create(&st->app, w, env, &cfg->rc, st->buffer,
 			       st->buffer, error);
 }

@@ -217,6 +217,13 @@ void rdma_app_done(struct rdma_app *app, uint64_t bytes, sim_time_t lat,
 	}
 	sim_time_t now = sim_now(app->w->sim);
 	workload_result_gap(r, now);
-	if (workload_result_complete(r, now, bytes) && r->lat)
+	if (!workload_result_complete(r, now, bytes))
+		return;
+	if (r->lat)
 		hist_add(r->lat, lat);
+	/* the peak's operations: posted (at now - lat, a stream's latency)
+	 * and completed inside the window; workload_result_post() told
+	 * their posts */
+	if (r->track_peak && now - lat >= r->from)
+		rate_peak_done(&r->peak, now, bytes);
 }

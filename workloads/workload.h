@@ -61,8 +61,18 @@ struct workload_result {
 				 * the first completion on (a stall) */
 	sim_time_t gap_start;   /* ... and when it began */
 	struct hist *lat;    /* per-operation latency in ps, or NULL */
-	sim_time_t bw_peak_window; /* for peak bandwidth, 0: not tracked */
-	double bw_peak_gbps;
+	bool track_peak;     /* perftest's BW peak: the workload calls
+			      * workload_result_post() at each post, and
+			      * rdma_app_done() at the completion */
+	struct rate_peak peak; /* ... (sim/stats.h) */
+	uint64_t msg_size;   /* bytes per operation (perftest's #bytes),
+			      * 0: sizes vary */
+	/* perftest's name of the verb ("RDMA_Write", "RDMA_Read", "Send"),
+	 * NULL for a workload that is not perftest-shaped; a latency test
+	 * (ib_*_lat) reports latency, a stream bandwidth and latency under
+	 * load (--format perftest) */
+	const char *verb;
+	bool latency_test;
 	/* The measurement window (from, until]: completed, bytes and the
 	 * latency histogram count only operations that complete inside it;
 	 * from = until = 0 is no window (everything counts, and the rates
@@ -90,6 +100,15 @@ static inline bool workload_result_complete(struct workload_result *r,
 	r->completed++;
 	r->bytes += bytes;
 	return true;
+}
+
+/* An operation of @bytes posted at @now, for the BW peak: a window's peak
+ * counts operations posted and completed inside it. */
+static inline void workload_result_post(struct workload_result *r,
+					sim_time_t now, uint64_t bytes)
+{
+	if (r->track_peak && now >= r->from && (!r->until || now <= r->until))
+		rate_peak_post(&r->peak, now, bytes);
 }
 
 /* No completion from r->last until @now: the longest such gap so far? */

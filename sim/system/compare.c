@@ -21,6 +21,7 @@
 #include "sim/outfile.h"
 #include "sim/system/figures.h"
 #include "sim/system/migrate.h"
+#include "sim/system/summary.h"
 #include "sim/system/runpool.h"
 #include "sim/system/system.h"
 
@@ -413,8 +414,12 @@ static void compare_workload_rows(const struct compare_result *r,
 		const char *label, *path, *fmt;
 		bool latency;
 	} f[] = {
+		{ "completed", "completed", "%.0f", false },
 		{ "bandwidth Gb/s", "bw_gbps", "%.3f", false },
+		{ "peak Gb/s (perftest)", "bw_peak_gbps", "%.3f", false },
 		{ "message rate Mpps", "msg_rate_mpps", "%.4f", false },
+		{ "latency avg us", "lat_ns.avg", "%.2f", true },
+		{ "latency stdev us", "lat_ns.stdev", "%.2f", true },
 		{ "latency p50 us", "lat_ns.p50", "%.2f", true },
 		{ "latency p99 us", "lat_ns.p99", "%.2f", true },
 		{ "latency p99.9 us", "lat_ns.p999", "%.2f", true },
@@ -438,11 +443,9 @@ static void compare_workload_rows(const struct compare_result *r,
 			const struct json_value *w = json_get(
 				json_get(r->summary[i], "workloads"), name);
 			const struct json_value *v = json_path(w, f[k].path);
-			/* no latency sample: every figure of lat_ns is 0 */
-			const struct json_value *mx = json_path(w,
-								"lat_ns.max");
-			if (!v || v->type != JSON_NUM ||
-			    (f[k].latency && figures_num(mx) == 0))
+			/* an absent figure (no sample, no completion) is
+			 * null */
+			if (!v || v->type != JSON_NUM)
 				cells[i] = g_strdup("-");
 			else
 				cells[i] = g_strdup_printf(
@@ -734,6 +737,7 @@ int compare_command(int argc_in, char **argv_in)
 	gint jobs = -1; /* -1: not given */
 	gboolean json = FALSE, strict = FALSE;
 	char **sets = NULL, **policies = NULL;
+	char *format = NULL;
 	GOptionEntry entries[] = {
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
 		  "registration policies to compare, comma-separated "
@@ -750,7 +754,11 @@ int compare_command(int argc_in, char **argv_in)
 		  "override a scenario key in every run (repeatable)",
 		  "TYPE[.NAME].KEY=VALUE" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
-		  "print the runs' summaries as one JSON array", NULL },
+		  "print the runs' summaries as one JSON array (--format "
+		  "json)", NULL },
+		{ "format", 'f', 0, G_OPTION_ARG_STRING, &format,
+		  "table (default), json, or perftest (each run's perftest "
+		  "report blocks, run by run)", "FMT" },
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
 		  "write DIR/POLICY/ (summary.json, config.ini, series.csv) "
 		  "and DIR/compare.json", "DIR" },
@@ -807,6 +815,11 @@ int compare_command(int argc_in, char **argv_in)
 		rc = compare_usage_error("--jobs must be >= 1");
 		goto out;
 	}
+	enum summary_format fmt;
+	if (!summary_format_parse(format, json, true, &fmt, &err)) {
+		rc = compare_usage_error(err->message);
+		goto out;
+	}
 	if (policy && migration) {
 		rc = compare_usage_error("compare: --policy and --migration "
 					 "are two axes; compare one (fix the "
@@ -846,10 +859,17 @@ int compare_command(int argc_in, char **argv_in)
 		rc = EXIT_IO;
 		goto out;
 	}
-	if (json) {
+	if (fmt == SUMMARY_JSON) {
 		char *j = compare_json(res);
 		fputs(j, stdout);
 		g_free(j);
+	} else if (fmt == SUMMARY_PERFTEST) {
+		for (unsigned i = 0; i < res->n; i++) {
+			printf("%s# odpsim compare: %s %s\n", i ? "\n" : "",
+			       o.migration ? "migration policy" : "policy",
+			       res->policies[i]);
+			summary_perftest_print(res->summary[i], stdout);
+		}
 	} else {
 		compare_table(res, stdout);
 	}
@@ -865,6 +885,7 @@ out:
 	g_free(migration);
 	g_free(duration);
 	g_free(out);
+	g_free(format);
 	g_strfreev(sets);
 	g_strfreev(policies);
 	g_free(argv);

@@ -72,6 +72,11 @@ bool figures_hist_fold(const struct json_value *run, const char *suffix,
 		if (v->type != JSON_OBJ ||
 		    !figures_name_matches(name, suffix, true))
 			continue;
+		/* an empty histogram has no max (null): the largest of
+		 * none is absent, a total over none is 0 */
+		if (fold == FIGURES_HIST_MAX &&
+		    figures_num(json_get(v, "count")) == 0)
+			continue;
 		double unit = figures_time_unit(name);
 		double x = fold == FIGURES_HIST_MAX
 				   ? figures_num(json_get(v, "max")) * unit

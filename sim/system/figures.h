@@ -36,8 +36,8 @@ bool figures_counter_sum(const struct json_value *run, const char *suffix,
 enum figures_hist_fold { FIGURES_HIST_MAX, FIGURES_HIST_TOTAL };
 
 /* Over the histograms HOST.@suffix_UNIT, in seconds: the largest max
- * (FIGURES_HIST_MAX) or the sum of count x mean (FIGURES_HIST_TOTAL);
- * false when the run has none. */
+ * (FIGURES_HIST_MAX; empty histograms have none) or the sum of count x
+ * mean (FIGURES_HIST_TOTAL); false when the run has none. */
 bool figures_hist_fold(const struct json_value *run, const char *suffix,
 		       enum figures_hist_fold fold, double *secs);
 

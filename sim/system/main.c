@@ -21,6 +21,7 @@
 
 #include "sim/system/compare.h"
 #include "sim/outfile.h"
+#include "sim/system/summary.h"
 #include "sim/stats.h"
 #include "sim/system/system.h"
 #include "sim/version.h"
@@ -53,6 +54,7 @@ static int cmd_run(int argc, char **argv)
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
 	char *pcap = NULL, *timeline = NULL, *migration = NULL;
 	char *snap = NULL, *snap_at = NULL, *snap_host = NULL, *restore = NULL;
+	char *format = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = G_MININT64; /* not given */
@@ -73,7 +75,12 @@ static int cmd_run(int argc, char **argv)
 		  "override a scenario key, e.g. host.a.cpus=4 or "
 		  "sim.duration=1ms (repeatable)", "TYPE[.NAME].KEY=VALUE" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
-		  "print the summary as one JSON object", NULL },
+		  "print the summary as one JSON object (--format json)",
+		  NULL },
+		{ "format", 'f', 0, G_OPTION_ARG_STRING, &format,
+		  "summary format: text (default), json, or perftest (the "
+		  "report blocks of ib_write_bw, ib_read_lat... per "
+		  "workload)", "FMT" },
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
 		  "write summary.json, config.ini (effective configuration) "
 		  "and series.csv into DIR", "DIR" },
@@ -153,6 +160,11 @@ static int cmd_run(int argc, char **argv)
 		rc = usage_error("--seed must be >= 0");
 		goto out;
 	}
+	enum summary_format fmt;
+	if (!summary_format_parse(format, json, false, &fmt, &err)) {
+		rc = usage_error(err->message);
+		goto out;
+	}
 	if (!trace && !timeline &&
 	    (t_hosts || t_comps || t_kinds || t_from || t_to || t_cap)) {
 		rc = usage_error("--trace-hosts, -components, -kinds, -from, "
@@ -198,10 +210,15 @@ static int cmd_run(int argc, char **argv)
 			system_violation(sys));
 		rc = EXIT_ORACLE;
 	} else if (!quiet) {
-		if (json) {
+		if (fmt == SUMMARY_JSON) {
 			char *j = system_summary_json(sys, false);
 			fputs(j, stdout);
 			g_free(j);
+		} else if (fmt == SUMMARY_PERFTEST) {
+			if (!system_summary_perftest(sys, stdout, &err)) {
+				fprintf(stderr, "odpsim: %s\n", err->message);
+				rc = EXIT_IO;
+			}
 		} else {
 			system_summary_text(sys, stdout);
 		}
@@ -236,6 +253,7 @@ out:
 	g_free(snap_at);
 	g_free(snap_host);
 	g_free(restore);
+	g_free(format);
 	g_strfreev(sets);
 	return rc;
 }

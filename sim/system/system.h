@@ -95,6 +95,8 @@ const struct sim_params *system_params(const struct system *sys);
 /* Summaries of a finished run. */
 void system_summary_text(struct system *sys, FILE *out);
 char *system_summary_json(struct system *sys, bool pretty);
+/* --format perftest: perftest's report blocks (sim/system/summary.c). */
+bool system_summary_perftest(struct system *sys, FILE *out, GError **error);
 
 /* The registration policies a scenario or --policy may name
  * (NULL-terminated, nic/driver.h's list), for `odpsim compare`. */
