@@ -75,7 +75,7 @@ check: $(B)/odpsim $(TEST_BIN)
 		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
 	for t in tests/cli.sh tests/bad_input.sh; do \
-		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+		if ODPSIM=$(B)/odpsim ELF_FIXTURE=$(B)/fixtures/elf_fixture $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
 	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
 

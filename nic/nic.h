@@ -238,6 +238,8 @@ struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
 			     uint32_t rq_depth);
 uint32_t nic_qp_num(const struct nic_qp *qp);
 enum nic_qp_state nic_qp_state(const struct nic_qp *qp);
+/* Whether @bytes is an IBA path MTU (256, 512, 1024, 2048, 4096). */
+bool nic_path_mtu_valid(uint64_t bytes);
 /* RESET->INIT->RTR->RTS as a connection manager would: both ends. */
 bool nic_connect(struct nic_qp *a, struct nic_qp *b,
 		 const struct nic_qp_attr *attr, GError **error);

@@ -203,10 +203,15 @@ static void qp_set_state(struct nic_qp *qp, enum nic_qp_state s)
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, nic_qp_state_names[s]);
 }
 
+bool nic_path_mtu_valid(uint64_t bytes)
+{
+	/* IBA Vol 1, 7.7.2 / Table 22 (PMTU): 256, 512, 1024, 2048, 4096 */
+	return bytes >= 256 && bytes <= 4096 && !(bytes & (bytes - 1));
+}
+
 static bool attr_valid(const struct nic_qp_attr *a, GError **error)
 {
-	if (a->path_mtu != 256 && a->path_mtu != 512 && a->path_mtu != 1024 &&
-	    a->path_mtu != 2048 && a->path_mtu != 4096) {
+	if (!nic_path_mtu_valid(a->path_mtu)) {
 		g_set_error(error, CONFIG_ERROR, 0,
 			    "path MTU %u is not an IBA MTU (256, 512, 1024, "
 			    "2048 or 4096 bytes)", a->path_mtu);

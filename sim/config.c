@@ -5,8 +5,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(odpsim-config-error, config_error)
 
@@ -265,23 +268,123 @@ fail:
 	return NULL;
 }
 
+/* Scenario files are a few KiB of text; anything this large is a mistake
+ * (a log, an image) and is refused before it is read. */
+#define SCENARIO_MAX_BYTES (16u << 20)
+
+/* Line and column (1-based) of byte @off of @data. */
+static void text_pos(const char *data, size_t off, unsigned *line,
+		     unsigned *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (data[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* Read a scenario file: a regular file (a FIFO would block, a device
+ * never end, a directory is no text) of at most SCENARIO_MAX_BYTES. */
+static char *scenario_read(const char *path, size_t *len, GError **error)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+			    "%s: cannot read: %s", path, g_strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > SCENARIO_MAX_BYTES) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s: cannot read: %s", path,
+			    S_ISDIR(st.st_mode) ? "it is a directory" :
+			    S_ISFIFO(st.st_mode) ? "it is a FIFO, not a "
+						   "scenario file" :
+			    S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+				    ? "it is a device, not a scenario file" :
+			    !S_ISREG(st.st_mode) ? "not a regular file" :
+						   "larger than 16 MiB: not a "
+						   "scenario file");
+		close(fd);
+		return NULL;
+	}
+	GString *b = g_string_sized_new((gsize)st.st_size + 1);
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			g_set_error(error, G_FILE_ERROR,
+				    g_file_error_from_errno(e),
+				    "%s: cannot read: %s", path, g_strerror(e));
+			close(fd);
+			g_string_free(b, TRUE);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		g_string_append_len(b, chunk, n);
+		if (b->len > SCENARIO_MAX_BYTES) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "%s: cannot read: larger than 16 MiB: not "
+				    "a scenario file", path);
+			close(fd);
+			g_string_free(b, TRUE);
+			return NULL;
+		}
+	}
+	close(fd);
+	*len = b->len;
+	return g_string_free(b, FALSE);
+}
+
+/* Text a scenario may hold: UTF-8 without NUL bytes (GKeyFile, like any
+ * C string reader, would silently stop at the first NUL).  A UTF-8 byte
+ * order mark, which some editors write, is skipped. */
+static const char *scenario_text_check(const char *path, const char *data,
+				       size_t len, GError **error)
+{
+	const char *bom = "\xef\xbb\xbf";
+	size_t skip = len >= 3 && !memcmp(data, bom, 3) ? 3 : 0;
+	const char *nul = memchr(data, '\0', len);
+	const char *bad = NULL;
+	unsigned line, col;
+	if (nul) {
+		text_pos(data, (size_t)(nul - data), &line, &col);
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s:%u: a NUL byte at column %u: not a text file",
+			    path, line, col);
+		return NULL;
+	}
+	if (!g_utf8_validate(data + skip, (gssize)(len - skip), &bad)) {
+		text_pos(data, (size_t)(bad - data), &line, &col);
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s:%u: invalid UTF-8 at column %u: not a text "
+			    "file (scenarios are UTF-8 text)", path, line, col);
+		return NULL;
+	}
+	return data + skip;
+}
+
 struct scenario *scenario_load(const char *path, GError **error)
 {
-	char *data = NULL;
-	GError *ferr = NULL;
-	if (!g_file_get_contents(path, &data, NULL, &ferr)) {
-		g_set_error(error, G_FILE_ERROR, ferr->code,
-			    "%s: cannot read: %s", path, ferr->message);
-		g_error_free(ferr);
+	size_t len = 0;
+	char *data = scenario_read(path, &len, error);
+	if (!data)
 		return NULL;
-	}
-	if (!g_utf8_validate(data, -1, NULL)) {
-		g_set_error(error, CONFIG_ERROR, 0,
-			    "%s: not a text file (invalid UTF-8)", path);
-		g_free(data);
-		return NULL;
-	}
-	struct scenario *sc = scenario_load_data(data, path, error);
+	const char *text = scenario_text_check(path, data, len, error);
+	struct scenario *sc = text ? scenario_load_data(text, path, error)
+				   : NULL;
 	g_free(data);
 	return sc;
 }

@@ -378,7 +378,8 @@ struct snapfile *snapfile_read(const char *path,
 			    elf_errmsg(-1));
 		return NULL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO would block the open itself */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		int err = errno;
@@ -387,6 +388,14 @@ struct snapfile *snapfile_read(const char *path,
 			    strerror(err));
 		if (fd >= 0)
 			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s: cannot open snapshot: %s", path,
+			    S_ISDIR(st.st_mode) ? "it is a directory"
+						: "not a regular file");
+		close(fd);
 		return NULL;
 	}
 	struct snapfile *sf = snapfile_new();
@@ -421,14 +430,16 @@ struct snapfile *snapfile_read(const char *path,
 	}
 	if (eh.e_phnum != PN_XNUM && eh.e_phnum > nph)
 		nph = eh.e_phnum; /* libelf may not see all of a cut table */
-	if (eh.e_phoff + (uint64_t)nph * eh.e_phentsize > size) {
+	/* at most 2^32 headers of at most 2^16 bytes: no overflow; the sum
+	 * with e_phoff could wrap, so it is never formed */
+	uint64_t phbytes = (uint64_t)nph * eh.e_phentsize;
+	if (eh.e_phoff > size || phbytes > size - eh.e_phoff) {
 		g_set_error(error, SNAP_ERROR, 0,
-			    "%s: truncated snapshot (program headers end at %"
+			    "%s: truncated snapshot (%" G_GUINT64_FORMAT
+			    " bytes of program headers at offset %"
 			    G_GUINT64_FORMAT ", file is %" G_GUINT64_FORMAT
-			    " bytes)", path,
-			    (guint64)(eh.e_phoff +
-				      (uint64_t)nph * eh.e_phentsize),
-			    (guint64)size);
+			    " bytes)", path, (guint64)phbytes,
+			    (guint64)eh.e_phoff, (guint64)size);
 		goto out;
 	}
 	for (size_t i = 0; i < nph; i++) {
@@ -441,12 +452,12 @@ struct snapfile *snapfile_read(const char *path,
 		}
 		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset) {
 			g_set_error(error, SNAP_ERROR, 0,
-				    "%s: truncated snapshot (segment %zu needs "
-				    "bytes up to %" G_GUINT64_FORMAT
-				    ", file is %" G_GUINT64_FORMAT " bytes)",
-				    path, i,
-				    (guint64)(ph.p_offset + ph.p_filesz),
-				    (guint64)size);
+				    "%s: truncated snapshot (segment %zu has %"
+				    G_GUINT64_FORMAT " bytes at offset %"
+				    G_GUINT64_FORMAT ", file is %"
+				    G_GUINT64_FORMAT " bytes)",
+				    path, i, (guint64)ph.p_filesz,
+				    (guint64)ph.p_offset, (guint64)size);
 			goto out;
 		}
 		if (ph.p_type == PT_NOTE) {

@@ -20,8 +20,10 @@ no() { fail=$((fail + 1)); echo "bad_input.sh: FAIL: $*"; }
 TIMEOUT=${BAD_INPUT_TIMEOUT:-60}
 
 # A fresh case directory; inputs are made in it before `bad` runs.
+ndirs=0
 new_case() {
-	case_dir="$tmp/case$cases"
+	ndirs=$((ndirs + 1))
+	case_dir="$tmp/case$ndirs"
 	mkdir "$case_dir"
 }
 
@@ -174,6 +176,266 @@ bad 1 "cannot write: File too large" "a write error in a pcap" -- \
 new_case
 bad 1 "cannot write snapshot: File too large" "a write error in a snapshot" -- \
 	sh -c 'ulimit -f 8; trap "" XFSZ; exec "$0" run "$1" -q --snapshot-at 50us --snapshot s' "$ODPSIM" "$W/write_bw.ini"
+
+
+# ---- scenario files: one line naming file:line and the key, exit 2 ----
+
+# scen NAME TEXT: write the case's scenario file NAME (printf format)
+scen() { new_case; printf "$2" >"$case_dir/$1"; }
+HOSTS='[host a]\nmemory = 64MiB\n[host b]\nmemory = 64MiB\n[link ab]\nends = a b\n'
+BW='[workload bw]\ntype = write_bw\nclient = a\nserver = b\n'
+run() { "$ODPSIM" run -q "$@"; }
+R=$tmp/run
+printf '#!/bin/sh\nexec "%s" run -q "$@"\n' "$ODPSIM" >"$R"
+chmod +x "$R"
+
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[host c]\nmemroy = 8GiB\n"
+bad 2 "s.ini:10: .*'memroy'.*did you mean 'memory'" "misspelt key" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[hots c]\n"
+bad 2 "s.ini:9: .*hots" "unknown section type" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\nmemory = 8Gbps\n"
+bad 2 "s.ini:4: .*memory.*is a rate" "wrong kind of unit" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 10\n[host a]\n"
+bad 2 "s.ini:2: .*duration.*no unit" "no unit" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1 fortnight\n[host a]\n"
+bad 2 "s.ini:2: .*duration.*unknown unit" "unknown unit" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\nmemory = -1GiB\n"
+bad 2 "s.ini:4: .*memory" "negative size" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 0s\n[host a]\n"
+bad 2 "s.ini:2: .*duration" "zero duration" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\nmemory = 2048TiB\n"
+bad 2 "s.ini:4: .*memory" "memory above the range" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\nmemory = 512KiB\n"
+bad 2 "s.ini:4: .*memory" "memory below the range" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\ncpus = 99999999999999999999999\n"
+bad 2 "s.ini:4: .*cpus" "huge count" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\ncpus = 0\n"
+bad 2 "s.ini:4: .*cpus" "zero cpus" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1e30s\n[host a]\n"
+bad 2 "s.ini:2: .*duration" "duration past 213 days" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\nmemory = 1GiB x\n"
+bad 2 "s.ini:4: .*memory" "trailing garbage in a value" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\ncpu_freq = 2.5GB\n"
+bad 2 "s.ini:4: .*cpu_freq.*is a size" "a size for a frequency" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[link ab]\nrate = 0bps\n"
+bad 2 "s.ini:[0-9]+: .*section \[link ab\] appears twice" "duplicate section" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\nduration = 2ms\n[host a]\n"
+bad 2 "s.ini:3: .*'duration' is set twice \(first at line 2\)" "duplicate key" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\n[link ab]\nends = a zz\n"
+bad 2 "s.ini:5: \[link ab\] ends: no host or switch named 'zz'" "dangling link end" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n[host a]\n[link ab]\nends = a\n"
+bad 2 "s.ini:5: .*ends" "link with one end" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[host c]\n[link ac]\nends = a c\n"
+bad 2 "s.ini:11: .*host a already has a link" "two links on one NIC" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[switch a]\n"
+bad 2 "s.ini:9: \[switch a\]: a host has that name" "switch named like a host" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[workload bw]\ntype = write_bw\nclient = zz\nserver = b\n"
+bad 2 "s.ini:11: \[workload bw\] client: no host named .zz." "dangling workload host" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[workload bw]\ntype = write_bw\nclient = a\n"
+bad 2 "s.ini:[0-9]+: .*server" "missing required key" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[workload bw]\ntype = write_bww\nclient = a\nserver = b\n"
+bad 2 "s.ini:10: .*write_bww.*did you mean 'write_bw'" "unknown workload type" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[workload bw]\nclient = a\nserver = b\n"
+bad 2 "s.ini:[0-9]+: .*type" "workload without a type" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[workload bw]\ntype = write_bw\nclient = a\nserver = a\n"
+bad 2 "s.ini:12: .*server.*loopback" "client and server the same host" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}mtu = 3KiB\n"
+bad 2 "s.ini:13: \[workload bw\] mtu: 3072 bytes is not an IBA path MTU" "mtu = 3KiB (row 4)" -- "$R" s.ini --out o
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}mtu = 1000B\n"
+bad 2 "s.ini:13: \[workload bw\] mtu: 1000 bytes is not an IBA path MTU" "mtu = 1000B (row 4)" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}"
+bad 2 "--set workload.bw.mtu=3KiB.*\[workload bw\] mtu: 3072 bytes" "--set mtu=3KiB (row 4)" -- "$R" s.ini --set workload.bw.mtu=3KiB --out o
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}mtu = 8KiB\n"
+bad 2 "s.ini:13: .*mtu: 8KiB is out of range" "mtu above 4KiB" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}implicit_odp = maybe\n"
+bad 2 "s.ini:13: .*implicit_odp" "a bool that is not" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\npolicy = pinned\n$HOSTS"
+bad 2 "s.ini:3: .*policy.*pinned" "unknown policy in the file" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}rnr_retry = 8\n"
+bad 2 "s.ini:13: .*rnr_retry" "rnr_retry out of the IBA range" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[nic zz]\nmtt_cache_ways = 4\n"
+bad 2 "s.ini:9: \[nic zz\] names host .zz." "per-host section of no host" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[nic]\nmtt_cache_ways = 3\n"
+bad 2 "s.ini:10: \[nic\] mtt_cache_ways" "impossible cache geometry" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[migration]\nmigrate = a => b at 1ms\n"
+bad 2 "s.ini:10: \[migration\] migrate" "bad migration syntax" -- "$R" s.ini
+scen s.ini "duration = 1ms\n[sim]\n[host a]\n"
+bad 2 "s.ini:1: key outside any section" "key before any section" -- "$R" s.ini
+scen s.ini "[sim\nduration = 1ms\n"
+bad 2 "s.ini:1: malformed section header" "malformed section header" -- "$R" s.ini
+scen s.ini "[sim]\nduration 1ms\n[host a]\n"
+bad 2 "s.ini:2: 'duration 1ms' is not 'key = value'" "a line without =" -- "$R" s.ini
+scen s.ini "[host  a]\n"
+bad 2 "s.ini:1: section name" "two spaces in a section name" -- "$R" s.ini
+
+# empty scenarios and scenarios without hosts (row 9): nothing would run
+scen s.ini ""
+bad 2 "s.ini: no \[host NAME\] section.*is the file empty" "an empty scenario (row 9)" -- "$R" s.ini --out o
+scen s.ini "# only a comment\n\n"
+bad 2 "s.ini: no \[host NAME\] section" "a scenario of comments (row 9)" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n"
+bad 2 "s.ini: no \[host NAME\] section" "a scenario with no host (row 9)" -- "$R" s.ini --out o
+scen s.ini "[sim]\nduration = 1ms\n"
+bad 2 "s.ini: no \[host NAME\] section" "compare of a scenario with no host" -- \
+	"$ODPSIM" compare s.ini --out o
+
+# bytes that are not scenario text (row 6 and the like)
+scen s.ini "[sim]\nduration = 1ms\n[host a]\n\0[host b]\nmemory = 1 parsec\n"
+bad 2 "s.ini:4: a NUL byte at column 1" "a NUL byte (row 6)" -- "$R" s.ini --out o
+scen s.ini "[sim]\nduration = 1ms # caf\351\n[host a]\n"
+bad 2 "s.ini:2: invalid UTF-8" "Latin-1 text" -- "$R" s.ini
+scen s.ini "\377\376[\0s\0i\0m\0]\0\n\0"
+bad 2 "s.ini:1: " "a UTF-16 file (its byte order mark)" -- "$R" s.ini
+new_case
+head -c 4096 /dev/urandom >"$case_dir/s.ini" 2>/dev/null
+printf '\0' >>"$case_dir/s.ini"
+bad 2 "s.ini:[0-9]+: " "random bytes" -- "$R" s.ini
+new_case
+cp "${ELF_FIXTURE:-$SRC/build/fixtures/elf_fixture}" "$case_dir/s.ini" 2>/dev/null ||
+	cp "$ODPSIM" "$case_dir/s.ini"
+bad 2 "s.ini:1: " "a binary given as the scenario" -- "$R" s.ini
+
+# a UTF-8 byte order mark and CRLF line ends are text an editor writes: accepted
+new_case
+printf '\357\273\277[sim]\r\nduration = 10us\r\n[host a]\r\nmemory = 64MiB\r\n' >"$case_dir/s.ini"
+(cd "$case_dir" && "$ODPSIM" run -q s.ini) 2>"$tmp/err" && ok || no "a BOM and CRLF line ends: $(head -1 "$tmp/err")"
+
+# ---- the scenario path itself (row 10): exit 1, one line, no hang ----
+
+new_case
+mkfifo "$case_dir/s.ini"
+bad 1 "s.ini: cannot read: it is a FIFO" "a FIFO as the scenario (row 10)" -- "$R" s.ini
+new_case
+mkfifo "$case_dir/s.ini"
+bad 1 "s.ini: cannot read: it is a FIFO" "compare of a FIFO (row 10)" -- "$ODPSIM" compare s.ini
+new_case
+mkdir "$case_dir/s.ini"
+bad 1 "s.ini: cannot read: it is a directory" "a directory as the scenario" -- "$R" s.ini
+new_case
+bad 1 "/dev/zero: cannot read: it is a device" "a device as the scenario" -- "$R" /dev/zero
+new_case
+bad 1 "nope.ini: cannot read" "a missing scenario" -- "$R" nope.ini
+new_case
+ln -s nowhere "$case_dir/s.ini"
+bad 1 "s.ini: cannot read" "a dangling symlink as the scenario" -- "$R" s.ini
+if [ "$(id -u)" != 0 ]; then
+	scen s.ini "[sim]\n[host a]\n"
+	chmod 000 "$case_dir/s.ini"
+	bad 1 "s.ini: cannot read: .*Permission denied" "an unreadable scenario" -- "$R" s.ini
+else
+	echo "bad_input.sh: SKIP unreadable-scenario case (root reads any file)"
+fi
+
+# ---- ELF images (rows 3 and 8): exit 2, the key and the file named ----
+
+FIX=${ELF_FIXTURE:-$SRC/build/fixtures/elf_fixture}
+# elfcase EDIT: the fixture with one edit, as img in a new case directory
+elfcase() {
+	new_case
+	/usr/bin/python3 - "$FIX" "$case_dir/img" "$1" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+phoff, = struct.unpack_from('<Q', d, 32)
+phsz, phn = struct.unpack_from('<HH', d, 54)
+loads = [phoff + i * phsz for i in range(phn)
+         if struct.unpack_from('<I', d, phoff + i * phsz)[0] == 1]
+e = sys.argv[3]
+if e == 'memsz0':
+    for o in loads:
+        struct.pack_into('<QQ', d, o + 32, 0, 0)
+elif e == 'vaddr-wraps':
+    struct.pack_into('<Q', d, loads[0] + 16, 2**64 - 4096)
+    struct.pack_into('<Q', d, loads[0] + 40, 8192)
+elif e == 'offset-wraps':
+    struct.pack_into('<Q', d, loads[0] + 8, 2**64 - 16)
+    struct.pack_into('<Q', d, loads[0] + 32, 32)
+elif e == 'phoff-wraps':
+    struct.pack_into('<Q', d, 32, 2**64 - 32)
+elif e == 'cut':
+    d = d[:100]
+open(sys.argv[2], 'wb').write(d)
+PY
+}
+if [ -f "$FIX" ]; then
+	IMG="[sim]\nduration = 1ms\n$HOSTS[vmm a]\nimage = img\n"
+	for e in memsz0 vaddr-wraps offset-wraps phoff-wraps cut; do
+		elfcase $e
+		printf "$IMG" >"$case_dir/s.ini"
+		bad 2 "s.ini:10: \[vmm a\] image: img: " "ELF image: $e (rows 3, 8)" -- "$R" s.ini --out o
+	done
+	elfcase memsz0
+	printf "[sim]\nduration = 1ms\n$HOSTS[workload p]\ntype = pressure\nhost = a\nsize = 1MiB\nimage = img\n" >"$case_dir/s.ini"
+	bad 2 "s.ini:13: \[workload p\] image: img: no PT_LOAD segment with memory" "pressure image with p_memsz 0 (row 3)" -- "$R" s.ini
+else
+	no "ELF fixture $FIX missing (make builds it)"
+fi
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[vmm a]\nimage = none\n"
+bad 2 "s.ini:10: \[vmm a\] image: none: cannot open" "a missing ELF image" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[vmm a]\nimage = s.ini\n"
+bad 2 "s.ini:10: \[vmm a\] image: s.ini: not an ELF file" "a text file as the ELF image" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[vmm a]\nimage = fifo\n"
+mkfifo "$case_dir/fifo"
+bad 2 "s.ini:10: \[vmm a\] image: fifo: an ELF image must be a regular file" "a FIFO as the ELF image" -- "$R" s.ini
+
+# ---- command lines: exit 2, one line ----
+
+new_case
+bad 2 "missing SCENARIO" "run without a scenario" -- "$ODPSIM" run
+bad 2 "more than one SCENARIO" "run with two scenarios" -- "$ODPSIM" run "$OK" "$OK"
+bad 2 "unknown command 'frobnicate'" "an unknown command" -- "$ODPSIM" frobnicate
+bad 2 "Unknown option --frob" "an unknown option" -- "$ODPSIM" run "$OK" --frob
+bad 2 "--set nosuch: expected TYPE" "--set without =" -- "$run_ok" --set nosuch
+bad 2 "--set .*hots" "--set of an unknown section" -- "$run_ok" --set hots.a.memory=1GiB
+bad 2 "--set host.a.memory=8Gbps.*is a rate" "--set with a wrong unit" -- "$run_ok" --set host.a.memory=8Gbps
+bad 2 "--set .*memroy.*did you mean 'memory'" "--set of a misspelt key" -- "$run_ok" --set host.a.memroy=1GiB
+bad 2 "--duration 5 weeks" "--duration with an unknown unit" -- "$run_ok" --duration '5 weeks'
+bad 2 "--duration 0s" "--duration 0" -- "$run_ok" --duration 0s
+bad 2 "--seed must be >= 0" "a negative seed" -- "$run_ok" --seed -3
+bad 2 "--seed" "a seed that is no number" -- "$run_ok" --seed lots
+bad 2 "--policy pinn.*did you mean 'pin'" "an unknown policy" -- "$run_ok" --policy pinn
+bad 2 "--migration.*names no migration" "--migration without a migration" -- "$run_ok" --migration pre-copy
+bad 2 "--trace-to 1us is not after --trace-from 2us" "an empty trace window" -- "$run_ok" --trace t --trace-from 2us --trace-to 1us
+bad 2 "--trace-cap 0B: a cap must be above 0" "a zero trace cap" -- "$run_ok" --trace t --trace-cap 0B
+bad 2 "--trace-cap 10: .10. has no unit" "a trace cap without a unit" -- "$run_ok" --trace t --trace-cap 10
+bad 2 "filter a --trace or --timeline" "trace filters without a trace" -- "$run_ok" --trace-kinds x
+bad 2 "--snapshot FILE and --snapshot-at T go together" "--snapshot without --snapshot-at" -- "$run_ok" --snapshot s
+bad 2 "--snapshot-at .* is not before the end" "--snapshot-at past the end" -- "$run_ok" --snapshot s --snapshot-at 1s
+bad 2 "--snapshot-host: no host named 'zz'" "--snapshot-host of no host" -- "$run_ok" --snapshot s --snapshot-at 10us --snapshot-host zz
+bad 2 "run --restore takes no SCENARIO" "--restore with a scenario" -- "$ODPSIM" run --restore x "$OK"
+bad 2 "run --restore takes no SCENARIO, --policy" "--restore with --policy" -- "$ODPSIM" run --restore x --policy pin
+bad 2 "two axes" "compare --policy and --migration" -- "$ODPSIM" compare "$OK" --policy pin --migration pre-copy
+bad 2 "--jobs must be >= 1" "compare -j 0" -- "$ODPSIM" compare "$OK" -j 0
+bad 2 "policy 'pin' given twice" "compare of one policy twice" -- "$ODPSIM" compare "$OK" --policy pin,pin
+bad 2 "unknown policy 'pinn'" "compare of an unknown policy" -- "$ODPSIM" compare "$OK" --policy pin,pinn
+bad 2 "no component 'hots'.*did you mean 'host'" "params of no component" -- "$ODPSIM" params hots
+bad 2 "snapshot-info: one SNAPSHOT file" "snapshot-info without a file" -- "$ODPSIM" snapshot-info
+
+# ---- snapshot files given to snapshot-info and --restore ----
+
+new_case
+printf '[sim]\n' >"$case_dir/s.core"
+bad 2 "s.core: not an ELF file" "snapshot-info of a text file" -- "$ODPSIM" snapshot-info s.core
+bad 2 "s.core: not an ELF file" "--restore of a text file" -- "$ODPSIM" run --restore s.core
+new_case
+head -c 200 "$ODPSIM" >"$case_dir/s.core"
+bad 2 "s.core: " "snapshot-info of a cut ELF file" -- "$ODPSIM" snapshot-info s.core
+new_case
+mkfifo "$case_dir/s.core"
+bad 1 "s.core: cannot open snapshot: not a regular file" "snapshot-info of a FIFO" -- "$ODPSIM" snapshot-info s.core
+new_case
+mkdir "$case_dir/s.core"
+bad 1 "s.core: cannot open snapshot: it is a directory" "--restore of a directory" -- "$ODPSIM" run --restore s.core
+new_case
+bad 1 "none.core: cannot open snapshot" "--restore of a missing file" -- "$ODPSIM" run --restore none.core
+new_case
+cp "$ODPSIM" "$case_dir/s.core"
+bad 2 "s.core: an ELF file, but not an odpsim snapshot" "snapshot-info of a program" -- "$ODPSIM" snapshot-info s.core
+
+# a compare output directory that cannot be one
+new_case
+echo x >"$case_dir/o"
+bad 1 "o: cannot create output directory: it exists and is not a directory" "compare --out names a file" -- \
+	"$ODPSIM" compare "$OK" --policy pin --out o
 
 echo "bad_input.sh: $cases cases; $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -4,8 +4,11 @@
  * a typo); overrides; defaults; the effective configuration.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/config.h"
 #include "sim/system/system.h"
@@ -236,6 +239,80 @@ START_TEST(system_tables_are_valid)
 }
 END_TEST
 
+/* scenario_load() on files that are not scenario text (issue 17, rows 6
+ * and 10): a NUL byte (GKeyFile stopped there and ignored the rest), bytes
+ * that are not UTF-8, a FIFO (blocked forever), a directory, a device;
+ * a UTF-8 byte order mark is skipped. */
+static char *load_file(const char *path, const void *data, gssize len)
+{
+	if (data)
+		ck_assert(g_file_set_contents(path, data, len, NULL));
+	GError *e = NULL;
+	struct scenario *sc = scenario_load(path, &e);
+	if (sc) {
+		scenario_free(sc);
+		return NULL;
+	}
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_null(strchr(e->message, '\n'));
+	char *m = g_strdup(e->message);
+	g_error_free(e);
+	return m;
+}
+
+START_TEST(file_is_text)
+{
+	char *dir = g_dir_make_tmp("odpsim-config-XXXXXX", NULL);
+	char *p = g_build_filename(dir, "s.ini", NULL);
+	static const char nul[] = "[host a]\ncpus = 2\n[host b]\0cpus = 9x\n";
+	char *m = load_file(p, nul, sizeof(nul) - 1);
+	ck_assert_msg(m && strstr(m, "s.ini:3: a NUL byte at column 9"), "%s",
+		      m ? m : "(loaded)");
+	g_free(m);
+	static const char latin1[] = "[host a]\n# caf\xe9\ncpus = 2\n";
+	m = load_file(p, latin1, -1);
+	ck_assert_msg(m && strstr(m, "s.ini:2: invalid UTF-8 at column 6"),
+		      "%s", m ? m : "(loaded)");
+	g_free(m);
+	static const char utf16[] = "\xff\xfe[\0h\0";
+	m = load_file(p, utf16, sizeof(utf16) - 1);
+	ck_assert_msg(m && strstr(m, "s.ini:1:"), "%s", m ? m : "(loaded)");
+	g_free(m);
+	ck_assert_ptr_null(load_file(p, "\xef\xbb\xbf[host a]\ncpus = 2\n", -1));
+	char *fifo = g_build_filename(dir, "fifo.ini", NULL);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	m = load_file(fifo, NULL, 0);
+	ck_assert_msg(m && strstr(m, "fifo.ini: cannot read: it is a FIFO"),
+		      "%s", m ? m : "(loaded)");
+	g_free(m);
+	m = load_file(dir, NULL, 0);
+	ck_assert_msg(m && strstr(m, "cannot read: it is a directory"), "%s",
+		      m ? m : "(loaded)");
+	g_free(m);
+	m = load_file("/dev/zero", NULL, 0);
+	ck_assert_msg(m && strstr(m, "/dev/zero: cannot read: it is a device"),
+		      "%s", m ? m : "(loaded)");
+	g_free(m);
+	/* a file far larger than any scenario is not read whole */
+	char *big = g_build_filename(dir, "big.ini", NULL);
+	FILE *f = fopen(big, "w");
+	ck_assert_int_eq(ftruncate(fileno(f), 64 << 20), 0);
+	fclose(f);
+	m = load_file(big, NULL, 0);
+	ck_assert_msg(m && strstr(m, "larger than 16 MiB"), "%s",
+		      m ? m : "(loaded)");
+	g_free(m);
+	unlink(big);
+	unlink(fifo);
+	unlink(p);
+	rmdir(dir);
+	g_free(big);
+	g_free(fifo);
+	g_free(p);
+	g_free(dir);
+}
+END_TEST
+
 START_TEST(nearest)
 {
 	static const char *const c[] = { "mtu", "rate", "delay", "rnr_retry",
@@ -257,6 +334,7 @@ int main(void)
 	tcase_add_test(tc, overrides);
 	tcase_add_test(tc, system_tables_are_valid);
 	tcase_add_test(tc, nearest);
+	tcase_add_test(tc, file_is_text);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

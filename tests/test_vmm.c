@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/config.h"
 #include "sim/rng.h"
@@ -1885,6 +1886,132 @@ START_TEST(elf_errors)
 }
 END_TEST
 
+/* Headers an attacker writes (issue 17, rows 3 and 8): sums of two
+ * 64-bit fields that wrap, segments of no memory, and files that are no
+ * files.  Each is refused with an error naming the file: a return of 0
+ * always sets the GError (its callers print err->message). */
+static char *elf_variant(const char *dir, const char *name, const char *img,
+			 gsize ilen, void (*edit)(char *x, gsize len))
+{
+	char *x = g_memdup2(img, ilen);
+	edit(x, ilen);
+	char *path = g_build_filename(dir, name, NULL);
+	ck_assert(g_file_set_contents(path, x, (gssize)ilen, NULL));
+	g_free(x);
+	return path;
+}
+
+static void ph_foreach_load(char *x, void (*fn)(char *ph))
+{
+	uint64_t phoff;
+	uint16_t phentsize, phnum;
+	memcpy(&phoff, x + 32, 8);
+	memcpy(&phentsize, x + 54, 2);
+	memcpy(&phnum, x + 56, 2);
+	for (unsigned i = 0; i < phnum; i++) {
+		char *ph = x + phoff + (uint64_t)i * phentsize;
+		uint32_t type;
+		memcpy(&type, ph, 4);
+		if (type == PT_LOAD)
+			fn(ph);
+	}
+}
+
+static void zero_memsz(char *ph)
+{
+	uint64_t z = 0;
+	memcpy(ph + 32, &z, 8); /* p_filesz */
+	memcpy(ph + 40, &z, 8); /* p_memsz */
+}
+
+static void edit_all_memsz_zero(char *x, gsize len)
+{
+	(void)len;
+	ph_foreach_load(x, zero_memsz);
+}
+
+static void edit_vaddr_wraps(char *x, gsize len)
+{
+	(void)len;
+	uint64_t va = UINT64_MAX - 4095, mem = 8192;
+	memcpy(x + 64 + 16, &va, 8);
+	memcpy(x + 64 + 40, &mem, 8);
+}
+
+static void edit_offset_wraps(char *x, gsize len)
+{
+	(void)len;
+	uint64_t off = UINT64_MAX - 15, fsz = 32; /* off + fsz == 16 */
+	memcpy(x + 64 + 8, &off, 8);
+	memcpy(x + 64 + 32, &fsz, 8);
+}
+
+static void edit_phoff_wraps(char *x, gsize len)
+{
+	(void)len;
+	uint64_t phoff = UINT64_MAX - 31;
+	memcpy(x + 32, &phoff, 8);
+}
+
+START_TEST(elf_hostile_headers)
+{
+	struct env e;
+	env_init(&e, 4 << 20, 1, NULL);
+	struct vmm_as *as = vmm_as_new(e.vmm, "img");
+	gchar *img;
+	gsize ilen;
+	ck_assert(g_file_get_contents(fixture_path, &img, &ilen, NULL) &&
+		  ilen > 64 + 56);
+	char *dir = g_dir_make_tmp("vmm-test-XXXXXX", NULL);
+	static const struct {
+		const char *name;
+		void (*edit)(char *x, gsize len);
+		const char *msg;
+	} v[] = {
+		{ "memsz0", edit_all_memsz_zero,
+		  "no PT_LOAD segment with memory" },
+		{ "vaddr", edit_vaddr_wraps,
+		  "segment 0 has impossible sizes or addresses" },
+		{ "offset", edit_offset_wraps, "truncated ELF file (segment 0" },
+		{ "phoff", edit_phoff_wraps, "truncated" },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(v); i++) {
+		char *path = elf_variant(dir, v[i].name, img, ilen, v[i].edit);
+		GError *err = NULL;
+		ck_assert_uint_eq(vmm_load_elf(as, path, &err), 0);
+		ck_assert_msg(err != NULL, "%s: failed without an error",
+			      v[i].name);
+		ck_assert_msg(strstr(err->message, path) &&
+				      strstr(err->message, v[i].msg),
+			      "%s: %s", v[i].name, err->message);
+		g_clear_error(&err);
+		unlink(path);
+		g_free(path);
+	}
+	ck_assert_uint_eq(vmm_vma_count(as), 0);
+	/* a FIFO would block a plain open(); a directory is no image */
+	char *fifo = g_build_filename(dir, "fifo", NULL);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	const char *const np[] = { fifo, dir };
+	const char *const nm[] = { "a FIFO", "a directory" };
+	for (unsigned i = 0; i < 2; i++) {
+		GError *err = NULL;
+		ck_assert_uint_eq(vmm_load_elf(as, np[i], &err), 0);
+		ck_assert_msg(err && strstr(err->message, np[i]) &&
+				      strstr(err->message, "regular file") &&
+				      strstr(err->message, nm[i]),
+			      "%s", err ? err->message : "(no error)");
+		g_clear_error(&err);
+	}
+	unlink(fifo);
+	g_free(fifo);
+	rmdir(dir);
+	g_free(dir);
+	g_free(img);
+	env_done(&e);
+}
+END_TEST
+
 /* ---- memory ---- */
 
 /* ---- live migration: the dirty log and remote pages ---- */
@@ -2123,6 +2250,7 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, compaction_scanners);
 	tcase_add_test(tc, elf_fixture);
 	tcase_add_test(tc, elf_errors);
+	tcase_add_test(tc, elf_hostile_headers);
 	tcase_add_test(tc, sparse_terabyte);
 	tcase_add_test(tc, dirty_log);
 	tcase_add_test(tc, remote_pages);

@@ -11,7 +11,11 @@
  * ET_DYN image is placed at 0x555555554000 like a Linux PIE).
  *
  * Errors (missing, unreadable, truncated or non-ELF file, overlapping
- * segments) are GErrors whose message starts with the file name.
+ * segments, sizes or offsets that overflow, no segment with memory) are
+ * GErrors whose message starts with the file name: a return of 0 always
+ * sets one.  The file is untrusted input: every sum of two header fields
+ * is checked without computing it (a - b, never a + b > c), since both
+ * are 64-bit and a wrapped sum would pass any bound.
  */
 #include <elf.h>
 #include <errno.h>
@@ -50,7 +54,8 @@ unsigned vmm_load_elf(struct vmm_as *as, const char *path, GError **error)
 			    elf_errmsg(-1));
 		return 0;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO would block the open itself */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
@@ -62,6 +67,17 @@ unsigned vmm_load_elf(struct vmm_as *as, const char *path, GError **error)
 		int e = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "%s: cannot stat ELF image: %s", path, strerror(e));
+		close(fd);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error, VMM_ERROR, 0,
+			    "%s: an ELF image must be a regular file (this is "
+			    "%s)", path,
+			    S_ISDIR(st.st_mode) ? "a directory" :
+			    S_ISFIFO(st.st_mode) ? "a FIFO" :
+			    S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+				    ? "a device" : "not a regular file");
 		close(fd);
 		return 0;
 	}
@@ -83,21 +99,23 @@ unsigned vmm_load_elf(struct vmm_as *as, const char *path, GError **error)
 	 * truncated table must be judged by the count the header declares */
 	if (eh.e_phnum != PN_XNUM && eh.e_phnum > nph)
 		nph = eh.e_phnum;
-	if (eh.e_phoff + (uint64_t)nph * eh.e_phentsize >
-	    (uint64_t)st.st_size) {
+	uint64_t fsize = (uint64_t)st.st_size;
+	/* at most 2^32 headers of at most 2^16 bytes: no overflow */
+	uint64_t phbytes = (uint64_t)nph * eh.e_phentsize;
+	if (eh.e_phoff > fsize || phbytes > fsize - eh.e_phoff) {
 		g_set_error(error, VMM_ERROR, 0,
-			    "%s: truncated ELF file (program headers end at %"
+			    "%s: truncated ELF file (%" G_GUINT64_FORMAT
+			    " bytes of program headers at offset %"
 			    G_GUINT64_FORMAT ", file is %" G_GUINT64_FORMAT
 			    " bytes)",
-			    path,
-			    (guint64)(eh.e_phoff +
-				      (uint64_t)nph * eh.e_phentsize),
-			    (guint64)st.st_size);
+			    path, (guint64)phbytes, (guint64)eh.e_phoff,
+			    (guint64)fsize);
 		goto out;
 	}
 	uint64_t bias = eh.e_type == ET_DYN ? PIE_BASE : 0;
 	/* check every segment before mapping any */
 	unsigned nload = 0;
+	const uint64_t va_end = 1ULL << VMM_VA_BITS;
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph)) {
@@ -108,27 +126,37 @@ unsigned vmm_load_elf(struct vmm_as *as, const char *path, GError **error)
 		}
 		if (ph.p_type != PT_LOAD)
 			continue;
-		nload++;
-		if (ph.p_offset + ph.p_filesz > (uint64_t)st.st_size) {
+		if (ph.p_offset > fsize || ph.p_filesz > fsize - ph.p_offset) {
 			g_set_error(error, VMM_ERROR, 0,
-				    "%s: truncated ELF file (segment %zu needs "
-				    "bytes up to %" G_GUINT64_FORMAT
-				    ", file is %" G_GUINT64_FORMAT " bytes)",
-				    path, i,
-				    (guint64)(ph.p_offset + ph.p_filesz),
-				    (guint64)st.st_size);
+				    "%s: truncated ELF file (segment %zu has %"
+				    G_GUINT64_FORMAT " bytes at offset %"
+				    G_GUINT64_FORMAT ", file is %"
+				    G_GUINT64_FORMAT " bytes)",
+				    path, i, (guint64)ph.p_filesz,
+				    (guint64)ph.p_offset, (guint64)fsize);
 			goto out;
 		}
+		/* bias < va_end, so va_end - bias does not wrap */
 		if (ph.p_filesz > ph.p_memsz ||
-		    ph.p_vaddr + bias + ph.p_memsz > (1ULL << VMM_VA_BITS)) {
+		    ph.p_vaddr > va_end - bias ||
+		    ph.p_memsz > va_end - bias - ph.p_vaddr) {
 			g_set_error(error, VMM_ERROR, 0,
 				    "%s: segment %zu has impossible sizes or "
-				    "addresses", path, i);
+				    "addresses (vaddr %#" G_GINT64_MODIFIER
+				    "x, %" G_GUINT64_FORMAT " bytes in the "
+				    "file, %" G_GUINT64_FORMAT " in memory)",
+				    path, i, (guint64)ph.p_vaddr,
+				    (guint64)ph.p_filesz, (guint64)ph.p_memsz);
 			goto out;
 		}
+		/* a segment of no memory maps nothing (as Linux's loader
+		 * skips it) */
+		if (ph.p_memsz)
+			nload++;
 	}
 	if (!nload) {
-		g_set_error(error, VMM_ERROR, 0, "%s: no PT_LOAD segment",
+		g_set_error(error, VMM_ERROR, 0,
+			    "%s: no PT_LOAD segment with memory (p_memsz > 0)",
 			    path);
 		goto out;
 	}

@@ -51,6 +51,18 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 	app->w = w;
 	app->rc = rc;
 	app->policy = env->policy;
+	if (!nic_path_mtu_valid(rc->mtu)) {
+		/* the table checks the range; IBA MTUs are also powers of
+		 * two, and nic_connect() would refuse the rest at run time */
+		char *where = scenario_where(env->sc, "workload", w->name,
+					     "mtu");
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [workload %s] mtu: %" G_GUINT64_FORMAT " bytes "
+			    "is not an IBA path MTU (256B, 512B, 1KiB, 2KiB or "
+			    "4KiB)", where, w->name, rc->mtu);
+		g_free(where);
+		return false;
+	}
 	if (rc->policy && *rc->policy) {
 		int i = 0;
 		while (reg_policy_names[i] && strcmp(reg_policy_names[i],
@@ -118,11 +130,12 @@ static void side_finish(struct rdma_app *app)
 	};
 	for (unsigned i = 0; i < app->nqp; i++) {
 		GError *e = NULL;
-		if (!nic_connect(app->c.qps[i], app->s.qps[i], &attr, &e)) {
-			/* attribute ranges are checked by the parameter
-			 * tables */
-			g_error("workload %s: %s", app->w->name, e->message);
-		}
+		bool ok = nic_connect(app->c.qps[i], app->s.qps[i], &attr,
+				      &e);
+		/* the parameter tables and rdma_app_create() checked every
+		 * attribute: a refusal here is a bug */
+		g_assert_no_error(e);
+		g_assert(ok);
 	}
 	app->ready(app);
 }

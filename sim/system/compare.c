@@ -701,7 +701,7 @@ unsigned compare_violations(const struct compare_result *r, FILE *out)
 
 static int compare_usage_error(const char *msg)
 {
-	fprintf(stderr, "odpsim: %s\n(try 'odpsim compare --help')\n", msg);
+	fprintf(stderr, "odpsim: %s (try 'odpsim compare --help')\n", msg);
 	return EXIT_CONFIG;
 }
 

@@ -44,7 +44,7 @@ static const char commands_help[] =
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "odpsim: %s\n(try 'odpsim --help')\n", msg);
+	fprintf(stderr, "odpsim: %s (try 'odpsim --help')\n", msg);
 	return EXIT_CONFIG;
 }
 

@@ -232,10 +232,17 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 	if (!mtt_cache_check_geometry((uint32_t)nc.mtt_cache_entries,
 				      (uint32_t)nc.mtt_cache_ways,
 				      "MTT cache", &e)) {
-		char *where = scenario_where(sys->sc, "nic", h->name,
+		/* the key is in [nic NAME] or in [nic] */
+		const char *nm = scenario_get(sys->sc, "nic", h->name,
+					      "mtt_cache_ways") ||
+					 scenario_get(sys->sc, "nic", h->name,
+						      "mtt_cache_entries")
+					 ? h->name : NULL;
+		char *where = scenario_where(sys->sc, "nic", nm,
 					     "mtt_cache_ways");
 		g_set_error(error, CONFIG_ERROR, 0,
-			    "%s: [nic] mtt_cache_ways: %s", where, e->message);
+			    "%s: [nic%s%s] mtt_cache_ways: %s", where,
+			    nm ? " " : "", nm ? nm : "", e->message);
 		g_free(where);
 		g_error_free(e);
 		return false;
@@ -520,16 +527,24 @@ static bool parse_trace_window(const struct run_options *opt,
 {
 	if (!opt->trace_path && !opt->timeline_path)
 		return true;
-	GError *e = NULL;
-	if ((opt->trace_from &&
-	     !units_parse(opt->trace_from, UNIT_TIME, &tw->from, &e)) ||
-	    (opt->trace_to && !units_parse(opt->trace_to, UNIT_TIME, &tw->to, &e)) ||
-	    (opt->trace_cap &&
-	     !units_parse(opt->trace_cap, UNIT_SIZE, &tw->cap, &e))) {
-		g_set_error(error, CONFIG_ERROR, 0, "trace options: %s",
-			    e->message);
-		g_error_free(e);
-		return false;
+	const struct {
+		const char *opt, *val;
+		enum unit_kind kind;
+		uint64_t *out;
+	} v[] = {
+		{ "--trace-from", opt->trace_from, UNIT_TIME, &tw->from },
+		{ "--trace-to", opt->trace_to, UNIT_TIME, &tw->to },
+		{ "--trace-cap", opt->trace_cap, UNIT_SIZE, &tw->cap },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(v); i++) {
+		GError *e = NULL;
+		if (v[i].val && !units_parse(v[i].val, v[i].kind, v[i].out, &e)) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "trace options: %s %s: %s", v[i].opt,
+				    v[i].val, e->message);
+			g_error_free(e);
+			return false;
+		}
 	}
 	if (opt->trace_to && tw->to <= tw->from) {
 		g_set_error(error, CONFIG_ERROR, 0,
@@ -632,16 +647,16 @@ static bool open_outputs(struct system *sys, const struct run_options *opt,
 	return true;
 }
 
-struct system *system_build(const char *scenario_path,
+struct system *system_build(const char *path,
 			    const struct run_options *opt, bool *io_error,
 			    GError **error)
 {
 	*io_error = false;
 	struct scenario *sc =
 		opt->scenario_text
-			? scenario_load_data(opt->scenario_text, scenario_path,
+			? scenario_load_data(opt->scenario_text, path,
 					     error)
-			: scenario_load(scenario_path, error);
+			: scenario_load(path, error);
 	if (!sc) {
 		*io_error = error && *error &&
 			    (*error)->domain == G_FILE_ERROR;
@@ -702,6 +717,18 @@ struct system *system_build(const char *scenario_path,
 	sys->mtt_occ = g_ptr_array_new_with_free_func(g_free);
 	if (!config_fill(sc, &sim_params_table, &sys->p, "sim", NULL, error))
 		goto fail;
+	if (!scenario_names(sc, "host")[0]) {
+		/* an empty file, or one that forgot its hosts, would run
+		 * nothing and report success */
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: no [host NAME] section: a scenario needs at "
+			    "least one host%s", scenario_path(sc),
+			    scenario_names(sc, "workload")[0] ||
+				    scenario_names(sc, "link")[0]
+				    ? " (its links and workloads name hosts)"
+				    : " (is the file empty?)");
+		goto fail;
+	}
 	sys->policy_name = reg_policy_names[sys->p.policy];
 	sys->sim = sim_new(sys->p.seed);
 	sys->oracle_lost = stats_counter(sys->sim->stats, "oracle.lost_writes");
@@ -716,7 +743,7 @@ struct system *system_build(const char *scenario_path,
 	    !build_workloads(sys, error) ||
 	    !build_migration(sys, opt->migration, error) ||
 	    !parse_trace_window(opt, &tw, error) ||
-	    !snapshot_setup(sys, scenario_path, opt, io_error, error))
+	    !snapshot_setup(sys, path, opt, io_error, error))
 		goto fail;
 
 	if (!open_outputs(sys, opt, &tw, io_error, error))
