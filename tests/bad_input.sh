@@ -125,7 +125,7 @@ bad 1 "standard output: cannot write" "--help >/dev/full" -- \
 	sh -c '"$0" --help >/dev/full' "$ODPSIM"
 new_case
 bad 1 "standard output: cannot write" "compare --json >/dev/full" -- \
-	sh -c '"$0" compare "$1" --policy pin,odp -j 1 --json >/dev/full' "$ODPSIM" "$OK"
+	sh -c '"$0" compare "$1" --policy pin,suspend -j 1 --json >/dev/full' "$ODPSIM" "$OK"
 new_case
 echo keep >"$case_dir/target"
 ln -s target "$case_dir/link"

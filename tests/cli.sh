@@ -216,6 +216,42 @@ else
 		--error-exitcode=9 "$ODPSIM" compare "$tmp/ok.ini" -j 1 \
 		--policy pin,odp --duration 20us
 fi
+# registration you can see: an MR still registering at the end, an
+# over-commit and an out-of-memory pin are one warning line each on
+# stderr naming the workload, the host and the reason; --strict: exit 4
+expect 0 "unfinished registration" -- "$ODPSIM" run workloads/kv.ini --duration 1ms
+has "$tmp/err" "^odpsim: warning: workload gets (kv) never started: its server MR on host b (pin, 256MiB) was still registering at the end of the run, after 1.000 ms$" "unfinished registration warned"
+[ "$(wc -l <"$tmp/err")" = 1 ] && ok || no "one warning line for one unfinished registration"
+has "$tmp/out" "^  gets *server b *pin *256MiB  0.000000 s  unfinished at the end (1.000 ms so far)$" "summary lists the unfinished MR"
+has "$tmp/out" "^  gets *client a *pin *4KiB  0.000000 s  done in 0.00[0-9] ms$" "summary lists the client MR's time"
+expect 4 "unfinished registration under --strict" -- "$ODPSIM" run workloads/kv.ini --duration 1ms --strict -q
+has "$tmp/err" "^odpsim: --strict: warning: workload gets" "--strict names the warning"
+cat >"$tmp/over.ini" <<'INI'
+[sim]
+duration = 100ms
+[host a]
+memory = 64MiB
+[host b]
+memory = 64MiB
+[link ab]
+ends = a b
+[workload bw]
+type = write_bw
+client = a
+server = b
+buffer = 96MiB
+INI
+expect 0 "suspend over-commit" -- "$ODPSIM" run "$tmp/over.ini" --policy suspend --json
+has "$tmp/err" "^odpsim: warning: workload bw (write_bw): registration of its server MR on host b (suspend, 96MiB) failed at 0.000005 s: over-commit: 24576 pages cannot be committed with 16384 frames free, 0 of them reserved (vmm.commit_failed); the workload never started$" "commit failure on stderr"
+[ "$(grep -c warning "$tmp/err")" = 2 ] && ok || no "one line per failed registration (client and server)"
+has "$tmp/out" '"state":"failed","start_ps":0,"end_ps":5[0-9]*,"time_ps":[0-9]*,"elapsed_ps":null,"error":"over-commit: ' "summary JSON records the failure"
+has "$tmp/out" '"warnings":\["workload bw (write_bw): registration of its client MR' "summary JSON carries the warnings"
+expect 0 "out-of-memory pin" -- "$ODPSIM" run "$tmp/over.ini" --policy pin -q
+has "$tmp/err" "registration of its server MR on host b (pin, 96MiB) failed at [0-9.]* s: out of memory pinning 24576 pages (0 frames free; vmm.oom)" "pin OOM on stderr"
+expect 4 "compare --strict with a failed registration" -- "$ODPSIM" compare "$tmp/over.ini" --policy suspend,odp --duration 1ms --strict
+has "$tmp/err" "^odpsim: compare --strict: suspend: warning: workload bw (write_bw): registration of its client MR on host a (suspend, 96MiB) failed" "compare names the policy of a warning"
+has "$tmp/out" "^  bw server MR on b ms *failed *[0-9.]*$" "compare's registration row says failed"
+
 # --format perftest: the blocks of ib_write_bw and ib_read_lat, read by a
 # parser that knows perftest's column names (src/perftest_parameters.h:
 # RESULT_FMT_G and RESULT_FMT_LAT)

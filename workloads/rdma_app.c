@@ -3,6 +3,7 @@
  */
 #include "workloads/rdma_app.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "nic/driver.h"
@@ -100,6 +101,23 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		g_free(where);
 		return false;
 	}
+	/* the registrations the summary reports, "not started" until the
+	 * workload starts */
+	struct rdma_side *sides[2] = { &app->c, &app->s };
+	struct workload_result *r = &w->res;
+	g_assert(r->nregs + 2 <= WORKLOAD_MAX_REGS);
+	for (int i = 0; i < 2; i++) {
+		struct workload_reg *g = &r->regs[r->nregs++];
+		bool implicit = sides[i] == &app->s && app->implicit;
+		g->side = i ? "server" : "client";
+		g->host = sides[i]->host->name;
+		g->policy = reg_policy_names[implicit ? REG_ODP : app->policy];
+		g->implicit = implicit;
+		g->addr = implicit ? 0 : sides[i]->buf;
+		g->length = implicit ? UINT64_MAX : sides[i]->len;
+		g->state = WL_REG_NOT_STARTED;
+		sides[i]->reg = g;
+	}
 	if (!app->c.host->nic || !app->s.host->nic ||
 	    !nic_reaches(app->c.host->nic, (uint16_t)app->s.host->index)) {
 		char *where = scenario_where(env->sc, "workload", w->name,
@@ -140,12 +158,47 @@ static void side_finish(struct rdma_app *app)
 	app->ready(app);
 }
 
+/* Why a registration of @s failed with @status, with the memory figures
+ * that explain it (a one-line message for the summary and stderr). */
+static char *reg_failure(const struct rdma_side *s, int status)
+{
+	const struct workload_reg *g = s->reg;
+	uint64_t pages = (g->length + VMM_PAGE_SIZE - 1) / VMM_PAGE_SIZE;
+	uint64_t free = vmm_free_frames(s->host->vmm);
+	uint64_t resv = vmm_reserved_frames(s->host->vmm);
+	if (status == -ENOMEM && !strcmp(g->policy, "suspend"))
+		return g_strdup_printf(
+			"over-commit: %" G_GUINT64_FORMAT " pages cannot be "
+			"committed with %" G_GUINT64_FORMAT " frames free, %"
+			G_GUINT64_FORMAT " of them reserved (vmm.commit_failed)",
+			pages, free, resv);
+	if (status == -ENOMEM)
+		return g_strdup_printf(
+			"out of memory pinning %" G_GUINT64_FORMAT " pages (%"
+			G_GUINT64_FORMAT " frames free; vmm.oom)", pages, free);
+	if (status == -EFAULT)
+		return g_strdup("a page could not be faulted in (EFAULT)");
+	return g_strdup_printf("error %d", status);
+}
+
+/* The registration of @s ended now with @status. */
+static void reg_record(struct rdma_side *s, int status)
+{
+	struct workload_reg *g = s->reg;
+	g->end = sim_now(s->app->w->sim);
+	g->status = status;
+	g->state = status ? WL_REG_FAILED : WL_REG_DONE;
+	if (status)
+		g->reason = reg_failure(s, status);
+}
+
 static void prefetched(void *ctx, struct nic_mr *mr, int status,
 		       uint64_t pages)
 {
 	(void)mr;
 	(void)pages;
 	struct rdma_app *app = ctx;
+	reg_record(&app->s, status);
 	if (status) {
 		app->failed = true;
 		app->w->res.errors++;
@@ -167,6 +220,7 @@ static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 			      app->s.len, prefetched, app);
 		return;
 	}
+	reg_record(side, status);
 	if (status) {
 		app->failed = true;
 		w->res.errors++;
@@ -202,6 +256,8 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 			       * if the run ends before it completes */
 		unsigned acc = NIC_ACCESS_LOCAL_WRITE |
 			       NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_READ;
+		s->reg->state = WL_REG_RUNNING;
+		s->reg->start = sim_now(app->w->sim);
 		if (s == &app->s && app->implicit)
 			/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
 			nic_reg_mr(s->pd, s->as, 0, UINT64_MAX,

@@ -62,6 +62,7 @@ struct rdma_common {
 
 struct rdma_side {
 	struct rdma_app *app;
+	struct workload_reg *reg; /* its record in the workload's result */
 	struct host *host;
 	struct vmm_as *as;
 	uint64_t buf;       /* virtual address */

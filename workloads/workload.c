@@ -24,6 +24,14 @@ static const struct param workload_common_tab[] = {
 PARAM_TABLE(workload_common_params, "workload",
 	    "keys of every [workload NAME] section", workload_common_tab);
 
+const char *const workload_reg_state_names[] = {
+	[WL_REG_NOT_STARTED] = "not started",
+	[WL_REG_RUNNING] = "unfinished",
+	[WL_REG_DONE] = "done",
+	[WL_REG_FAILED] = "failed",
+	[WL_REG_NSTATES] = NULL,
+};
+
 const struct workload_ops *workload_find(const char *type)
 {
 	for (const struct workload_ops *const *o = workload_types; *o; o++)

@@ -52,6 +52,31 @@ struct workload_common {
 	sim_time_t measure_until; /* 0: to the end of the run */
 };
 
+/* A memory registration a workload made (client and server MR of an
+ * RDMA workload), as the summary reports it: when it started and ended,
+ * or that it never ended or failed, and why. */
+enum workload_reg_state {
+	WL_REG_NOT_STARTED, /* the workload had not begun by the end */
+	WL_REG_RUNNING,     /* unfinished at the end of the run */
+	WL_REG_DONE,
+	WL_REG_FAILED,
+	WL_REG_NSTATES
+};
+extern const char *const workload_reg_state_names[]; /* "not started"... */
+
+struct workload_reg {
+	const char *side;    /* "client", "server" */
+	const char *host;    /* its host's name */
+	const char *policy;  /* registration policy's name */
+	uint64_t addr, length;
+	bool implicit;       /* an implicit ODP MR (the whole space) */
+	enum workload_reg_state state;
+	sim_time_t start, end; /* end: when it finished or failed */
+	int status;          /* 0, or the driver's -errno */
+	char *reason;        /* why it failed (g_free), or NULL */
+};
+#define WORKLOAD_MAX_REGS 2
+
 struct workload_result {
 	uint64_t completed;  /* operations completed successfully */
 	uint64_t errors;     /* operations completed in error */
@@ -73,6 +98,8 @@ struct workload_result {
 	 * load (--format perftest) */
 	const char *verb;
 	bool latency_test;
+	struct workload_reg regs[WORKLOAD_MAX_REGS];
+	unsigned nregs;
 	/* The measurement window (from, until]: completed, bytes and the
 	 * latency histogram count only operations that complete inside it;
 	 * from = until = 0 is no window (everything counts, and the rates

@@ -25,7 +25,8 @@
 #include "sim/system/runpool.h"
 #include "sim/system/system.h"
 
-enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
+enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3,
+       EXIT_WARNING = 4 };
 
 G_DEFINE_QUARK(odpsim-compare-error-quark, compare_error)
 
@@ -321,9 +322,6 @@ struct compare_row {
 
 /* The fixed part of the table, after the per-workload groups. */
 static const struct compare_row compare_rows[] = {
-	{ FIG_GROUP, "registration", NULL, 0, false },
-	{ FIG_FIGURES_HIST_MAX, "registration time ms (max)", "nic.reg_time", 1e-3,
-	  false },
 	{ FIG_GROUP, "memory at end (pages, all hosts)", NULL, 0, false },
 	{ FIG_COUNTER, "pinned", "vmm.pinned_pages", 0, false },
 	{ FIG_COUNTER, "committed", "vmm.committed_pages", 0, false },
@@ -559,6 +557,80 @@ static char **compare_string_cells(const struct compare_result *r,
 	return cells;
 }
 
+/* One row per MR a workload registered (its registrations array): the
+ * time it took in ms, "unfinished" when it had not ended by the end of
+ * the run, "failed", "not started". */
+static void compare_registration_rows(const struct compare_result *r,
+				      GPtrArray *lines)
+{
+	GPtrArray *labels = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *wls = json_get(r->summary[i],
+							"workloads");
+		for (guint k = 0; wls && wls->type == JSON_OBJ &&
+				  k < wls->keys->len; k++) {
+			const struct json_value *regs =
+				json_get(wls->items->pdata[k], "registrations");
+			for (guint j = 0; regs && regs->type == JSON_ARR &&
+					  j < regs->items->len; j++) {
+				const struct json_value *g = regs->items->pdata[j];
+				const struct json_value *side = json_get(g, "side");
+				const struct json_value *host = json_get(g, "host");
+				char *key = g_strdup_printf(
+					"%s/%u", (char *)wls->keys->pdata[k], j);
+				bool seen = false;
+				for (guint x = 0; x < keys->len && !seen; x++)
+					seen = !strcmp(keys->pdata[x], key);
+				if (seen) {
+					g_free(key);
+					continue;
+				}
+				g_ptr_array_add(keys, key);
+				g_ptr_array_add(labels, g_strdup_printf(
+					"%s %s MR on %s ms",
+					(char *)wls->keys->pdata[k],
+					side && side->type == JSON_STR ? side->str : "?",
+					host && host->type == JSON_STR ? host->str : "?"));
+			}
+		}
+	}
+	if (keys->len)
+		compare_heading(lines, g_strdup("registration"));
+	for (guint x = 0; x < keys->len; x++) {
+		const char *key = keys->pdata[x];
+		const char *slash = strrchr(key, '/');
+		char *wname = g_strndup(key, (gsize)(slash - key));
+		guint j = (guint)atoi(slash + 1);
+		char **cells = compare_cells_new(r->n);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *regs = json_get(
+				json_get(json_get(r->summary[i], "workloads"),
+					 wname),
+				"registrations");
+			const struct json_value *g =
+				regs && regs->type == JSON_ARR &&
+						j < regs->items->len
+					? regs->items->pdata[j]
+					: NULL;
+			const struct json_value *st = json_get(g, "state");
+			const struct json_value *t = json_get(g, "time_ps");
+			if (st && st->type == JSON_STR &&
+			    !strcmp(st->str, "done") && t && t->type == JSON_NUM)
+				cells[i] = g_strdup_printf(
+					"%.3f", figures_num(t) / 1e9);
+			else if (st && st->type == JSON_STR)
+				cells[i] = g_strdup(st->str);
+			else
+				cells[i] = g_strdup("-");
+		}
+		compare_add(lines, labels->pdata[x], cells);
+		g_free(wname);
+	}
+	g_ptr_array_free(keys, TRUE);
+	g_ptr_array_free(labels, TRUE);
+}
+
 /* The "migration" object of the summaries, when a run has one. */
 static void compare_migration_rows(const struct compare_result *r,
 				   GPtrArray *lines)
@@ -618,6 +690,7 @@ void compare_table(const struct compare_result *r, FILE *out)
 	for (guint k = 0; k < wl->len; k++)
 		compare_workload_rows(r, wl->pdata[k], lines);
 	g_ptr_array_free(wl, TRUE);
+	compare_registration_rows(r, lines);
 	for (unsigned k = 0; k < G_N_ELEMENTS(compare_rows); k++) {
 		const struct compare_row *row = &compare_rows[k];
 		if (row->fig == FIG_GROUP) {
@@ -697,6 +770,27 @@ unsigned compare_violations(const struct compare_result *r, FILE *out)
 	return n;
 }
 
+unsigned compare_warnings(const struct compare_result *r, bool strict,
+			  FILE *out)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *w = json_get(r->summary[i], "warnings");
+		for (guint k = 0; w && w->type == JSON_ARR && k < w->items->len;
+		     k++) {
+			const struct json_value *m = w->items->pdata[k];
+			if (m->type != JSON_STR)
+				continue;
+			n++;
+			if (out)
+				fprintf(out, "odpsim: compare%s: %s: warning: "
+					     "%s\n", strict ? " --strict" : "",
+					r->policies[i], m->str);
+		}
+	}
+	return n;
+}
+
 /* ---- the command ---- */
 
 static int compare_usage_error(const char *msg)
@@ -763,8 +857,9 @@ int compare_command(int argc_in, char **argv_in)
 		  "write DIR/POLICY/ (summary.json, config.ini, series.csv) "
 		  "and DIR/compare.json", "DIR" },
 		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
-		  "exit with status 3 when a run's oracle counted a violation "
-		  "(every run still goes to its end)", NULL },
+		  "exit with status 3 when a run's oracle counted a violation, "
+		  "else 4 when a run has a warning (every run still goes to "
+		  "its end)", NULL },
 		{ "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
 		  "runs at once (default: the number of online CPUs; 1: one "
 		  "after the other)", "N" },
@@ -791,7 +886,8 @@ int compare_command(int argc_in, char **argv_in)
 		"bytes, rounds, pages resent,\nremote faults.\n"
 		"Exit status: 0 ok, 1 I/O error or a failed run, "
 		"2 configuration error (nothing was run),\n"
-		"3 an oracle violation under --strict.", known);
+		"3 an oracle violation under --strict, 4 a warning under "
+		"--strict.", known);
 	g_option_context_set_description(ctx, descr);
 	GError *err = NULL;
 	int rc = EXIT_OK;
@@ -873,8 +969,11 @@ int compare_command(int argc_in, char **argv_in)
 	} else {
 		compare_table(res, stdout);
 	}
+	unsigned nwarn = compare_warnings(res, strict, stderr);
 	if (strict && compare_violations(res, stderr))
 		rc = EXIT_ORACLE;
+	else if (strict && nwarn)
+		rc = EXIT_WARNING;
 out:
 	compare_result_free(res);
 	g_clear_error(&err);

@@ -76,6 +76,12 @@ void compare_table(const struct compare_result *r, FILE *out);
  * summary's "oracle" object); one line each on @out (when not NULL). */
 unsigned compare_violations(const struct compare_result *r, FILE *out);
 
+/* The summaries' warnings (failed registrations, workloads that never
+ * started or completed nothing), one line each on @out (when not NULL)
+ * naming the run's policy; returns how many. */
+unsigned compare_warnings(const struct compare_result *r, bool strict,
+			  FILE *out);
+
 /* `odpsim compare ...` (argv[0] is "compare"); returns the exit status. */
 int compare_command(int argc, char **argv);
 

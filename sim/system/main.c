@@ -10,7 +10,9 @@
  *   odpsim --version | --help
  *
  * Exit status: 0 success, 1 I/O or runtime error, 2 configuration error
- * (nothing was run), 3 an oracle violation under --strict.
+ * (nothing was run), 3 an oracle violation under --strict, 4 a warning
+ * under --strict (a registration failed, a workload never started or
+ * completed nothing).
  */
 #include <glib.h>
 #include <locale.h>
@@ -26,7 +28,7 @@
 #include "sim/system/system.h"
 #include "sim/version.h"
 
-enum { EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3 };
+enum { EXIT_IO = 1, EXIT_CONFIG = 2, EXIT_ORACLE = 3, EXIT_WARNING = 4 };
 
 static const char commands_help[] =
 	"Commands:\n"
@@ -40,7 +42,8 @@ static const char commands_help[] =
 	"\n"
 	"'odpsim COMMAND --help' shows the options of a command.\n"
 	"Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 oracle "
-	"violation (--strict).";
+	"violation (--strict), 4 a warning (--strict: a registration failed, "
+	"a workload never started or completed nothing).";
 
 static int usage_error(const char *msg)
 {
@@ -107,7 +110,9 @@ static int cmd_run(int argc, char **argv)
 		  "SIZE" },
 		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
 		  "the first correctness-oracle violation (lost write, stale "
-		  "read) stops the run: exit status 3", NULL },
+		  "read) stops the run: exit status 3; a warning (a failed "
+		  "registration, a workload that never started or completed "
+		  "nothing) is exit status 4", NULL },
 		{ "snapshot-at", 0, 0, G_OPTION_ARG_STRING, &snap_at,
 		  "stop at this simulated time, write the snapshot, go on "
 		  "(the run is unchanged)", "T" },
@@ -132,7 +137,12 @@ static int cmd_run(int argc, char **argv)
 	g_option_context_set_description(
 		ctx, "A run longer than a second shows a progress line on "
 		     "stderr when stderr is a terminal.\n"
-		     "Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 oracle violation (--strict: also pages found stale at the end).");
+		     "A registration that failed and a workload that never "
+		     "started or completed nothing are\none warning line each "
+		     "on stderr.\n"
+		     "Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 "
+		     "oracle violation (--strict: also pages\nfound stale at "
+		     "the end), 4 a warning under --strict.");
 	GError *err = NULL;
 	int rc = 0;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -231,6 +241,16 @@ static int cmd_run(int argc, char **argv)
 				" pages not holding their last write at the "
 				"end\n", final);
 		rc = EXIT_ORACLE;
+	}
+	if (rc != EXIT_IO) {
+		GPtrArray *warn = system_warnings(sys);
+		for (guint i = 0; i < warn->len; i++)
+			fprintf(stderr, "odpsim: %swarning: %s\n",
+				strict ? "--strict: " : "",
+				(char *)warn->pdata[i]);
+		if (rc == 0 && strict && warn->len)
+			rc = EXIT_WARNING;
+		g_ptr_array_free(warn, TRUE);
 	}
 	system_free(sys);
 out:

@@ -45,6 +45,7 @@
 #include "sim/json.h"
 #include "sim/stats.h"
 #include "sim/system/migrate.h"
+#include "sim/units.h"
 #include "sim/system/summary.h"
 #include "sim/system/system_int.h"
 #include "sim/version.h"
@@ -163,6 +164,126 @@ static const char *fig(char *buf, size_t n, bool have, const char *fmt,
 	return buf;
 }
 
+/* "4GiB", or "the whole address space" for an implicit MR */
+static char *reg_size(const struct workload_reg *g)
+{
+	return g->implicit ? g_strdup("implicit") :
+			     units_format(g->length, UNIT_SIZE);
+}
+
+/* One line per registration of every workload. */
+static void summary_regs_text(struct system *sys, FILE *out)
+{
+	bool any = false;
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *w = sys->workloads->pdata[i];
+		for (unsigned k = 0; k < w->res.nregs; k++) {
+			const struct workload_reg *g = &w->res.regs[k];
+			if (!any)
+				fprintf(out, "\nregistrations (per MR: workload, "
+					     "side, host, policy, size, start)\n");
+			any = true;
+			char *size = reg_size(g);
+			fprintf(out, "  %-12s %-6s %-8s %-12s %9s  ", w->name,
+				g->side, g->host, g->policy, size);
+			g_free(size);
+			switch (g->state) {
+			case WL_REG_NOT_STARTED:
+				fprintf(out, "not started (the workload starts "
+					     "at %.6f s)\n",
+					sim_time_to_s(w->common.start));
+				break;
+			case WL_REG_RUNNING:
+				fprintf(out, "%.6f s  unfinished at the end "
+					     "(%.3f ms so far)\n",
+					sim_time_to_s(g->start),
+					(double)(sys->sim->now - g->start) /
+						1e9);
+				break;
+			case WL_REG_DONE:
+				fprintf(out, "%.6f s  done in %.3f ms\n",
+					sim_time_to_s(g->start),
+					(double)(g->end - g->start) / 1e9);
+				break;
+			case WL_REG_FAILED:
+				fprintf(out, "%.6f s  failed after %.3f ms: %s\n",
+					sim_time_to_s(g->start),
+					(double)(g->end - g->start) / 1e9,
+					g->reason);
+				break;
+			case WL_REG_NSTATES:
+				g_assert_not_reached();
+			}
+		}
+	}
+}
+
+GPtrArray *system_warnings(struct system *sys)
+{
+	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+	sim_time_t now = sys->sim->now;
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *w = sys->workloads->pdata[i];
+		const struct workload_result *r = &w->res;
+		bool none = r->completed == 0;
+		bool said = false;
+		for (unsigned k = 0; k < r->nregs; k++) {
+			const struct workload_reg *g = &r->regs[k];
+			if (g->state != WL_REG_FAILED)
+				continue;
+			char *size = reg_size(g);
+			g_ptr_array_add(v, g_strdup_printf(
+				"workload %s (%s): registration of its %s MR on "
+				"host %s (%s, %s) failed at %.6f s: %s%s",
+				w->name, w->ops->type, g->side, g->host,
+				g->policy, size, sim_time_to_s(g->end),
+				g->reason,
+				none ? "; the workload never started" : ""));
+			g_free(size);
+			said = true;
+		}
+		if (!none || said)
+			continue;
+		const struct workload_reg *run = NULL, *idle = NULL;
+		for (unsigned k = 0; k < r->nregs; k++) {
+			if (r->regs[k].state == WL_REG_RUNNING && !run)
+				run = &r->regs[k];
+			if (r->regs[k].state == WL_REG_NOT_STARTED)
+				idle = &r->regs[k];
+		}
+		if (run) {
+			char *size = reg_size(run);
+			g_ptr_array_add(v, g_strdup_printf(
+				"workload %s (%s) never started: its %s MR on "
+				"host %s (%s, %s) was still registering at the "
+				"end of the run, after %.3f ms",
+				w->name, w->ops->type, run->side, run->host,
+				run->policy, size,
+				(double)(now - run->start) / 1e9));
+			g_free(size);
+		} else if (idle || w->common.start >= now) {
+			g_ptr_array_add(v, g_strdup_printf(
+				"workload %s (%s) never started: it starts at "
+				"%.6f s, the run ended at %.6f s",
+				w->name, w->ops->type,
+				sim_time_to_s(w->common.start),
+				sim_time_to_s(now)));
+		} else if (r->outside) {
+			g_ptr_array_add(v, g_strdup_printf(
+				"workload %s (%s) completed no operation in "
+				"its measurement window (%" G_GUINT64_FORMAT
+				" outside it)", w->name, w->ops->type,
+				r->outside));
+		} else {
+			g_ptr_array_add(v, g_strdup_printf(
+				"workload %s (%s) completed no operation (%"
+				G_GUINT64_FORMAT " errors)", w->name,
+				w->ops->type, r->errors));
+		}
+	}
+	return v;
+}
+
 static void summary_workloads_text(struct system *sys, FILE *out)
 {
 	fprintf(out, "\n%-12s %-10s %10s %7s %14s %9s %9s %8s  %s\n",
@@ -225,6 +346,7 @@ void system_summary_text(struct system *sys, FILE *out)
 		sim->fingerprint);
 	if (sys->workloads->len)
 		summary_workloads_text(sys, out);
+	summary_regs_text(sys, out);
 	unsigned n;
 	const struct stat_entry **v = stats_sorted(sim->stats, &n);
 	fprintf(out, "\ncounters\n");
@@ -362,6 +484,50 @@ static void summary_perftest_json(struct json_writer *w,
 	json_obj_end(w);
 }
 
+static void summary_regs_json(struct json_writer *w, const struct workload *wl,
+			      sim_time_t now)
+{
+	json_arr_begin(w, "registrations");
+	for (unsigned k = 0; k < wl->res.nregs; k++) {
+		const struct workload_reg *g = &wl->res.regs[k];
+		bool started = g->state != WL_REG_NOT_STARTED;
+		bool ended = g->state == WL_REG_DONE ||
+			     g->state == WL_REG_FAILED;
+		json_obj_begin(w, NULL);
+		json_str(w, "side", g->side);
+		json_str(w, "host", g->host);
+		json_str(w, "policy", g->policy);
+		json_bool(w, "implicit", g->implicit);
+		json_u64(w, "addr", g->addr);
+		if (g->implicit)
+			json_null(w, "length");
+		else
+			json_u64(w, "length", g->length);
+		json_str(w, "state", workload_reg_state_names[g->state]);
+		if (started)
+			json_u64(w, "start_ps", g->start);
+		else
+			json_null(w, "start_ps");
+		if (ended) {
+			json_u64(w, "end_ps", g->end);
+			json_u64(w, "time_ps", g->end - g->start);
+		} else {
+			json_null(w, "end_ps");
+			json_null(w, "time_ps");
+		}
+		if (g->state == WL_REG_RUNNING)
+			json_u64(w, "elapsed_ps", now - g->start);
+		else
+			json_null(w, "elapsed_ps");
+		if (g->reason)
+			json_str(w, "error", g->reason);
+		else
+			json_null(w, "error");
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
 char *system_summary_json(struct system *sys, bool pretty)
 {
 	struct sim *sim = sys->sim;
@@ -405,8 +571,15 @@ char *system_summary_json(struct system *sys, bool pretty)
 		json_u64(&w, "bytes", wl->res.bytes);
 		json_fig(&w, "bw_gbps", f.have_rate, f.bw_gbps);
 		json_fig(&w, "bw_peak_gbps", f.have_peak, f.peak_gbps);
-		json_u64(&w, "longest_stall_ps", wl->res.longest_gap);
-		json_u64(&w, "longest_stall_at_ps", wl->res.gap_start);
+		/* a stall is measured from the first completion on */
+		bool any = wl->res.completed || wl->res.outside;
+		if (any) {
+			json_u64(&w, "longest_stall_ps", wl->res.longest_gap);
+			json_u64(&w, "longest_stall_at_ps", wl->res.gap_start);
+		} else {
+			json_null(&w, "longest_stall_ps");
+			json_null(&w, "longest_stall_at_ps");
+		}
 		json_fig(&w, "msg_rate_mpps", f.have_rate, f.mpps);
 		json_obj_begin(&w, "lat_ns");
 		json_fig(&w, "min", f.have_lat, f.min);
@@ -418,6 +591,7 @@ char *system_summary_json(struct system *sys, bool pretty)
 		json_fig(&w, "max", f.have_lat, f.max);
 		json_bool(&w, "exact", !f.have_lat || f.lat_exact);
 		json_obj_end(&w);
+		summary_regs_json(&w, wl, sim->now);
 		json_obj_begin(&w, "window");
 		json_bool(&w, "set", workload_result_windowed(&wl->res));
 		json_u64(&w, "from_ps", f.from);
@@ -430,6 +604,12 @@ char *system_summary_json(struct system *sys, bool pretty)
 	json_obj_end(&w);
 	if (sys->mig)
 		migration_summary_json(sys->mig, &w);
+	GPtrArray *warn = system_warnings(sys);
+	json_arr_begin(&w, "warnings");
+	for (guint i = 0; i < warn->len; i++)
+		json_str(&w, NULL, warn->pdata[i]);
+	json_arr_end(&w);
+	g_ptr_array_free(warn, TRUE);
 	json_obj_begin(&w, "oracle");
 	json_u64(&w, "lost_writes", *sys->oracle_lost);
 	json_u64(&w, "stale_reads", *sys->oracle_stale);

@@ -426,6 +426,8 @@ static void workload_free(struct workload *w)
 	}
 	config_free(&workload_common_params, &w->common);
 	rate_peak_free(&w->res.peak);
+	for (unsigned i = 0; i < w->res.nregs; i++)
+		g_free(w->res.regs[i].reason);
 	g_free(w->name);
 	g_free(w);
 }

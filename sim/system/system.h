@@ -95,6 +95,11 @@ const struct sim_params *system_params(const struct system *sys);
 /* Summaries of a finished run. */
 void system_summary_text(struct system *sys, FILE *out);
 char *system_summary_json(struct system *sys, bool pretty);
+/* What a user must not miss (one line each, no "odpsim:" prefix): every
+ * registration that failed, every workload that never started or never
+ * completed an operation, with the host and the reason.  Also the
+ * summary's "warnings" array; `odpsim run` prints them on stderr. */
+GPtrArray *system_warnings(struct system *sys);
 /* --format perftest: perftest's report blocks (sim/system/summary.c). */
 bool system_summary_perftest(struct system *sys, FILE *out, GError **error);
 
