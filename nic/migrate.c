@@ -106,24 +106,6 @@ char *nic_migrate_state_diff(const struct snapfile *a,
 	return NULL;
 }
 
-/* Take @qp off @nic's transmit list; what it had prepared is dropped
- * (the destination resends from the oldest unacknowledged PSN). */
-static void qp_detach(struct nic *nic, struct nic_qp *qp)
-{
-	struct nic_qp **pp = &nic->act_head, *last = NULL;
-	while (*pp) {
-		if (*pp == qp) {
-			*pp = qp->act_next;
-			continue;
-		}
-		last = *pp;
-		pp = &(*pp)->act_next;
-	}
-	nic->act_tail = last;
-	qp->active = false;
-	qp->act_next = NULL;
-	nic_tx_drop(qp);
-}
 
 /*
  * The source keeps the frozen function until the run ends (a migration
@@ -196,8 +178,12 @@ bool nic_tomb_rx(struct nic *nic, const struct pkt *p)
 void nic_migrate_drop_tx(struct nic *nic)
 {
 	g_assert(nic->paused);
+	/* what the QPs had prepared is dropped (the destination resends
+	 * from the oldest unacknowledged PSN), and they leave the
+	 * transmitter's round robin */
 	for (guint i = 0; i < nic->all_qps->len; i++)
-		qp_detach(nic, nic->all_qps->pdata[i]);
+		nic_tx_drop(nic->all_qps->pdata[i]);
+	txs_unlink_empty(&nic->txs);
 }
 
 void nic_migrate_transplant(struct nic *src, struct nic *dst)
@@ -210,6 +196,9 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 	SWAP(src->qps, dst->qps);
 	SWAP(src->mrs, dst->mrs);
 	SWAP(src->all_qps, dst->all_qps);
+	/* the round robin's members are the QPs, by index in all_qps (none
+	 * in it now: the drop above emptied it) */
+	SWAP(src->txs, dst->txs);
 	SWAP(src->all_mrs, dst->all_mrs);
 	SWAP(src->all_cqs, dst->all_cqs);
 	SWAP(src->all_pds, dst->all_pds);

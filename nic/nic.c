@@ -150,6 +150,7 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	nic->all_cqs = g_ptr_array_new();
 	nic->all_pds = g_ptr_array_new();
 	nic->resp_q = g_array_new(FALSE, FALSE, sizeof(struct resp_pkt));
+	txs_init(&nic->txs);
 	nic->next_qpn = 0x100; /* QPNs below are reserved (IBA QP0/QP1) */
 	nic->next_key = 0x1000;
 	nic->tx_at = SIM_TIME_MAX;
@@ -234,6 +235,7 @@ void nic_free(struct nic *nic)
 		pkt_free(nic->pool,
 			 g_array_index(nic->resp_q, struct resp_pkt, i).p);
 	g_array_free(nic->resp_q, TRUE);
+	txs_destroy(&nic->txs);
 	if (nic->tombs)
 		g_hash_table_destroy(nic->tombs);
 	idmap_destroy(&nic->qps);
@@ -350,26 +352,16 @@ static struct pkt *resp_pop(struct nic *nic)
 void nic_qp_activate(struct nic_qp *qp)
 {
 	struct nic *nic = qp->nic;
-	if (!qp->active) {
-		qp->active = true;
-		qp->act_next = NULL;
-		if (nic->act_tail)
-			nic->act_tail->act_next = qp;
-		else
-			nic->act_head = qp;
-		nic->act_tail = qp;
-	}
+	txs_activate(&nic->txs, qp->txs_id);
 	nic_tx_kick(nic);
 }
 
 static sim_time_t earliest_ready(struct nic *nic)
 {
-	sim_time_t t = SIM_TIME_MAX;
-	if (nic->resp_q->len)
+	sim_time_t t = txs_earliest(&nic->txs);
+	if (nic->resp_q->len &&
+	    g_array_index(nic->resp_q, struct resp_pkt, 0).ready < t)
 		t = g_array_index(nic->resp_q, struct resp_pkt, 0).ready;
-	for (struct nic_qp *q = nic->act_head; q; q = q->act_next)
-		if (q->tx_count && q->txring[q->tx_head].ready < t)
-			t = q->txring[q->tx_head].ready;
 	return t;
 }
 
@@ -409,24 +401,6 @@ static inline void nic_transmit(struct nic *nic, struct pkt *p)
 	link_transmit(nic->link, nic->link_end, p);
 }
 
-/* Remove QPs with nothing prepared from the head of the active list. */
-static void act_unlink_empty(struct nic *nic)
-{
-	struct nic_qp **pp = &nic->act_head, *last = NULL;
-	while (*pp) {
-		struct nic_qp *q = *pp;
-		if (!q->tx_count) {
-			*pp = q->act_next;
-			q->active = false;
-			q->act_next = NULL;
-		} else {
-			last = q;
-			pp = &q->act_next;
-		}
-	}
-	nic->act_tail = last;
-}
-
 static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
 {
 	struct nic *nic = obj;
@@ -444,23 +418,16 @@ static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
 		nic_tx_kick(nic);
 		return;
 	}
-	/* round-robin: the first ready QP goes, then to the tail */
-	struct nic_qp *prev = NULL;
-	for (struct nic_qp *q = nic->act_head; q; prev = q, q = q->act_next) {
-		if (!q->tx_count || q->txring[q->tx_head].ready > now)
-			continue;
-		struct pkt *p = q->txring[q->tx_head].p;
+	/* round robin: the first ready QP goes, then to the back */
+	uint32_t id = txs_pick(&nic->txs, now);
+	if (id != TXS_NONE) {
+		struct nic_qp *q = nic->all_qps->pdata[id];
+		struct pkt *p = nic_tx_at(q, 0)->p;
 		q->tx_head = (q->tx_head + 1) & (q->tx_cap - 1);
 		q->tx_count--;
-		if (q->act_next) { /* move to the tail */
-			if (prev)
-				prev->act_next = q->act_next;
-			else
-				nic->act_head = q->act_next;
-			q->act_next = NULL;
-			nic->act_tail->act_next = q;
-			nic->act_tail = q;
-		}
+		txs_sent(&nic->txs, id);
+		txs_head(&nic->txs, id,
+			 q->tx_count ? nic_tx_at(q, 0)->ready : SIM_TIME_MAX);
 		if (psn_diff(p->psn, q->sent_psn) < 0)
 			(*nic->c_retransmits)++;
 		else
@@ -468,9 +435,8 @@ static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
 		nic_transmit(nic, p);
 		comp_arm_timer(q);
 		req_fill(q);
-		break;
 	}
-	act_unlink_empty(nic);
+	txs_unlink_empty(&nic->txs);
 	nic_tx_kick(nic);
 }
 

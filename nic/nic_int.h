@@ -3,8 +3,9 @@
  *
  * Representation: QPs, MRs and CQs are heap objects found by number/key
  * through radix maps (sim/idmap.h) filled at setup: a packet's QP and
- * memory key are a few array indexings away, never a hash probe.  Send and receive queues are fixed rings
- * sized at creation.  Each QP has a ring of packets its requester prepared
+ * memory key are a few array indexings away, never a hash probe.  Send
+ * and receive queues and CQs are rings grown on demand up to their
+ * depth.  Each QP has a ring of packets its requester prepared
  * ahead of transmission (tx_window deep) with the time each one's payload
  * DMA read completes; the NIC's responder packets (ACK/NAK, read
  * responses) wait in one queue ordered by ready time.  The port
@@ -20,6 +21,7 @@
 #include "nic/nic.h"
 #include "nic/oracle.h"
 #include "nic/packet.h"
+#include "nic/txsched.h"
 #include "sim/idmap.h"
 #include "sim/rng.h"
 #include "sim/stats.h"
@@ -244,9 +246,8 @@ struct nic_qp {
 	bool cur_is_send;
 	uint32_t cur_rq_off;     /* SEND: bytes placed into the RQ WQE */
 
-	/* transmitter round-robin membership */
-	struct nic_qp *act_next;
-	bool active;
+	uint32_t txs_id;         /* member of the NIC's round robin
+				  * (nic/txsched.h): its index in all_qps */
 	uint16_t comp;           /* trace component of the QP's NIC */
 };
 
@@ -279,7 +280,7 @@ struct nic {
 	uint32_t next_qpn, next_key, next_mr_index, next_pd;
 
 	/* transmitter */
-	struct nic_qp *act_head, *act_tail; /* QPs with packets to send */
+	struct txsched txs; /* round robin of the QPs with packets to send */
 	GArray *resp_q;    /* struct resp_pkt, min-heap on ready */
 	uint64_t tx_gen;   /* generation of the armed transmit event */
 	sim_time_t tx_at;  /* time it is armed for, or SIM_TIME_MAX */

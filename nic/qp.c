@@ -73,6 +73,7 @@ void nic_tx_drop(struct nic_qp *qp)
 	for (uint32_t k = 0; k < qp->tx_count; k++)
 		pkt_free(nic->pool, nic_tx_at(qp, k)->p);
 	qp->tx_count = 0;
+	txs_head(&nic->txs, qp->txs_id, SIM_TIME_MAX);
 }
 
 struct nic_pd *nic_alloc_pd(struct nic *nic)
@@ -179,7 +180,9 @@ struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
 	qp->rq_depth = rq_depth;
 	qp->comp = nic->comp;
 	idmap_set(&nic->qps, qp->qpn, qp);
+	qp->txs_id = txs_add(&nic->txs);
 	g_ptr_array_add(nic->all_qps, qp);
+	g_assert(qp->txs_id == nic->all_qps->len - 1);
 	return qp;
 }
 

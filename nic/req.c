@@ -112,7 +112,8 @@ static void push_tx(struct nic_qp *qp, struct pkt *p, sim_time_t ready)
 	struct txslot *s = nic_tx_at(qp, qp->tx_count);
 	s->p = p;
 	s->ready = ready;
-	qp->tx_count++;
+	if (!qp->tx_count++) /* a new first packet */
+		txs_head(&qp->nic->txs, qp->txs_id, ready);
 }
 
 void req_fill(struct nic_qp *qp)
