@@ -4,10 +4,16 @@
  *
  * Transmitter: one armed event per port (generation-tagged: re-arming
  * earlier bumps the generation and stale events do nothing).  At each
- * firing it sends at most one packet: the oldest ready responder packet
- * (ACK/NAK, read response), else the next ready packet of the active QPs
- * in round-robin order, and re-arms at the end of serialization.  A packet
- * becomes ready when its payload DMA read completes.
+ * firing it sends at most one packet and re-arms at the end of
+ * serialization.  Two engines compete for the port: the responder (its
+ * ACKs/NAKs and READ responses, oldest ready first) and the requester
+ * (the QPs' prepared packets, round robin among the QPs whose packet is
+ * ready: nic/txsched.h).  When both have a packet ready they are served
+ * by deficit round robin in wire bytes (Shreedhar & Varghese, SIGCOMM'95)
+ * with quanta resp_weight and req_weight x 4 KiB, so neither starves the
+ * other and a host serving READs keeps its share for its own requests;
+ * an engine with nothing ready takes no turn (work conserving).  A
+ * packet becomes ready when its payload DMA read completes.
  */
 #include "nic/nic_int.h"
 
@@ -97,6 +103,18 @@ static const struct param nic_tab[] = {
 	  "suspended; past it they get RNR NAKs",
 	  "estimate: 256 KiB of on-chip buffer at 4 KiB MTU", NULL, 0,
 	  1 << 20 },
+	{ "resp_weight", PT_COUNT, "1", offsetof(struct nic_config, resp_weight),
+	  "share of the port the responder engine (ACKs, NAKs, READ "
+	  "responses) gets when the requester has packets ready too: the "
+	  "two are served by deficit round robin in wire bytes, weight x "
+	  "4 KiB per turn",
+	  "estimate: no vendor documents the arbitration; equal shares, as "
+	  "soft-RoCE's requester and responder tasks share the port with no "
+	  "priority", NULL, 1, 1000 },
+	{ "req_weight", PT_COUNT, "1", offsetof(struct nic_config, req_weight),
+	  "share of the port the requester engine (the QPs' requests and "
+	  "data) gets when the responder has packets ready too",
+	  "estimate: as resp_weight", NULL, 1, 1000 },
 	{ "reg_page_time", PT_TIME, "50ns",
 	  offsetof(struct nic_config, reg_page_time),
 	  "driver time per page to write MTT entries at registration",
@@ -151,6 +169,9 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	nic->all_pds = g_ptr_array_new();
 	nic->resp_q = g_array_new(FALSE, FALSE, sizeof(struct resp_pkt));
 	txs_init(&nic->txs);
+	/* deficit round robin quanta: weight x 4 KiB of wire bytes */
+	nic->arb_quantum[ARB_RESP] = (uint32_t)cfg->resp_weight * 4096;
+	nic->arb_quantum[ARB_REQ] = (uint32_t)cfg->req_weight * 4096;
 	nic->next_qpn = 0x100; /* QPNs below are reserved (IBA QP0/QP1) */
 	nic->next_key = 0x1000;
 	nic->tx_at = SIM_TIME_MAX;
@@ -401,6 +422,40 @@ static inline void nic_transmit(struct nic *nic, struct pkt *p)
 	link_transmit(nic->link, nic->link_end, p);
 }
 
+/*
+ * Which engine sends (ARB_RESP or ARB_REQ): deficit round robin over the
+ * engines with a packet ready (@ready), @bytes the wire size of each
+ * one's packet.  The engine whose turn it is sends while its deficit
+ * covers its packet; then the turn passes and the next engine's deficit
+ * grows by its quantum.  An engine alone keeps the turn, taking new
+ * quanta as its rounds follow one another, and the idle one's deficit is
+ * reset (DRR: an empty queue keeps no credit).
+ */
+static int arb_pick(struct nic *nic, const bool ready[2],
+		    const uint32_t bytes[2])
+{
+	uint32_t *d = nic->arb_deficit;
+	const uint32_t *q = nic->arb_quantum;
+	if (!ready[ARB_RESP] || !ready[ARB_REQ]) {
+		int c = ready[ARB_RESP] ? ARB_RESP : ARB_REQ;
+		d[c ^ 1] = 0;
+		nic->arb_cur = c;
+		while (d[c] < bytes[c])
+			d[c] += q[c];
+		d[c] -= bytes[c];
+		return c;
+	}
+	for (;;) {
+		int c = nic->arb_cur;
+		if (d[c] >= bytes[c]) {
+			d[c] -= bytes[c];
+			return c;
+		}
+		nic->arb_cur = c ^ 1;
+		d[c ^ 1] += q[c ^ 1];
+	}
+}
+
 static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
 {
 	struct nic *nic = obj;
@@ -412,16 +467,26 @@ static void nic_tx_event(struct sim *sim, void *obj, uint64_t gen)
 		nic_tx_kick(nic);
 		return;
 	}
-	if (nic->resp_q->len &&
-	    g_array_index(nic->resp_q, struct resp_pkt, 0).ready <= now) {
-		nic_transmit(nic, resp_pop(nic));
-		nic_tx_kick(nic);
-		return;
-	}
-	/* round robin: the first ready QP goes, then to the back */
+	bool ready[2];
+	uint32_t bytes[2] = { 0, 0 };
+	ready[ARB_RESP] = nic->resp_q->len &&
+		g_array_index(nic->resp_q, struct resp_pkt, 0).ready <= now;
+	if (ready[ARB_RESP])
+		bytes[ARB_RESP] = pkt_wire_bytes(
+			g_array_index(nic->resp_q, struct resp_pkt, 0).p);
+	/* round robin among the QPs: the first ready one */
 	uint32_t id = txs_pick(&nic->txs, now);
-	if (id != TXS_NONE) {
-		struct nic_qp *q = nic->all_qps->pdata[id];
+	struct nic_qp *q = id != TXS_NONE ? nic->all_qps->pdata[id] : NULL;
+	ready[ARB_REQ] = q != NULL;
+	if (q)
+		bytes[ARB_REQ] = pkt_wire_bytes(nic_tx_at(q, 0)->p);
+	if (ready[ARB_RESP] || ready[ARB_REQ]) {
+		if (arb_pick(nic, ready, bytes) == ARB_RESP) {
+			nic_transmit(nic, resp_pop(nic));
+			nic_tx_kick(nic);
+			return;
+		}
+		/* the QP sends, then goes to the back */
 		struct pkt *p = nic_tx_at(q, 0)->p;
 		q->tx_head = (q->tx_head + 1) & (q->tx_cap - 1);
 		q->tx_count--;

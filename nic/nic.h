@@ -53,6 +53,8 @@ struct nic_config {
 				    * the WQE, written by the CPU (BlueFlame) */
 	uint64_t hold_packets;     /* on-NIC buffer for packets to suspended
 				    * pages (suspend/resume policy) */
+	uint64_t resp_weight;      /* port share of the responder engine */
+	uint64_t req_weight;       /* ... and of the requester engine */
 };
 
 /* What the NIC does on a page fault (IOMMU-style page requests or not). */

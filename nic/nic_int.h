@@ -251,6 +251,8 @@ struct nic_qp {
 	uint16_t comp;           /* trace component of the QP's NIC */
 };
 
+enum { ARB_RESP, ARB_REQ };
+
 struct resp_pkt {
 	struct pkt *p;
 	sim_time_t ready;
@@ -281,6 +283,9 @@ struct nic {
 
 	/* transmitter */
 	struct txsched txs; /* round robin of the QPs with packets to send */
+	/* responder/requester arbitration (deficit round robin, bytes) */
+	uint32_t arb_quantum[2], arb_deficit[2];
+	int arb_cur;
 	GArray *resp_q;    /* struct resp_pkt, min-heap on ready */
 	uint64_t tx_gen;   /* generation of the armed transmit event */
 	sim_time_t tx_at;  /* time it is armed for, or SIM_TIME_MAX */
