@@ -429,6 +429,10 @@ START_TEST(vmm_differential)
 			   VMM_VMA_ANON, NULL));
 	ck_assert(vmm_mmap(as, D_FILE, (uint64_t)D_FILE_PAGES << 12,
 			   VMM_PROT_READ, VMM_VMA_FILE, NULL));
+	/* an MR-like range, half in the hot window: vmm_check() holds its
+	 * footprint against a scan after every operation */
+	struct vmm_fp_range *fr = vmm_fp_watch(as, D_ANON + (300 << 12),
+					       (uint64_t)600 << 12);
 	struct dref *d = g_new0(struct dref, 1);
 	for (unsigned i = 0; i < D_ANON_PAGES; i++)
 		d->mapped[i] = true;
@@ -626,6 +630,12 @@ START_TEST(vmm_differential)
 	 * Node 0 fills first (faults prefer it), so moves land on node 1;
 	 * frame_alloc_differential checks the preferred node itself. */
 	ck_assert_uint_gt(numa_moved[0] + numa_moved[1], 0);
+	/* ... and the range saw every kind of page */
+	for (unsigned k = 0; k < VMM_FP_NKINDS; k++)
+		if (k != VMM_FP_COMMITTED)
+			ck_assert_msg(vmm_fp_range_get(fr)->peak[k] > 0,
+				      "no %s page in the watched range",
+				      vmm_fp_names[k]);
 	for (guint j = 0; j < d->pinned->len; j++)
 		vmm_unpin_frames(e.vmm, &g_array_index(d->pinned, uint64_t, j),
 				 1);
@@ -1307,6 +1317,7 @@ START_TEST(reservations)
 	ck_assert(vmm_mmap(as, P, pn * 4096ULL, RW, VMM_VMA_ANON, NULL));
 	ck_assert(vmm_mmap(as, 0x30000000, 4096ULL << 10, RW, VMM_VMA_ANON,
 			   NULL));
+	struct vmm_fp_range *fr = vmm_fp_watch(as, R, rn * 4096ULL);
 	/* twenty real pages, not twenty pages of address space */
 	uint64_t free0 = vmm_free_frames(e.vmm);
 	ck_assert(vmm_commit(as, R, rn * 4096ULL));
@@ -1359,9 +1370,22 @@ START_TEST(reservations)
 	ck_assert_uint_eq(vmm_frame_version(e.vmm, m.pfn), 1000);
 	ck_assert_uint_eq(ctr(&e, "committed_pages"), rn);
 	vmm_check(e.vmm);
+	/* footprints: the range holds its committed pages; the space's
+	 * figures are the host's (one address space, nothing shared) */
+	const struct vmm_fp *rf = vmm_fp_range_get(fr);
+	const struct vmm_fp *af = vmm_as_footprint(as);
+	ck_assert_uint_eq(rf->now[VMM_FP_COMMITTED], rn);
+	ck_assert_uint_eq(rf->now[VMM_FP_RESIDENT], rn);
+	ck_assert_uint_eq(af->now[VMM_FP_RESIDENT], ctr(&e, "resident_pages"));
+	ck_assert_uint_eq(af->now[VMM_FP_COMMITTED], ctr(&e, "committed_pages"));
+	ck_assert_uint_eq(af->now[VMM_FP_SWAPPED], ctr(&e, "swap.pages"));
+	ck_assert_uint_gt(af->now[VMM_FP_SWAPPED], 0);
+	ck_assert_uint_ge(af->peak[VMM_FP_RESIDENT], 1000);
 	/* uncommitted, they can go */
 	vmm_uncommit(as, R, rn * 4096ULL);
 	ck_assert_uint_eq(ctr(&e, "committed_pages"), 0);
+	ck_assert_uint_eq(rf->now[VMM_FP_COMMITTED], 0);
+	ck_assert_uint_eq(rf->peak[VMM_FP_COMMITTED], rn);
 	vmm_reclaim_force(e.vmm, 5000);
 	sim_run(e.sim);
 	uint64_t pfn;

@@ -141,9 +141,10 @@ static void own_frame(struct vmm *vmm, struct vmm_as *as, uint64_t p,
 	if (commit) {
 		f->flags |= FR_COMMIT;
 		(*vmm->c.committed)++;
+		vmm_fp_count(as, va, VMM_FP_COMMITTED, 1);
 	}
 	(*vmm->c.resident)++;
-	as->resident++;
+	vmm_fp_count(as, va, VMM_FP_RESIDENT, 1);
 }
 
 static bool try_huge(struct vmm_fault *f, const struct vmm_vma *v)
@@ -212,7 +213,8 @@ void vmm_fault_start(struct vmm_fault *f)
 					return;
 				}
 				own_frame(vmm, as, d, f->va, false);
-				as->resident--; /* counted when it replaces */
+				/* counted when it replaces */
+				vmm_fp_count(as, f->va, VMM_FP_RESIDENT, -1);
 				f->kind = FK_COW;
 				f->pfn = d;
 				vmm->fa.f[p].flags |= FR_BUSY;
@@ -279,6 +281,9 @@ void vmm_fault_start(struct vmm_fault *f)
 		f->kind = v->kind == VMM_VMA_ANON ? FK_ZERO : FK_CACHE;
 		t = service(vmm, vmm->cfg.minor_fault_time);
 	}
+	if ((pte & PTE_SWAP) && !(pte_pfn(pte) & VMM_REMOTE_SLOT))
+		/* the entry no longer holds the slot (freed as it lands) */
+		vmm_fp_count(as, f->va, VMM_FP_SWAPPED, -1);
 	pt_set(&as->pt, f->va & ~(VMM_PAGE_SIZE - 1),
 	       pte_make(p, PTE_P | PTE_BUSY | (pte & PTE_COMMIT)));
 	sim_schedule_in(vmm->sim, t, &ev_fault_done, vmm->comp, f, 0);
@@ -330,6 +335,7 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		if (*e & PTE_COMMIT) {
 			dst->flags |= FR_COMMIT;
 			(*vmm->c.committed)++;
+			vmm_fp_count(as, iv->start, VMM_FP_COMMITTED, 1);
 		}
 		if (src->map > 1)
 			vmm_sharer_remove(vmm, iv->pfn, as->id,
@@ -373,12 +379,15 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 		for (uint64_t i = 0; i < n; i++) {
 			struct frame *fr = &vmm->fa.f[f->pfn + i];
 			vmm_frame_gone(vmm, f->pfn + i, VMM_FRAME_FREED);
-			if (fr->flags & FR_COMMIT)
+			uint64_t pva = base + (i << VMM_PAGE_SHIFT);
+			if (fr->flags & FR_COMMIT) {
 				(*vmm->c.committed)--;
+				vmm_fp_count(as, pva, VMM_FP_COMMITTED, -1);
+			}
 			(*vmm->c.resident)--;
+			vmm_fp_count(as, pva, VMM_FP_RESIDENT, -1);
 			frame_release(&vmm->fa, f->pfn + i);
 		}
-		as->resident -= n;
 		if (huge)
 			pt_set_huge(&as->pt, base, 0);
 		else
@@ -406,6 +415,8 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 		if ((*e & PTE_COMMIT) && !(fr->flags & FR_COMMIT)) {
 			fr->flags |= FR_COMMIT;
 			(*vmm->c.committed)++;
+			vmm_fp_count_frame(vmm, f->pfn + i, VMM_FP_COMMITTED,
+					   1);
 		}
 	}
 	if (huge)

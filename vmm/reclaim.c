@@ -279,7 +279,9 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 	vmm_trace(vmm, &tk_evict, iv->start, iv->pfn, VMM_PAGE_SIZE,
 		  iv->arg != UINT64_MAX ? "writeback" : "clean");
 	(*vmm->c.resident)--;
-	as->resident--;
+	vmm_fp_count(as, iv->start, VMM_FP_RESIDENT, -1);
+	if (npte & PTE_SWAP)
+		vmm_fp_count(as, iv->start, VMM_FP_SWAPPED, 1);
 	frame_release(&vmm->fa, iv->pfn);
 	pt_set(&as->pt, iv->start, npte);
 	(*vmm->c.reclaim)++;

@@ -199,6 +199,8 @@ void vmm_free(struct vmm *vmm)
 			g_free(g_array_index(as->vmas, struct vmm_vma, j).name);
 		g_array_free(as->vmas, TRUE);
 		g_ptr_array_free(as->subs, TRUE);
+		if (as->fp_ranges)
+			g_ptr_array_free(as->fp_ranges, TRUE);
 		g_free(as->name);
 		g_free(as);
 	}
@@ -312,6 +314,11 @@ struct vmm_as *vmm_as_new(struct vmm *vmm, const char *name)
 uint32_t vmm_as_id(const struct vmm_as *as)
 {
 	return as->id;
+}
+
+uint32_t vmm_as_count(const struct vmm *vmm)
+{
+	return vmm->as_by_id->len;
 }
 
 struct vmm_as *vmm_as_by_id(struct vmm *vmm, uint32_t id)
@@ -601,8 +608,10 @@ void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id,
 		/* the frame passes to another sharer: for the oracle, the
 		 * page it named is gone from it */
 		vmm_frame_gone(vmm, pfn, ev);
-		f->owner = frame_owner_pack(g_array_index(a, uint32_t, 0),
-					    frame_owner_vpn(f->owner));
+		vmm_fp_owner_change(vmm, pfn,
+				    frame_owner_pack(g_array_index(a, uint32_t,
+								   0),
+						     frame_owner_vpn(f->owner)));
 	}
 	if (f->map == 1)
 		g_hash_table_remove(vmm->sharers, &pfn);
@@ -619,16 +628,20 @@ void vmm_unmap_page_now(struct vmm_as *as, uint64_t va, uint64_t *pte,
 	g_assert(*pte & PTE_P);
 	uint64_t p = pte_pfn(*pte);
 	struct frame *f = &vmm->fa.f[p];
-	as->resident--;
+	vmm_fp_count(as, va, VMM_FP_RESIDENT, -1);
 	if (f->map > 1) {
 		vmm_sharer_remove(vmm, p, as->id, ev);
 		f->flags &= (uint8_t)~FR_BUSY;
 	} else {
 		vmm_frame_gone(vmm, p, ev);
-		if (f->flags & FR_COMMIT)
+		if (f->flags & FR_COMMIT) {
 			(*vmm->c.committed)--;
+			vmm_fp_count_frame(vmm, p, VMM_FP_COMMITTED, -1);
+		}
 		(*vmm->c.resident)--;
 		if (f->pin) {
+			/* an orphan: pinned still, but no one's page */
+			vmm_fp_count_frame(vmm, p, VMM_FP_PINNED, -1);
 			f->owner = FRAME_NO_OWNER;
 			f->flags = (uint8_t)((f->flags & (FR_ONLIST | FR_DIRTY)) |
 					     FR_ORPHAN);
@@ -645,8 +658,11 @@ static void drop_nonpresent(struct vmm_as *as, uint64_t va, uint64_t pte)
 {
 	struct vmm *vmm = as->vmm;
 	g_assert(!(pte & PTE_P));
-	if (pte & PTE_SWAP)
+	if (pte & PTE_SWAP) {
+		if (!(pte_pfn(pte) & VMM_REMOTE_SLOT))
+			vmm_fp_count(as, va, VMM_FP_SWAPPED, -1);
 		vmm_swap_free(vmm, pte_pfn(pte));
+	}
 	if (pte & PTE_COMMIT) {
 		g_assert(vmm->reserved > 0);
 		vmm->reserved--;
@@ -832,6 +848,8 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 						vmm, pte_pfn(pte));
 					pt_set(&child->pt, va,
 					       pte_make(s, PTE_SWAP));
+					vmm_fp_count(child, va, VMM_FP_SWAPPED,
+						     1);
 				}
 				continue;
 			}
@@ -861,7 +879,8 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 					df->version = pf->version;
 					df->flags |= FR_DIRTY;
 					(*vmm->c.resident)++;
-					child->resident++;
+					vmm_fp_count(child, va,
+						     VMM_FP_RESIDENT, 1);
 					pt_set(&child->pt, va,
 					       pte_make(d, PTE_P | PTE_W | PTE_D));
 					continue;
@@ -872,7 +891,7 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 				*e = pte;
 			}
 			sharer_add(vmm, p, child->id);
-			child->resident++;
+			vmm_fp_count(child, va, VMM_FP_RESIDENT, 1);
 			pt_set(&child->pt, va,
 			       pte & ~(uint64_t)(PTE_COMMIT | PTE_A));
 		}
@@ -896,8 +915,10 @@ static void pin_frame(struct vmm *vmm, uint64_t p)
 {
 	struct frame *f = &vmm->fa.f[p];
 	g_assert(f->pin < UINT16_MAX);
-	if (f->pin++ == 0)
+	if (f->pin++ == 0) {
 		(*vmm->c.pinned)++;
+		vmm_fp_count_frame(vmm, p, VMM_FP_PINNED, 1);
+	}
 }
 
 static void unpin_frame(struct vmm *vmm, uint64_t p)
@@ -907,6 +928,7 @@ static void unpin_frame(struct vmm *vmm, uint64_t p)
 	if (--f->pin)
 		return;
 	(*vmm->c.pinned)--;
+	vmm_fp_count_frame(vmm, p, VMM_FP_PINNED, -1);
 	if (f->flags & FR_ORPHAN) {
 		f->flags &= (uint8_t)~FR_ORPHAN;
 		vmm_frame_gone(vmm, p, VMM_FRAME_FREED);
@@ -1063,10 +1085,12 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 			}
 		}
 		if (e && level == 2) {
-			struct frame *f = &vmm->fa.f[frame_of_leaf(*e, 2, a)];
+			uint64_t p = frame_of_leaf(*e, 2, a);
+			struct frame *f = &vmm->fa.f[p];
 			if (!(f->flags & FR_COMMIT)) {
 				f->flags |= FR_COMMIT;
 				(*vmm->c.committed)++;
+				vmm_fp_count_frame(vmm, p, VMM_FP_COMMITTED, 1);
 			}
 			continue;
 		}
@@ -1078,6 +1102,8 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 			if (!(f->flags & FR_COMMIT)) {
 				f->flags |= FR_COMMIT;
 				(*vmm->c.committed)++;
+				vmm_fp_count_frame(vmm, pte_pfn(pte),
+						   VMM_FP_COMMITTED, 1);
 			}
 		}
 		pt_set(&as->pt, a, pte | PTE_COMMIT);
@@ -1096,10 +1122,13 @@ void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len)
 	     a = pt_next(&as->pt, a + VMM_PAGE_SIZE, end, &level)) {
 		uint64_t *e = pt_leaf(&as->pt, a, false, &level);
 		if (level == 2) {
-			struct frame *f = &vmm->fa.f[frame_of_leaf(*e, 2, a)];
+			uint64_t p = frame_of_leaf(*e, 2, a);
+			struct frame *f = &vmm->fa.f[p];
 			if (f->flags & FR_COMMIT) {
 				f->flags &= (uint8_t)~FR_COMMIT;
 				(*vmm->c.committed)--;
+				vmm_fp_count_frame(vmm, p, VMM_FP_COMMITTED,
+						   -1);
 			}
 			continue;
 		}
@@ -1110,6 +1139,8 @@ void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len)
 			if (f->flags & FR_COMMIT) {
 				f->flags &= (uint8_t)~FR_COMMIT;
 				(*vmm->c.committed)--;
+				vmm_fp_count_frame(vmm, pte_pfn(*e),
+						   VMM_FP_COMMITTED, -1);
 			}
 			*e &= ~(uint64_t)PTE_COMMIT;
 		} else {
@@ -1175,7 +1206,16 @@ void vmm_check(struct vmm *vmm)
 			n++;
 			ptes++;
 		}
-		g_assert_cmpuint(n, ==, as->resident);
+		g_assert_cmpuint(n, ==, as->fp.now[VMM_FP_RESIDENT]);
+		/* the footprints kept as things change are what the page
+		 * table says, for the space and each watched range */
+		uint64_t fp[VMM_FP_NKINDS];
+		vmm_fp_scan(as, 0, 1ULL << VMM_VA_BITS, fp);
+		for (unsigned k = 0; k < VMM_FP_NKINDS; k++) {
+			g_assert_cmpuint(fp[k], ==, as->fp.now[k]);
+			g_assert_cmpuint(as->fp.peak[k], >=, as->fp.now[k]);
+		}
+		vmm_fp_check_ranges(as);
 	}
 	g_assert_cmpuint(reserved, ==, vmm->reserved);
 	g_assert_cmpuint(ptes, ==, mapped);

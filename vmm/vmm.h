@@ -112,6 +112,8 @@ struct vmm_as *vmm_as_new(struct vmm *vmm, const char *name);
 void vmm_as_free(struct vmm_as *as);
 uint32_t vmm_as_id(const struct vmm_as *as);
 struct vmm_as *vmm_as_by_id(struct vmm *vmm, uint32_t id);
+/* Address spaces made so far: ids 1 .. vmm_as_count(). */
+uint32_t vmm_as_count(const struct vmm *vmm);
 struct vmm_as *vmm_as_find(struct vmm *vmm, const char *name);
 struct vmm *vmm_as_vmm(const struct vmm_as *as);
 const char *vmm_as_name(const struct vmm_as *as);
@@ -201,6 +203,31 @@ uint32_t vmm_frame_pins(const struct vmm *vmm, uint64_t pfn);
  */
 bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len);
 void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len);
+/* ---- footprints (vmm/footprint.c) ---- */
+
+/* Pages an address space, or a watched range of one, holds, now and at
+ * the peak: resident (a frame attached), pinned and committed (its own
+ * frames that are), swapped (its entry holds a local swap slot; the
+ * host's vmm.swap.pages also counts the slots of writebacks and swap-ins
+ * in flight, whose pages are resident meanwhile). */
+enum vmm_fp_kind { VMM_FP_RESIDENT, VMM_FP_PINNED, VMM_FP_COMMITTED,
+		   VMM_FP_SWAPPED, VMM_FP_NKINDS };
+extern const char *const vmm_fp_names[]; /* "resident", ... */
+struct vmm_fp {
+	uint64_t now[VMM_FP_NKINDS];
+	uint64_t peak[VMM_FP_NKINDS];
+};
+const struct vmm_fp *vmm_as_footprint(const struct vmm_as *as);
+/* Keep the footprint of [va, va+len) of @as from now on (an MR's; the
+ * peak starts at what it holds now).  The address space owns it. */
+struct vmm_fp_range;
+struct vmm_fp_range *vmm_fp_watch(struct vmm_as *as, uint64_t va,
+				  uint64_t len);
+const struct vmm_fp *vmm_fp_range_get(const struct vmm_fp_range *r);
+/* The same figures counted from the page table now (no peak). */
+void vmm_fp_scan(struct vmm_as *as, uint64_t va, uint64_t len,
+		 uint64_t out[VMM_FP_NKINDS]);
+
 /* Is the page of @va committed (a frame reserved or held for it)? */
 bool vmm_page_committed(struct vmm_as *as, uint64_t va);
 /* The frame of @va if present, without touching accessed/dirty bits

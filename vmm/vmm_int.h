@@ -34,8 +34,20 @@ struct vmm_as {
 	GArray *vmas;      /* struct vmm_vma, sorted by start */
 	struct pt pt;
 	GPtrArray *subs;   /* struct vmm_sub * */
-	uint64_t resident; /* pages with a frame attached */
+	struct vmm_fp fp;  /* its footprint (vmm/footprint.c) */
+	GPtrArray *fp_ranges; /* struct vmm_fp_range *, watched, or NULL */
 };
+
+/* Footprint accounting (vmm/footprint.c): page @va of @as changed @k by
+ * @d; a frame's change goes to its owner; a frame that passes to
+ * another owner takes its pinned and committed state along. */
+void vmm_fp_count(struct vmm_as *as, uint64_t va, enum vmm_fp_kind k,
+		  int64_t d);
+void vmm_fp_count_frame(struct vmm *vmm, uint64_t pfn, enum vmm_fp_kind k,
+			int64_t d);
+void vmm_fp_owner_change(struct vmm *vmm, uint64_t pfn, uint64_t new_owner);
+/* vmm_check(): every watched range of @as holds what a scan counts. */
+void vmm_fp_check_ranges(struct vmm_as *as);
 
 struct vmm_sub {
 	struct vmm_as *as;

@@ -258,6 +258,10 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 			       NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_READ;
 		s->reg->state = WL_REG_RUNNING;
 		s->reg->start = sim_now(app->w->sim);
+		s->reg->fp = s == &app->s && app->implicit
+				     ? vmm_as_footprint(s->as)
+				     : vmm_fp_range_get(vmm_fp_watch(
+					       s->as, s->buf, s->len));
 		if (s == &app->s && app->implicit)
 			/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
 			nic_reg_mr(s->pd, s->as, 0, UINT64_MAX,

@@ -55,6 +55,8 @@ struct workload_common {
 /* A memory registration a workload made (client and server MR of an
  * RDMA workload), as the summary reports it: when it started and ended,
  * or that it never ended or failed, and why. */
+struct vmm_fp;
+
 enum workload_reg_state {
 	WL_REG_NOT_STARTED, /* the workload had not begun by the end */
 	WL_REG_RUNNING,     /* unfinished at the end of the run */
@@ -74,6 +76,10 @@ struct workload_reg {
 	sim_time_t start, end; /* end: when it finished or failed */
 	int status;          /* 0, or the driver's -errno */
 	char *reason;        /* why it failed (g_free), or NULL */
+	/* pages the MR's range holds, now and at the peak (vmm.h): watched
+	 * from its registration on; an implicit MR's is its address
+	 * space's */
+	const struct vmm_fp *fp;
 };
 #define WORKLOAD_MAX_REGS 2
 

@@ -557,62 +557,87 @@ static char **compare_string_cells(const struct compare_result *r,
 	return cells;
 }
 
-/* One row per MR a workload registered (its registrations array): the
- * time it took in ms, "unfinished" when it had not ended by the end of
- * the run, "failed", "not started". */
-static void compare_registration_rows(const struct compare_result *r,
-				      GPtrArray *lines)
+/* Every MR a run registered, in the order they first appear: workload
+ * name and index in its registrations array, and a label. */
+struct compare_mr {
+	char *workload;
+	guint idx;
+	char *label; /* "bw server MR on b" */
+};
+
+static void compare_mr_free(struct compare_mr *m)
 {
-	GPtrArray *labels = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+	g_free(m->workload);
+	g_free(m->label);
+	g_free(m);
+}
+
+static GPtrArray *compare_mrs(const struct compare_result *r)
+{
+	GPtrArray *v = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)compare_mr_free);
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct json_value *wls = json_get(r->summary[i],
 							"workloads");
 		for (guint k = 0; wls && wls->type == JSON_OBJ &&
 				  k < wls->keys->len; k++) {
+			const char *wname = wls->keys->pdata[k];
 			const struct json_value *regs =
 				json_get(wls->items->pdata[k], "registrations");
 			for (guint j = 0; regs && regs->type == JSON_ARR &&
 					  j < regs->items->len; j++) {
+				bool seen = false;
+				for (guint x = 0; x < v->len && !seen; x++) {
+					const struct compare_mr *m = v->pdata[x];
+					seen = !strcmp(m->workload, wname) &&
+					       m->idx == j;
+				}
+				if (seen)
+					continue;
 				const struct json_value *g = regs->items->pdata[j];
 				const struct json_value *side = json_get(g, "side");
 				const struct json_value *host = json_get(g, "host");
-				char *key = g_strdup_printf(
-					"%s/%u", (char *)wls->keys->pdata[k], j);
-				bool seen = false;
-				for (guint x = 0; x < keys->len && !seen; x++)
-					seen = !strcmp(keys->pdata[x], key);
-				if (seen) {
-					g_free(key);
-					continue;
-				}
-				g_ptr_array_add(keys, key);
-				g_ptr_array_add(labels, g_strdup_printf(
-					"%s %s MR on %s ms",
-					(char *)wls->keys->pdata[k],
+				struct compare_mr *m = g_new0(struct compare_mr, 1);
+				m->workload = g_strdup(wname);
+				m->idx = j;
+				m->label = g_strdup_printf(
+					"%s %s MR on %s", wname,
 					side && side->type == JSON_STR ? side->str : "?",
-					host && host->type == JSON_STR ? host->str : "?"));
+					host && host->type == JSON_STR ? host->str : "?");
+				g_ptr_array_add(v, m);
 			}
 		}
 	}
-	if (keys->len)
+	return v;
+}
+
+/* That MR's registration object in run @i, or NULL. */
+static const struct json_value *compare_mr_get(const struct compare_result *r,
+					       unsigned i,
+					       const struct compare_mr *m)
+{
+	const struct json_value *regs = json_get(
+		json_get(json_get(r->summary[i], "workloads"), m->workload),
+		"registrations");
+	return regs && regs->type == JSON_ARR && m->idx < regs->items->len
+		       ? regs->items->pdata[m->idx]
+		       : NULL;
+}
+
+/* One row per MR a workload registered: the time it took in ms,
+ * "unfinished" when it had not ended by the end of the run, "failed",
+ * "not started". */
+static void compare_registration_rows(const struct compare_result *r,
+				      GPtrArray *lines)
+{
+	GPtrArray *mrs = compare_mrs(r);
+	if (mrs->len)
 		compare_heading(lines, g_strdup("registration"));
-	for (guint x = 0; x < keys->len; x++) {
-		const char *key = keys->pdata[x];
-		const char *slash = strrchr(key, '/');
-		char *wname = g_strndup(key, (gsize)(slash - key));
-		guint j = (guint)atoi(slash + 1);
+	for (guint x = 0; x < mrs->len; x++) {
+		const struct compare_mr *m = mrs->pdata[x];
 		char **cells = compare_cells_new(r->n);
 		for (unsigned i = 0; i < r->n; i++) {
-			const struct json_value *regs = json_get(
-				json_get(json_get(r->summary[i], "workloads"),
-					 wname),
-				"registrations");
-			const struct json_value *g =
-				regs && regs->type == JSON_ARR &&
-						j < regs->items->len
-					? regs->items->pdata[j]
-					: NULL;
+			const struct json_value *g = compare_mr_get(r, i, m);
 			const struct json_value *st = json_get(g, "state");
 			const struct json_value *t = json_get(g, "time_ps");
 			if (st && st->type == JSON_STR &&
@@ -624,11 +649,121 @@ static void compare_registration_rows(const struct compare_result *r,
 			else
 				cells[i] = g_strdup("-");
 		}
-		compare_add(lines, labels->pdata[x], cells);
-		g_free(wname);
+		char *label = g_strdup_printf("%s ms", m->label);
+		compare_add(lines, label, cells);
+		g_free(label);
 	}
-	g_ptr_array_free(keys, TRUE);
-	g_ptr_array_free(labels, TRUE);
+	g_ptr_array_free(mrs, TRUE);
+}
+
+/* Rows "LABEL KIND" with cells "now / peak" from each run's footprint
+ * object (get() finds it in run i), for the kinds some run has. */
+static void compare_fp_rows(const struct compare_result *r, GPtrArray *lines,
+			    const char *label,
+			    const struct json_value *(*get)(
+				    const struct compare_result *, unsigned,
+				    const void *),
+			    const void *key)
+{
+	static const char *const kinds[] = { "resident", "pinned",
+					     "committed", "swapped" };
+	for (unsigned k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		char *peak = g_strdup_printf("%s_peak", kinds[k]);
+		char **cells = compare_cells_new(r->n);
+		bool any = false;
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *fp = get(r, i, key);
+			const struct json_value *now = json_get(fp, kinds[k]);
+			const struct json_value *pk = json_get(fp, peak);
+			if (now && now->type == JSON_NUM && pk &&
+			    pk->type == JSON_NUM) {
+				cells[i] = g_strdup_printf(
+					"%.0f / %.0f", figures_num(now),
+					figures_num(pk));
+				any = any || figures_num(pk) > 0;
+			} else {
+				cells[i] = g_strdup("-");
+			}
+		}
+		if (any) {
+			char *l = g_strdup_printf("%s %s", label, kinds[k]);
+			compare_add(lines, l, cells);
+			g_free(l);
+		} else {
+			g_strfreev(cells);
+		}
+		g_free(peak);
+	}
+}
+
+static const struct json_value *compare_mr_fp(const struct compare_result *r,
+					      unsigned i, const void *key)
+{
+	return json_get(compare_mr_get(r, i, key), "footprint");
+}
+
+/* address_spaces element of run @i named @key ("HOST NAME") */
+static const struct json_value *compare_space_fp(const struct compare_result *r,
+						 unsigned i, const void *key)
+{
+	const struct json_value *v = json_get(r->summary[i], "address_spaces");
+	for (guint k = 0; v && v->type == JSON_ARR && k < v->items->len; k++) {
+		const struct json_value *s = v->items->pdata[k];
+		const struct json_value *h = json_get(s, "host");
+		const struct json_value *n = json_get(s, "name");
+		if (!h || h->type != JSON_STR || !n || n->type != JSON_STR)
+			continue;
+		char *name = g_strdup_printf("%s %s", h->str, n->str);
+		bool match = !strcmp(name, key);
+		g_free(name);
+		if (match)
+			return json_get(s, "footprint");
+	}
+	return NULL;
+}
+
+/* Pages each MR and each address space held at the end and at the peak. */
+static void compare_footprint_rows(const struct compare_result *r,
+				   GPtrArray *lines)
+{
+	compare_heading(lines, g_strdup("memory per MR and address space "
+					"(pages, end / peak)"));
+	GPtrArray *mrs = compare_mrs(r);
+	for (guint x = 0; x < mrs->len; x++) {
+		const struct compare_mr *m = mrs->pdata[x];
+		compare_fp_rows(r, lines, m->label, compare_mr_fp, m);
+	}
+	g_ptr_array_free(mrs, TRUE);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *v = json_get(r->summary[i],
+						      "address_spaces");
+		for (guint k = 0; v && v->type == JSON_ARR && k < v->items->len;
+		     k++) {
+			const struct json_value *h = json_get(v->items->pdata[k],
+							      "host");
+			const struct json_value *n = json_get(v->items->pdata[k],
+							      "name");
+			if (!h || h->type != JSON_STR || !n || n->type != JSON_STR)
+				continue;
+			char *name = g_strdup_printf("%s %s", h->str, n->str);
+			bool seen = false;
+			for (guint j = 0; j < names->len && !seen; j++)
+				seen = !strcmp(names->pdata[j], name);
+			if (seen)
+				g_free(name);
+			else
+				g_ptr_array_add(names, name);
+		}
+	}
+	for (guint j = 0; j < names->len; j++) {
+		char *label = g_strdup_printf("space %s",
+					      (char *)names->pdata[j]);
+		compare_fp_rows(r, lines, label, compare_space_fp,
+				names->pdata[j]);
+		g_free(label);
+	}
+	g_ptr_array_free(names, TRUE);
 }
 
 /* The "migration" object of the summaries, when a run has one. */
@@ -701,6 +836,7 @@ void compare_table(const struct compare_result *r, FILE *out)
 		if (cells)
 			compare_add(lines, row->label, cells);
 	}
+	compare_footprint_rows(r, lines);
 	compare_migration_rows(r, lines);
 	compare_heading(lines, g_strdup("oracle"));
 	compare_oracle_rows(r, lines);

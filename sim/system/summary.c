@@ -46,6 +46,7 @@
 #include "sim/stats.h"
 #include "sim/system/migrate.h"
 #include "sim/units.h"
+#include "vmm/vmm.h"
 #include "sim/system/summary.h"
 #include "sim/system/system_int.h"
 #include "sim/version.h"
@@ -218,6 +219,81 @@ static void summary_regs_text(struct system *sys, FILE *out)
 	}
 }
 
+static void fp_cell(FILE *out, const struct vmm_fp *fp, unsigned k)
+{
+	char b[48];
+	g_snprintf(b, sizeof(b), "%" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT,
+		   fp->now[k], fp->peak[k]);
+	fprintf(out, " %21s", b);
+}
+
+/* Per MR and per address space: pages held now and at the peak. */
+static void summary_memory_text(struct system *sys, FILE *out)
+{
+	fprintf(out, "\nmemory (pages, now / peak)          ");
+	for (unsigned k = 0; k < VMM_FP_NKINDS; k++)
+		fprintf(out, " %21s", vmm_fp_names[k]);
+	fputc('\n', out);
+	for (guint i = 0; i < sys->workloads->len; i++) {
+		struct workload *w = sys->workloads->pdata[i];
+		for (unsigned r = 0; r < w->res.nregs; r++) {
+			const struct workload_reg *g = &w->res.regs[r];
+			if (!g->fp)
+				continue;
+			char *label = g_strdup_printf("MR %s %s on %s", w->name,
+						      g->side, g->host);
+			fprintf(out, "  %-34s", label);
+			g_free(label);
+			for (unsigned k = 0; k < VMM_FP_NKINDS; k++)
+				fp_cell(out, g->fp, k);
+			fputc('\n', out);
+		}
+	}
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		for (uint32_t id = 1; id <= vmm_as_count(h->vmm); id++) {
+			struct vmm_as *as = vmm_as_by_id(h->vmm, id);
+			char *label = g_strdup_printf("space %s %s", h->name,
+						      vmm_as_name(as));
+			fprintf(out, "  %-34s", label);
+			g_free(label);
+			for (unsigned k = 0; k < VMM_FP_NKINDS; k++)
+				fp_cell(out, vmm_as_footprint(as), k);
+			fputc('\n', out);
+		}
+	}
+}
+
+static void fp_json(struct json_writer *w, const char *key,
+		    const struct vmm_fp *fp)
+{
+	json_obj_begin(w, key);
+	for (unsigned k = 0; k < VMM_FP_NKINDS; k++) {
+		char *peak = g_strdup_printf("%s_peak", vmm_fp_names[k]);
+		json_u64(w, vmm_fp_names[k], fp->now[k]);
+		json_u64(w, peak, fp->peak[k]);
+		g_free(peak);
+	}
+	json_obj_end(w);
+}
+
+static void summary_spaces_json(struct json_writer *w, struct system *sys)
+{
+	json_arr_begin(w, "address_spaces");
+	for (guint i = 0; i < sys->hosts->len; i++) {
+		struct host *h = sys->hosts->pdata[i];
+		for (uint32_t id = 1; id <= vmm_as_count(h->vmm); id++) {
+			struct vmm_as *as = vmm_as_by_id(h->vmm, id);
+			json_obj_begin(w, NULL);
+			json_str(w, "host", h->name);
+			json_str(w, "name", vmm_as_name(as));
+			fp_json(w, "footprint", vmm_as_footprint(as));
+			json_obj_end(w);
+		}
+	}
+	json_arr_end(w);
+}
+
 GPtrArray *system_warnings(struct system *sys)
 {
 	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
@@ -347,6 +423,7 @@ void system_summary_text(struct system *sys, FILE *out)
 	if (sys->workloads->len)
 		summary_workloads_text(sys, out);
 	summary_regs_text(sys, out);
+	summary_memory_text(sys, out);
 	unsigned n;
 	const struct stat_entry **v = stats_sorted(sim->stats, &n);
 	fprintf(out, "\ncounters\n");
@@ -523,6 +600,10 @@ static void summary_regs_json(struct json_writer *w, const struct workload *wl,
 			json_str(w, "error", g->reason);
 		else
 			json_null(w, "error");
+		if (g->fp)
+			fp_json(w, "footprint", g->fp);
+		else
+			json_null(w, "footprint");
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -604,6 +685,7 @@ char *system_summary_json(struct system *sys, bool pretty)
 	json_obj_end(&w);
 	if (sys->mig)
 		migration_summary_json(sys->mig, &w);
+	summary_spaces_json(&w, sys);
 	GPtrArray *warn = system_warnings(sys);
 	json_arr_begin(&w, "warnings");
 	for (guint i = 0; i < warn->len; i++)
