@@ -252,6 +252,23 @@ expect 4 "compare --strict with a failed registration" -- "$ODPSIM" compare "$tm
 has "$tmp/err" "^odpsim: compare --strict: suspend: warning: workload bw (write_bw): registration of its client MR on host a (suspend, 96MiB) failed" "compare names the policy of a warning"
 has "$tmp/out" "^  bw server MR on b ms *failed *[0-9.]*$" "compare's registration row says failed"
 
+# migration windows: each peer's stall and RNR NAKs from the freeze until
+# the host served again; pre-copy's downtime target missed; a fallback to
+# stop-copy; a max_downtime below the quiesce is a warning
+expect 0 "pre-copy window" -- "$ODPSIM" run workloads/migrate_precopy.ini --duration 25ms
+has "$tmp/out" "^  downtime target missed (92.1 us > 20.0 us)$" "downtime target miss reported"
+has "$tmp/out" "^  window: frozen at 0.022809 s, served again at 0.022902 s (92.1 us)$" "migration window"
+has "$tmp/out" "^  bw (write_bw) from p1: stalled 0.105 ms (last completion 0.022807 s, next 0.022912 s), 0 completed in the window, p1 received 4 RNR NAKs in it$" "peer stall and RNR NAKs in the window"
+has "$tmp/out" "^  puts (kv) from p2: stalled" "every peer reported"
+has "$tmp/err" "^odpsim: warning: migration srv -> spare (pre-copy): max_downtime = 20.0 us is below this run's quiesce alone (63.0 us" "max_downtime below the quiesce warned"
+expect 0 "pre-copy fallback" -- "$ODPSIM" run workloads/migrate_precopy.ini --duration 25ms --set migration.max_rounds=1 --set migration.max_downtime=1us --json
+has "$tmp/out" '"fell_back_to_stop_copy":true,"fallback_dirty_send_ps":[1-9][0-9]*,"downtime_target_ps":1000000,"downtime_target_missed":true' "fallback and target miss in JSON"
+expect 0 "pre-copy fallback (text)" -- "$ODPSIM" run workloads/migrate_precopy.ini --duration 25ms --set migration.max_rounds=1 --set migration.max_downtime=1us
+has "$tmp/out" "^  fell back to stop-copy after 1 round: the pages still dirty would have taken [0-9.]* us to send (max_downtime 1.0 us)$" "fallback in the text block"
+expect 0 "pre-copy that meets its target" -- "$ODPSIM" run workloads/migrate_precopy.ini --duration 25ms --set migration.max_downtime=1ms
+grep -q "target missed" "$tmp/out" && no "a met target is not reported missed" || ok
+[ -s "$tmp/err" ] && no "no warning when max_downtime is above the quiesce: $(head -1 "$tmp/err")" || ok
+
 # --format perftest: the blocks of ib_write_bw and ib_read_lat, read by a
 # parser that knows perftest's column names (src/perftest_parameters.h:
 # RESULT_FMT_G and RESULT_FMT_LAT)

@@ -106,6 +106,9 @@ struct workload_result {
 	bool latency_test;
 	struct workload_reg regs[WORKLOAD_MAX_REGS];
 	unsigned nregs;
+	/* the first completion at or after @mark (0: none yet); a migration
+	 * sets the mark when its host serves again */
+	sim_time_t mark, after_mark;
 	/* The measurement window (from, until]: completed, bytes and the
 	 * latency histogram count only operations that complete inside it;
 	 * from = until = 0 is no window (everything counts, and the rates
@@ -126,6 +129,8 @@ static inline bool workload_result_complete(struct workload_result *r,
 					    sim_time_t now, uint64_t bytes)
 {
 	r->last = now;
+	if (r->mark && !r->after_mark && now >= r->mark)
+		r->after_mark = now;
 	if ((r->from && now <= r->from) || (r->until && now > r->until)) {
 		r->outside++;
 		return false;

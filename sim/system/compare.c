@@ -548,6 +548,8 @@ static char **compare_string_cells(const struct compare_result *r,
 		const struct json_value *v = json_path(r->summary[i], key);
 		if (v && v->type == JSON_STR)
 			cells[i] = g_strdup(v->str);
+		else if (v && v->type == JSON_BOOL)
+			cells[i] = g_strdup(v->b ? "yes" : "no");
 		else if (v && v->type == JSON_NUM && fmt)
 			cells[i] = g_strdup_printf(fmt,
 						   figures_num(v) * scale);
@@ -787,6 +789,8 @@ static void compare_migration_rows(const struct compare_result *r,
 		{ "pages pushed", "pages_pushed", "%.0f", 1 },
 		{ "remote faults", "remote_faults", "%.0f", 1 },
 		{ "NIC state bytes", "nic_state_bytes", "%.0f", 1 },
+		{ "fell back to stop-copy", "fell_back_to_stop_copy", NULL, 0 },
+		{ "downtime target missed", "downtime_target_missed", NULL, 0 },
 		{ "state at end", "state", NULL, 0 },
 	};
 	bool any = false;
@@ -802,6 +806,60 @@ static void compare_migration_rows(const struct compare_result *r,
 						 f[k].scale));
 		g_free(path);
 	}
+	/* each peer in the freeze-to-served-again window */
+	GPtrArray *names = g_ptr_array_new();
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct json_value *p = json_path(r->summary[i],
+						       "migration.peers");
+		for (guint k = 0; p && p->type == JSON_ARR && k < p->items->len;
+		     k++) {
+			const struct json_value *n = json_get(p->items->pdata[k],
+							      "workload");
+			bool seen = !n || n->type != JSON_STR;
+			for (guint j = 0; j < names->len && !seen; j++)
+				seen = !strcmp(names->pdata[j], n->str);
+			if (!seen)
+				g_ptr_array_add(names, n->str);
+		}
+	}
+	static const struct {
+		const char *label, *key, *fmt;
+		double scale;
+	} pf[] = {
+		{ "stall in window ms", "stall_ps", "%.3f", 1e-9 },
+		{ "RNR NAKs in window", "rnr_naks_received_in_window", "%.0f",
+		  1 },
+	};
+	for (guint j = 0; j < names->len; j++)
+		for (unsigned k = 0; k < G_N_ELEMENTS(pf); k++) {
+			char **cells = compare_cells_new(r->n);
+			for (unsigned i = 0; i < r->n; i++) {
+				const struct json_value *p = json_path(
+					r->summary[i], "migration.peers");
+				const struct json_value *v = NULL;
+				for (guint x = 0; p && p->type == JSON_ARR &&
+						  x < p->items->len; x++) {
+					const struct json_value *e =
+						p->items->pdata[x];
+					const struct json_value *n =
+						json_get(e, "workload");
+					if (n && n->type == JSON_STR &&
+					    !strcmp(n->str, names->pdata[j]))
+						v = json_get(e, pf[k].key);
+				}
+				cells[i] = v && v->type == JSON_NUM
+						   ? g_strdup_printf(
+							     pf[k].fmt,
+							     figures_num(v) *
+								     pf[k].scale)
+						   : g_strdup("-");
+			}
+			char *label = g_strdup_printf(
+				"%s %s", (char *)names->pdata[j], pf[k].label);
+			compare_add(lines, label, cells);
+			g_free(label);
+		}
+	g_ptr_array_free(names, TRUE);
 }
 
 void compare_table(const struct compare_result *r, FILE *out)

@@ -55,6 +55,7 @@
 #include "sim/trace.h"
 #include "sim/units.h"
 #include "vmm/vmm.h"
+#include "workloads/workload.h"
 
 const char *const migration_policy_names[] = { "stop-copy", "pre-copy",
 					       "post-copy", NULL };
@@ -140,8 +141,26 @@ static const char *const mig_state_names[] = { "IDLE", "PRECOPY", "QUIESCE",
 					       "STOPCOPY", "POSTCOPY",
 					       "DONE" };
 
+/* A workload with a side on the migrated host, and what it saw of the
+ * window from the freeze until the host served again. */
+struct mig_peer {
+	struct workload *w;
+	const char *host;         /* its other side's host */
+	uint64_t *rnr_rx;         /* that host's nic.rnr_naks_received */
+	sim_time_t last_before;   /* its last completion before the window
+				   * ended (the freeze, then the end) */
+	bool any_before;
+	uint64_t done_freeze, done_served; /* completions so far, at each end */
+	uint64_t rnr_freeze, rnr_served;
+	bool closed;              /* the window's end was recorded */
+};
+
 struct migration {
 	struct sim *sim;
+	GPtrArray *workloads;   /* the system's, to find the peers */
+	struct mig_peer *peers;
+	unsigned npeers;
+	sim_time_t fallback_left; /* what the dirty pages would have taken */
 	struct migration_config cfg;
 	struct host *src, *dst; /* the migrated host's struct, the spare's */
 	struct nic *src_nic;    /* the hardware each had at the start */
@@ -328,8 +347,10 @@ static void round_done(struct migration *m)
 	if (left <= m->cfg.max_downtime || *m->c_rounds >= m->cfg.max_rounds) {
 		/* converged, or dirtied faster than sent (fall back to
 		 * stop-copy): the rest goes while stopped */
-		if (left > m->cfg.max_downtime)
+		if (left > m->cfg.max_downtime) {
 			*m->c_fallback = 1;
+			m->fallback_left = left;
+		}
 		m->carry = dirty;
 		freeze(m);
 		return;
@@ -339,11 +360,64 @@ static void round_done(struct migration *m)
 
 /* ---- stop: freeze, quiesce, the last pages and the NIC state ---- */
 
+static uint64_t peer_done(const struct workload *w)
+{
+	return w->res.completed + w->res.outside;
+}
+
+/* The workloads with a side on the migrated host, as the freeze starts. */
+static void peers_freeze(struct migration *m)
+{
+	m->peers = g_new0(struct mig_peer, m->workloads->len);
+	for (guint i = 0; i < m->workloads->len; i++) {
+		struct workload *w = m->workloads->pdata[i];
+		const char *other = NULL;
+		bool ours = false;
+		for (unsigned k = 0; k < w->res.nregs; k++) {
+			if (!strcmp(w->res.regs[k].host, m->src->name))
+				ours = true;
+			else
+				other = w->res.regs[k].host;
+		}
+		if (!ours)
+			continue;
+		struct mig_peer *p = &m->peers[m->npeers++];
+		p->w = w;
+		p->host = other;
+		if (other)
+			p->rnr_rx = stats_counter(m->sim->stats,
+						  "%s.nic.rnr_naks_received",
+						  other);
+		p->any_before = peer_done(w) > 0;
+		p->last_before = w->res.last;
+		p->done_freeze = peer_done(w);
+		p->rnr_freeze = p->rnr_rx ? *p->rnr_rx : 0;
+	}
+}
+
+/* The window ends (the host serves again, or the run ends first). */
+static void peers_close(struct migration *m, bool served)
+{
+	for (unsigned i = 0; i < m->npeers; i++) {
+		struct mig_peer *p = &m->peers[i];
+		if (p->closed)
+			continue;
+		p->closed = true;
+		p->done_served = peer_done(p->w);
+		p->any_before = peer_done(p->w) > 0;
+		p->last_before = p->w->res.last;
+		p->rnr_served = p->rnr_rx ? *p->rnr_rx : 0;
+		if (served)
+			p->w->res.mark = sim_now(m->sim);
+	}
+}
+
 static void freeze(struct migration *m)
 {
 	mig_set(m, MIG_QUIESCE);
 	m->t_freeze = sim_now(m->sim);
 	m->frozen = true;
+	peers_freeze(m);
 	sim_trace(m->sim, m->comp, &tk_down, TRACE_NONE, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 	nic_migrate_pause(m->src_nic);
@@ -420,6 +494,7 @@ static void served_again(void *ctx, struct nic *nic)
 	struct migration *m = ctx;
 	m->served = true;
 	*m->c_downtime = sim_now(m->sim) - m->t_freeze;
+	peers_close(m, true);
 	sim_trace(m->sim, m->comp, &tk_down_end, TRACE_NONE, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, TRACE_NONE, NULL);
 }
@@ -606,6 +681,7 @@ struct migration *migration_build(struct system *sys, bool *none,
 	*none = false;
 	struct migration *m = g_new0(struct migration, 1);
 	m->sim = sim;
+	m->workloads = sys->workloads;
 	if (!config_fill(sc, &migration_params, &m->cfg, "migration", NULL,
 			 error))
 		goto fail;
@@ -699,6 +775,8 @@ void migration_finish(struct migration *m)
 		*m->c_downtime = now - m->t_freeze;
 		*m->c_blackout = now - m->t_freeze;
 	}
+	if (m->frozen)
+		peers_close(m, false); /* to the end, when not served again */
 }
 
 void migration_free(struct migration *m)
@@ -713,8 +791,58 @@ void migration_free(struct migration *m)
 		g_array_unref(m->carry);
 	if (m->staged)
 		g_hash_table_destroy(m->staged);
+	g_free(m->peers);
 	config_free(&migration_params, &m->cfg);
 	g_free(m);
+}
+
+/* The end of the freeze-to-served-again window (the end of the run when
+ * the host did not serve again). */
+static sim_time_t window_end(const struct migration *m)
+{
+	return m->t_freeze + *m->c_downtime;
+}
+
+/* A peer's stall across the window's end: from its last completion
+ * before the host served again (before the freeze, or inside the window:
+ * ACKs of what landed before the freeze still come; the freeze itself if
+ * it had none) to its first completion after; false when none came
+ * before the end of the run (*stall is then up to the end). */
+static bool peer_stall(const struct migration *m, const struct mig_peer *p,
+		       sim_time_t *stall, sim_time_t *next)
+{
+	sim_time_t from = p->any_before ? p->last_before : m->t_freeze;
+	const struct workload_result *r = &p->w->res;
+	if (m->served && r->after_mark) {
+		*next = r->after_mark;
+		*stall = r->after_mark - from;
+		return true;
+	}
+	*next = 0;
+	*stall = sim_now(m->sim) - from;
+	return false;
+}
+
+/* pre-copy's target: the downtime max_downtime allows */
+static bool target_missed(const struct migration *m)
+{
+	return m->cfg.policy == MP_PRE_COPY && m->frozen &&
+	       *m->c_downtime > m->cfg.max_downtime;
+}
+
+char *migration_warning(const struct migration *m)
+{
+	if (m->cfg.policy != MP_PRE_COPY || !m->frozen ||
+	    m->state == MIG_QUIESCE || *m->c_quiesce <= m->cfg.max_downtime)
+		return NULL;
+	return g_strdup_printf(
+		"migration %s -> %s (pre-copy): max_downtime = %.1f us is "
+		"below this run's quiesce alone (%.1f us: the frozen NIC's DMA "
+		"in flight and driver work end first), so no round can meet "
+		"it; the downtime was %.1f us",
+		m->src->name, m->dst->name,
+		(double)m->cfg.max_downtime / 1e6,
+		(double)*m->c_quiesce / 1e6, (double)*m->c_downtime / 1e6);
 }
 
 void migration_summary_text(const struct migration *m, FILE *out)
@@ -744,6 +872,47 @@ void migration_summary_text(const struct migration *m, FILE *out)
 		" remote faults; NIC state %" G_GUINT64_FORMAT " B\n",
 		*m->c_pages, *m->c_resent, *m->c_final, *m->c_pushed,
 		*m->c_remote, *m->c_state);
+	if (*m->c_fallback)
+		fprintf(out,
+			"  fell back to stop-copy after %" G_GUINT64_FORMAT
+			" round%s: the pages still dirty would have taken %.1f "
+			"us to send (max_downtime %.1f us)\n",
+			*m->c_rounds, *m->c_rounds == 1 ? "" : "s",
+			(double)m->fallback_left / 1e6,
+			(double)m->cfg.max_downtime / 1e6);
+	if (target_missed(m))
+		fprintf(out, "  downtime target missed (%.1f us > %.1f us)\n",
+			(double)*m->c_downtime / 1e6,
+			(double)m->cfg.max_downtime / 1e6);
+	if (!m->frozen)
+		return;
+	fprintf(out, "  window: frozen at %.6f s, %s %.6f s (%.1f us)\n",
+		sim_time_to_s(m->t_freeze),
+		m->served ? "served again at" : "not served again by",
+		sim_time_to_s(window_end(m)), (double)*m->c_downtime / 1e6);
+	for (unsigned i = 0; i < m->npeers; i++) {
+		const struct mig_peer *p = &m->peers[i];
+		sim_time_t stall, next;
+		bool came = peer_stall(m, p, &stall, &next);
+		fprintf(out, "  %s (%s)%s%s: stalled %.3f ms", p->w->name,
+			p->w->ops->type, p->host ? " from " : "",
+			p->host ? p->host : "", (double)stall / 1e9);
+		if (came)
+			fprintf(out, " (last completion %s%.6f s, next %.6f s)",
+				p->any_before ? "" : "none, freeze ",
+				sim_time_to_s(p->any_before ? p->last_before
+							    : m->t_freeze),
+				sim_time_to_s(next));
+		else
+			fprintf(out, " (no completion after the window)");
+		fprintf(out, ", %" G_GUINT64_FORMAT " completed in the window",
+			p->done_served - p->done_freeze);
+		if (p->host)
+			fprintf(out, ", %s received %" G_GUINT64_FORMAT
+				     " RNR NAKs in it",
+				p->host, p->rnr_served - p->rnr_freeze);
+		fputc('\n', out);
+	}
 }
 
 void migration_summary_json(const struct migration *m, struct json_writer *w)
@@ -770,5 +939,43 @@ void migration_summary_json(const struct migration *m, struct json_writer *w)
 	json_u64(w, "remote_faults", *m->c_remote);
 	json_u64(w, "nic_state_bytes", *m->c_state);
 	json_bool(w, "fell_back_to_stop_copy", *m->c_fallback != 0);
+	if (*m->c_fallback)
+		json_u64(w, "fallback_dirty_send_ps", m->fallback_left);
+	else
+		json_null(w, "fallback_dirty_send_ps");
+	if (m->cfg.policy == MP_PRE_COPY) {
+		json_u64(w, "downtime_target_ps", m->cfg.max_downtime);
+		json_bool(w, "downtime_target_missed", target_missed(m));
+	} else {
+		json_null(w, "downtime_target_ps");
+		json_null(w, "downtime_target_missed");
+	}
+	json_arr_begin(w, "peers");
+	for (unsigned i = 0; m->frozen && i < m->npeers; i++) {
+		const struct mig_peer *p = &m->peers[i];
+		sim_time_t stall, next;
+		bool came = peer_stall(m, p, &stall, &next);
+		json_obj_begin(w, NULL);
+		json_str(w, "workload", p->w->name);
+		if (p->host)
+			json_str(w, "host", p->host);
+		else
+			json_null(w, "host");
+		json_u64(w, "stall_ps", stall);
+		if (p->any_before)
+			json_u64(w, "last_before_ps", p->last_before);
+		else
+			json_null(w, "last_before_ps");
+		if (came)
+			json_u64(w, "first_after_ps", next);
+		else
+			json_null(w, "first_after_ps");
+		json_u64(w, "completed_in_window",
+			 p->done_served - p->done_freeze);
+		json_u64(w, "rnr_naks_received_in_window",
+			 p->rnr_served - p->rnr_freeze);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
 	json_obj_end(w);
 }

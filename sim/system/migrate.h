@@ -28,5 +28,8 @@ void migration_finish(struct migration *m);
 void migration_free(struct migration *m);
 void migration_summary_text(const struct migration *m, FILE *out);
 void migration_summary_json(const struct migration *m, struct json_writer *w);
+/* A warning line when pre-copy's max_downtime is below the quiesce the run
+ * needed (it cannot be met), else NULL (g_free). */
+char *migration_warning(const struct migration *m);
 
 #endif

@@ -298,6 +298,9 @@ GPtrArray *system_warnings(struct system *sys)
 {
 	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
 	sim_time_t now = sys->sim->now;
+	char *mw = sys->mig ? migration_warning(sys->mig) : NULL;
+	if (mw)
+		g_ptr_array_add(v, mw);
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *w = sys->workloads->pdata[i];
 		const struct workload_result *r = &w->res;
@@ -455,8 +458,8 @@ void system_summary_text(struct system *sys, FILE *out)
 			struct workload *w = sys->workloads->pdata[i];
 			if (w->res.completed > 1)
 				fprintf(out,
-					"  %s: longest stall %.3f ms from "
-					"%.6f s\n",
+					"  %s: longest stall of the run %.3f "
+					"ms from %.6f s\n",
 					w->name,
 					(double)w->res.longest_gap / 1e9,
 					sim_time_to_s(w->res.gap_start));
