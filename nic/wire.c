@@ -39,12 +39,14 @@ static const struct param link_tab[] = {
 	  "post-FEC bit error rates of 100GbE are ~1e-12 or below: negligible "
 	  "unless set",
 	  NULL, 0, 1 },
-	{ "pcap_snaplen", PT_SIZE, "0B",
+	{ "pcap_snaplen", PT_SIZE, "65535B",
 	  offsetof(struct link_config, pcap_snaplen),
-	  "bytes of each frame kept in this link's pcap; 0B: every header "
-	  "(Ethernet, IPv4, UDP, BTH, RETH/AETH/ImmDt) and no payload byte",
-	  "headers are what a protocol trace needs; the payload is a "
-	  "synthetic pattern",
+	  "bytes of each frame kept in this link's pcap (--pcap-snaplen "
+	  "sets every link's); 65535B keeps whole frames; 0B: every header "
+	  "(Ethernet, IPv4, UDP, BTH, RETH/AETH/ImmDt) and no payload byte, "
+	  "which Wireshark's InfiniBand dissector flags as malformed",
+	  "whole frames, as tcpdump and dumpcap capture by default "
+	  "(snaplen 262144): tshark dissects them without a complaint",
 	  NULL, 0, 65535 },
 };
 PARAM_TABLE(link_params, "link",

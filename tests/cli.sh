@@ -269,6 +269,30 @@ expect 0 "pre-copy that meets its target" -- "$ODPSIM" run workloads/migrate_pre
 grep -q "target missed" "$tmp/out" && no "a met target is not reported missed" || ok
 [ -s "$tmp/err" ] && no "no warning when max_downtime is above the quiesce: $(head -1 "$tmp/err")" || ok
 
+# pcap that Wireshark reads: with default settings tshark flags no frame
+# as malformed (whole frames); --pcap-snaplen sets every link's snap
+# length (0B: headers only, which the InfiniBand dissector flags)
+if command -v tshark >/dev/null 2>&1; then
+	expect 0 "pcap of a write_bw" -- "$ODPSIM" run workloads/write_bw.ini --duration 300us -q --pcap "$tmp/pc"
+	tshark -r "$tmp/pc/ab.pcap" >"$tmp/tshark" 2>/dev/null
+	n=$(wc -l <"$tmp/tshark")
+	bad=$(grep -c -i malformed "$tmp/tshark")
+	[ "$n" -gt 100 ] && [ "$bad" = 0 ] && ok || no "tshark on a default pcap: $bad of $n frames malformed"
+	expect 0 "pcap of an odp run (NAKs, faults)" -- "$ODPSIM" run workloads/odp_write_bw.ini --duration 2ms -q --pcap "$tmp/pc3"
+	tshark -r "$tmp/pc3/ab.pcap" >"$tmp/tshark" 2>/dev/null
+	# RNR NAKs: AETH syndrome 001xxxxx (IBA 9.7.5.2.8)
+	nak=$(tshark -r "$tmp/pc3/ab.pcap" -Y "infiniband.aeth.syndrome >= 0x20 && infiniband.aeth.syndrome <= 0x3f" 2>/dev/null | wc -l)
+	[ "$nak" -gt 0 ] && ok || no "the odp pcap has RNR NAKs"
+	bad=$(grep -c -i malformed "$tmp/tshark")
+	[ "$bad" = 0 ] && ok || no "tshark on an odp pcap: $bad frames malformed"
+	expect 0 "--pcap-snaplen 0B" -- "$ODPSIM" run workloads/write_bw.ini --duration 300us -q --pcap "$tmp/pc2" --pcap-snaplen 0B
+	tshark -r "$tmp/pc2/ab.pcap" 2>/dev/null | grep -q "Malformed" && ok || no "--pcap-snaplen 0B cuts every link's payload"
+else
+	echo "cli.sh: SKIP tshark checks of the default pcap: tshark is not installed (apt-get install tshark)"
+fi
+expect 2 "--pcap-snaplen too large" -- "$ODPSIM" run workloads/write_bw.ini --pcap "$tmp/pc4" --pcap-snaplen 70000B
+has "$tmp/err" "pcap-snaplen 70000B" "bad --pcap-snaplen named"
+
 # --format perftest: the blocks of ib_write_bw and ib_read_lat, read by a
 # parser that knows perftest's column names (src/perftest_parameters.h:
 # RESULT_FMT_G and RESULT_FMT_LAT)

@@ -251,7 +251,7 @@ START_TEST(test_config)
 	ck_assert_uint_eq(c.rate_bps, 25000000000ULL);
 	ck_assert_uint_eq(c.delay, SIM_US);
 	ck_assert(c.loss == 0.01);
-	ck_assert_uint_eq(c.pcap_snaplen, 0);
+	ck_assert_uint_eq(c.pcap_snaplen, 65535); /* whole frames */
 	char *a, *b;
 	ck_assert(link_parse_ends(c.ends, &a, &b, &err));
 	ck_assert_str_eq(a, "a");

@@ -57,7 +57,7 @@ static int cmd_run(int argc, char **argv)
 	char *policy = NULL, *duration = NULL, *out = NULL, *trace = NULL;
 	char *pcap = NULL, *timeline = NULL, *migration = NULL;
 	char *snap = NULL, *snap_at = NULL, *snap_host = NULL, *restore = NULL;
-	char *format = NULL;
+	char *format = NULL, *snaplen = NULL;
 	char *t_hosts = NULL, *t_comps = NULL, *t_kinds = NULL;
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = G_MININT64; /* not given */
@@ -90,6 +90,9 @@ static int cmd_run(int argc, char **argv)
 		{ "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap,
 		  "write one pcap per link (LINK.pcap, RoCEv2, ns timestamps) "
 		  "into DIR", "DIR" },
+		{ "pcap-snaplen", 0, 0, G_OPTION_ARG_STRING, &snaplen,
+		  "bytes kept of each frame in every link's pcap (default "
+		  "65535B: whole frames; 0B: headers only)", "SIZE" },
 		{ "trace", 't', 0, G_OPTION_ARG_FILENAME, &trace,
 		  "write the event trace as CSV (traces/README.md)", "FILE" },
 		{ "timeline", 0, 0, G_OPTION_ARG_FILENAME, &timeline,
@@ -192,6 +195,7 @@ static int cmd_run(int argc, char **argv)
 	opt.trace_path = trace;
 	opt.timeline_path = timeline;
 	opt.pcap_dir = pcap;
+	opt.pcap_snaplen = snaplen;
 	opt.trace_hosts = t_hosts;
 	opt.trace_comps = t_comps;
 	opt.trace_kinds = t_kinds;
@@ -274,6 +278,7 @@ out:
 	g_free(snap_host);
 	g_free(restore);
 	g_free(format);
+	g_free(snaplen);
 	g_strfreev(sets);
 	return rc;
 }

@@ -691,6 +691,21 @@ struct system *system_build(const char *path,
 		if (!ok)
 			goto fail_sc;
 	}
+	if (opt->pcap_snaplen) {
+		/* every link's pcap_snaplen, as if set for each */
+		const char *const *links = scenario_names(sc, "link");
+		for (unsigned i = 0; links[i]; i++) {
+			char *a = g_strdup_printf("link.%s.pcap_snaplen=%s",
+						  links[i], opt->pcap_snaplen);
+			char *o = g_strdup_printf("--pcap-snaplen %s",
+						  opt->pcap_snaplen);
+			bool ok = scenario_set(sc, a, o, error);
+			g_free(o);
+			g_free(a);
+			if (!ok)
+				goto fail_sc;
+		}
+	}
 	if (opt->duration) {
 		char *a = g_strdup_printf("sim.duration=%s", opt->duration);
 		char *o = g_strdup_printf("--duration %s", opt->duration);

@@ -34,6 +34,7 @@ struct run_options {
 	char **sets;          /* "TYPE[.NAME].KEY=VALUE", NULL-terminated */
 	const char *out_dir;  /* NULL: no files */
 	const char *pcap_dir; /* NULL: no pcap; else one LINK.pcap per link */
+	const char *pcap_snaplen; /* NULL: each link's pcap_snaplen */
 	const char *trace_path;
 	const char *timeline_path; /* Chrome trace-event JSON, or NULL */
 	const char *trace_hosts, *trace_comps, *trace_kinds;
