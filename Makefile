@@ -4,6 +4,7 @@
 #   make check      every Check suite and the scenario regression tests
 #   make check SAN=1  the same under ASan + UBSan (objects in build/san)
 #   make bench      engine and system benchmarks
+#   make fuzz FUZZ_S=N  each libFuzzer target (tests/fuzz/) for N seconds
 #   make install PREFIX=/usr/local
 #   CC=clang make   builds with clang
 ifeq ($(origin CC),default)
@@ -42,7 +43,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard tools/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tools/%.c=$(B)/%)
 
-.PHONY: all demo check bench install deps golden clean
+.PHONY: all demo check bench install deps golden clean fuzz
 all: $(B)/odpsim
 
 deps:
@@ -101,10 +102,50 @@ install: $(B)/odpsim
 	install -m 644 workloads/*.ini $(DESTDIR)$(PREFIX)/share/odpsim/workloads/
 	install -m 644 man/odpsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/odpsim.1
 
+# --- fuzzing (tests/fuzz/): clang's libFuzzer with ASan and UBSan ---
+# The library is built again with coverage instrumentation into
+# build/fuzz; each target runs FUZZ_S seconds from its seed corpus
+# (tests/fuzz/corpus/T, read only) into a work corpus build/fuzz/corpus/T,
+# with its dictionary; a finding stops it and leaves the input in
+# build/fuzz/.  The last line of each run says how many inputs it tried.
+FUZZ_CC ?= clang
+FUZZ_S ?= 60
+FUZZ_TARGETS := units scenario elf snapshot
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
+	-I. $(shell pkg-config --cflags $(PKGS)) $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/libodpsim.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build/fuzz/libodpsim.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libodpsim.a $(LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		echo "fuzz $$t: $(FUZZ_S) s"; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_S) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 \
+			-dict=tests/fuzz/$$t.dict -artifact_prefix=build/fuzz/$$t- \
+			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+			>build/fuzz/$$t.log 2>&1 || { tail -40 build/fuzz/$$t.log; \
+			echo "fuzz $$t: FINDING (input in build/fuzz/$$t-*)"; exit 1; }; \
+		grep -h "^Done\|stat::number_of_executed_units\|stat::peak_rss_mb" build/fuzz/$$t.log \
+			| sed "s/^/fuzz $$t: /"; \
+	done
+
 clean:
 	rm -rf build demo-out
 
--include $(LIB_OBJ:.o=.d) $(B)/sim/system/main.d $(TEST_SRC:tests/%.c=$(B)/tests/%.d)
+-include $(LIB_OBJ:.o=.d) $(B)/sim/system/main.d $(TEST_SRC:tests/%.c=$(B)/tests/%.d) \
+	$(wildcard build/fuzz/*/*.d build/fuzz/*/*/*.d)
 
 # --- vmm test fixture ---
 # A tiny static ELF image (tests/fixtures/elf_fixture.c) that test_vmm

@@ -289,12 +289,17 @@ static bool read_notes(struct snapfile *sf, Elf *elf, const GElf_Phdr *ph,
 		const char *name = (const char *)d->d_buf + name_off;
 		if (nh.n_namesz != name_len ||
 		    memcmp(name, SNAP_NOTE_NAME, name_len) != 0) {
+			/* the owner is the file's bytes: escaped, so the
+			 * message is one line of text (tests/fuzz) */
+			char *raw = g_strndup(name, MIN(nh.n_namesz, 32u));
+			char *owner = g_strescape(raw, NULL);
 			g_set_error(error, SNAP_ERROR, 0,
-				    "%s: note %u is owned by '%.*s', not "
+				    "%s: note %u is owned by '%s', not "
 				    "ODPSIM: a foreign ELF core, not an odpsim "
 				    "snapshot",
-				    path, idx,
-				    (int)MIN(nh.n_namesz, 32u), name);
+				    path, idx, owner);
+			g_free(owner);
+			g_free(raw);
 			return false;
 		}
 		const struct vmstate_desc *vd = snapfile_desc(descs, nh.n_type);

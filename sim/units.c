@@ -119,9 +119,32 @@ static bool units_symbol_kind(const char *sym, enum unit_kind *kind)
 	return false;
 }
 
+/* Values are one line of UTF-8 text: anything else (a newline or another
+ * control character, bytes that are not UTF-8, as --set can pass) is
+ * refused here, named with its bytes escaped, so that every message
+ * below quotes printable text and stays one line (found by
+ * tests/fuzz/fuzz_units.c). */
+static bool units_text_ok(const char *s, GError **error)
+{
+	bool ok = g_utf8_validate(s, -1, NULL);
+	for (const char *p = s; ok && *p; p++)
+		ok = !((unsigned char)*p < 0x20 && *p != ' ' && *p != '\t') &&
+		     *p != 0x7f;
+	if (!ok) {
+		char *q = g_strescape(s, NULL);
+		g_set_error(error, UNITS_ERROR, 0,
+			    "'%s' holds a control character or bytes that are "
+			    "not UTF-8 text", q);
+		g_free(q);
+	}
+	return ok;
+}
+
 bool units_parse(const char *s, enum unit_kind kind, uint64_t *out,
 		 GError **error)
 {
+	if (!units_text_ok(s, error))
+		return false;
 	const char *p = s;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -213,6 +236,8 @@ too_large:
 
 bool units_parse_double(const char *s, double *out, GError **error)
 {
+	if (!units_text_ok(s, error))
+		return false;
 	char *end;
 	while (isspace((unsigned char)*s))
 		s++;
@@ -260,7 +285,14 @@ char *units_format(uint64_t v, enum unit_kind kind)
 	if (v % best->mul == 0)
 		return g_strdup_printf("%" G_GUINT64_FORMAT "%s", v / best->mul,
 				       best->sym);
-	char *num = g_strdup_printf("%.3f", (double)v / (double)best->mul);
+	/* exactly, in integers: a double has 53 bits and would print a
+	 * large value as another one (18446744073709551615ps is not
+	 * 18446744073709552ns); the decimals loop above chose a unit of
+	 * which v is a whole number of thousandths */
+	uint64_t milli = best->mul / 1000;
+	g_assert(milli && v % milli == 0);
+	char *num = g_strdup_printf("%" G_GUINT64_FORMAT ".%03" G_GUINT64_FORMAT,
+				    v / best->mul, (v % best->mul) / milli);
 	/* strip trailing zeros */
 	char *e = num + strlen(num) - 1;
 	while (*e == '0')

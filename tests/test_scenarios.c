@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/json.h"
 #include "sim/system/system.h"
@@ -147,11 +148,54 @@ START_TEST(golden)
 }
 END_TEST
 
+/* system_check_scenario (the scenario fuzzer's target) accepts every
+ * shipped scenario and refuses what system_build refuses, naming the
+ * file: a check that refused good files would make the fuzzer report
+ * nothing useful. */
+START_TEST(check_without_building)
+{
+	GPtrArray *v = scenarios();
+	for (guint i = 0; i < v->len; i++) {
+		GError *e = NULL;
+		ck_assert_msg(system_check_scenario(v->pdata[i], &e),
+			      "%s: %s", (char *)v->pdata[i],
+			      e ? e->message : "");
+	}
+	g_ptr_array_free(v, TRUE);
+	static const char *const bad[][2] = {
+		{ "[sim]\nduration = 1ms\n", "no [host NAME]" },
+		{ "[host a]\nmemory = 1 parsec\n", "memory" },
+		{ "[host a]\n[vmm a]\nwatermark_low = 0.5\n"
+		  "watermark_high = 0.1\n", "[vmm]" },
+		{ "[host a]\n[link x]\nends = a\n", "[link x] ends" },
+		{ "[host a]\n[workload w]\ntype = kv\nclient = a\n"
+		  "server = a\nop = frob\n", "op" },
+		{ "[host a]\n[nic a]\nclock = 5bps\n", "clock" },
+	};
+	char *dir = g_dir_make_tmp("odpsim-check-XXXXXX", NULL);
+	char *p = g_build_filename(dir, "s.ini", NULL);
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		ck_assert(g_file_set_contents(p, bad[i][0], -1, NULL));
+		GError *e = NULL;
+		ck_assert_msg(!system_check_scenario(p, &e), "%s", bad[i][0]);
+		ck_assert_msg(strstr(e->message, p) &&
+				      strstr(e->message, bad[i][1]),
+			      "%s", e->message);
+		g_error_free(e);
+	}
+	unlink(p);
+	rmdir(dir);
+	g_free(p);
+	g_free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("scenarios");
 	TCase *tc = tcase_create("golden");
 	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, check_without_building);
 	tcase_add_test(tc, golden);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

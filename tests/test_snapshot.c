@@ -397,6 +397,12 @@ START_TEST(bad_files_rejected)
 	memcpy(nm, "CORE\0\0", 6);
 	ck_assert(g_file_set_contents(t, x, (gssize)len, NULL));
 	expect_rejected(t, "foreign");
+	/* ... whose owner holds a newline and bytes that are not text: the
+	 * message quotes them escaped, on one line (found by
+	 * tests/fuzz/fuzz_snapshot.c) */
+	memcpy(nm, "OD\n\xff\0\0", 6);
+	ck_assert(g_file_set_contents(t, x, (gssize)len, NULL));
+	expect_rejected(t, "owned by 'OD\\n\\377'");
 	g_free(x);
 	g_free(data);
 	g_free(t);

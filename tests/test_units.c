@@ -59,6 +59,10 @@ START_TEST(times)
 	bad("-1us", UNIT_TIME, "is not a time");
 	bad("", UNIT_TIME, "is not a time");
 	bad("1.2.3us", UNIT_TIME, "unknown unit");
+	/* one line of text, whatever --set passes (tests/fuzz found these
+	 * quoted raw in a two-line message) */
+	bad("1\nms", UNIT_TIME, "'1\\nms' holds a control character");
+	bad("1\xff\xfems", UNIT_TIME, "not UTF-8");
 }
 END_TEST
 
@@ -125,6 +129,11 @@ START_TEST(format_roundtrip)
 		{ "12.5GB/s", UNIT_RATE, "100Gbps" },
 		{ "2500MHz", UNIT_FREQ, "2.5GHz" },
 		{ "17", UNIT_COUNT, "17" },
+		/* found by tests/fuzz/fuzz_units.c: printed through a double,
+		 * this was 18446744073709552ns, which does not parse */
+		{ "18446744073709551615ps", UNIT_TIME,
+		  "18446744073709551.615ns" },
+		{ "9007199254740993ns", UNIT_TIME, "9007199254740.993us" },
 	};
 	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
 		uint64_t v = ok(cases[i].in, cases[i].k);

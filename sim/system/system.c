@@ -292,6 +292,118 @@ static bool build_hosts(struct system *sys, GError **error)
 	return true;
 }
 
+/* A config struct big enough for @t (its largest field offset, plus a
+ * field), zeroed. */
+static void *table_buf(const struct param_table *t)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < t->n; i++)
+		n = MAX(n, t->params[i].off + sizeof(uint64_t));
+	return g_malloc0(n);
+}
+
+/* Fill @t from [TYPE NAME] (or [TYPE]) and throw the values away: the
+ * parse and range checks of config_fill. */
+static bool check_table(struct scenario *sc, const struct param_table *t,
+			const char *type, const char *name, GError **error)
+{
+	void *buf = table_buf(t);
+	bool ok = config_fill(sc, t, buf, type, name, error);
+	config_free(t, buf);
+	g_free(buf);
+	return ok;
+}
+
+bool system_check_scenario(const char *path, GError **error)
+{
+	struct scenario *sc = scenario_load(path, error);
+	if (!sc)
+		return false;
+	bool ok = scenario_validate(sc, schema(), error);
+	const char *const *hosts = ok ? scenario_names(sc, "host") : NULL;
+	if (ok && !hosts[0]) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: no [host NAME] section: a scenario needs at "
+			    "least one host", path);
+		ok = false;
+	}
+	for (const struct section_schema *s = schema(); ok && s->type; s++) {
+		if (s->naming == SEC_UNNAMED) {
+			ok = check_table(sc, s->table, s->type, NULL, error);
+			continue;
+		}
+		/* [nic] and the like apply to every host; named sections
+		 * are filled by their own names */
+		const char *const *names = s->owner ? hosts
+					   : scenario_names(sc, s->type);
+		for (unsigned i = 0; ok && names[i]; i++) {
+			ok = check_table(sc, s->table, s->type, names[i],
+					 error);
+			const char *st = ok && s->subtype_key
+						 ? scenario_get(sc, s->type,
+								names[i],
+								s->subtype_key)
+						 : NULL;
+			const struct workload_ops *ops =
+				st ? workload_find(st) : NULL;
+			if (ops)
+				ok = check_table(sc, ops->params, s->type,
+						 names[i], error);
+		}
+	}
+	/* the cross-field checks system_build makes before any model */
+	for (unsigned i = 0; ok && hosts[i]; i++) {
+		struct vmm_config vc = { 0 };
+		ok = config_fill(sc, &vmm_params, &vc, "vmm", hosts[i], error);
+		const char *key = NULL;
+		const char *why = ok ? vmm_config_check(&vc, &key) : NULL;
+		if (why) {
+			char *where = scenario_where(sc, "vmm", hosts[i], key);
+			g_set_error(error, CONFIG_ERROR, 0, "%s: [vmm] %s: %s",
+				    where, key, why);
+			g_free(where);
+			ok = false;
+		}
+		config_free(&vmm_params, &vc);
+		struct pcie_config pc = { 0 };
+		GError *e = NULL;
+		if (ok && config_fill(sc, &pcie_params, &pc, "pcie", hosts[i],
+				      error) &&
+		    !pcie_config_validate(&pc, &e)) {
+			char *where = scenario_where(sc, "pcie", hosts[i],
+						     NULL);
+			g_set_error(error, CONFIG_ERROR, 0, "%s: [pcie %s]: %s",
+				    where, hosts[i], e->message);
+			g_free(where);
+			g_error_free(e);
+			ok = false;
+		}
+	}
+	const char *const *links = ok ? scenario_names(sc, "link") : NULL;
+	for (unsigned i = 0; ok && links[i]; i++) {
+		struct link_config lc = { 0 };
+		char *a = NULL, *b = NULL;
+		GError *e = NULL;
+		ok = config_fill(sc, &link_params, &lc, "link", links[i], error);
+		if (ok && !link_parse_ends(lc.ends, &a, &b, &e)) {
+			char *where = scenario_where(sc, "link", links[i],
+						     "ends");
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: [link %s] ends: %s", where, links[i],
+				    e->message);
+			g_free(where);
+			g_error_free(e);
+			ok = false;
+		}
+		g_free(a);
+		g_free(b);
+		config_free(&link_params, &lc);
+	}
+	g_assert(ok || !error || *error); /* a failure says why */
+	scenario_free(sc);
+	return ok;
+}
+
 struct host *system_host(struct system *sys, const char *name)
 {
 	for (guint i = 0; i < sys->hosts->len; i++) {

@@ -61,6 +61,11 @@ struct system *system_build(const char *scenario_path,
 			    const struct run_options *opt, bool *io_error,
 			    GError **error);
 void system_free(struct system *sys);
+/* Load @path and check it as system_build would before building any model
+ * (sections, keys, values and ranges of every table, the cross-field
+ * checks of the VMM, PCIe and links), without allocating hosts' memory:
+ * the scenario fuzzer's target (tests/fuzz/fuzz_scenario.c). */
+bool system_check_scenario(const char *path, GError **error);
 /* `run --restore FILE`: rebuild the run a snapshot was taken from (its
  * scenario text and overrides); system_run then replays it, checks the
  * state at the snapshot's time against the file, and goes on to the end.
