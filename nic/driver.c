@@ -216,6 +216,7 @@ static void fault_free(struct fault *f)
 {
 	child_release(f);
 	g_hash_table_remove(f->drv->live, f);
+	nic_mr_release(f->mr);
 	if (f->qps)
 		g_ptr_array_free(f->qps, TRUE);
 	g_free(f->pfns);
@@ -631,6 +632,7 @@ static struct fault *fault_new(struct driver *drv, struct nic_mr *mr,
 	struct fault *f = g_new0(struct fault, 1);
 	f->drv = drv;
 	f->mr = mr;
+	nic_mr_hold(mr); /* a deregistration waits for the fault */
 	f->kind = kind;
 	f->first = first;
 	f->npages = npages;
@@ -689,7 +691,8 @@ void nic_advise_mr(struct nic_mr *mr, enum nic_advice advice, uint64_t va,
 		   uint64_t len, nic_advise_done_fn done, void *ctx)
 {
 	struct driver *drv = mr->nic->drv;
-	g_assert(mr->policy->on_demand && nic_mr_contains(mr, va, len));
+	g_assert(mr->policy->on_demand && nic_mr_contains(mr, va, len) &&
+		 !mr->dying);
 	uint64_t first = (va >> NIC_PAGE_SHIFT) - mr->first_page;
 	uint64_t last = ((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) -
 			mr->first_page;
@@ -754,6 +757,7 @@ static void notif_end(struct nic_mr *mr)
 	driver_wake_parked(mr);
 	if (!mr->notif_active && mr->resize_pending)
 		nic_mr_resize_go(mr);
+	nic_mr_dereg_check(mr);
 }
 
 /* Invalidate [start, end) of @mr, notified through @sub (the MR's, or an
@@ -1197,17 +1201,10 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->policy->reg(mr);
 }
 
-void nic_dereg_mr(struct nic_mr *mr)
+sim_time_t driver_dereg_cost(const struct driver *drv)
 {
-	struct nic *nic = mr->nic;
-	mr->policy->dereg(mr);
-	nic_mr_flush(mr, 0, mr->npages - 1);
-	idmap_remove(&nic->mrs, mr->lkey);
-	idmap_remove(&nic->mrs, mr->rkey);
-	g_ptr_array_remove(nic->all_mrs, mr);
-	mtt_destroy(&mr->mtt);
-	nic_imr_free(mr);
-	g_free(mr);
+	/* the system call and the MPT command, as for a registration */
+	return drv ? drv->cfg.reg_base_time : 0;
 }
 
 /* ---- resizing an MR without changing its keys ---- */
@@ -1236,6 +1233,7 @@ static void resize_finish(struct sim *sim, void *obj, uint64_t arg)
 	}
 	q->done(q->ctx, mr, q->status);
 	g_free(q);
+	nic_mr_release(mr);
 }
 SIM_EVKIND(ev_resize_finish, "driver.resize_finish", resize_finish);
 
@@ -1289,8 +1287,10 @@ static void resize_prefetched(void *ctx, struct nic_mr *mr, int status,
 void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
 		   void *ctx)
 {
+	g_assert(!mr->dying);
 	struct resize_req *q = g_new0(struct resize_req, 1);
 	q->mr = mr;
+	nic_mr_hold(mr); /* until resize_finish */
 	q->done = done;
 	q->ctx = ctx;
 	q->new_len = new_len;

@@ -42,6 +42,8 @@ const char *nic_migrate_busy(const struct nic *nic)
 	sim_time_t now = sim_now(nic->sim);
 	if (nic->reg_mrs->len)
 		return "a registration in progress";
+	if (nic->dying_mrs->len)
+		return "a deregistration waiting for DMA in flight";
 	for (guint i = 0; i < nic->all_mrs->len; i++) {
 		const struct nic_mr *mr = nic->all_mrs->pdata[i];
 		if (mr->dma_busy > now)

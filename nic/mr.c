@@ -88,9 +88,14 @@ struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
 		*t += nic_cycles(nic, nic->cfg.cache_hit_cycles);
 	} else {
 		(*nic->c_mpt_misses)++;
-		/* one 64 B MPT entry from host memory */
+		/* one 64 B MPT entry from host memory, read whether or not
+		 * it turns out to be a valid key: a guessed key costs the
+		 * responder this read, and is not cached */
 		*t = pcie_dma_read_at(nic->pcie, *t, 64);
-		mtt_cache_insert(nic->mpt_cache, key, key);
+		struct nic_mr *mr = nic_mr_by_key(nic, key);
+		if (mr)
+			mtt_cache_insert(nic->mpt_cache, key, key);
+		return mr;
 	}
 	return nic_mr_by_key(nic, key);
 }
@@ -189,6 +194,102 @@ void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last)
 				   MTT_KEY(mr, last));
 }
 
+/* ---- deregistration, fenced against DMA ---- */
+
+void nic_mr_hold(struct nic_mr *mr)
+{
+	mr->holds++;
+}
+
+void nic_mr_release(struct nic_mr *mr)
+{
+	g_assert(mr->holds > 0);
+	mr->holds--;
+	nic_mr_dereg_check(mr);
+}
+
+static void dereg_finish(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_dereg_finish, "nic.dereg_finish", dereg_finish);
+
+void nic_mr_dereg_check(struct nic_mr *mr)
+{
+	if (!mr->dying || mr->dereg_armed || mr->holds || mr->notif_active ||
+	    mr->resize_pending)
+		return;
+	/* the tear-down command, and no earlier than the last DMA issued
+	 * to the MR lands */
+	struct nic *nic = mr->nic;
+	sim_time_t at = MAX(mr->dereg_start + driver_dereg_cost(nic->drv),
+			    mr->dma_busy);
+	at = MAX(at, sim_now(nic->sim));
+	mr->dereg_armed = true;
+	sim_schedule(nic->sim, at, &ev_dereg_finish, nic->comp, mr, 0);
+}
+
+static const struct trace_kind tk_dereg = { "mr_dereg", TRACE_INSTANT, NULL };
+
+static void dereg_finish(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)arg;
+	struct nic_mr *mr = obj;
+	struct nic *nic = mr->nic;
+	mr->dereg_armed = false;
+	if (mr->holds || mr->notif_active || mr->resize_pending ||
+	    mr->dma_busy > sim_now(sim)) {
+		/* held again meanwhile (an invalidation began) */
+		nic_mr_dereg_check(mr);
+		return;
+	}
+	/* nothing can reach the memory through this MR any more: release
+	 * it (unpin, uncommit, unsubscribe) */
+	mr->policy->dereg(mr);
+	nic_mr_flush(mr, 0, mr->npages - 1);
+	g_ptr_array_remove_fast(nic->dying_mrs, mr);
+	hist_add(nic->h_dereg_time, sim_now(sim) - mr->dereg_start);
+	sim_trace(sim, nic->comp, &tk_dereg, TRACE_NONE, TRACE_NONE, mr->addr,
+		  TRACE_NONE, mr->length, "torn down");
+	nic_dereg_done_fn done = mr->dereg_done;
+	void *ctx = mr->dereg_ctx;
+	mtt_destroy(&mr->mtt);
+	nic_imr_free(mr);
+	g_free(mr);
+	if (done)
+		done(ctx);
+}
+
+void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
+{
+	struct nic *nic = mr->nic;
+	g_assert(!mr->dying);
+	mr->dying = true;
+	mr->dereg_start = sim_now(nic->sim);
+	mr->dereg_done = done;
+	mr->dereg_ctx = ctx;
+	(*nic->c_deregs)++;
+	/* the keys name nothing from now on (DESTROY_MKEY), and no cached
+	 * key or translation of the MR is used again */
+	idmap_remove(&nic->mrs, mr->lkey);
+	idmap_remove(&nic->mrs, mr->rkey);
+	mtt_cache_invalidate_range(nic->mpt_cache, mr->lkey, mr->lkey);
+	mtt_cache_invalidate_range(nic->mpt_cache, mr->rkey, mr->rkey);
+	nic_mr_flush(mr, 0, mr->npages - 1);
+	g_ptr_array_remove(nic->all_mrs, mr);
+	g_ptr_array_add(nic->dying_mrs, mr);
+	/* a message in progress into the MR is cut off: its next packet
+	 * gets a remote access error */
+	for (guint i = 0; i < nic->all_qps->len; i++) {
+		struct nic_qp *qp = nic->all_qps->pdata[i];
+		if (qp->cur_mr == mr) {
+			qp->cur_mr = NULL;
+			qp->cur_cut = true;
+			(*nic->c_dereg_cut)++;
+		}
+	}
+	sim_trace(nic->sim, nic->comp, &tk_dereg, TRACE_NONE, TRACE_NONE,
+		  mr->addr, TRACE_NONE, mr->length, "keys invalid");
+	nic_mr_dereg_check(mr);
+}
+
 void nic_mr_info(const struct nic_mr *mr, struct nic_mr_info *out)
 {
 	out->lkey = mr->lkey;
@@ -209,12 +310,14 @@ static void watch_event(struct sim *sim, void *obj, uint64_t end)
 {
 	(void)sim;
 	struct nic_mr *mr = obj;
-	if (mr->watch)
+	if (mr->watch && !mr->dying)
 		mr->watch(mr->watch_ctx, mr, end);
+	nic_mr_release(mr);
 }
 SIM_EVKIND(ev_watch, "nic.mr_watch", watch_event);
 
 void nic_mr_watch_schedule(struct nic_mr *mr, uint64_t end, sim_time_t at)
 {
+	nic_mr_hold(mr);
 	sim_schedule(mr->nic->sim, at, &ev_watch, mr->nic->comp, mr, end);
 }

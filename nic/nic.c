@@ -165,6 +165,7 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	nic->all_qps = g_ptr_array_new();
 	nic->all_mrs = g_ptr_array_new();
 	nic->reg_mrs = g_ptr_array_new();
+	nic->dying_mrs = g_ptr_array_new();
 	nic->all_cqs = g_ptr_array_new();
 	nic->all_pds = g_ptr_array_new();
 	nic->resp_q = g_array_new(FALSE, FALSE, sizeof(struct resp_pkt));
@@ -211,10 +212,13 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	C(c_susp_waits, "suspend_waits");
 	C(c_migr_rnr, "migration_rnr_naks_sent");
 	C(c_migr_drop, "migration_dropped");
+	C(c_deregs, "deregistrations");
+	C(c_dereg_cut, "dereg_cut_messages");
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
 	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
 	nic->h_suspend_ns = stats_hist(st, "%s.nic.suspend_ns", h);
+	nic->h_dereg_time = stats_hist(st, "%s.nic.dereg_time_ps", h);
 	nic->oracle = oracle_new(nic);
 	return nic;
 }
@@ -234,6 +238,13 @@ void nic_free(struct nic *nic)
 	}
 	for (guint i = 0; i < nic->all_mrs->len; i++) {
 		struct nic_mr *mr = nic->all_mrs->pdata[i];
+		mtt_destroy(&mr->mtt);
+		nic_imr_free(mr);
+		g_free(mr);
+	}
+	for (guint i = 0; i < nic->dying_mrs->len; i++) {
+		/* the run ended before the deregistration's fence */
+		struct nic_mr *mr = nic->dying_mrs->pdata[i];
 		mtt_destroy(&mr->mtt);
 		nic_imr_free(mr);
 		g_free(mr);
@@ -264,6 +275,7 @@ void nic_free(struct nic *nic)
 	g_ptr_array_free(nic->all_qps, TRUE);
 	g_ptr_array_free(nic->all_mrs, TRUE);
 	g_ptr_array_free(nic->reg_mrs, TRUE);
+	g_ptr_array_free(nic->dying_mrs, TRUE);
 	g_ptr_array_free(nic->all_cqs, TRUE);
 	oracle_free(nic->oracle);
 	mtt_cache_free(nic->mtt_cache);

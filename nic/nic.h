@@ -202,13 +202,24 @@ struct nic_mr_info {
 };
 
 typedef void (*nic_reg_done_fn)(void *ctx, struct nic_mr *mr, int status);
+typedef void (*nic_dereg_done_fn)(void *ctx);
 /* Register [addr, addr+len) of @as under registration policy @policy
  * (enum reg_policy_id, nic/driver.h); @done runs when the driver finished
  * (status 0, or -errno-style negative on failure: the MR is then NULL). */
 void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 		uint64_t len, unsigned access, int policy,
 		nic_reg_done_fn done, void *ctx);
-void nic_dereg_mr(struct nic_mr *mr);
+/*
+ * Deregister @mr, as ibv_dereg_mr promises: from this call its keys name
+ * nothing (a request naming them, or continuing a message into the MR,
+ * gets a remote access error; a local WQE gets a protection error), and
+ * @done (may be NULL) runs once the device can never touch the memory
+ * again: every DMA to it issued before has landed and no fault, event or
+ * resize holds it.  Only then are its pages unpinned (or uncommitted, or
+ * its notifier released) and @mr freed: the application may reuse the
+ * memory from @done on.  @mr must not be used after this call.
+ */
+void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx);
 /* Call @fn(ctx, mr, end) when a DMA write into @mr ending at address @end
  * lands in host memory: an application polling its buffer (perftest's
  * write_lat polls the last byte of the message). */

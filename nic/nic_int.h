@@ -117,6 +117,19 @@ struct nic_mr {
 	nic_watch_fn watch;
 	void *watch_ctx;
 	void *policy_priv; /* the driver's per-MR state */
+	/*
+	 * Deregistration (mr.c): its keys leave the MPT at once, QPs in
+	 * the middle of a message into it are cut off, and the MR is torn
+	 * down (pins and notifier released, memory freed) only when no
+	 * DMA to it is in flight and nothing holds it: faults being
+	 * resolved, watch events, a resize, invalidations in progress.
+	 */
+	unsigned holds;       /* faults, watch events and resizes in flight */
+	bool dying;           /* nic_dereg_mr() called, not yet torn down */
+	bool dereg_armed;     /* the tear-down event is scheduled */
+	sim_time_t dereg_start;
+	nic_dereg_done_fn dereg_done;
+	void *dereg_ctx;
 };
 
 static inline struct imr_child *nic_imr_child(const struct nic_mr *mr,
@@ -240,7 +253,8 @@ struct nic_qp {
 	uint32_t unacked;        /* packets since the last ACK */
 	sim_time_t resp_busy;    /* in-order processing of this QP */
 	/* request being received across packets */
-	struct nic_mr *cur_mr;
+	struct nic_mr *cur_mr;   /* NULL between messages */
+	bool cur_cut;            /* its MR was deregistered mid-message */
 	uint64_t cur_va;
 	uint64_t cur_left;
 	bool cur_is_send;
@@ -279,6 +293,7 @@ struct nic {
 	struct idmap mrs; /* key -> mr (lkey and rkey) */
 	GPtrArray *all_qps, *all_mrs, *all_cqs, *all_pds;
 	GPtrArray *reg_mrs; /* registrations in progress (freed if a run ends first) */
+	GPtrArray *dying_mrs; /* deregistrations waiting for their fence */
 	uint32_t next_qpn, next_key, next_mr_index, next_pd;
 
 	/* transmitter */
@@ -311,8 +326,9 @@ struct nic {
 				* completion written (migrate.c) */
 	void *serve_ctx;
 	uint64_t *c_migr_rnr, *c_migr_drop;
+	uint64_t *c_deregs, *c_dereg_cut;
 	struct hist *h_suspend_ns;
-	struct hist *h_reg_time, *h_stall_ns;
+	struct hist *h_reg_time, *h_stall_ns, *h_dereg_time;
 };
 
 /* The NIC did work: a request executed or a completion written (the first
@@ -373,6 +389,8 @@ void nic_qp_wait_suspended(struct nic_qp *qp);
 void driver_page_fault(struct driver *drv, struct nic_mr *mr,
 		       struct nic_qp *qp, uint64_t va, bool write,
 		       sim_time_t t);
+/* driver.c: what tearing down a deregistered MR costs the host */
+sim_time_t driver_dereg_cost(const struct driver *drv);
 struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off);
 enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op);
 
@@ -405,6 +423,13 @@ void comp_rnr_wait(struct nic_qp *qp, sim_time_t until, uint32_t psn);
 
 
 /* mr.c (continued) */
+/* Something that will use @mr later (a fault being resolved, a scheduled
+ * event) holds it: a deregistration waits for the release. */
+void nic_mr_hold(struct nic_mr *mr);
+void nic_mr_release(struct nic_mr *mr);
+/* A notification or a resize of @mr ended: a deregistration waiting for
+ * it may finish. */
+void nic_mr_dereg_check(struct nic_mr *mr);
 uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va);
 void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last);
 void nic_mr_watch_schedule(struct nic_mr *mr, uint64_t end, sim_time_t at);

@@ -466,6 +466,7 @@ void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status)
 		  nic_wc_status_names[first_status]);
 	qp_set_state(qp, QPS_ERR);
 	qp->req = REQ_ERROR;
+	qp->cur_mr = NULL;
 	sim_time_t now = sim_now(nic->sim);
 	nic_tx_drop(qp);
 	bool first = true;

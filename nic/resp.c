@@ -323,6 +323,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 			return false;
 		}
 		qp->cur_mr = mr;
+		qp->cur_cut = false;
 		qp->cur_va = p->va;
 		qp->cur_left = p->dma_len;
 		qp->cur_is_send = false;
@@ -330,6 +331,13 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 	case IB_WRITE_MIDDLE:
 	case IB_WRITE_LAST:
 	case IB_WRITE_LAST_IMM: {
+		if (!qp->cur_mr && qp->cur_cut) {
+			/* the MR was deregistered in the middle of this
+			 * message: its key is no longer valid */
+			send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
+			qp->cur_cut = false;
+			return false;
+		}
 		if (qp->cur_is_send || !qp->cur_mr ||
 		    p->payload_len > qp->cur_left) {
 			send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
@@ -362,6 +370,8 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 		qp->cur_left -= p->payload_len;
 		msg_end = op == IB_WRITE_LAST || op == IB_WRITE_LAST_IMM ||
 			  op == IB_WRITE_ONLY || op == IB_WRITE_ONLY_IMM;
+		if (msg_end)
+			qp->cur_mr = NULL; /* held only within a message */
 		if (op == IB_WRITE_LAST_IMM || op == IB_WRITE_ONLY_IMM) {
 			struct nic_rwqe *r = &qp->rq[qp->rq_head];
 			struct nic_wc wc = {

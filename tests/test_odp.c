@@ -699,7 +699,7 @@ START_TEST(implicit_odp_children)
 	ck_assert_uint_eq(counter(&p, "b.nic.implicit_children_destroyed"),
 			  4);
 	ck_assert_uint_eq(counter(&p, "b.nic.registered_pages"), reg0);
-	nic_dereg_mr(mr);
+	nic_dereg_mr(mr, NULL, NULL);
 	pair_free(&p);
 }
 END_TEST
