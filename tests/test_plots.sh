@@ -75,5 +75,53 @@ is_image "$m/run.png" PNG "plot_run.py with markers"
 grep -q "<!-- b NIC page faults -->" "$m/run.svg" && ok || no "fault markers in the legend"
 grep -q "<!-- b invalidations -->" "$m/run.svg" && ok || no "invalidation markers in the legend"
 
+# plot_compare.py: each lane row is its workload's goodput, the bytes it
+# completed per interval from series.csv (not the NIC's tx_bytes, which
+# counts retransmissions), whose sum is the summary's bytes; counts are
+# labelled as plain integers
+c="$tmp/c"
+if "$ODPSIM" compare "$here/workloads/odp_pressure.ini" --duration 10ms \
+	--policy pin,odp --out "$c" >/dev/null 2>"$tmp/err"; then ok; else
+	no "odpsim compare: $(head -3 "$tmp/err")"
+fi
+if "$PY" "$here/tools/plot_compare.py" "$c" --data "$c/data.json" \
+	>"$tmp/out" 2>"$tmp/err"; then ok; else
+	no "plot_compare.py: $(tail -3 "$tmp/err")"
+fi
+is_image "$c/compare.png" PNG "plot_compare.py"
+"$PY" - "$c" "$here/tools" <<'PY' >"$tmp/chk" 2>&1 && ok || no "compare lanes: $(tail -2 "$tmp/chk")"
+import csv, json, os, sys
+d, tools = sys.argv[1], sys.argv[2]
+sys.path.insert(0, tools)
+import plot_compare
+assert plot_compare.label(3370.0) == "3,370", plot_compare.label(3370.0)
+assert plot_compare.label(0.0421) == "0.042", plot_compare.label(0.0421)
+assert plot_compare.label(None) == "-"
+data = json.load(open(os.path.join(d, "data.json")))
+runs = json.load(open(os.path.join(d, "compare.json")))
+for r in runs:
+    p = r["policy"]
+    rows = [l for l in open(os.path.join(d, p, "series.csv"))
+            if not l.startswith("#")]
+    rd = list(csv.DictReader(rows))
+    t = [int(x["time_ps"]) for x in rd]
+    dt = (t[1] - t[0]) / 1e12
+    for w, wr in r["workloads"].items():
+        col = [int(x["wl.%s.completed_bytes" % w]) for x in rd]
+        lane = data["lanes"][p][w]["gbps"]
+        assert len(lane) == len(col), (p, w)
+        for g, b in zip(lane, col):
+            assert abs(g * 1e9 / 8 * dt - b) <= 1e-6 * max(b, 1), (p, w, g, b)
+        assert sum(col) == wr["bytes"], (p, w, sum(col), wr["bytes"])
+    tx = sum(int(x["a.nic.tx_bytes"]) for x in rd)
+    if p == "odp":
+        # retransmissions and headers: what the old lanes drew
+        assert tx > 1.05 * r["workloads"]["bw"]["bytes"], (tx, r["workloads"]["bw"]["bytes"])
+bars = data["bars"]
+assert "p99 latency (us)" in bars and "registration time per MR (ms)" in bars
+assert "memory per MR: resident pages (peak)" in bars
+print("ok")
+PY
+
 echo "test_plots.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

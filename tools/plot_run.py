@@ -11,6 +11,8 @@ when present) and writes DIR/run.png and DIR/run.svg:
 - the MTT cache hit ratio per interval (mtt_cache.hits and .misses);
 - link utilisation (LINK.wire.busy_ps: busy time of both directions per
   unit of time, 0..2);
+- each workload's goodput (wl.NAME.completed_bytes: the bytes of the
+  operations it completed per interval, in Gb/s);
 - one panel per other kind of series (the part of the column name after
   the host: vmm.resident_pages, vmm.faults.minor...), one line per host;
   columns counted per interval are shown as rates (per second);
@@ -118,8 +120,16 @@ def main():
     ms = [t * 1e3 for t in times]
 
     groups = {}
+    # each workload's goodput (wl.NAME.completed_bytes) in one panel;
+    # its operation count is the same curve divided by the size
+    good = [n for n in cols if n.startswith("wl.")
+            and n.endswith(".completed_bytes")]
     for name in cols:
+        if name.startswith("wl."):
+            continue
         groups.setdefault(metric_of(name)[1], []).append(name)
+    if good:
+        groups["goodput"] = good
     tput = groups.pop("nic.tx_bytes", [])
     hits = groups.pop("nic.mtt_cache.hits", [])
     misses = {metric_of(n)[0]: n for n in groups.pop("nic.mtt_cache.misses", [])}
@@ -182,7 +192,7 @@ def main():
         ax = axes[k]
         k += 1
         rate = modes[names[0]] == "delta"
-        gbps = rate and metric.endswith("bytes")
+        gbps = rate and (metric.endswith("bytes") or metric == "goodput")
         busy = rate and metric.endswith("busy_ps")
         for name in names:
             ys = cols[name]
@@ -191,10 +201,13 @@ def main():
                 ys = [y / (dt * 1e12) for y in ys]
             elif rate and dt > 0:
                 ys = [y / dt * (8e-9 if gbps else 1) for y in ys]
-            ax.plot(ms, ys, label=metric_of(name)[0], linewidth=1.2)
+            label = (name[3:-len(".completed_bytes")]
+                     if metric == "goodput" else metric_of(name)[0])
+            ax.plot(ms, ys, label=label, linewidth=1.2)
         unit = " Gb/s" if gbps else (" /s" if rate else "")
         ax.set_ylabel("link utilisation\n(2 = both directions)" if busy
-                      else metric + unit, fontsize=8)
+                      else "goodput Gb/s\n(completed bytes)"
+                      if metric == "goodput" else metric + unit, fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     for ax in axes[:-1]:

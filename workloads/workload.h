@@ -109,6 +109,9 @@ struct workload_result {
 	/* the first completion at or after @mark (0: none yet); a migration
 	 * sets the mark when its host serves again */
 	sim_time_t mark, after_mark;
+	/* every operation completed and its bytes, inside the measurement
+	 * window or not (series.csv's wl.NAME.completed[_bytes]) */
+	uint64_t done, bytes_done;
 	/* The measurement window (from, until]: completed, bytes and the
 	 * latency histogram count only operations that complete inside it;
 	 * from = until = 0 is no window (everything counts, and the rates
@@ -129,6 +132,8 @@ static inline bool workload_result_complete(struct workload_result *r,
 					    sim_time_t now, uint64_t bytes)
 {
 	r->last = now;
+	r->done++;
+	r->bytes_done += bytes;
 	if (r->mark && !r->after_mark && now >= r->mark)
 		r->after_mark = now;
 	if ((r->from && now <= r->from) || (r->until && now > r->until)) {

@@ -612,6 +612,14 @@ static bool build_workloads(struct system *sys, GError **error)
 		g_free(cname);
 		if (!w->ops->create(w, &env, error))
 			return false;
+		/* its goodput: what completed, window or not (the plots'
+		 * lanes) */
+		char *sn = g_strdup_printf("wl.%s.completed_bytes", w->name);
+		series_add(sys->series, sn, &w->res.bytes_done, SERIES_DELTA);
+		g_free(sn);
+		sn = g_strdup_printf("wl.%s.completed", w->name);
+		series_add(sys->series, sn, &w->res.done, SERIES_DELTA);
+		g_free(sn);
 	}
 	return true;
 }
