@@ -281,7 +281,17 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			 */
 			qp->rewind_pending = true;
 			qp->rewind_psn = p->psn;
-			nic_qp_stall(qp, mr, fva, true, t);
+			uint64_t done = (uint64_t)w->resp_got *
+					qp->attr.path_mtu;
+			struct pf_report r = {
+				.mr = mr, .qp = qp, .requester = true,
+				.read_scatter = true, .va = va,
+				.len = w->wr.sge.length - done,
+				.committed = done, .packet = p->payload_len,
+				.fault_va = fva, .access_end = va + p->payload_len,
+				.write = true, .t = t,
+			};
+			nic_qp_stall(&r);
 			qp->stall_scatter = true;
 			return;
 		}

@@ -54,18 +54,32 @@ struct reg_policy_ops {
 
 const struct reg_policy_ops *reg_policy_get(enum reg_policy_id id);
 
-/* [driver] / [driver NAME] parameters */
+/* How the NIC reports a page fault ([driver] fault_scheme). */
+enum driver_fault_scheme {
+	FAULT_SCHEME_WQE,    /* WQE and RDMA events (transport scheme) */
+	FAULT_SCHEME_MEMORY, /* MEMORY events: demand/pre/post page counts */
+};
+
+/* [driver] / [driver NAME] parameters (nic/driver.c: sources) */
 struct driver_config {
-	uint64_t fault_threads;     /* kernel threads resolving faults */
-	sim_time_t irq_latency;     /* EQ write landed -> handler runs */
+	uint64_t fault_threads;     /* page-fault workqueue max_active */
+	sim_time_t irq_latency;     /* EQE landed -> interrupt handler runs */
 	sim_time_t irq_moderation;  /* at most one interrupt per period */
-	sim_time_t fault_service;   /* CPU per fault: EQE, MR lookup, setup */
-	uint64_t fault_around;      /* pages resolved per fault */
-	sim_time_t mtt_update_time; /* per page: write the MTT entry (UMR) */
-	sim_time_t resume_time;     /* command that resumes a stalled QP */
-	sim_time_t invalidate_time; /* CPU per invalidation: zap + sync */
-	sim_time_t reg_base_time;   /* per registration: syscall, MPT */
+	sim_time_t eqe_time;        /* handler CPU per EQE consumed */
+	sim_time_t wq_latency;      /* an idle kworker picking up work */
+	sim_time_t mr_lookup_time;  /* find_odp_mkey */
+	sim_time_t wqe_read_time;   /* copying a WQE out of its queue */
+	sim_time_t dma_map_time;    /* per page mapped for DMA */
+	sim_time_t dma_unmap_time;  /* per page unmapped by an invalidation */
 	sim_time_t umr_time;        /* per UMR, besides its table's DMA */
+	sim_time_t resume_time;     /* PAGE_FAULT_RESUME firmware command */
+	sim_time_t invalidate_time; /* per invalidation callback */
+	sim_time_t hmm_timeout;     /* HMM_RANGE_DEFAULT_TIMEOUT */
+	uint64_t pf_eq_entries;     /* page-fault EQ slots */
+	uint64_t pf_descriptors;    /* fault descriptors (0: unbounded) */
+	uint64_t fault_around;      /* pages at least per fault (0: mlx5) */
+	int fault_scheme;           /* enum driver_fault_scheme */
+	sim_time_t reg_base_time;   /* per registration: syscall, MPT */
 	uint64_t implicit_va_bits;  /* an implicit MR covers 2^bits bytes */
 };
 extern const struct param_table driver_params;

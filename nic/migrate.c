@@ -247,7 +247,7 @@ void nic_migrate_zap(struct nic *nic)
 		if (mr->ksm)
 			driver_imr_reset(mr); /* its children go too */
 		else if (mr->policy && mr->policy->on_demand && mr->npages)
-			mtt_zap(&mr->mtt, 0, mr->npages - 1);
+			mr->mapped -= mtt_zap(&mr->mtt, 0, mr->npages - 1);
 	}
 }
 

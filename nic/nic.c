@@ -27,6 +27,7 @@
 #include "nic/wire.h"
 
 static const char *const fault_modes[] = { "report", "fatal", NULL };
+static const char *const pf_lengths[] = { "message", "unknown", NULL };
 
 static const struct param nic_tab[] = {
 	{ "clock", PT_FREQ, "1GHz", offsetof(struct nic_config, clock_hz),
@@ -89,6 +90,26 @@ static const struct param nic_tab[] = {
 	  "report: page faults are resolved and traffic resumes; fatal: a "
 	  "NIC without fault support, the QP goes to error",
 	  "ConnectX-4 and later support ODP page faults", fault_modes, 0, 0 },
+	{ "rdma_fault_length", PT_ENUM, "message",
+	  offsetof(struct nic_config, rdma_fault_length),
+	  "what a responder RDMA READ/WRITE fault event reports as "
+	  "rdma_op_len: message (what is left of the operation: the driver "
+	  "maps it all) or unknown (0: the driver maps the packet, resumes, "
+	  "then prefetches min(4 MiB, bytes committed))",
+	  "mlx5 odp.c mlx5_ib_mr_rdma_pfault_handler(): \"for some "
+	  "operations, the hardware cannot tell the exact message length\" "
+	  "(which ones is not said)", pf_lengths, 0, 0 },
+	{ "pf_prefetch_before", PT_COUNT, "0",
+	  offsetof(struct nic_config, pf_prefetch_before),
+	  "fault_scheme = memory: pages before the demand pages a MEMORY "
+	  "fault event asks to prefetch (pre_demand_fault_pages)",
+	  "estimate: firmware-chosen; no published figure", NULL, 0, 65535 },
+	{ "pf_prefetch_after", PT_COUNT, "15",
+	  offsetof(struct nic_config, pf_prefetch_after),
+	  "fault_scheme = memory: pages after the demand pages a MEMORY "
+	  "fault event asks to prefetch (post_demand_fault_pages)",
+	  "estimate: firmware-chosen; no published figure (15: a 64 KiB "
+	  "window with the demand page)", NULL, 0, 65535 },
 	{ "inline_size", PT_SIZE, "220B",
 	  offsetof(struct nic_config, inline_size),
 	  "SEND/WRITE payloads up to this size are copied into the WQE by "

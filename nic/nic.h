@@ -49,6 +49,9 @@ struct nic_config {
 	uint64_t wqe_bytes, cqe_bytes;
 	sim_time_t reg_page_time;  /* driver time per page to register */
 	int fault_mode;            /* enum nic_fault_mode */
+	int rdma_fault_length;     /* enum nic_pf_length */
+	uint64_t pf_prefetch_before; /* memory scheme: pages before demand */
+	uint64_t pf_prefetch_after;  /* ... and after */
 	uint64_t inline_size;      /* sends up to this size go inline with
 				    * the WQE, written by the CPU (BlueFlame) */
 	uint64_t hold_packets;     /* on-NIC buffer for packets to suspended
@@ -61,6 +64,12 @@ struct nic_config {
 enum nic_fault_mode {
 	NIC_FAULT_REPORT, /* report to the driver, resolve, resume */
 	NIC_FAULT_FATAL,  /* a NIC without fault support: tear down the QP */
+};
+
+/* What a responder RDMA fault event says of the operation's length. */
+enum nic_pf_length {
+	NIC_PF_LENGTH_MESSAGE, /* rdma_op_len: what is left of the message */
+	NIC_PF_LENGTH_UNKNOWN, /* 0: the driver faults the packet, prefetches */
 };
 
 extern const struct param_table nic_params;

@@ -70,6 +70,7 @@ struct imr_child {
 	uint64_t mapped;        /* pages with a valid entry (umem_odp->npages) */
 	uint32_t key;           /* its MTT mkey: the KSM entry names it */
 	struct vmm_sub *sub;    /* its interval notifier over its 1 GiB */
+	sim_time_t mutex_until; /* its umem_mutex is held by a fault's UMR */
 	unsigned notif_active;  /* invalidations of it in progress */
 	unsigned users;         /* faults holding it (mmkey.usecount) */
 	bool dead;              /* out of the KSM, freed when unused */
@@ -114,6 +115,13 @@ struct nic_mr {
 	unsigned notif_active; /* invalidations/suspensions in progress */
 	struct resize_req *resize_pending;
 	struct nic_ksm *ksm;  /* implicit ODP: the KSM parent, else NULL */
+	/* explicit on-demand MRs (ib_umem_odp): pages mapped, and until when
+	 * a fault's UMR holds umem_mutex (an invalidation waits for it) */
+	uint64_t mapped;
+	sim_time_t mutex_until;
+	/* on-demand MRs: the rdma stat mr counters (odp_mr_counters) */
+	uint64_t *c_faults, *c_handled, *c_inval, *c_inval_handled;
+	uint64_t *c_prefetch;
 	nic_watch_fn watch;
 	void *watch_ctx;
 	void *policy_priv; /* the driver's per-MR state */
@@ -193,6 +201,11 @@ enum resp_state {
 	RESP_READY,      /* expecting epsn */
 	RESP_NAK_SEQ,    /* PSN sequence NAK sent: dropping until epsn */
 	RESP_RNR,        /* RNR NAK sent: dropping until epsn returns */
+	RESP_PAGE_FAULT, /* a page fault reported: every request of epsn
+			  * gets an RNR NAK, the rest are dropped, until the
+			  * driver's PAGE_FAULT_RESUME */
+	RESP_PF_ERROR,   /* resumed with error: the request of epsn gets a
+			  * remote access error NAK */
 	RESP_NSTATES
 };
 extern const char *const resp_state_names[];
@@ -234,6 +247,7 @@ struct nic_qp {
 	sim_time_t stall_start;
 	bool stall_suspend;      /* stalled on a suspended page, not a fault */
 	bool stall_scatter;      /* stalled placing a READ response */
+	bool pf_out;             /* a requester fault reported, not resumed */
 	uint32_t acked_psn;      /* the highest PSN an ACK covered */
 	GQueue held;             /* responder: packets waiting for a resume */
 	uint32_t hold_next;      /* PSN expected after the held packets */
@@ -257,6 +271,7 @@ struct nic_qp {
 	bool cur_cut;            /* its MR was deregistered mid-message */
 	uint64_t cur_va;
 	uint64_t cur_left;
+	uint64_t cur_len;        /* the WRITE's RETH DMA length */
 	bool cur_is_send;
 	uint32_t cur_rq_off;     /* SEND: bytes placed into the RQ WQE */
 
@@ -381,14 +396,41 @@ void nic_tx_drop(struct nic_qp *qp);
 void nic_cq_push(struct nic_cq *cq, const struct nic_wc *wc, sim_time_t at);
 void nic_qp_error(struct nic_qp *qp, enum nic_wc_status first_status);
 void nic_qp_resume(struct nic_qp *qp);
-void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
-		  bool write, sim_time_t t);
+/*
+ * A page fault as the NIC reports it to the driver: what an mlx5 page-fault
+ * EQE carries (drivers/infiniband/hw/mlx5/odp.c, mlx5_ib_eq_pf_process).
+ * The driver turns it into a WQE, RDMA or MEMORY event by its
+ * fault_scheme.
+ */
+struct pf_report {
+	struct nic_mr *mr;
+	struct nic_qp *qp;     /* the QP the fault stops */
+	bool requester;        /* locally triggered (a WQE's own buffer) */
+	bool rdma;             /* a responder RDMA READ/WRITE target */
+	bool read_scatter;     /* requester: placing a READ response */
+	uint64_t va;           /* where the operation goes on from: RDMA:
+				* rdma_va + bytes_committed; WQE: the data
+				* segment's address + bytes_committed */
+	uint64_t len;          /* what is left of it: RDMA: rdma_op_len -
+				* bytes_committed (0: unknown); WQE: the data
+				* segment's bytes left */
+	uint64_t committed;    /* bytes_committed */
+	uint32_t packet;       /* packet_size */
+	uint64_t fault_va;     /* the page the NIC found not present */
+	uint64_t access_end;   /* end of the access that faulted */
+	bool write;
+	sim_time_t t;          /* detected */
+};
+
+/* A requester-side fault (@r->qp stalls until the driver resumes it). */
+void nic_qp_stall(const struct pf_report *r);
 void nic_qp_wait_suspended(struct nic_qp *qp);
 
-/* driver.c: a page fault the NIC detected at @t (requester: @qp stalls) */
-void driver_page_fault(struct driver *drv, struct nic_mr *mr,
-		       struct nic_qp *qp, uint64_t va, bool write,
-		       sim_time_t t);
+/* odp.c: the NIC reports a page fault (the EQE it writes) */
+void driver_page_fault(struct driver *drv, const struct pf_report *r);
+/* odp.c -> the NIC: PAGE_FAULT_RESUME of the QP @r named (error: the
+ * fault could not be resolved) */
+void nic_pf_resume(const struct pf_report *r, bool error);
 /* driver.c: what tearing down a deregistered MR costs the host */
 sim_time_t driver_dereg_cost(const struct driver *drv);
 struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off);
@@ -403,6 +445,9 @@ uint32_t req_wqe_npkts(const struct nic_qp *qp, const struct nic_wqe *w);
 /* resp.c */
 /* true when the responder kept @p (held for a suspended page) */
 bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay);
+/* PAGE_FAULT_RESUME of a responder page fault (error: the retried
+ * request gets a remote access error NAK). */
+void resp_pf_resume(struct nic_qp *qp, bool error);
 /* A suspended range of @mr was resumed: release what waited for it. */
 void nic_mr_resumed(struct nic_mr *mr);
 

@@ -360,12 +360,12 @@ static const struct trace_kind tk_resume = { "qp_resume", TRACE_END,
  * fault and resumes it.  Other QPs are not affected.  Without fault
  * support the QP goes to error instead.
  */
-void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
-		  bool write, sim_time_t t)
+void nic_qp_stall(const struct pf_report *r)
 {
+	struct nic_qp *qp = r->qp;
 	struct nic *nic = qp->nic;
 	if (nic->cfg.fault_mode == NIC_FAULT_FATAL || !nic->drv ||
-	    !mr->policy->on_demand) {
+	    !r->mr->policy->on_demand) {
 		(*nic->c_fatal_faults)++;
 		nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
 		return;
@@ -379,7 +379,34 @@ void nic_qp_stall(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
 		sim_trace(nic->sim, nic->tc_req, &tk_stall, qp->qpn, qp->next_psn,
 			  TRACE_NONE, TRACE_NONE, TRACE_NONE, "page fault");
 	}
-	driver_page_fault(nic->drv, mr, qp, va, write, t);
+	/* one fault of the QP's send queue at a time: a second access that
+	 * faults meanwhile (a READ response to scatter) is dropped and asked
+	 * again after the resume */
+	if (qp->pf_out)
+		return;
+	qp->pf_out = true;
+	driver_page_fault(nic->drv, r);
+}
+
+/* PAGE_FAULT_RESUME of the QP a fault named (error: the driver could not
+ * resolve it: the WQE completes in error, IBV_WC_LOC_PROT_ERR; the
+ * responder NAKs the retried request with a remote access error). */
+void nic_pf_resume(const struct pf_report *r, bool error)
+{
+	struct nic_qp *qp = r->qp;
+	if (!qp)
+		return;
+	if (!r->requester) {
+		resp_pf_resume(qp, error);
+		return;
+	}
+	qp->pf_out = false;
+	if (qp->state != QPS_RTS)
+		return;
+	if (error)
+		nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
+	else
+		nic_qp_resume(qp);
 }
 
 /* The requester needs a page the VMM is moving: wait for the resume. */

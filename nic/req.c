@@ -190,7 +190,18 @@ void req_fill(struct nic_qp *qp)
 					/* gathering the payload faulted:
 					 * this QP stops here, nothing bad
 					 * goes on the wire */
-					nic_qp_stall(qp, mr, fva, false, t);
+					struct pf_report r = {
+						.mr = mr, .qp = qp,
+						.requester = true,
+						.va = w->wr.sge.addr + off,
+						.len = w->wr.sge.length - off,
+						.committed = off,
+						.packet = len, .fault_va = fva,
+						.access_end = w->wr.sge.addr +
+							      off + len,
+						.t = t,
+					};
+					nic_qp_stall(&r);
 					break;
 				}
 				if (xs != XLATE_OK) {

@@ -22,7 +22,8 @@
 
 #include "nic/pcie.h"
 
-const char *const resp_state_names[] = { "READY", "NAK_SEQ", "RNR" };
+const char *const resp_state_names[] = { "READY", "NAK_SEQ", "RNR",
+					  "PAGE_FAULT", "PF_ERROR" };
 
 static const struct trace_kind tk_nak = { "nak_sent", TRACE_INSTANT, NULL };
 static const struct trace_kind tk_rnr = { "rnr_nak_sent", TRACE_INSTANT,
@@ -79,24 +80,74 @@ static void send_rnr(struct nic_qp *qp, uint32_t psn, sim_time_t t,
 
 /*
  * A responder page fault (IBA has no word for it; this is ODP's): with
- * fault reporting the packet is dropped and answered with an RNR NAK, and
- * the driver is told; the requester comes back after the RNR timer.  A NIC
- * without fault support (fault_mode = fatal) tears the connection down:
- * the peer's WQE completes with a remote operational error.
+ * fault reporting the packet is dropped and answered with an RNR NAK, the
+ * driver is told (@r: what the NIC's page-fault EQE carries), and the QP
+ * answers every request of the expected PSN with an RNR NAK until the
+ * driver resumes it (RESP_PAGE_FAULT); the requester comes back after
+ * each RNR timer.  A NIC without fault support (fault_mode = fatal) tears
+ * the connection down: the peer's WQE completes with a remote
+ * operational error.
  */
-static void resp_fault(struct nic_qp *qp, struct nic_mr *mr, uint64_t va,
-		       bool write, const struct pkt *p, sim_time_t t)
+static G_GNUC_NO_INLINE void resp_fault(struct nic_qp *qp,
+					struct pf_report *r,
+					const struct pkt *p, sim_time_t t)
 {
 	struct nic *nic = qp->nic;
 	if (nic->cfg.fault_mode == NIC_FAULT_FATAL || !nic->drv ||
-	    !mr->policy->on_demand) {
+	    !r->mr->policy->on_demand) {
 		(*nic->c_fatal_faults)++;
 		send_nak(qp, p->psn, NAK_REMOTE_OP_ERROR, t);
 		nic_qp_error(qp, NIC_WC_WR_FLUSH_ERR);
 		return;
 	}
 	send_rnr(qp, p->psn, t, "page not present");
-	driver_page_fault(nic->drv, mr, NULL, va, write, t);
+	qp->resp = RESP_PAGE_FAULT;
+	r->qp = qp;
+	r->t = t;
+	if (r->rdma && nic->cfg.rdma_fault_length == NIC_PF_LENGTH_UNKNOWN)
+		r->len = 0; /* "the hardware cannot tell ... reports zero" */
+	driver_page_fault(nic->drv, r);
+}
+
+/* A WRITE's page not present: an RDMA event for the rest of the
+ * message. */
+static G_GNUC_NO_INLINE void resp_fault_write(struct nic_qp *qp,
+					      const struct pkt *p,
+					      uint64_t fva, sim_time_t t)
+{
+	struct pf_report r = {
+		.mr = qp->cur_mr, .rdma = true, .va = qp->cur_va,
+		.len = qp->cur_left, .committed = qp->cur_len - qp->cur_left,
+		.packet = p->payload_len, .fault_va = fva,
+		.access_end = qp->cur_va + p->payload_len, .write = true,
+	};
+	resp_fault(qp, &r, p, t);
+}
+
+/* A SEND's receive buffer not present: a WQE event for the receive
+ * WQE's data segment from what is placed on. */
+static G_GNUC_NO_INLINE void resp_fault_send(struct nic_qp *qp,
+					     struct nic_mr *mr,
+					     const struct nic_rwqe *w,
+					     const struct pkt *p, uint64_t fva,
+					     sim_time_t t)
+{
+	uint64_t va = w->wr.sge.addr + qp->cur_rq_off;
+	struct pf_report r = {
+		.mr = mr, .va = va, .len = w->wr.sge.length - qp->cur_rq_off,
+		.committed = qp->cur_rq_off, .packet = p->payload_len,
+		.fault_va = fva, .access_end = va + p->payload_len,
+		.write = true,
+	};
+	resp_fault(qp, &r, p, t);
+}
+
+void resp_pf_resume(struct nic_qp *qp, bool error)
+{
+	if (qp->resp != RESP_PAGE_FAULT)
+		return;
+	/* the next request of epsn is served (or NAKed: error) */
+	qp->resp = error ? RESP_PF_ERROR : RESP_RNR;
 }
 
 /* DMA-write @len bytes at @va of @mr (translated) starting at @t.  Inline:
@@ -138,7 +189,13 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 						NIC_ACCESS_REMOTE_READ, &t,
 						&fva);
 	if (xs == XLATE_FAULT) {
-		resp_fault(qp, mr, fva, false, p, t);
+		uint32_t mtu = qp->attr.path_mtu;
+		struct pf_report r = {
+			.mr = mr, .rdma = true, .va = p->va, .len = p->dma_len,
+			.packet = p->dma_len < mtu ? p->dma_len : mtu,
+			.fault_va = fva, .access_end = p->va + p->dma_len,
+		};
+		resp_fault(qp, &r, p, t);
 		return false;
 	}
 	if (xs == XLATE_SUSPENDED)
@@ -274,7 +331,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 	struct nic *nic = qp->nic;
 	if (qp->state == QPS_ERR)
 		return false;
-	if (!replay && !g_queue_is_empty(&qp->held))
+	if (!replay && qp->held.length)
 		return resp_hold(qp, p, sim_now(nic->sim)); /* stay in order */
 	sim_time_t now = sim_now(nic->sim);
 	sim_time_t t = now + nic_cycles(nic, nic->cfg.rx_cycles);
@@ -296,6 +353,22 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 			send_nak(qp, qp->epsn, NAK_PSN_SEQ_ERROR, t);
 			qp->resp = RESP_NAK_SEQ;
 		}
+		return false;
+	}
+	if (G_UNLIKELY(qp->resp >= RESP_PAGE_FAULT)) {
+		if (qp->resp == RESP_PAGE_FAULT) {
+			/* waiting for PAGE_FAULT_RESUME: the request it is
+			 * for gets another RNR NAK (later ones were dropped
+			 * as out of sequence) */
+			send_rnr(qp, p->psn, t, "page fault not resolved yet");
+			qp->resp = RESP_PAGE_FAULT;
+			return false;
+		}
+		/* the driver could not resolve the fault (resumed with
+		 * error): the request is refused */
+		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
+		qp->resp = RESP_NAK_SEQ;
+		qp->resp_busy = t;
 		return false;
 	}
 	qp->resp = RESP_READY;
@@ -326,6 +399,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 		qp->cur_cut = false;
 		qp->cur_va = p->va;
 		qp->cur_left = p->dma_len;
+		qp->cur_len = p->dma_len;
 		qp->cur_is_send = false;
 	} /* fall through */
 	case IB_WRITE_MIDDLE:
@@ -354,7 +428,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 				qp->cur_mr, qp->cur_va, p->payload_len,
 				NIC_ACCESS_REMOTE_WRITE, &t, &fva);
 			if (xs == XLATE_FAULT) {
-				resp_fault(qp, qp->cur_mr, fva, true, p, t);
+				resp_fault_write(qp, p, fva, t);
 				return false;
 			}
 			if (xs == XLATE_SUSPENDED)
@@ -417,7 +491,7 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 						      &t, &fva) :
 				     XLATE_ACCESS;
 			if (xs == XLATE_FAULT) {
-				resp_fault(qp, mr, fva, true, p, t);
+				resp_fault_send(qp, mr, r, p, fva, t);
 				return false;
 			}
 			if (xs == XLATE_SUSPENDED)

@@ -1009,4 +1009,14 @@ void config_print_table(const struct param_table *table, FILE *out)
 				"", p->source);
 		g_free(def);
 	}
+	if (table->nstats)
+		fprintf(out, "  statistics (HOST.NAME in the summary):\n");
+	for (unsigned i = 0; i < table->nstats; i++) {
+		const struct stat_doc *d = &table->stats[i];
+		fprintf(out, "  %-38s %-10s %s\n", d->name, d->unit,
+			d->meaning);
+		if (d->mirrors && *d->mirrors)
+			fprintf(out, "  %-38s %-10s mirrors: %s\n", "", "",
+				d->mirrors);
+	}
 }

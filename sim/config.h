@@ -50,15 +50,32 @@ struct param {
 	double min, max;  /* inclusive bounds; min == max == 0: unbounded */
 };
 
+/*
+ * A statistic a component keeps, declared once beside its parameters
+ * (SST's SST_ELI_DOCUMENT_STATISTICS): `odpsim params` prints it.
+ */
+struct stat_doc {
+	const char *name;    /* after "HOST.": "nic.page_faults" */
+	const char *unit;    /* "pages", "operations", "ns" */
+	const char *meaning;
+	const char *mirrors; /* the real counter it mirrors, or "" */
+};
+
 struct param_table {
 	const char *component; /* "nic", "link", "write_bw" */
 	const char *summary;
 	const struct param *params;
 	unsigned n;
+	const struct stat_doc *stats; /* NULL: none documented */
+	unsigned nstats;
 };
 
 #define PARAM_TABLE(var, comp, summ, arr) \
-	const struct param_table var = { comp, summ, arr, G_N_ELEMENTS(arr) }
+	const struct param_table var = { comp, summ, arr, G_N_ELEMENTS(arr), \
+					 NULL, 0 }
+#define PARAM_TABLE_STATS(var, comp, summ, arr, st)                          \
+	const struct param_table var = { comp, summ, arr, G_N_ELEMENTS(arr), \
+					 st, G_N_ELEMENTS(st) }
 
 enum section_naming { SEC_UNNAMED, SEC_NAMED, SEC_EITHER };
 
