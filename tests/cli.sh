@@ -349,6 +349,15 @@ expect 2 "--format unknown" -- "$ODPSIM" run workloads/read_lat.ini --format xml
 has "$tmp/err" "unknown format" "bad --format explained"
 expect 2 "--json with --format perftest" -- "$ODPSIM" run workloads/read_lat.ini --json --format perftest
 
+# hosts up to 64 TiB run (frames are created as first used, so this takes
+# no more memory than a small host); above it, one line naming the key
+printf '[sim]\nduration = 200us\n[host a]\nmemory = 64TiB\n[host b]\nmemory = 64TiB\n[link ab]\nends = a b\n[workload w]\ntype = write_bw\nclient = a\nserver = b\n' >"$tmp/huge.ini"
+expect 0 "two 64 TiB hosts" -- "$ODPSIM" run "$tmp/huge.ini" --json
+has "$tmp/out" '"completed"' "64 TiB hosts run traffic"
+sed 's/64TiB/65TiB/' "$tmp/huge.ini" >"$tmp/huge2.ini"
+expect 2 "a 65 TiB host" -- "$ODPSIM" run "$tmp/huge2.ini"
+has "$tmp/err" "huge2.ini:4: \[host a\] memory: 65TiB is out of range (1MiB to 64TiB)" "65 TiB refused with file, line and key"
+
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 

@@ -140,6 +140,133 @@ static void move_cb(void *ctx, bool ok, uint64_t pfn)
 			ck_abort_msg(__VA_ARGS__);     \
 	} while (0)
 
+/* ---- frame allocation order vs the free lists it replaced ---- */
+
+/*
+ * The reference is the allocator before frames were created on first
+ * use: one free list per node holding every frame at start, ascending;
+ * a pop takes the head and skips frames no longer free (taken directly),
+ * a release pushes at the head unless the frame is still on the list.
+ * The allocator must hand out the very same frames in the same order (so
+ * no run's fingerprint moves), over several chunks and two nodes, with
+ * direct takes and huge allocations mixed in.
+ */
+struct ref_list {
+	GQueue q[2];
+	bool *onlist, *free;
+	uint64_t per_node, n;
+};
+
+static unsigned ref_node(const struct ref_list *r, uint64_t p)
+{
+	uint64_t nd = p / r->per_node;
+	return nd >= 2 ? 1 : (unsigned)nd;
+}
+
+static uint64_t ref_pop(struct ref_list *r, unsigned nd)
+{
+	while (!g_queue_is_empty(&r->q[nd])) {
+		uint64_t p = GPOINTER_TO_SIZE(g_queue_pop_head(&r->q[nd])) - 1;
+		r->onlist[p] = false;
+		if (r->free[p]) {
+			r->free[p] = false;
+			return p;
+		}
+	}
+	return FRAME_NIL;
+}
+
+START_TEST(frame_alloc_order_matches_list)
+{
+	const uint64_t n = 2 * FRAME_CHUNK + 7000;
+	struct frame_alloc fa;
+	frame_alloc_init(&fa, n, 2);
+	struct ref_list r = { .onlist = g_new0(bool, n),
+			      .free = g_new0(bool, n), .per_node = n / 2,
+			      .n = n };
+	g_queue_init(&r.q[0]);
+	g_queue_init(&r.q[1]);
+	for (uint64_t p = 0; p < n; p++) {
+		g_queue_push_tail(&r.q[ref_node(&r, p)],
+				  GSIZE_TO_POINTER((gsize)p + 1));
+		r.onlist[p] = r.free[p] = true;
+	}
+	GArray *used = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	struct rng rg;
+	rng_init(&rg, 11, "frame_order");
+	uint64_t allocs = 0;
+	for (unsigned op = 0; op < 120000; op++) {
+		unsigned kind = (unsigned)rng_below(&rg, 100);
+		if (kind < 50) {
+			int node = (int)rng_below(&rg, 3) - 1;
+			unsigned first = node < 0 ? 0 : (unsigned)node;
+			uint64_t want = FRAME_NIL;
+			for (unsigned i = 0; i < 2 && want == FRAME_NIL; i++)
+				want = ref_pop(&r, (first + i) % 2);
+			uint64_t got = frame_alloc_one(&fa, node);
+			CHECK(got == want, "op %u: allocated %" G_GUINT64_FORMAT
+			      ", the lists %" G_GUINT64_FORMAT, op, got, want);
+			if (got != FRAME_NIL) {
+				g_array_append_val(used, got);
+				allocs++;
+			}
+		} else if (kind < 56) {
+			uint64_t p = rng_below(&rg, n);
+			bool ok = frame_take(&fa, p);
+			CHECK(ok == r.free[p], "op %u: take %" G_GUINT64_FORMAT,
+			      op, p);
+			if (ok) {
+				r.free[p] = false;
+				g_array_append_val(used, p);
+			}
+		} else if (kind < 57) {
+			uint64_t p = frame_alloc_huge(&fa, -1);
+			if (p != FRAME_NIL)
+				for (uint64_t j = 0; j < 512; j++) {
+					CHECK(r.free[p + j], "op %u: huge on a "
+					      "used frame", op);
+					r.free[p + j] = false;
+					g_array_append_val(used, (uint64_t){ p + j });
+				}
+		} else if (used->len) {
+			guint i = (guint)rng_below(&rg, used->len);
+			uint64_t p = g_array_index(used, uint64_t, i);
+			g_array_remove_index_fast(used, i);
+			frame_release(&fa, p);
+			r.free[p] = true;
+			if (!r.onlist[p]) {
+				r.onlist[p] = true;
+				g_queue_push_head(&r.q[ref_node(&r, p)],
+						  GSIZE_TO_POINTER((gsize)p + 1));
+			}
+		}
+	}
+	ck_assert_uint_gt(allocs, 40000);
+	/* every chunk was needed, and made once */
+	ck_assert_uint_eq(fa.chunks_made, 3);
+	g_array_free(used, TRUE);
+	g_queue_clear(&r.q[0]);
+	g_queue_clear(&r.q[1]);
+	g_free(r.onlist);
+	g_free(r.free);
+	frame_alloc_destroy(&fa);
+
+	/* a 64 TiB allocator starts with nothing but its directory, and
+	 * creates the chunk of the frames it hands out */
+	frame_alloc_init(&fa, FRAME_MAX_FRAMES, 1);
+	ck_assert_uint_eq(fa.chunks_made, 0);
+	ck_assert_uint_le(frame_alloc_bytes(&fa), 8u << 20);
+	ck_assert(frame_is_free(&fa, FRAME_MAX_FRAMES - 1));
+	ck_assert(frame_take(&fa, FRAME_MAX_FRAMES - 1));
+	ck_assert_uint_eq(frame_alloc_one(&fa, 0), 0);
+	ck_assert_uint_eq(fa.chunks_made, 2);
+	ck_assert_uint_eq(fa.nfree, FRAME_MAX_FRAMES - 2);
+	frame_release(&fa, FRAME_MAX_FRAMES - 1);
+	ck_assert_uint_eq(frame_alloc_one(&fa, 0), 1);
+	frame_alloc_destroy(&fa);
+}
+END_TEST
+
 /* ---- frame allocator vs a bitmap ---- */
 
 START_TEST(frame_alloc_differential)
@@ -2256,6 +2383,7 @@ static Suite *vmm_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, frame_alloc_differential);
+	tcase_add_test(tc, frame_alloc_order_matches_list);
 	tcase_add_test(tc, pt_differential);
 	tcase_add_test(tc, vmm_differential);
 	tcase_add_test(tc, vmm_concurrent_invalidate);

@@ -134,7 +134,7 @@ static void wait_frame(struct vmm *vmm, struct vmm_fault *f)
 static void own_frame(struct vmm *vmm, struct vmm_as *as, uint64_t p,
 		      uint64_t va, bool commit)
 {
-	struct frame *f = &vmm->fa.f[p];
+	struct frame *f = frame_at(&vmm->fa, p);
 	f->owner = frame_owner_pack(as->id, va >> VMM_PAGE_SHIFT);
 	f->map = 1;
 	f->flags |= FR_BUSY;
@@ -166,7 +166,7 @@ static bool try_huge(struct vmm_fault *f, const struct vmm_vma *v)
 		return false;
 	for (uint64_t i = 0; i < VMM_HUGE_PAGES; i++) {
 		own_frame(vmm, as, p + i, base + (i << VMM_PAGE_SHIFT), false);
-		vmm->fa.f[p + i].flags |= FR_HUGE;
+		frame_at(&vmm->fa, p + i)->flags |= FR_HUGE;
 	}
 	pt_set_huge(&as->pt, base, pte_make(p, PTE_P | PTE_BUSY));
 	f->kind = FK_HUGE;
@@ -204,7 +204,7 @@ void vmm_fault_start(struct vmm_fault *f)
 			p += (f->va >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
 		if (f->write && !(pte & PTE_W)) {
 			g_assert(level == 1);
-			if (vmm->fa.f[p].map > 1) {
+			if (frame_at(&vmm->fa, p)->map > 1) {
 				/* copy on write: a new frame, then notify */
 				uint64_t d = vmm_alloc_frame(vmm, as->node,
 							     false);
@@ -217,7 +217,7 @@ void vmm_fault_start(struct vmm_fault *f)
 				vmm_fp_count(as, f->va, VMM_FP_RESIDENT, -1);
 				f->kind = FK_COW;
 				f->pfn = d;
-				vmm->fa.f[p].flags |= FR_BUSY;
+				frame_at(&vmm->fa, p)->flags |= FR_BUSY;
 				struct vmm_inval *iv = vmm_inval_new(
 					as, f->va & ~(VMM_PAGE_SIZE - 1),
 					(f->va & ~(VMM_PAGE_SIZE - 1)) +
@@ -231,14 +231,14 @@ void vmm_fault_start(struct vmm_fault *f)
 			}
 			/* the last sharer: reuse the frame */
 			*e = (pte | PTE_W | PTE_D | PTE_A) & ~(uint64_t)PTE_COW;
-			vmm->fa.f[p].flags |= FR_DIRTY | FR_ACC;
+			frame_at(&vmm->fa, p)->flags |= FR_DIRTY | FR_ACC;
 			vmm_dlog_write(vmm, p);
 			(*vmm->c.minor)++;
 			fault_ret(f, VMM_FAULT_MINOR, p);
 			return;
 		}
 		*e |= PTE_A | (f->write ? PTE_D : 0);
-		vmm->fa.f[p].flags |= FR_ACC | (f->write ? FR_DIRTY : 0);
+		frame_at(&vmm->fa, p)->flags |= FR_ACC | (f->write ? FR_DIRTY : 0);
 		if (f->write)
 			vmm_dlog_write(vmm, p);
 		fault_ret(f, VMM_FAULT_PRESENT, p);
@@ -260,7 +260,7 @@ void vmm_fault_start(struct vmm_fault *f)
 	if (pte & PTE_SWAP) {
 		f->kind = FK_SWAP;
 		f->slot = pte_pfn(pte);
-		vmm->fa.f[p].version = vmm_slot_version(vmm, f->slot);
+		frame_at(&vmm->fa, p)->version = vmm_slot_version(vmm, f->slot);
 		if (f->slot & VMM_REMOTE_SLOT) {
 			/* post-copy: the page comes over the migration link */
 			sim_time_t now = sim_now(vmm->sim);
@@ -315,7 +315,7 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 	int level;
 	uint64_t *e = pt_leaf(&as->pt, iv->start, false, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
-	struct frame *src = &vmm->fa.f[iv->pfn], *dst = &vmm->fa.f[iv->dst];
+	struct frame *src = frame_at(&vmm->fa, iv->pfn), *dst = frame_at(&vmm->fa, iv->dst);
 	src->flags &= (uint8_t)~FR_BUSY;
 	if (*e & PTE_ZAP) {
 		/* unmapped meanwhile: drop the copy, then our mapping */
@@ -377,7 +377,7 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 		/* unmapped (munmap, DONTNEED) while in flight */
 		uint64_t base = f->va & ~((n << VMM_PAGE_SHIFT) - 1);
 		for (uint64_t i = 0; i < n; i++) {
-			struct frame *fr = &vmm->fa.f[f->pfn + i];
+			struct frame *fr = frame_at(&vmm->fa, f->pfn + i);
 			vmm_frame_gone(vmm, f->pfn + i, VMM_FRAME_FREED);
 			uint64_t pva = base + (i << VMM_PAGE_SHIFT);
 			if (fr->flags & FR_COMMIT) {
@@ -409,7 +409,7 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 			 (*e & PTE_COMMIT);
 	bool dirty = f->write || f->kind == FK_SWAP;
 	for (uint64_t i = 0; i < n; i++) {
-		struct frame *fr = &vmm->fa.f[f->pfn + i];
+		struct frame *fr = frame_at(&vmm->fa, f->pfn + i);
 		fr->flags = (uint8_t)((fr->flags & ~FR_BUSY) | FR_ACC |
 				      (dirty ? FR_DIRTY : 0));
 		if ((*e & PTE_COMMIT) && !(fr->flags & FR_COMMIT)) {

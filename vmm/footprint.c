@@ -54,7 +54,7 @@ void vmm_fp_count(struct vmm_as *as, uint64_t va, enum vmm_fp_kind k,
 void vmm_fp_count_frame(struct vmm *vmm, uint64_t pfn, enum vmm_fp_kind k,
 			int64_t d)
 {
-	uint64_t owner = vmm->fa.f[pfn].owner;
+	uint64_t owner = frame_peek(&vmm->fa, pfn)->owner;
 	if (owner == FRAME_NO_OWNER)
 		return; /* an orphan (unmapped while pinned) is no one's */
 	struct vmm_as *as = vmm_as_by_id(vmm, frame_owner_as(owner));
@@ -64,13 +64,13 @@ void vmm_fp_count_frame(struct vmm *vmm, uint64_t pfn, enum vmm_fp_kind k,
 
 void vmm_fp_owner_change(struct vmm *vmm, uint64_t pfn, uint64_t new_owner)
 {
-	const struct frame *f = &vmm->fa.f[pfn];
+	const struct frame *f = frame_at(&vmm->fa, pfn);
 	int pinned = f->pin > 0, committed = (f->flags & FR_COMMIT) != 0;
 	if (pinned)
 		vmm_fp_count_frame(vmm, pfn, VMM_FP_PINNED, -1);
 	if (committed)
 		vmm_fp_count_frame(vmm, pfn, VMM_FP_COMMITTED, -1);
-	vmm->fa.f[pfn].owner = new_owner;
+	frame_at(&vmm->fa, pfn)->owner = new_owner;
 	if (pinned)
 		vmm_fp_count_frame(vmm, pfn, VMM_FP_PINNED, 1);
 	if (committed)
@@ -98,7 +98,7 @@ void vmm_fp_scan(struct vmm_as *as, uint64_t va, uint64_t len,
 			uint64_t p = pte_pfn(pte);
 			if (level == 2)
 				p += (a >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
-			const struct frame *f = &vmm->fa.f[p];
+			const struct frame *f = frame_peek(&vmm->fa, p);
 			if (f->owner != frame_owner_pack(as->id,
 							 a >> VMM_PAGE_SHIFT))
 				continue; /* another sharer's frame */

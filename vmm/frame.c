@@ -8,68 +8,122 @@
 
 #include "vmm/vmm.h"
 
+const struct frame frame_unused = { .owner = FRAME_NO_OWNER,
+				    .flags = FR_FREE };
+
 void frame_alloc_init(struct frame_alloc *fa, uint64_t nframes,
 		      unsigned nodes)
 {
-	g_assert(nframes > 0 && nframes < FRAME_NIL);
+	g_assert(nframes > 0 && nframes <= FRAME_MAX_FRAMES);
 	g_assert(nodes >= 1 && nodes <= nframes);
 	memset(fa, 0, sizeof(*fa));
 	fa->n = nframes;
 	fa->nodes = nodes;
 	fa->per_node = nframes / nodes;
-	fa->f = g_new0(struct frame, nframes);
-	fa->head = g_new(uint32_t, nodes);
+	fa->nchunks = (nframes + FRAME_CHUNK - 1) >> FRAME_CHUNK_SHIFT;
+	fa->chunk = g_new0(struct frame_chunk *, fa->nchunks);
+	fa->pool = g_new0(struct frame_pool, nodes);
 	fa->node_free = g_new0(uint64_t, nodes);
-	fa->nblocks = (nframes + VMM_HUGE_PAGES - 1) / VMM_HUGE_PAGES;
-	fa->block_free = g_new0(uint16_t, fa->nblocks);
-	for (unsigned i = 0; i < nodes; i++)
-		fa->head[i] = FRAME_NIL;
-	/* push in reverse so that low frames are handed out first */
-	for (uint64_t p = nframes; p-- > 0;) {
-		fa->f[p].owner = FRAME_NO_OWNER;
-		frame_release(fa, p);
+	fa->nblocks = (nframes + FRAME_BLOCK - 1) >> FRAME_BLOCK_SHIFT;
+	for (unsigned i = 0; i < nodes; i++) {
+		fa->pool[i].mark = i * fa->per_node;
+		fa->pool[i].end = i + 1 == nodes ? nframes
+						 : (i + 1) * fa->per_node;
+		fa->node_free[i] = fa->pool[i].end - fa->pool[i].mark;
 	}
+	fa->nfree = nframes;
 }
 
 void frame_alloc_destroy(struct frame_alloc *fa)
 {
-	g_free(fa->f);
-	g_free(fa->head);
+	for (uint64_t c = 0; c < fa->nchunks; c++)
+		g_free(fa->chunk[c]);
+	g_free(fa->chunk);
+	for (unsigned i = 0; i < fa->nodes; i++)
+		g_free(fa->pool[i].stack);
+	g_free(fa->pool);
 	g_free(fa->node_free);
-	g_free(fa->block_free);
 	memset(fa, 0, sizeof(*fa));
+}
+
+struct frame_chunk *frame_chunk_make(struct frame_alloc *fa, uint64_t pfn)
+{
+	g_assert(pfn < fa->n);
+	uint64_t ci = pfn >> FRAME_CHUNK_SHIFT;
+	g_assert(!fa->chunk[ci]);
+	struct frame_chunk *c = g_new(struct frame_chunk, 1);
+	for (unsigned i = 0; i < FRAME_CHUNK; i++)
+		c->f[i] = frame_unused;
+	uint64_t base = ci << FRAME_CHUNK_SHIFT;
+	for (unsigned b = 0; b < FRAME_CHUNK_BLOCKS; b++) {
+		uint64_t lo = base + ((uint64_t)b << FRAME_BLOCK_SHIFT);
+		uint64_t hi = lo + FRAME_BLOCK;
+		c->block_free[b] = lo >= fa->n ? 0 :
+				   (uint16_t)((hi > fa->n ? fa->n : hi) - lo);
+	}
+	fa->chunk[ci] = c;
+	fa->chunks_made++;
+	return c;
+}
+
+uint32_t frame_block_free(const struct frame_alloc *fa, uint64_t b)
+{
+	uint64_t ci = b >> (FRAME_CHUNK_SHIFT - FRAME_BLOCK_SHIFT);
+	const struct frame_chunk *c = fa->chunk[ci];
+	if (c)
+		return c->block_free[b & (FRAME_CHUNK_BLOCKS - 1)];
+	uint64_t lo = b << FRAME_BLOCK_SHIFT, hi = lo + FRAME_BLOCK;
+	return (uint32_t)((hi > fa->n ? fa->n : hi) - lo);
+}
+
+static inline uint16_t *block_free_of(struct frame_alloc *fa, uint64_t pfn)
+{
+	struct frame_chunk *c = fa->chunk[pfn >> FRAME_CHUNK_SHIFT];
+	return &c->block_free[(pfn >> FRAME_BLOCK_SHIFT) &
+			      (FRAME_CHUNK_BLOCKS - 1)];
 }
 
 unsigned frame_node(const struct frame_alloc *fa, uint64_t pfn)
 {
+	if (fa->nodes == 1)
+		return 0;
 	uint64_t n = pfn / fa->per_node;
 	return n >= fa->nodes ? fa->nodes - 1 : (unsigned)n;
 }
 
 static void frame_taken(struct frame_alloc *fa, uint64_t pfn)
 {
-	struct frame *f = &fa->f[pfn];
+	struct frame *f = frame_at(fa, pfn);
 	g_assert(f->flags & FR_FREE);
 	f->flags &= (uint8_t)~FR_FREE;
 	fa->nfree--;
 	fa->node_free[frame_node(fa, pfn)]--;
-	fa->block_free[pfn / VMM_HUGE_PAGES]--;
+	(*block_free_of(fa, pfn))--;
 	f->version = 0;
 	f->owner = FRAME_NO_OWNER;
 	f->pin = 0;
 	f->map = 0;
-	/* keep ONLIST: a stale list entry may still name this frame */
+	/* keep ONLIST: a stale stack entry may still name this frame */
 	f->flags &= FR_ONLIST;
 }
 
 static uint64_t pop_node(struct frame_alloc *fa, unsigned node)
 {
-	while (fa->head[node] != FRAME_NIL) {
-		uint32_t p = fa->head[node];
-		struct frame *f = &fa->f[p];
-		fa->head[node] = f->next;
+	struct frame_pool *pl = &fa->pool[node];
+	while (pl->len) {
+		uint64_t p = pl->stack[--pl->len];
+		struct frame *f = frame_at(fa, p);
 		f->flags &= (uint8_t)~FR_ONLIST;
 		if (f->flags & FR_FREE) {
+			frame_taken(fa, p);
+			return p;
+		}
+	}
+	/* then the frames never handed out, ascending (some may have been
+	 * taken directly meanwhile: skipped, as stale list entries were) */
+	while (pl->mark < pl->end) {
+		uint64_t p = pl->mark++;
+		if (frame_peek(fa, p)->flags & FR_FREE) {
 			frame_taken(fa, p);
 			return p;
 		}
@@ -90,13 +144,13 @@ uint64_t frame_alloc_one(struct frame_alloc *fa, int node)
 		if (p != FRAME_NIL)
 			return p;
 	}
-	g_assert_not_reached(); /* nfree > 0 but every list was empty */
+	g_assert_not_reached(); /* nfree > 0 but every pool was empty */
 	return FRAME_NIL;
 }
 
 bool frame_take(struct frame_alloc *fa, uint64_t pfn)
 {
-	if (pfn >= fa->n || !(fa->f[pfn].flags & FR_FREE))
+	if (pfn >= fa->n || !frame_is_free(fa, pfn))
 		return false;
 	frame_taken(fa, pfn);
 	return true;
@@ -104,19 +158,19 @@ bool frame_take(struct frame_alloc *fa, uint64_t pfn)
 
 uint64_t frame_alloc_huge(struct frame_alloc *fa, int node)
 {
-	uint64_t full = fa->n / VMM_HUGE_PAGES; /* blocks wholly inside DRAM */
+	uint64_t full = fa->n >> FRAME_BLOCK_SHIFT; /* blocks wholly inside */
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t i = 0; i < full; i++) {
 			uint64_t b = (fa->huge_cursor + i) % full;
-			if (fa->block_free[b] != VMM_HUGE_PAGES)
+			if (frame_block_free(fa, b) != FRAME_BLOCK)
 				continue;
-			uint64_t p = b * VMM_HUGE_PAGES;
+			uint64_t p = b << FRAME_BLOCK_SHIFT;
 			if (pass == 0 && node >= 0 &&
 			    (frame_node(fa, p) != (unsigned)node ||
-			     frame_node(fa, p + VMM_HUGE_PAGES - 1) !=
+			     frame_node(fa, p + FRAME_BLOCK - 1) !=
 				     (unsigned)node))
 				continue;
-			for (uint64_t j = 0; j < VMM_HUGE_PAGES; j++)
+			for (uint64_t j = 0; j < FRAME_BLOCK; j++)
 				frame_taken(fa, p + j);
 			fa->huge_cursor = b + 1;
 			return p;
@@ -130,7 +184,7 @@ uint64_t frame_alloc_huge(struct frame_alloc *fa, int node)
 void frame_release(struct frame_alloc *fa, uint64_t pfn)
 {
 	g_assert(pfn < fa->n);
-	struct frame *f = &fa->f[pfn];
+	struct frame *f = frame_at(fa, pfn);
 	g_assert(!(f->flags & FR_FREE));
 	f->flags = (uint8_t)(FR_FREE | (f->flags & FR_ONLIST));
 	f->owner = FRAME_NO_OWNER;
@@ -139,10 +193,26 @@ void frame_release(struct frame_alloc *fa, uint64_t pfn)
 	unsigned nd = frame_node(fa, pfn);
 	fa->nfree++;
 	fa->node_free[nd]++;
-	fa->block_free[pfn / VMM_HUGE_PAGES]++;
+	(*block_free_of(fa, pfn))++;
+	struct frame_pool *pl = &fa->pool[nd];
+	/* frames at or above the mark count as on the list already */
+	if (pfn >= pl->mark)
+		return;
 	if (!(f->flags & FR_ONLIST)) {
 		f->flags |= FR_ONLIST;
-		f->next = fa->head[nd];
-		fa->head[nd] = (uint32_t)pfn;
+		if (pl->len == pl->cap) {
+			pl->cap = pl->cap ? 2 * pl->cap : 64;
+			pl->stack = g_renew(uint64_t, pl->stack, pl->cap);
+		}
+		pl->stack[pl->len++] = pfn;
 	}
+}
+
+uint64_t frame_alloc_bytes(const struct frame_alloc *fa)
+{
+	uint64_t b = fa->chunks_made * sizeof(struct frame_chunk) +
+		     fa->nchunks * sizeof(struct frame_chunk *);
+	for (unsigned i = 0; i < fa->nodes; i++)
+		b += fa->pool[i].cap * sizeof(uint64_t);
+	return b;
 }

@@ -23,7 +23,7 @@
 
 void vmm_dlog_pfn(struct vmm *vmm, uint64_t pfn)
 {
-	const struct frame *f = &vmm->fa.f[pfn];
+	const struct frame *f = frame_peek(&vmm->fa, pfn);
 	if (f->owner == FRAME_NO_OWNER)
 		return;
 	uint64_t key = VMM_PAGE_KEY(frame_owner_as(f->owner),
@@ -124,7 +124,7 @@ void vmm_key_set_version(struct vmm *vmm, uint64_t key, uint64_t version)
 	uint64_t va, pfn;
 	struct vmm_as *as = vmm_key_as(vmm, key, &va);
 	if (as && vmm_page_frame(as, va, &pfn))
-		vmm->fa.f[pfn].version = version;
+		frame_at(&vmm->fa, pfn)->version = version;
 }
 
 void vmm_sync(struct vmm *vmm)
@@ -164,7 +164,7 @@ static void page_to_remote(struct vmm_as *as, uint64_t va, uint64_t *e)
 {
 	struct vmm *vmm = as->vmm;
 	uint64_t p = pte_pfn(*e);
-	struct frame *f = &vmm->fa.f[p];
+	struct frame *f = frame_at(&vmm->fa, p);
 	uint64_t commit = *e & PTE_COMMIT;
 	uint64_t slot = remote_slot(vmm, f->version);
 	vmm_unmap_page_now(as, va, e, VMM_FRAME_MOVED);
@@ -194,7 +194,7 @@ void vmm_make_remote(struct vmm *vmm, GArray *remote, GArray *kept)
 			uint64_t key = VMM_PAGE_KEY(as->id,
 						    va >> VMM_PAGE_SHIFT);
 			const struct frame *f =
-				level == 1 ? &vmm->fa.f[pte_pfn(*e)] : NULL;
+				level == 1 ? frame_at(&vmm->fa, pte_pfn(*e)) : NULL;
 			if (!f || (*e & PTE_BUSY) || f->pin || f->map > 1 ||
 			    (f->flags & FR_BUSY)) {
 				g_array_append_val(kept, key);

@@ -54,7 +54,7 @@ static void move_end(struct vmm *vmm, struct vmm_inval *iv, bool ok,
 /* Undo a move before its copy: the page stays in its frame. */
 static void move_abort(struct vmm *vmm, struct vmm_inval *iv, uint64_t *e)
 {
-	struct frame *src = &vmm->fa.f[iv->pfn];
+	struct frame *src = frame_at(&vmm->fa, iv->pfn);
 	frame_release(&vmm->fa, iv->dst);
 	src->flags &= (uint8_t)~FR_BUSY;
 	uint64_t *np = vmm_inval_pfns(iv);
@@ -77,7 +77,7 @@ static void move_acked(struct vmm *vmm, struct vmm_inval *iv)
 	int level;
 	uint64_t *e = pt_leaf(&iv->as->pt, iv->start, false, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
-	struct frame *src = &vmm->fa.f[iv->pfn];
+	struct frame *src = frame_at(&vmm->fa, iv->pfn);
 	if (src->pin || (*e & PTE_ZAP)) {
 		if (src->pin)
 			(*vmm->c.move_failed_pinned)++;
@@ -98,7 +98,8 @@ static void move_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 	int level;
 	uint64_t *e = pt_leaf(&iv->as->pt, iv->start, false, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
-	struct frame *src = &vmm->fa.f[iv->pfn], *dst = &vmm->fa.f[iv->dst];
+	struct frame *src = frame_at(&vmm->fa, iv->pfn);
+	struct frame *dst = frame_at(&vmm->fa, iv->dst);
 	if (*e & PTE_ZAP) {
 		move_abort(vmm, iv, e);
 		return;
@@ -126,12 +127,12 @@ static void move_start(struct vmm *vmm, uint64_t src, uint64_t dst,
 		       enum vmm_reason reason, vmm_move_done_fn done,
 		       void *ctx)
 {
-	struct frame *s = &vmm->fa.f[src];
+	struct frame *s = frame_at(&vmm->fa, src);
 	uint64_t va;
 	struct vmm_as *as = vmm_as_of_owner(vmm, s->owner, &va);
 	g_assert(as);
 	s->flags |= FR_BUSY;
-	vmm->fa.f[dst].flags |= FR_BUSY;
+	frame_at(&vmm->fa, dst)->flags |= FR_BUSY;
 	struct vmm_inval *iv = vmm_inval_new(as, va, va + VMM_PAGE_SIZE, reason,
 					     move_acked);
 	iv->pfn = src;
@@ -144,7 +145,7 @@ static void move_start(struct vmm *vmm, uint64_t src, uint64_t dst,
 
 static bool check_pinned(struct vmm *vmm, uint64_t pfn)
 {
-	struct frame *f = &vmm->fa.f[pfn];
+	struct frame *f = frame_at(&vmm->fa, pfn);
 	if (!f->pin)
 		return false;
 	(*vmm->c.move_failed_pinned)++;
@@ -158,7 +159,7 @@ bool vmm_move_frame(struct vmm *vmm, uint64_t pfn, int node,
 		    enum vmm_reason reason, vmm_move_done_fn done, void *ctx)
 {
 	g_assert(vmm_reason_is_move(reason));
-	if (pfn >= vmm->fa.n || !movable(&vmm->fa.f[pfn]))
+	if (pfn >= vmm->fa.n || !movable(frame_peek(&vmm->fa, pfn)))
 		return false;
 	if (check_pinned(vmm, pfn))
 		return false;
@@ -193,8 +194,7 @@ bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 	uint64_t src = UINT64_MAX;
 	while (budget-- && vmm->mig_scan < vmm->free_scan) {
 		uint64_t p = vmm->mig_scan++;
-		struct frame *f = &vmm->fa.f[p];
-		if (!movable(f))
+		if (!movable(frame_peek(&vmm->fa, p)))
 			continue;
 		if (check_pinned(vmm, p))
 			return false; /* this step's attempt failed */
@@ -242,7 +242,7 @@ static void collapse_abort(struct vmm *vmm, struct vmm_inval *iv)
 		uint64_t *e = pt_leaf(&as->pt, va, false, &level);
 		g_assert(e && level == 1 && (*e & PTE_P));
 		uint64_t p = pte_pfn(*e);
-		vmm->fa.f[p].flags &= (uint8_t)~FR_BUSY;
+		frame_at(&vmm->fa, p)->flags &= (uint8_t)~FR_BUSY;
 		frame_release(&vmm->fa, iv->dst + i);
 		if (*e & PTE_ZAP) {
 			*e &= ~(uint64_t)(PTE_ZAP | PTE_BUSY);
@@ -266,7 +266,7 @@ static bool collapse_blocked(struct vmm *vmm, struct vmm_inval *iv)
 				    iv->start + (i << VMM_PAGE_SHIFT), &level);
 		if (e & PTE_ZAP)
 			blocked = true;
-		if (vmm->fa.f[pte_pfn(e)].pin) {
+		if (frame_at(&vmm->fa, pte_pfn(e))->pin) {
 			(*vmm->c.move_failed_pinned)++;
 			blocked = true;
 		}
@@ -317,7 +317,8 @@ static void collapse_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		int level;
 		uint64_t pte = pt_get(&as->pt, va, &level);
 		uint64_t p = pte_pfn(pte);
-		struct frame *s = &vmm->fa.f[p], *d = &vmm->fa.f[iv->dst + i];
+		struct frame *s = frame_at(&vmm->fa, p);
+		struct frame *d = frame_at(&vmm->fa, iv->dst + i);
 		flags &= pte;
 		any |= pte & (PTE_D | PTE_A);
 		vmm_frame_gone(vmm, p, VMM_FRAME_MOVED); /* before the copy */
@@ -356,7 +357,7 @@ bool vmm_huge_collapse(struct vmm_as *as, uint64_t va, vmm_move_done_fn done,
 				      &level);
 		if (level != 1 || !pte_usable(pte) || (pte & PTE_COW))
 			return false;
-		struct frame *f = &vmm->fa.f[pte_pfn(pte)];
+		struct frame *f = frame_at(&vmm->fa, pte_pfn(pte));
 		if (!movable(f))
 			return false;
 		if (check_pinned(vmm, pte_pfn(pte)))
@@ -379,8 +380,8 @@ bool vmm_huge_collapse(struct vmm_as *as, uint64_t va, vmm_move_done_fn done,
 		uint64_t p = pte_pfn(pt_get(&as->pt,
 					    base + (i << VMM_PAGE_SHIFT),
 					    &level));
-		vmm->fa.f[p].flags |= FR_BUSY;
-		vmm->fa.f[dst + i].flags |= FR_BUSY;
+		frame_at(&vmm->fa, p)->flags |= FR_BUSY;
+		frame_at(&vmm->fa, dst + i)->flags |= FR_BUSY;
 		np[i] = p;
 	}
 	iv->dst = dst;

@@ -30,7 +30,7 @@ bool vmm_page_version(const struct vmm_as *as, uint64_t va,
 	uint64_t pte = pt_get(&as->pt, va & ~(VMM_PAGE_SIZE - 1), &level);
 	uint64_t pfn;
 	if (vmm_page_frame(as, va, &pfn)) {
-		*version = as->vmm->fa.f[pfn].version;
+		*version = frame_peek(&as->vmm->fa, pfn)->version;
 		return true;
 	}
 	if (pte & PTE_SWAP) {

@@ -100,7 +100,7 @@ static void evict_huge(struct vmm *vmm, uint64_t p)
 	if (p % VMM_HUGE_PAGES)
 		return;
 	uint64_t va;
-	struct vmm_as *as = vmm_as_of_owner(vmm, vmm->fa.f[p].owner, &va);
+	struct vmm_as *as = vmm_as_of_owner(vmm, frame_at(&vmm->fa, p)->owner, &va);
 	if (as)
 		vmm_huge_split(as, va);
 }
@@ -109,10 +109,11 @@ static void evict_huge(struct vmm *vmm, uint64_t p)
  * reference bit cleared). */
 static bool clock_look(struct vmm *vmm, uint64_t p)
 {
-	struct frame *f = &vmm->fa.f[p];
-	if (f->flags & (FR_FREE | FR_BUSY | FR_ORPHAN) || f->map != 1 ||
-	    f->owner == FRAME_NO_OWNER)
+	const struct frame *pf = frame_peek(&vmm->fa, p);
+	if (pf->flags & (FR_FREE | FR_BUSY | FR_ORPHAN) || pf->map != 1 ||
+	    pf->owner == FRAME_NO_OWNER)
 		return false;
+	struct frame *f = frame_at(&vmm->fa, p);
 	if (f->flags & FR_COMMIT) {
 		(*vmm->c.skipped_committed)++;
 		return false;
@@ -155,7 +156,7 @@ static void kswapd_ev(struct sim *sim, void *obj, uint64_t arg)
 	       vmm->evicting < vmm->cfg.reclaim_batch && reclaim_wanted(vmm) &&
 	       vmm->clock_idle < vmm->fa.n) {
 		uint64_t p = vmm->clock_hand;
-		vmm->clock_hand = (p + 1) % vmm->fa.n;
+		vmm->clock_hand = p + 1 == vmm->fa.n ? 0 : p + 1;
 		scanned++;
 		vmm->clock_idle++;
 		if (clock_look(vmm, p))
@@ -202,7 +203,7 @@ static void evict_finish(struct vmm *vmm, struct vmm_inval *iv)
 static void evict_abort(struct vmm *vmm, struct vmm_inval *iv, uint64_t *e)
 {
 	*e &= ~(uint64_t)PTE_BUSY;
-	vmm->fa.f[iv->pfn].flags &= (uint8_t)~FR_BUSY;
+	frame_at(&vmm->fa, iv->pfn)->flags &= (uint8_t)~FR_BUSY;
 	if (iv->arg != UINT64_MAX)
 		vmm_swap_free(vmm, iv->arg);
 	evict_finish(vmm, iv);
@@ -214,7 +215,7 @@ static void evict_acked(struct vmm *vmm, struct vmm_inval *iv)
 	int level;
 	uint64_t *e = pt_leaf(&as->pt, iv->start, false, &level);
 	g_assert(e && level == 1 && (*e & PTE_P) && pte_pfn(*e) == iv->pfn);
-	struct frame *f = &vmm->fa.f[iv->pfn];
+	struct frame *f = frame_at(&vmm->fa, iv->pfn);
 	iv->arg = UINT64_MAX;
 	if (*e & PTE_ZAP) { /* unmapped meanwhile: we free it */
 		*e &= ~(uint64_t)(PTE_ZAP | PTE_BUSY);
@@ -250,7 +251,7 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 	int level;
 	uint64_t *e = pt_leaf(&as->pt, iv->start, false, &level);
 	g_assert(e && level == 1 && (*e & PTE_P) && pte_pfn(*e) == iv->pfn);
-	struct frame *f = &vmm->fa.f[iv->pfn];
+	struct frame *f = frame_at(&vmm->fa, iv->pfn);
 	if (*e & PTE_ZAP) {
 		*e &= ~(uint64_t)(PTE_ZAP | PTE_BUSY);
 		f->flags &= (uint8_t)~FR_BUSY;
@@ -290,7 +291,7 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 
 bool vmm_evict_start(struct vmm *vmm, uint64_t p)
 {
-	struct frame *f = &vmm->fa.f[p];
+	struct frame *f = frame_at(&vmm->fa, p);
 	if (f->flags & (FR_FREE | FR_BUSY | FR_ORPHAN | FR_COMMIT | FR_HUGE) ||
 	    f->map != 1 || f->pin || f->owner == FRAME_NO_OWNER)
 		return false;
@@ -311,8 +312,8 @@ uint64_t vmm_reclaim_force(struct vmm *vmm, uint64_t n)
 	for (uint64_t looked = 0; started < n && looked < 2 * vmm->fa.n;
 	     looked++) {
 		uint64_t p = vmm->clock_hand;
-		vmm->clock_hand = (p + 1) % vmm->fa.n;
-		struct frame *f = &vmm->fa.f[p];
+		vmm->clock_hand = p + 1 == vmm->fa.n ? 0 : p + 1;
+		struct frame *f = frame_at(&vmm->fa, p);
 		if (f->flags & FR_HUGE)
 			continue;
 		if (f->pin && !(f->flags & (FR_FREE | FR_ORPHAN))) {

@@ -492,7 +492,7 @@ bool vmm_lookup(struct vmm_as *as, uint64_t va, bool write, uint64_t *pfn)
 	if (level == 2)
 		p += (va >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
 	*e |= PTE_A | (write ? PTE_D : 0);
-	struct frame *f = &as->vmm->fa.f[p];
+	struct frame *f = frame_at(&as->vmm->fa, p);
 	f->flags |= FR_ACC | (write ? FR_DIRTY : 0);
 	if (write)
 		vmm_dlog_write(as->vmm, p);
@@ -516,7 +516,7 @@ bool vmm_frame_owner(const struct vmm *vmm, uint64_t pfn, uint32_t *as_id,
 {
 	if (pfn >= vmm->fa.n)
 		return false;
-	const struct frame *f = &vmm->fa.f[pfn];
+	const struct frame *f = frame_peek(&vmm->fa, pfn);
 	if (f->owner == FRAME_NO_OWNER)
 		return false;
 	*as_id = frame_owner_as(f->owner);
@@ -527,14 +527,15 @@ bool vmm_frame_owner(const struct vmm *vmm, uint64_t pfn, uint32_t *as_id,
 uint64_t vmm_frame_version(const struct vmm *vmm, uint64_t pfn)
 {
 	g_assert(pfn < vmm->fa.n);
-	return vmm->fa.f[pfn].version;
+	return frame_peek(&vmm->fa, pfn)->version;
 }
 
 void vmm_frame_set_version(struct vmm *vmm, uint64_t pfn, uint64_t version)
 {
 	g_assert(pfn < vmm->fa.n);
-	vmm->fa.f[pfn].version = version;
-	vmm->fa.f[pfn].flags |= FR_DIRTY;
+	struct frame *f = frame_at(&vmm->fa, pfn);
+	f->version = version;
+	f->flags |= FR_DIRTY;
 	if (G_UNLIKELY(vmm->dlog != NULL) && vmm->dlog_dma)
 		vmm_dlog_pfn(vmm, pfn);
 }
@@ -542,20 +543,20 @@ void vmm_frame_set_version(struct vmm *vmm, uint64_t pfn, uint64_t version)
 void vmm_mark_dirty(struct vmm *vmm, uint64_t pfn)
 {
 	g_assert(pfn < vmm->fa.n);
-	vmm->fa.f[pfn].flags |= FR_DIRTY | FR_ACC;
+	frame_at(&vmm->fa, pfn)->flags |= FR_DIRTY | FR_ACC;
 	vmm_dlog_write(vmm, pfn);
 }
 
 bool vmm_frame_dirty(const struct vmm *vmm, uint64_t pfn)
 {
 	g_assert(pfn < vmm->fa.n);
-	return vmm->fa.f[pfn].flags & FR_DIRTY;
+	return frame_peek(&vmm->fa, pfn)->flags & FR_DIRTY;
 }
 
 uint32_t vmm_frame_pins(const struct vmm *vmm, uint64_t pfn)
 {
 	g_assert(pfn < vmm->fa.n);
-	return vmm->fa.f[pfn].pin;
+	return frame_peek(&vmm->fa, pfn)->pin;
 }
 
 uint64_t vmm_reserved_frames(const struct vmm *vmm)
@@ -578,7 +579,7 @@ size_t vmm_frame_state_bytes(void)
 static void sharer_add(struct vmm *vmm, uint64_t pfn, uint32_t id)
 {
 	GArray *a = g_hash_table_lookup(vmm->sharers, &pfn);
-	struct frame *f = &vmm->fa.f[pfn];
+	struct frame *f = frame_at(&vmm->fa, pfn);
 	if (!a) {
 		a = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 		uint32_t o = frame_owner_as(f->owner);
@@ -596,7 +597,7 @@ void vmm_sharer_remove(struct vmm *vmm, uint64_t pfn, uint32_t id,
 		       enum vmm_frame_event ev)
 {
 	GArray *a = g_hash_table_lookup(vmm->sharers, &pfn);
-	struct frame *f = &vmm->fa.f[pfn];
+	struct frame *f = frame_at(&vmm->fa, pfn);
 	g_assert(a && f->map > 1);
 	for (guint i = 0; i < a->len; i++)
 		if (g_array_index(a, uint32_t, i) == id) {
@@ -627,7 +628,7 @@ void vmm_unmap_page_now(struct vmm_as *as, uint64_t va, uint64_t *pte,
 	struct vmm *vmm = as->vmm;
 	g_assert(*pte & PTE_P);
 	uint64_t p = pte_pfn(*pte);
-	struct frame *f = &vmm->fa.f[p];
+	struct frame *f = frame_at(&vmm->fa, p);
 	vmm_fp_count(as, va, VMM_FP_RESIDENT, -1);
 	if (f->map > 1) {
 		vmm_sharer_remove(vmm, p, as->id, ev);
@@ -683,7 +684,7 @@ void vmm_split_now(struct vmm_as *as, uint64_t va)
 				PTE_COW);
 	pt_set_huge(&as->pt, base, 0);
 	for (uint64_t i = 0; i < VMM_HUGE_PAGES; i++) {
-		vmm->fa.f[p0 + i].flags &= (uint8_t)~FR_HUGE;
+		frame_at(&vmm->fa, p0 + i)->flags &= (uint8_t)~FR_HUGE;
 		pt_set(&as->pt, base + (i << VMM_PAGE_SHIFT),
 		       pte_make(p0 + i, flags));
 	}
@@ -701,7 +702,7 @@ static void zap_acked(struct vmm *vmm, struct vmm_inval *iv)
 		if (level != 1 || !(*e & PTE_UNMAP))
 			continue;
 		*e &= ~(uint64_t)(PTE_UNMAP | PTE_BUSY);
-		vmm->fa.f[pte_pfn(*e)].flags &= (uint8_t)~FR_BUSY;
+		frame_at(&vmm->fa, pte_pfn(*e))->flags &= (uint8_t)~FR_BUSY;
 		vmm_unmap_page_now(as, va, e, VMM_FRAME_FREED);
 	}
 	vmm_inval_end(vmm, iv);
@@ -734,7 +735,7 @@ static void zap_range(struct vmm_as *as, uint64_t start, uint64_t end,
 		}
 		if (*e & (PTE_UNMAP | PTE_ZAP))
 			continue; /* someone is already taking it out */
-		struct frame *f = &vmm->fa.f[pte_pfn(*e)];
+		struct frame *f = frame_at(&vmm->fa, pte_pfn(*e));
 		if ((*e & PTE_BUSY) || (f->flags & FR_BUSY)) {
 			*e |= PTE_ZAP | PTE_BUSY; /* its operation frees it */
 		} else {
@@ -859,10 +860,10 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 			}
 			/* pages in transit are not inherited (simplification) */
 			if (!pte_usable(pte) ||
-			    (vmm->fa.f[pte_pfn(pte)].flags & (FR_BUSY)))
+			    (frame_at(&vmm->fa, pte_pfn(pte))->flags & (FR_BUSY)))
 				continue;
 			uint64_t p = pte_pfn(pte);
-			struct frame *pf = &vmm->fa.f[p];
+			struct frame *pf = frame_at(&vmm->fa, p);
 			if (pf->pin && pf->map == 1 &&
 			    (v->prot & VMM_PROT_WRITE)) {
 				/* a pinned page is copied for the child now, so
@@ -872,7 +873,7 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 				uint64_t d = vmm_alloc_frame(vmm, child->node,
 							     false);
 				if (d != FRAME_NIL) {
-					struct frame *df = &vmm->fa.f[d];
+					struct frame *df = frame_at(&vmm->fa, d);
 					df->owner = frame_owner_pack(
 						child->id, va >> VMM_PAGE_SHIFT);
 					df->map = 1;
@@ -913,7 +914,7 @@ struct pin_req {
 
 static void pin_frame(struct vmm *vmm, uint64_t p)
 {
-	struct frame *f = &vmm->fa.f[p];
+	struct frame *f = frame_at(&vmm->fa, p);
 	g_assert(f->pin < UINT16_MAX);
 	if (f->pin++ == 0) {
 		(*vmm->c.pinned)++;
@@ -923,7 +924,7 @@ static void pin_frame(struct vmm *vmm, uint64_t p)
 
 static void unpin_frame(struct vmm *vmm, uint64_t p)
 {
-	struct frame *f = &vmm->fa.f[p];
+	struct frame *f = frame_at(&vmm->fa, p);
 	g_assert(f->pin > 0);
 	if (--f->pin)
 		return;
@@ -1017,7 +1018,7 @@ void vmm_unpin(struct vmm_as *as, uint64_t va, uint64_t len)
 		uint64_t p = pte_pfn(pte);
 		if (level == 2)
 			p += (a >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
-		if (as->vmm->fa.f[p].pin)
+		if (frame_at(&as->vmm->fa, p)->pin)
 			unpin_frame(as->vmm, p);
 	}
 }
@@ -1086,7 +1087,7 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 		}
 		if (e && level == 2) {
 			uint64_t p = frame_of_leaf(*e, 2, a);
-			struct frame *f = &vmm->fa.f[p];
+			struct frame *f = frame_at(&vmm->fa, p);
 			if (!(f->flags & FR_COMMIT)) {
 				f->flags |= FR_COMMIT;
 				(*vmm->c.committed)++;
@@ -1098,7 +1099,7 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 		if (pte & PTE_COMMIT)
 			continue;
 		if (pte & PTE_P) {
-			struct frame *f = &vmm->fa.f[pte_pfn(pte)];
+			struct frame *f = frame_at(&vmm->fa, pte_pfn(pte));
 			if (!(f->flags & FR_COMMIT)) {
 				f->flags |= FR_COMMIT;
 				(*vmm->c.committed)++;
@@ -1123,7 +1124,7 @@ void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len)
 		uint64_t *e = pt_leaf(&as->pt, a, false, &level);
 		if (level == 2) {
 			uint64_t p = frame_of_leaf(*e, 2, a);
-			struct frame *f = &vmm->fa.f[p];
+			struct frame *f = frame_at(&vmm->fa, p);
 			if (f->flags & FR_COMMIT) {
 				f->flags &= (uint8_t)~FR_COMMIT;
 				(*vmm->c.committed)--;
@@ -1135,7 +1136,7 @@ void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len)
 		if (!(*e & PTE_COMMIT))
 			continue;
 		if (*e & PTE_P) {
-			struct frame *f = &vmm->fa.f[pte_pfn(*e)];
+			struct frame *f = frame_at(&vmm->fa, pte_pfn(*e));
 			if (f->flags & FR_COMMIT) {
 				f->flags &= (uint8_t)~FR_COMMIT;
 				(*vmm->c.committed)--;
@@ -1159,7 +1160,15 @@ void vmm_check(struct vmm *vmm)
 	struct frame_alloc *fa = &vmm->fa;
 	uint64_t nfree = 0, owned = 0, pinned = 0, committed = 0, mapped = 0;
 	for (uint64_t p = 0; p < fa->n; p++) {
-		const struct frame *f = &fa->f[p];
+		if (!fa->chunk[p >> FRAME_CHUNK_SHIFT]) {
+			/* a chunk never used: every frame in it free */
+			uint64_t end = ((p >> FRAME_CHUNK_SHIFT) + 1)
+				       << FRAME_CHUNK_SHIFT;
+			nfree += (end < fa->n ? end : fa->n) - p;
+			p = end - 1;
+			continue;
+		}
+		const struct frame *f = frame_peek(fa, p);
 		if (f->flags & FR_FREE) {
 			nfree++;
 			g_assert(f->owner == FRAME_NO_OWNER && !f->pin);
@@ -1195,7 +1204,7 @@ void vmm_check(struct vmm *vmm)
 			}
 			uint64_t p = frame_of_leaf(pte, level, va);
 			g_assert(p < fa->n);
-			const struct frame *f = &fa->f[p];
+			const struct frame *f = frame_peek(fa, p);
 			g_assert(!(f->flags & FR_FREE));
 			if (f->map == 1)
 				g_assert(f->owner == frame_owner_pack(

@@ -57,8 +57,10 @@ static PARAM_TABLE(sim_params_table, "sim", "run-wide settings", sim_tab);
 
 static const struct param host_tab[] = {
 	{ "memory", PT_SIZE, "16GiB", offsetof(struct host_config, memory),
-	  "DRAM capacity of the host", "a small server; scenarios set it",
-	  NULL, 1 << 20, 1ULL << 50 },
+	  "DRAM capacity of the host, up to 64 TiB (2^34 frames); frames are "
+	  "created as they are first used, so DRAM configured but never "
+	  "used costs no simulator memory",
+	  "a small server; scenarios set it", NULL, 1 << 20, 1ULL << 46 },
 	{ "cpu_freq", PT_FREQ, "2.5GHz", offsetof(struct host_config, cpu_hz),
 	  "host CPU clock (driver and VMM service times are in its cycles)",
 	  "a typical 2020s server core", NULL, 1e6, 1e11 },
