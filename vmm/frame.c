@@ -56,24 +56,13 @@ struct frame_chunk *frame_chunk_make(struct frame_alloc *fa, uint64_t pfn)
 		c->f[i] = frame_unused;
 	uint64_t base = ci << FRAME_CHUNK_SHIFT;
 	for (unsigned b = 0; b < FRAME_CHUNK_BLOCKS; b++) {
-		uint64_t lo = base + ((uint64_t)b << FRAME_BLOCK_SHIFT);
-		uint64_t hi = lo + FRAME_BLOCK;
-		c->block_free[b] = lo >= fa->n ? 0 :
-				   (uint16_t)((hi > fa->n ? fa->n : hi) - lo);
+		uint64_t bi = (base >> FRAME_BLOCK_SHIFT) + b;
+		c->block_free[b] = bi << FRAME_BLOCK_SHIFT >= fa->n ? 0 :
+				   (uint16_t)frame_block_size(fa, bi);
 	}
 	fa->chunk[ci] = c;
 	fa->chunks_made++;
 	return c;
-}
-
-uint32_t frame_block_free(const struct frame_alloc *fa, uint64_t b)
-{
-	uint64_t ci = b >> (FRAME_CHUNK_SHIFT - FRAME_BLOCK_SHIFT);
-	const struct frame_chunk *c = fa->chunk[ci];
-	if (c)
-		return c->block_free[b & (FRAME_CHUNK_BLOCKS - 1)];
-	uint64_t lo = b << FRAME_BLOCK_SHIFT, hi = lo + FRAME_BLOCK;
-	return (uint32_t)((hi > fa->n ? fa->n : hi) - lo);
 }
 
 static inline uint16_t *block_free_of(struct frame_alloc *fa, uint64_t pfn)

@@ -132,9 +132,24 @@ static inline const struct frame *frame_peek(const struct frame_alloc *fa,
 	return c ? &c->f[pfn & (FRAME_CHUNK - 1)] : &frame_unused;
 }
 
-/* Free frames of the 2 MiB block @b (FRAME_BLOCK for a block of a chunk
- * not made yet; the last block may be partial). */
-uint32_t frame_block_free(const struct frame_alloc *fa, uint64_t b);
+/* Frames of the 2 MiB block @b (the last block may be partial). */
+static inline uint32_t frame_block_size(const struct frame_alloc *fa,
+					uint64_t b)
+{
+	uint64_t lo = b << FRAME_BLOCK_SHIFT, hi = lo + FRAME_BLOCK;
+	return (uint32_t)((hi > fa->n ? fa->n : hi) - lo);
+}
+
+/* Free frames of the 2 MiB block @b (all of them in a chunk not made
+ * yet). */
+static inline uint32_t frame_block_free(const struct frame_alloc *fa,
+					uint64_t b)
+{
+	const struct frame_chunk *c =
+		fa->chunk[b >> (FRAME_CHUNK_SHIFT - FRAME_BLOCK_SHIFT)];
+	return c ? c->block_free[b & (FRAME_CHUNK_BLOCKS - 1)]
+		 : frame_block_size(fa, b);
+}
 
 /* A free frame, preferably on @node (any node when node < 0), or
  * FRAME_NIL.  The frame comes back zeroed but for flags == 0. */

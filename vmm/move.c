@@ -17,7 +17,12 @@
  * Compaction runs two scanners like Linux's: the migrate scanner walks up
  * from the bottom of the range looking for movable pages, the free scanner
  * walks down from the top looking for free frames; when they meet, a new
- * round starts.
+ * round starts.  Each looks at up to SCAN_LIMIT frames per step; the
+ * per-block free counts let the free scanner pass a 2 MiB block with no
+ * free frame, and the migrate scanner a wholly free one, in one step
+ * (as Linux's isolate_freepages skips blocks unsuitable as a target),
+ * each passed frame still charged to the step's limit, so what a step
+ * finds is what a frame-by-frame scan finds.
  *
  * Workload assumed: a daemon moving thousands of pages per second; the
  * scanners are bounded per step and nothing is allocated per move.
@@ -189,11 +194,30 @@ bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 		vmm->free_scan = hi - 1;
 	if (vmm->fa.nfree <= vmm->reserved)
 		return false;
-	unsigned budget = SCAN_LIMIT;
-	/* migrate scanner: the next movable page from the bottom */
+	uint64_t budget = SCAN_LIMIT;
+	/* migrate scanner: the next movable page from the bottom; a wholly
+	 * free 2 MiB block holds none, and is passed in one step (charged
+	 * frame by frame to the budget, as if looked at) */
 	uint64_t src = UINT64_MAX;
-	while (budget-- && vmm->mig_scan < vmm->free_scan) {
-		uint64_t p = vmm->mig_scan++;
+	bool fresh = true; /* the block under the scanner is not checked */
+	while (budget && vmm->mig_scan < vmm->free_scan) {
+		uint64_t p = vmm->mig_scan;
+		uint64_t b = p >> FRAME_BLOCK_SHIFT;
+		if ((fresh || !(p & (FRAME_BLOCK - 1))) &&
+		    frame_block_free(&vmm->fa, b) ==
+			    frame_block_size(&vmm->fa, b)) {
+			uint64_t k = ((b + 1) << FRAME_BLOCK_SHIFT) - p;
+			if (k > budget)
+				k = budget;
+			if (k > vmm->free_scan - p)
+				k = vmm->free_scan - p;
+			vmm->mig_scan += k;
+			budget -= k;
+			continue;
+		}
+		fresh = false;
+		budget--;
+		vmm->mig_scan++;
 		if (!movable(frame_peek(&vmm->fa, p)))
 			continue;
 		if (check_pinned(vmm, p))
@@ -208,10 +232,28 @@ bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 		}
 		return false;
 	}
-	/* free scanner: a free frame from the top, above the page */
+	/* free scanner: a free frame from the top, above the page; a 2 MiB
+	 * block with no free frame is passed in one step (charged frame by
+	 * frame to the budget, as if looked at) */
 	budget = SCAN_LIMIT;
-	while (budget-- && vmm->free_scan > src) {
-		uint64_t p = vmm->free_scan--;
+	fresh = true;
+	while (budget && vmm->free_scan > src) {
+		uint64_t p = vmm->free_scan;
+		uint64_t b = p >> FRAME_BLOCK_SHIFT;
+		if ((fresh || (p & (FRAME_BLOCK - 1)) == FRAME_BLOCK - 1) &&
+		    !frame_block_free(&vmm->fa, b)) {
+			uint64_t k = p - (b << FRAME_BLOCK_SHIFT) + 1;
+			if (k > budget)
+				k = budget;
+			if (k > vmm->free_scan - src)
+				k = vmm->free_scan - src;
+			vmm->free_scan -= k;
+			budget -= k;
+			continue;
+		}
+		fresh = false;
+		budget--;
+		vmm->free_scan--;
 		if (frame_take(&vmm->fa, p)) {
 			move_start(vmm, src, p, VMM_REASON_MOVE_COMPACTION,
 				   done, ctx);
