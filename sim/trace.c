@@ -72,6 +72,7 @@ void trace_free(struct trace *tr)
 	for (uint32_t i = 0; i < tr->nsplit; i++)
 		g_free(tr->split[i].host);
 	g_free(tr->split);
+	g_free(tr->comp_pass);
 	g_free(tr);
 }
 
@@ -162,18 +163,36 @@ static void trace_check_cap(struct trace *tr, sim_time_t now)
 	}
 }
 
+bool trace_comp_decide(struct trace *tr, const struct sim *sim,
+		       uint16_t comp)
+{
+	if (comp >= tr->ncomp_pass) {
+		uint32_t n = sim->ncomps > comp ? sim->ncomps : comp + 1u;
+		tr->comp_pass = g_renew(uint8_t, tr->comp_pass, n);
+		memset(tr->comp_pass + tr->ncomp_pass, 0, n - tr->ncomp_pass);
+		tr->ncomp_pass = n;
+	}
+	const struct trace_comp_split *sp = trace_comp(tr, sim, comp);
+	bool ok = comp_passes(tr, sp->host, sp->part);
+	tr->comp_pass[comp] = ok ? 1 : 2;
+	return ok;
+}
+
+bool trace_kind_decide(struct trace *tr, const struct trace_kind *k)
+{
+	struct trace_kmemo *m =
+		&tr->kmemo[((uintptr_t)k >> 3) & (TRACE_KCACHE - 1)];
+	m->kind = k;
+	m->pass = g_hash_table_contains(tr->kinds, k->name);
+	return m->pass;
+}
+
 void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
 		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
 		uint64_t len, const char *detail)
 {
 	struct trace *tr = sim->trace;
-	if (tr->capped || sim->now < tr->from || sim->now > tr->to)
-		return;
-	if (tr->kinds && !g_hash_table_contains(tr->kinds, k->name))
-		return;
 	const struct trace_comp_split *sp = trace_comp(tr, sim, comp);
-	if ((tr->hosts || tr->comps) && !comp_passes(tr, sp->host, sp->part))
-		return;
 	struct trace_rec r = {
 		.t = sim->now, .comp = comp, .host = sp->host,
 		.part = sp->part, .kind = k, .qp = qp, .psn = psn, .va = va,
@@ -231,15 +250,66 @@ struct csv_sink {
  * (traces/README.md); -1 never happens since time is unsigned. */
 #define TRACE_REF_CYCLE_PS 1000
 
-static void csv_field_u64(GString *s, uint64_t v, bool hex)
+/*
+ * A record is formatted into one buffer by hand (decimal and hex digits,
+ * strings copied) and written with one fwrite: printf-family calls were
+ * most of what a full trace cost.  The line is what "%llu", "0x%llx" and
+ * RFC 4180 quoting of the detail give (tests/test_trace.c reads it back).
+ */
+struct csv_line {
+	char *p, *end;
+};
+
+static void csv_put(struct csv_line *l, const char *s, size_t n)
 {
-	g_string_append_c(s, ',');
+	g_assert((size_t)(l->end - l->p) >= n);
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+static void csv_str(struct csv_line *l, const char *s)
+{
+	csv_put(l, s, strlen(s));
+}
+
+static void csv_dec(struct csv_line *l, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	g_assert(l->end - l->p >= n);
+	while (n)
+		*l->p++ = d[--n];
+}
+
+static void csv_hex(struct csv_line *l, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char d[16];
+	int n = 0;
+	do {
+		d[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	g_assert(l->end - l->p >= n + 2);
+	*l->p++ = '0';
+	*l->p++ = 'x';
+	while (n)
+		*l->p++ = d[--n];
+}
+
+static void csv_field_u64(struct csv_line *l, uint64_t v, bool hex)
+{
+	csv_put(l, ",", 1);
 	if (v == TRACE_NONE)
 		return;
 	if (hex)
-		g_string_append_printf(s, "0x%" G_GINT64_MODIFIER "x", v);
+		csv_hex(l, v);
 	else
-		g_string_append_printf(s, "%" G_GUINT64_FORMAT, v);
+		csv_dec(l, v);
 }
 
 static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
@@ -247,32 +317,46 @@ static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
 {
 	struct csv_sink *s = (struct csv_sink *)base;
 	(void)sim;
-	GString *line = g_string_sized_new(128);
-	g_string_append_printf(line, "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT,
-			       r->t, r->t / TRACE_REF_CYCLE_PS);
-	g_string_append_printf(line, ",%s,%s", r->host ? r->host : "",
-			       r->part);
-	g_string_append_printf(line, ",%s", r->kind->name);
-	csv_field_u64(line, r->qp, false);
-	csv_field_u64(line, r->psn, false);
-	csv_field_u64(line, r->va, true);
-	csv_field_u64(line, r->frame, false);
-	csv_field_u64(line, r->len, false);
-	g_string_append_c(line, ',');
+	size_t dlen = r->detail ? strlen(r->detail) : 0;
+	/* fixed fields: 7 numbers of up to 20 digits (hex: 18), commas, a
+	 * newline; names; the detail, each quote doubled, in quotes */
+	size_t need = 7 * 21 + 16 + (r->host ? strlen(r->host) : 0) +
+		      strlen(r->part) + strlen(r->kind->name) + 2 * dlen + 2;
+	char stack[512];
+	char *buf = need <= sizeof(stack) ? stack : g_malloc(need);
+	struct csv_line l = { buf, buf + need };
+	csv_dec(&l, r->t);
+	csv_put(&l, ",", 1);
+	csv_dec(&l, r->t / TRACE_REF_CYCLE_PS);
+	csv_put(&l, ",", 1);
+	if (r->host)
+		csv_str(&l, r->host);
+	csv_put(&l, ",", 1);
+	csv_str(&l, r->part);
+	csv_put(&l, ",", 1);
+	csv_str(&l, r->kind->name);
+	csv_field_u64(&l, r->qp, false);
+	csv_field_u64(&l, r->psn, false);
+	csv_field_u64(&l, r->va, true);
+	csv_field_u64(&l, r->frame, false);
+	csv_field_u64(&l, r->len, false);
+	csv_put(&l, ",", 1);
 	if (r->detail) {
 		/* RFC 4180 quoting */
-		g_string_append_c(line, '"');
+		*l.p++ = '"';
 		for (const char *p = r->detail; *p; p++) {
 			if (*p == '"')
-				g_string_append_c(line, '"');
-			g_string_append_c(line, *p);
+				*l.p++ = '"';
+			*l.p++ = *p;
 		}
-		g_string_append_c(line, '"');
+		*l.p++ = '"';
 	}
-	g_string_append_c(line, '\n');
-	fwrite(line->str, 1, line->len, s->f);
-	uint64_t n = line->len;
-	g_string_free(line, TRUE);
+	*l.p++ = '\n';
+	g_assert(l.p <= l.end);
+	size_t n = (size_t)(l.p - buf);
+	fwrite(buf, 1, n, s->f);
+	if (buf != stack)
+		g_free(buf);
 	return n;
 }
 

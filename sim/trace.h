@@ -76,6 +76,14 @@ struct trace_comp_split {
 	const char *part;
 };
 
+/* Per-trace memo of the kind filter's verdicts, by descriptor address
+ * (kinds are static descriptors: their addresses are stable). */
+#define TRACE_KCACHE 256
+struct trace_kmemo {
+	const struct trace_kind *kind;
+	bool pass;
+};
+
 struct trace {
 	struct trace_sink *sinks;
 	GHashTable *hosts;  /* NULL: all */
@@ -84,6 +92,13 @@ struct trace {
 	GHashTable *known_hosts; /* NULL: "X.Y" is host X, part Y */
 	struct trace_comp_split *split; /* per component id, filled lazily */
 	uint32_t nsplit;
+	/* verdicts of the host and component filters per component id
+	 * (0: not decided yet, 1: passes, 2: filtered out), and of the kind
+	 * filter per kind: decided once, then a record that a filter drops
+	 * costs an array read before any of its fields is computed */
+	uint8_t *comp_pass;
+	uint32_t ncomp_pass;
+	struct trace_kmemo kmemo[TRACE_KCACHE];
 	sim_time_t from, to;
 	uint64_t cap_bytes; /* 0: none */
 	uint64_t bytes;     /* written so far (sinks add) */
@@ -120,6 +135,33 @@ struct outfile;
 struct trace_sink *trace_csv_open(struct outfile *of);
 extern const char trace_csv_header[];
 
+/* The slow halves of trace_wants (first sight of a component or kind). */
+bool trace_comp_decide(struct trace *tr, const struct sim *sim,
+		       uint16_t comp);
+bool trace_kind_decide(struct trace *tr, const struct trace_kind *k);
+
+/* Would a record of kind @k from component @comp at now be kept (time
+ * window, size cap, host, component and kind filters)? */
+static inline bool trace_wants(struct trace *tr, const struct sim *sim,
+			       uint16_t comp, const struct trace_kind *k)
+{
+	if (tr->capped || sim->now < tr->from || sim->now > tr->to)
+		return false;
+	if (tr->hosts || tr->comps) {
+		uint8_t v = comp < tr->ncomp_pass ? tr->comp_pass[comp] : 0;
+		if (v ? v != 1 : !trace_comp_decide(tr, sim, comp))
+			return false;
+	}
+	if (tr->kinds) {
+		const struct trace_kmemo *m =
+			&tr->kmemo[((uintptr_t)k >> 3) & (TRACE_KCACHE - 1)];
+		if (m->kind == k ? !m->pass : !trace_kind_decide(tr, k))
+			return false;
+	}
+	return true;
+}
+
+/* Build and write a record trace_wants() kept. */
 void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
 		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
 		uint64_t len, const char *detail);
@@ -131,24 +173,28 @@ void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
  * are not evaluated at all: a call site may pass nic_mr_pfn(mr, va) or
  * ib_opcode_name(op), and a function would compute them on every packet
  * (measured: 2% of the instructions of write_bw) only to throw them away.
- * What is left is the one predictable branch.  @sim is evaluated twice and
- * must have no side effects.
+ * What is left is the one predictable branch.  With tracing on, the
+ * filters (time window, hosts, components, kinds) are tested before any
+ * argument is evaluated, from verdicts memoised per component and kind:
+ * a record a filter drops costs a few array reads.  @sim, @comp and @kind
+ * are evaluated twice and must have no side effects.
  *
  * Building with -DODPSIM_NO_TRACE compiles every call out (the arguments
  * are still type-checked); it exists to measure what the branch costs
  * (traces/README.md, "Cost"), not for use.
  */
 #ifdef ODPSIM_NO_TRACE
-#define sim_trace(sim, ...)                                                    \
+#define sim_trace(sim, comp, kind, ...)                                        \
 	do {                                                                   \
 		if (0)                                                         \
-			trace_emit((sim), __VA_ARGS__);                        \
+			trace_emit((sim), (comp), (kind), __VA_ARGS__);        \
 	} while (0)
 #else
-#define sim_trace(sim, ...)                                                    \
+#define sim_trace(sim, comp, kind, ...)                                        \
 	do {                                                                   \
-		if (__builtin_expect((sim)->trace != NULL, 0))                 \
-			trace_emit((sim), __VA_ARGS__);                        \
+		if (__builtin_expect((sim)->trace != NULL, 0) &&               \
+		    trace_wants((sim)->trace, (sim), (comp), (kind)))          \
+			trace_emit((sim), (comp), (kind), __VA_ARGS__);        \
 	} while (0)
 #endif
 
