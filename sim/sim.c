@@ -216,7 +216,7 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	struct evq *q = &sim->q;
 	uint64_t fired = 0;
 	sim->stopped = false;
-	while (q->n && !sim->stopped) {
+	while (q->n && !sim->stopped && !sim->interrupted) {
 		/* bucket 0 holds the keys == q->last */
 		if (q->b[0].len ? q->last > until : !evq_refill(q, until))
 			break;
@@ -238,7 +238,8 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 		    sim->tick)
 			sim->tick(sim, sim->tick_ctx);
 	}
-	if (!sim->stopped && until != SIM_TIME_MAX && sim->now < until)
+	if (!sim->stopped && !sim->interrupted && until != SIM_TIME_MAX &&
+	    sim->now < until)
 		sim->now = until;
 	/*
 	 * Skipped cancelled entries may have left q->last above now; with the

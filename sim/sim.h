@@ -30,6 +30,7 @@
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -119,6 +120,9 @@ struct sim {
 	uint64_t seed;
 	struct stats *stats;
 	struct trace *trace;     /* NULL or a trace with no sink: tracing off */
+	/* set (by a signal handler: SIGINT, SIGTERM) to stop the run before
+	 * the next event; unlike stopped, it stays set */
+	volatile sig_atomic_t interrupted;
 	/* called every SIM_TICK_EVENTS fired events when set (progress line) */
 	void (*tick)(struct sim *sim, void *ctx);
 	void *tick_ctx;

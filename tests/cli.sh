@@ -113,6 +113,7 @@ slow=${ODPSIM_SLOW_SCENARIO:-workloads/write_bw.ini --duration 4s}
 if command -v script >/dev/null 2>&1; then
 	script -qec "$ODPSIM run $slow -q" /dev/null </dev/null >"$tmp/tty" 2>&1
 	has "$tmp/tty" "events/s" "progress line on a terminal"
+	has "$tmp/tty" "ETA [0-9]*:[0-9][0-9]" "progress line has an ETA"
 else
 	echo "cli.sh: SKIP progress-on-terminal check (needs script(1))"
 fi
@@ -292,6 +293,68 @@ else
 fi
 expect 2 "--pcap-snaplen too large" -- "$ODPSIM" run workloads/write_bw.ini --pcap "$tmp/pc4" --pcap-snaplen 70000B
 has "$tmp/err" "pcap-snaplen 70000B" "bad --pcap-snaplen named"
+
+# SIGINT and SIGTERM: the run stops at the next event, its summary says
+# "interrupted" at the time reached, every output file is complete (no
+# temporary left, series.csv rows whole, the trace ends with a record, the
+# pcap's last record whole), exit 128 + signal
+interrupt() { # interrupt SIGNAL AFTER_S command... ; stdout $tmp/out, stderr $tmp/err
+	local sig=$1 after=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
+	local pid=$!
+	sleep "$after"
+	kill -"$sig" "$pid"
+	wait "$pid"
+}
+i="$tmp/intr"
+interrupt INT 1.2 "$ODPSIM" run workloads/write_bw.ini --duration 4s --json \
+	--out "$i" --trace "$i/trace.csv" --pcap "$i"
+rc=$?
+[ "$rc" = 130 ] && ok || no "SIGINT: exit $rc, expected 130"
+has "$tmp/err" "^odpsim: interrupted by SIGINT at [0-9.]* s simulated: summary and output files are up to that time$" "SIGINT said on stderr"
+has "$tmp/out" '"interrupted":true,"signal":"SIGINT"' "summary on stdout marked interrupted"
+python3 - "$i" <<'PY' >"$tmp/chk" 2>&1 && ok || no "interrupted outputs: $(tail -1 "$tmp/chk")"
+import csv, json, os, struct, sys
+d = sys.argv[1]
+left = [f for f in os.listdir(d) if f.startswith(".")]
+assert not left, "temporaries left: %s" % left
+s = json.load(open(os.path.join(d, "summary.json")))
+assert s["interrupted"] is True and s["signal"] == "SIGINT", s["interrupted"]
+assert 0 < s["sim_time_ps"] < 4 * 10**12, s["sim_time_ps"]
+rows = [l for l in open(os.path.join(d, "series.csv")) if not l.startswith("#")]
+n = len(rows[0].split(","))
+assert len(rows) > 10 and all(len(r.split(",")) == n for r in rows), "series"
+assert int(rows[-1].split(",")[0]) <= s["sim_time_ps"]
+t = open(os.path.join(d, "trace.csv")).read()
+assert t.endswith("\n") and len(t.splitlines()) > 1000, "trace"
+last = list(csv.reader(t.splitlines()[-1:]))[0]
+assert int(last[0]) <= s["sim_time_ps"], "trace past the end"
+p = open(os.path.join(d, "ab.pcap"), "rb").read()
+off, recs = 24, 0
+while off < len(p):
+    _, _, incl, _ = struct.unpack_from("<IIII", p, off)
+    off += 16 + incl
+    recs += 1
+assert off == len(p) and recs > 1000, "pcap ends inside a record"
+print("ok")
+PY
+interrupt TERM 1.2 "$ODPSIM" run workloads/write_bw.ini --duration 4s -q
+rc=$?
+[ "$rc" = 143 ] && ok || no "SIGTERM: exit $rc, expected 143"
+# compare: the runs going stop and send their summaries, the ones not
+# started are named; --progress forces the line when stderr is a file
+interrupt INT 1.5 "$ODPSIM" compare workloads/write_bw.ini --duration 4s -j 1 \
+	--policy pin,odp --progress --out "$tmp/ci"
+rc=$?
+[ "$rc" = 130 ] && ok || no "compare SIGINT: exit $rc, expected 130"
+has "$tmp/err" "^  *[0-9.]*%  ETA [0-9:]*  0 of 2 runs done, 1 running$" "compare --progress line"
+has "$tmp/err" "^odpsim: compare: interrupted by SIGINT: 1 run stopped or finished (each summary says which); not run: odp$" "compare interruption said"
+has "$tmp/out" "^  interrupted  *SIGINT at [0-9.]* s$" "compare table marks the interrupted run"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert [x['policy'] for x in r]==['pin'] and r[0]['interrupted']" "$tmp/ci/compare.json" && ok || no "compare.json holds the interrupted run"
+expect 0 "compare -q" -- "$ODPSIM" compare "$tmp/ok.ini" -q --policy pin,odp
+[ -s "$tmp/out" ] && no "compare -q prints nothing" || ok
+expect 2 "--progress with --no-progress" -- "$ODPSIM" run "$tmp/ok.ini" --progress --no-progress
 
 # --format perftest: the blocks of ib_write_bw and ib_read_lat, read by a
 # parser that knows perftest's column names (src/perftest_parameters.h:

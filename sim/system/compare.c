@@ -14,13 +14,17 @@
 #include "sim/system/compare.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sim/config.h"
 #include "sim/json.h"
 #include "sim/outfile.h"
 #include "sim/system/figures.h"
 #include "sim/system/migrate.h"
+#include "sim/system/progress.h"
 #include "sim/system/summary.h"
 #include "sim/system/runpool.h"
 #include "sim/system/system.h"
@@ -190,6 +194,11 @@ struct compare_pool {
 	struct compare_result *r;
 	char **dirs;     /* per policy: DIR/POLICY, or NULL */
 	GString *failed;
+	/* the progress line: each child writes its simulated time and its
+	 * duration into its two cells of a shared mapping */
+	struct progress prog;
+	volatile uint64_t *cells;
+	bool *finished, *not_run;
 };
 
 static void compare_job(void *ctx, unsigned idx, struct runpool_job *job)
@@ -199,6 +208,32 @@ static void compare_job(void *ctx, unsigned idx, struct runpool_job *job)
 	compare_run_options(cp->o, policy, cp->dirs[idx], &job->opt);
 	job->scenario = cp->o->scenario;
 	job->label = policy;
+	if (cp->cells)
+		job->opt.progress_cell = &cp->cells[2 * idx];
+}
+
+/* The share of simulated time done over all runs. */
+static void compare_tick(void *ctx)
+{
+	struct compare_pool *cp = ctx;
+	if (!progress_due(&cp->prog))
+		return;
+	unsigned n = cp->r->n, done = 0, running = 0;
+	double f = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t now = cp->cells[2 * i], dur = cp->cells[2 * i + 1];
+		if (cp->finished[i]) {
+			f += 1;
+			done++;
+		} else if (dur) {
+			f += (double)MIN(now, dur) / (double)dur;
+			running++;
+		}
+	}
+	char detail[96];
+	g_snprintf(detail, sizeof(detail), "%u of %u runs done, %u running",
+		   done, n, running);
+	progress_show(&cp->prog, n ? f / n : 1, detail);
 }
 
 static void compare_done(void *ctx, unsigned idx,
@@ -206,6 +241,11 @@ static void compare_done(void *ctx, unsigned idx,
 {
 	struct compare_pool *cp = ctx;
 	struct compare_result *r = cp->r;
+	cp->finished[idx] = true;
+	if (res->status == -1 && !g_strcmp0(res->failure, RUNPOOL_NOT_RUN)) {
+		cp->not_run[idx] = true; /* interrupted before it started */
+		return;
+	}
 	char *why = res->failure ? g_strdup(res->failure) : NULL;
 	if (!why) {
 		GError *e = NULL;
@@ -225,10 +265,38 @@ static void compare_done(void *ctx, unsigned idx,
 	g_free(why);
 }
 
+/* An interrupted comparison keeps the runs that sent a summary (stopped
+ * early, marked interrupted, or finished), in their order; the policies
+ * never started are listed apart. */
+static void compare_keep_summaries(struct compare_result *r,
+				   const bool *not_run)
+{
+	GPtrArray *gone = g_ptr_array_new();
+	unsigned k = 0;
+	for (unsigned i = 0; i < r->n; i++) {
+		if (!r->summary[i]) {
+			if (not_run[i])
+				g_ptr_array_add(gone, g_strdup(r->policies[i]));
+			g_free(r->policies[i]);
+			continue;
+		}
+		r->policies[k] = r->policies[i];
+		r->summary[k] = r->summary[i];
+		r->json[k] = r->json[i];
+		k++;
+	}
+	for (unsigned i = k; i < r->n; i++)
+		r->policies[i] = r->json[i] = NULL, r->summary[i] = NULL;
+	r->n = k;
+	g_ptr_array_add(gone, NULL);
+	r->not_run = (char **)g_ptr_array_free(gone, FALSE);
+}
+
 void compare_result_free(struct compare_result *r)
 {
 	if (!r)
 		return;
+	g_strfreev(r->not_run);
 	for (unsigned i = 0; i < r->n; i++) {
 		g_free(r->json[i]);
 		json_value_free(r->summary[i]);
@@ -259,9 +327,20 @@ struct compare_result *compare_run(const struct compare_options *o,
 				   .failed = g_string_new(NULL) };
 	for (unsigned i = 0; o->out_dir && i < r->n; i++)
 		cp.dirs[i] = g_build_filename(o->out_dir, o->policies[i], NULL);
+	cp.finished = g_new0(bool, r->n);
+	cp.not_run = g_new0(bool, r->n);
+	progress_init(&cp.prog, o->progress, o->progress_tty);
+	size_t map_len = 2 * sizeof(uint64_t) * MAX(r->n, 1u);
+	if (o->progress) {
+		void *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		cp.cells = m == MAP_FAILED ? NULL : m; /* no line, then */
+	}
 	struct runpool_spec spec = {
 		.n = r->n, .jobs = o->jobs, .prefix = "compare",
 		.job = compare_job, .done = compare_done, .ctx = &cp,
+		.tick = cp.cells ? compare_tick : NULL,
+		.stop_on_signal = true,
 	};
 	GError *e = NULL;
 	if (!runpool_run(&spec, &e)) {
@@ -270,7 +349,15 @@ struct compare_result *compare_run(const struct compare_options *o,
 				       cp.failed->len ? "; " : "", e->message);
 		g_error_free(e);
 	}
+	progress_clear(&cp.prog);
+	if (cp.cells)
+		munmap((void *)cp.cells, map_len);
 	g_strfreev(cp.dirs);
+	r->interrupted = progress_signal();
+	if (r->interrupted && !cp.failed->len)
+		compare_keep_summaries(r, cp.not_run);
+	g_free(cp.finished);
+	g_free(cp.not_run);
 	if (cp.failed->len) {
 		g_set_error(error, COMPARE_ERROR, 0, "compare: %s",
 			    cp.failed->str);
@@ -905,6 +992,22 @@ void compare_table(const struct compare_result *r, FILE *out)
 		    compare_string_cells(r, "events", "%.0f", 1));
 	compare_add(lines, "wall s",
 		    compare_string_cells(r, "wall_s", "%.3f", 1));
+	if (r->interrupted) {
+		char **cells = compare_cells_new(r->n);
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct json_value *sg = json_get(r->summary[i],
+							       "signal");
+			cells[i] = sg && sg->type == JSON_STR
+					   ? g_strdup_printf(
+						     "%s at %.6f s", sg->str,
+						     figures_num(json_get(
+							     r->summary[i],
+							     "sim_time_ps")) /
+							     1e12)
+					   : g_strdup("finished");
+		}
+		compare_add(lines, "interrupted", cells);
+	}
 
 	/* widths: the label column, then each policy's column */
 	size_t lw = 0;
@@ -1023,7 +1126,8 @@ int compare_command(int argc_in, char **argv_in)
 	char *policy = NULL, *duration = NULL, *out = NULL, *migration = NULL;
 	gint64 seed = G_MININT64; /* not given */
 	gint jobs = -1; /* -1: not given */
-	gboolean json = FALSE, strict = FALSE;
+	gboolean json = FALSE, strict = FALSE, quiet = FALSE;
+	gboolean progress = FALSE, no_progress = FALSE;
 	char **sets = NULL, **policies = NULL;
 	char *format = NULL;
 	GOptionEntry entries[] = {
@@ -1057,6 +1161,14 @@ int compare_command(int argc_in, char **argv_in)
 		{ "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
 		  "runs at once (default: the number of online CPUs; 1: one "
 		  "after the other)", "N" },
+		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
+		  "print no table (files and warnings are still written)",
+		  NULL },
+		{ "progress", 0, 0, G_OPTION_ARG_NONE, &progress,
+		  "show the progress line (runs done, ETA) on stderr even "
+		  "when it is not a terminal", NULL },
+		{ "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress,
+		  "never show the progress line", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	GOptionContext *ctx = g_option_context_new(
@@ -1081,7 +1193,8 @@ int compare_command(int argc_in, char **argv_in)
 		"Exit status: 0 ok, 1 I/O error or a failed run, "
 		"2 configuration error (nothing was run),\n"
 		"3 an oracle violation under --strict, 4 a warning under "
-		"--strict.", known);
+		"--strict,\n130/143 interrupted by SIGINT/SIGTERM (the runs "
+		"going stop and are shown).", known);
 	g_option_context_set_description(ctx, descr);
 	GError *err = NULL;
 	int rc = EXIT_OK;
@@ -1110,6 +1223,11 @@ int compare_command(int argc_in, char **argv_in)
 		rc = compare_usage_error(err->message);
 		goto out;
 	}
+	if (progress && no_progress) {
+		rc = compare_usage_error("--progress and --no-progress: give "
+					 "one");
+		goto out;
+	}
 	if (policy && migration) {
 		rc = compare_usage_error("compare: --policy and --migration "
 					 "are two axes; compare one (fix the "
@@ -1135,7 +1253,9 @@ int compare_command(int argc_in, char **argv_in)
 		.sets = sets,
 		.out_dir = out,
 		.jobs = jobs != -1 ? (unsigned)jobs : g_get_num_processors(),
+		.progress_tty = isatty(STDERR_FILENO),
 	};
+	o.progress = progress || (!no_progress && o.progress_tty);
 	bool io_error;
 	if (!compare_validate(&o, &io_error, &err)) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
@@ -1143,13 +1263,16 @@ int compare_command(int argc_in, char **argv_in)
 		goto out;
 	}
 	compare_warn_fixed_policies(&o, stderr);
+	progress_catch_signals();
 	res = compare_run(&o, &err);
 	if (!res) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = EXIT_IO;
 		goto out;
 	}
-	if (fmt == SUMMARY_JSON) {
+	if (quiet || !res->n) {
+		/* nothing to print */
+	} else if (fmt == SUMMARY_JSON) {
 		char *j = compare_json(res);
 		fputs(j, stdout);
 		g_free(j);
@@ -1162,6 +1285,18 @@ int compare_command(int argc_in, char **argv_in)
 		}
 	} else {
 		compare_table(res, stdout);
+	}
+	if (res->interrupted) {
+		int sig = res->interrupted;
+		char *nr = g_strjoinv(", ", res->not_run);
+		fprintf(stderr, "odpsim: compare: interrupted by %s: %u run%s "
+				"stopped or finished (each summary says "
+				"which)%s%s\n",
+			sig == SIGTERM ? "SIGTERM" : "SIGINT", res->n,
+			res->n == 1 ? "" : "s", *nr ? "; not run: " : "", nr);
+		g_free(nr);
+		rc = 128 + sig;
+		goto out;
 	}
 	unsigned nwarn = compare_warnings(res, strict, stderr);
 	if (strict && compare_violations(res, stderr))

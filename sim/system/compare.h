@@ -32,9 +32,15 @@ struct compare_options {
 	const char *out_dir;  /* NULL: no files; else DIR/POLICY/ and
 			       * DIR/compare.json */
 	unsigned jobs;        /* children at once, >= 1 */
+	bool progress;        /* the progress line on stderr */
+	bool progress_tty;    /* ... rewritten in place */
 };
 
 struct compare_result {
+	int interrupted;             /* SIGINT/SIGTERM stopped it, or 0:
+				      * then the policies here are the runs
+				      * that sent a summary */
+	char **not_run;              /* ... and these never started */
 	unsigned n;
 	char **policies;             /* n names, NULL-terminated */
 	char **json;                 /* n summaries as `run --json` prints */

@@ -16,6 +16,7 @@
  */
 #include <glib.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include "sim/system/compare.h"
 #include "sim/outfile.h"
+#include "sim/system/progress.h"
 #include "sim/system/summary.h"
 #include "sim/stats.h"
 #include "sim/system/system.h"
@@ -62,6 +64,7 @@ static int cmd_run(int argc, char **argv)
 	char *t_from = NULL, *t_to = NULL, *t_cap = NULL;
 	gint64 seed = G_MININT64; /* not given */
 	gboolean json = FALSE, quiet = FALSE, no_progress = FALSE;
+	gboolean progress = FALSE;
 	gboolean strict = FALSE;
 	char **sets = NULL;
 	GOptionEntry entries[] = {
@@ -130,6 +133,9 @@ static int cmd_run(int argc, char **argv)
 		  "(no SCENARIO)", "SNAPSHOT" },
 		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
 		  "print no summary (files are still written)", NULL },
+		{ "progress", 0, 0, G_OPTION_ARG_NONE, &progress,
+		  "show the progress line (with ETA) on stderr even when it "
+		  "is not a terminal: a line a second", NULL },
 		{ "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress,
 		  "never show the progress line", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -145,7 +151,9 @@ static int cmd_run(int argc, char **argv)
 		     "on stderr.\n"
 		     "Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 "
 		     "oracle violation (--strict: also pages\nfound stale at "
-		     "the end), 4 a warning under --strict.");
+		     "the end), 4 a warning under --strict, 130/143 stopped "
+		     "by SIGINT/SIGTERM\n(at the next event: the summary and "
+		     "every output file are up to the time reached).");
 	GError *err = NULL;
 	int rc = 0;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -202,7 +210,12 @@ static int cmd_run(int argc, char **argv)
 	opt.trace_from = t_from;
 	opt.trace_to = t_to;
 	opt.trace_cap = t_cap;
-	opt.progress = !no_progress && isatty(STDERR_FILENO);
+	if (progress && no_progress) {
+		rc = usage_error("--progress and --no-progress: give one");
+		goto out;
+	}
+	opt.progress_tty = isatty(STDERR_FILENO);
+	opt.progress = progress || (!no_progress && opt.progress_tty);
 	opt.strict = strict;
 	opt.snapshot_path = snap;
 	opt.snapshot_at = snap_at;
@@ -216,6 +229,7 @@ static int cmd_run(int argc, char **argv)
 		rc = io_error ? EXIT_IO : EXIT_CONFIG;
 		goto out;
 	}
+	progress_catch_signals();
 	if (!system_run(sys, &err)) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = EXIT_IO;
@@ -246,7 +260,15 @@ static int cmd_run(int argc, char **argv)
 				"end\n", final);
 		rc = EXIT_ORACLE;
 	}
-	if (rc != EXIT_IO) {
+	if (rc != EXIT_IO && system_interrupted(sys)) {
+		/* the summary and the outputs are up to the time reached */
+		int sig = system_interrupted(sys);
+		fprintf(stderr, "odpsim: interrupted by %s at %.6f s simulated: "
+				"summary and output files are up to that time\n",
+			sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			sim_time_to_s(system_sim(sys)->now));
+		rc = 128 + sig;
+	} else if (rc != EXIT_IO) {
 		GPtrArray *warn = system_warnings(sys);
 		for (guint i = 0; i < warn->len; i++)
 			fprintf(stderr, "odpsim: %swarning: %s\n",

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sim/system/progress.h"
 #include "sim/system/system.h"
 
 enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_CONFIG = 2 };
@@ -215,10 +216,18 @@ bool runpool_run(const struct runpool_spec *sp, GError **error)
 	struct pollfd *pfd = g_new0(struct pollfd, 2 * jobs);
 	unsigned *who = g_new0(unsigned, 2 * jobs);
 	unsigned next = 0, nrun = 0;
-	bool spawn_ok = true;
+	bool spawn_ok = true, stopped = false;
 	gint64 last_tick = 0;
-	while ((spawn_ok && next < sp->n) || nrun) {
-		while (spawn_ok && next < sp->n && nrun < jobs) {
+	while ((spawn_ok && !stopped && next < sp->n) || nrun) {
+		int sig = sp->stop_on_signal ? progress_signal() : 0;
+		if (sig && !stopped) {
+			/* a terminal's ^C reached them too, a kill of this
+			 * process alone did not: each stops once either way */
+			for (unsigned i = 0; i < nrun; i++)
+				kill(run[i].pid, sig);
+			stopped = true;
+		}
+		while (spawn_ok && !stopped && next < sp->n && nrun < jobs) {
 			if (runpool_spawn(sp, next, &run[nrun], error)) {
 				nrun++;
 				next++;
@@ -278,6 +287,11 @@ bool runpool_run(const struct runpool_spec *sp, GError **error)
 			if (sp->tick)
 				sp->tick(sp->ctx);
 		}
+	}
+	for (; stopped && next < sp->n; next++) {
+		struct runpool_result r = { .failure = RUNPOOL_NOT_RUN,
+					    .status = -1 };
+		sp->done(sp->ctx, next, &r);
 	}
 	g_free(run);
 	g_free(pfd);

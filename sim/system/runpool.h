@@ -67,7 +67,15 @@ struct runpool_spec {
 	/* Called while children run, at most every quarter second (and
 	 * after each job ends), or NULL. */
 	void (*tick)(void *ctx);
+	/* SIGINT or SIGTERM caught (sim/system/progress.h): start no more
+	 * jobs, pass the signal on to the running children once (each stops
+	 * at its next event and sends its summary marked interrupted), and
+	 * report every job not started through done() with status -1 and
+	 * failure RUNPOOL_NOT_RUN. */
+	bool stop_on_signal;
 };
+
+#define RUNPOOL_NOT_RUN "not run: interrupted"
 
 /* Run every job (at most spec->jobs at once) and call spec->done for each.
  * A job that fails is reported through done() and the others go on; false

@@ -235,8 +235,9 @@ bool snapshot_run_until(struct system *sys, sim_time_t t, GError **error)
 	struct snapshot_state *s = sys->snap;
 	if (s && !s->done && s->at <= t) {
 		sim_run_until(sys->sim, s->at);
-		if (system_violation(sys))
-			return true; /* --strict stopped the run: no snapshot */
+		if (system_violation(sys) || sys->sim->interrupted)
+			return true; /* --strict or a signal stopped the run
+				      * before its time: no snapshot */
 		s->done = true;
 		if (!snap_take(sys, error))
 			return false;
@@ -250,7 +251,7 @@ bool snapshot_run_until(struct system *sys, sim_time_t t, GError **error)
 bool snapshot_finish(struct system *sys, GError **error)
 {
 	struct snapshot_state *s = sys->snap;
-	if (s && !s->done && s->verify) {
+	if (s && !s->done && s->verify && !sys->sim->interrupted) {
 		g_set_error(error, CONFIG_ERROR, 0,
 			    "%s: the replay ended at %.6f s, before the "
 			    "snapshot's time %.6f s", s->verify_path,

@@ -38,6 +38,7 @@
  *   operation's completion - post, perftest's LAT_BY_BW measure.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <math.h>
 #include <string.h>
 
@@ -423,6 +424,11 @@ void system_summary_text(struct system *sys, FILE *out)
 		" events, fingerprint %016" G_GINT64_MODIFIER "x\n",
 		sim_time_to_s(sim->now), sys->wall_s, sim->events,
 		sim->fingerprint);
+	if (sys->interrupted)
+		fprintf(out, "INTERRUPTED by %s at %.6f s of %.6f s: every "
+			     "figure is up to that time\n",
+			sys->interrupted == SIGTERM ? "SIGTERM" : "SIGINT",
+			sim_time_to_s(sim->now), sim_time_to_s(sys->p.duration));
 	if (sys->workloads->len)
 		summary_workloads_text(sys, out);
 	summary_regs_text(sys, out);
@@ -624,6 +630,13 @@ char *system_summary_json(struct system *sys, bool pretty)
 	json_str(&w, "policy", sys->policy_name);
 	json_u64(&w, "seed", sys->p.seed);
 	json_u64(&w, "sim_time_ps", sim->now);
+	/* stopped by a signal before the end (sim_time_ps is where) */
+	json_bool(&w, "interrupted", sys->interrupted != 0);
+	if (sys->interrupted)
+		json_str(&w, "signal", sys->interrupted == SIGTERM ? "SIGTERM"
+								  : "SIGINT");
+	else
+		json_null(&w, "signal");
 	json_u64(&w, "events", sim->events);
 	json_dbl(&w, "wall_s", sys->wall_s);
 	char fp[17];

@@ -872,7 +872,8 @@ struct system *system_build(const char *path,
 	sys->sim = sim_new(sys->p.seed);
 	sys->oracle_lost = stats_counter(sys->sim->stats, "oracle.lost_writes");
 	sys->oracle_stale = stats_counter(sys->sim->stats, "oracle.stale_reads");
-	sys->progress = opt->progress;
+	progress_init(&sys->prog, opt->progress, opt->progress_tty);
+	sys->progress_cell = opt->progress_cell;
 	sys->oracle_final = stats_counter(sys->sim->stats,
 					  "oracle.final_mismatches");
 	if (!build_hosts(sys, error) ||
@@ -930,18 +931,23 @@ void system_free(struct system *sys)
 static void progress_tick(struct sim *sim, void *ctx)
 {
 	struct system *sys = ctx;
-	gint64 now = g_get_monotonic_time();
-	if (now - sys->wall_start < G_USEC_PER_SEC ||
-	    now - sys->progress_last < G_USEC_PER_SEC / 4)
+	if (sys->progress_cell) /* compare's parent reads it */
+		sys->progress_cell[0] = sim->now;
+	if (!progress_due(&sys->prog))
 		return;
-	sys->progress_last = now;
-	double wall = (double)(now - sys->wall_start) / 1e6;
+	double wall = (double)(g_get_monotonic_time() - sys->wall_start) / 1e6;
 	double simt = sim_time_to_s(sim->now);
-	fprintf(stderr,
-		"\r  t=%.6f s  %5.1f%%  %.2f M events/s  sim/wall %.3g   ",
-		simt, 100.0 * (double)sim->now / (double)sys->p.duration,
-		(double)sim->events / wall / 1e6, simt / wall);
-	fflush(stderr);
+	char detail[96];
+	g_snprintf(detail, sizeof(detail),
+		   "t=%.6f s  %.2f M events/s  sim/wall %.3g", simt,
+		   (double)sim->events / wall / 1e6, simt / wall);
+	progress_show(&sys->prog, (double)sim->now / (double)sys->p.duration,
+		      detail);
+}
+
+int system_interrupted(const struct system *sys)
+{
+	return sys->interrupted;
 }
 
 /* DIR/latency.csv: every workload's latency histogram, one row per
@@ -1029,10 +1035,14 @@ bool system_run(struct system *sys, GError **error)
 		w->ops->start(w);
 	}
 	sys->wall_start = g_get_monotonic_time();
-	if (sys->progress) {
+	if (sys->prog.on || sys->progress_cell) {
 		sim->tick = progress_tick;
 		sim->tick_ctx = sys;
 	}
+	if (sys->progress_cell)
+		sys->progress_cell[1] = sys->p.duration;
+	/* SIGINT, SIGTERM: the loop stops before the next event */
+	progress_attach(sim);
 	/* sampling runs between slices of the event loop, not as events */
 	sim_time_t step = series_on ? sys->p.series_interval : sys->p.duration;
 	for (sim_time_t t = 0; t < sys->p.duration;) {
@@ -1041,6 +1051,12 @@ bool system_run(struct system *sys, GError **error)
 			return false;
 		if (system_violation(sys))
 			break; /* --strict: the first violation ends the run */
+		if (sim->interrupted) {
+			/* a signal: the time reached is the end (series.csv
+			 * ends with the last whole interval) */
+			sys->interrupted = progress_signal();
+			break;
+		}
 		if (series_on) {
 			for (guint i = 0; i < sys->hosts->len; i++) {
 				struct host *h = sys->hosts->pdata[i];
@@ -1061,8 +1077,8 @@ bool system_run(struct system *sys, GError **error)
 		if (h->nic)
 			oracle_finish(nic_oracle(h->nic));
 	}
-	if (sys->progress && sys->wall_s >= 1.0)
-		fprintf(stderr, "\r%*s\r", 72, "");
+	progress_attach(NULL);
+	progress_clear(&sys->prog);
 	for (guint i = 0; i < sys->workloads->len; i++) {
 		struct workload *w = sys->workloads->pdata[i];
 		/* a stall still going at the end counts too */

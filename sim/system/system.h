@@ -40,6 +40,10 @@ struct run_options {
 	const char *trace_hosts, *trace_comps, *trace_kinds;
 	const char *trace_from, *trace_to, *trace_cap;
 	bool progress;        /* progress line on stderr */
+	bool progress_tty;    /* ... rewritten in place: stderr is a tty */
+	/* compare's children: the run writes its simulated time and
+	 * duration here (shared memory the parent reads), or NULL */
+	volatile uint64_t *progress_cell;
 	bool strict;          /* the first oracle violation stops the run */
 	/* snapshots (sim/system/snapshot.c) */
 	const char *snapshot_path; /* --snapshot FILE, or NULL */
@@ -91,6 +95,10 @@ bool system_run(struct system *sys, GError **error);
 bool system_finish_outputs(struct system *sys, GError **error);
 
 struct sim *system_sim(struct system *sys);
+/* The signal that interrupted the run (SIGINT, SIGTERM), or 0: the run
+ * stopped at the next event, its outputs and summary are complete up to
+ * the time reached, and the summary says "interrupted". */
+int system_interrupted(const struct system *sys);
 /* Under --strict: the first oracle violation, or NULL. */
 const char *system_violation(const struct system *sys);
 struct host;

@@ -15,6 +15,7 @@
 #include "sim/config.h"
 #include "sim/series.h"
 #include "sim/sim.h"
+#include "sim/system/progress.h"
 #include "sim/system/system.h"
 
 struct snapshot_state;
@@ -42,8 +43,9 @@ struct system {
 	bool timeline;        /* counters go to the timeline too */
 	double wall_s;
 	gint64 wall_start;
-	bool progress;
-	gint64 progress_last;
+	struct progress prog; /* the progress line (progress.h) */
+	volatile uint64_t *progress_cell;
+	int interrupted;      /* the signal that stopped the run, or 0 */
 	uint64_t *oracle_lost, *oracle_stale, *oracle_final;
 	struct snapshot_state *snap; /* --snapshot or --restore, else NULL */
 	struct migration *mig;   /* [migration] migrate = ..., else NULL */
