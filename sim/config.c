@@ -931,6 +931,11 @@ bool config_fill(struct scenario *sc, const struct param_table *table,
 	return ok;
 }
 
+static int config_cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 char *scenario_effective(const struct scenario *sc)
 {
 	GString *s = g_string_new(NULL);
@@ -955,6 +960,31 @@ char *scenario_effective(const struct scenario *sc)
 		}
 		g_strfreev(keys);
 	}
+	return g_string_free(s, FALSE);
+}
+
+char *scenario_effective_values(const struct scenario *sc)
+{
+	GString *s = g_string_new(NULL);
+	GPtrArray *groups = g_ptr_array_new();
+	for (guint i = 0; i < sc->eff_groups->len; i++)
+		g_ptr_array_add(groups, sc->eff_groups->pdata[i]);
+	g_ptr_array_sort(groups, (GCompareFunc)config_cmp_strp);
+	for (guint i = 0; i < groups->len; i++) {
+		const char *g = groups->pdata[i];
+		g_string_append_printf(s, "[%s]\n", g);
+		gsize n;
+		char **keys = g_key_file_get_keys(sc->effective, g, &n, NULL);
+		qsort(keys, n, sizeof(char *), config_cmp_strp);
+		for (gsize k = 0; k < n; k++) {
+			char *v = g_key_file_get_string(sc->effective, g,
+							keys[k], NULL);
+			g_string_append_printf(s, "%s = %s\n", keys[k], v);
+			g_free(v);
+		}
+		g_strfreev(keys);
+	}
+	g_ptr_array_free(groups, TRUE);
 	return g_string_free(s, FALSE);
 }
 

@@ -142,6 +142,10 @@ void config_free(const struct param_table *table, void *cfg);
 
 /* The effective configuration as INI text, every value that was read. */
 char *scenario_effective(const struct scenario *sc);
+/* The same values without their origins, sections and keys sorted: equal
+ * for two runs exactly when they read the same configuration (the key of
+ * a sweep's point). */
+char *scenario_effective_values(const struct scenario *sc);
 
 /* Print @table as the `odpsim params` command does. */
 void config_print_table(const struct param_table *table, FILE *out);

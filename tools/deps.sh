@@ -4,13 +4,14 @@
 # names them in a one-line error.  "--plot" also requires matplotlib for the
 # plotting scripts (python3-matplotlib, imported by /usr/bin/python3).
 set -u
-PKGS_BUILD="libglib2.0-dev libelf-dev check pkg-config"
+PKGS_BUILD="libglib2.0-dev libelf-dev libsqlite3-dev check pkg-config"
 PKGS_PLOT="python3-matplotlib"
 
 missing=""
 have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
 have_pc glib-2.0 || missing="$missing libglib2.0-dev"
 have_pc libelf || missing="$missing libelf-dev"
+have_pc sqlite3 || missing="$missing libsqlite3-dev"
 have_pc check || missing="$missing check"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 if [ "${1:-}" = "--plot" ]; then

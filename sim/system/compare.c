@@ -1096,29 +1096,9 @@ static int compare_usage_error(const char *msg)
 	return EXIT_CONFIG;
 }
 
-/* GOption takes "-j 4" but not make's "-j4": split it. */
-static char **compare_split_jobs(int argc, char **argv)
-{
-	GPtrArray *v = g_ptr_array_new();
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			for (; i < argc; i++)
-				g_ptr_array_add(v, g_strdup(argv[i]));
-		else if (!strncmp(a, "-j", 2) && g_ascii_isdigit(a[2])) {
-			g_ptr_array_add(v, g_strdup("-j"));
-			g_ptr_array_add(v, g_strdup(a + 2));
-		} else {
-			g_ptr_array_add(v, g_strdup(a));
-		}
-	}
-	g_ptr_array_add(v, NULL);
-	return (char **)g_ptr_array_free(v, FALSE);
-}
-
 int compare_command(int argc_in, char **argv_in)
 {
-	char **args = compare_split_jobs(argc_in, argv_in);
+	char **args = runpool_split_jobs(argc_in, argv_in);
 	/* g_option_context_parse() removes what it parses from argv, not
 	 * from args, which keeps every string to free */
 	int argc = (int)g_strv_length(args);

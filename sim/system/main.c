@@ -4,6 +4,8 @@
  *   odpsim run SCENARIO [options]     run one scenario
  *   odpsim compare SCENARIO [options] one run per policy, side by side
  *                                     (sim/system/compare.c)
+ *   odpsim sweep SCENARIO --grid ...  a campaign over a grid of parameters
+ *                                     (sim/system/sweep.c)
  *   odpsim run --restore SNAPSHOT     continue a run from a snapshot
  *   odpsim snapshot-info SNAPSHOT     what a snapshot holds
  *   odpsim params [COMPONENT]         parameter tables
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "sim/system/compare.h"
+#include "sim/system/sweep.h"
 #include "sim/outfile.h"
 #include "sim/system/progress.h"
 #include "sim/system/summary.h"
@@ -37,6 +40,9 @@ static const char commands_help[] =
 	"  run SCENARIO       run a scenario file and print its summary\n"
 	"  compare SCENARIO   run it once per registration policy and print "
 	"the figures side by side\n"
+	"  sweep SCENARIO     run it over a grid of parameters (all cores, "
+	"GNU parallel, Slurm)\n"
+	"                     into one campaign database\n"
 	"  params [COMPONENT] print parameter tables (defaults, units, "
 	"sources)\n"
 	"  snapshot-info FILE validate a snapshot (ELF core) and print what "
@@ -380,6 +386,8 @@ int main(int argc, char **argv)
 		rc = cmd_run(argc - 1, argv + 1);
 	else if (argc >= 2 && !strcmp(argv[1], "compare"))
 		rc = compare_command(argc - 1, argv + 1);
+	else if (argc >= 2 && !strcmp(argv[1], "sweep"))
+		rc = sweep_command(argc - 1, argv + 1);
 	else if (argc >= 2 && !strcmp(argv[1], "params"))
 		rc = cmd_params(argc - 1, argv + 1);
 	else if (argc >= 2 && !strcmp(argv[1], "snapshot-info"))

@@ -298,3 +298,22 @@ bool runpool_run(const struct runpool_spec *sp, GError **error)
 	g_free(who);
 	return spawn_ok;
 }
+
+char **runpool_split_jobs(int argc, char **argv)
+{
+	GPtrArray *v = g_ptr_array_new();
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			for (; i < argc; i++)
+				g_ptr_array_add(v, g_strdup(argv[i]));
+		else if (!strncmp(a, "-j", 2) && g_ascii_isdigit(a[2])) {
+			g_ptr_array_add(v, g_strdup("-j"));
+			g_ptr_array_add(v, g_strdup(a + 2));
+		} else {
+			g_ptr_array_add(v, g_strdup(a));
+		}
+	}
+	g_ptr_array_add(v, NULL);
+	return (char **)g_ptr_array_free(v, FALSE);
+}

@@ -83,4 +83,8 @@ struct runpool_spec {
  * after the children already running have been collected. */
 bool runpool_run(const struct runpool_spec *spec, GError **error);
 
+/* The commands that run pools take -j N; GOption takes "-j 4" but not
+ * make's "-j4": a copy of argv with such an argument split in two. */
+char **runpool_split_jobs(int argc, char **argv);
+
 #endif
