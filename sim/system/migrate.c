@@ -166,6 +166,7 @@ struct migration {
 	struct nic *src_nic;    /* the hardware each had at the start */
 	struct nic *dst_nic;
 	struct netswitch *sw;
+	GPtrArray *switches;    /* the system's: all relearn the host */
 	struct link *port;      /* link = shared: the source's data port */
 	unsigned port_end;
 	sim_time_t at;
@@ -535,8 +536,11 @@ static void switchover(struct sim *sim, void *obj, uint64_t arg)
 			diff);
 	snapfile_free(sent);
 	snapfile_free(got);
-	switch_swap_hosts(m->sw, (uint16_t)m->src->index,
-			  (uint16_t)m->dst->index);
+	/* every switch of the fabric relearns where the host is */
+	for (guint i = 0; i < m->switches->len; i++)
+		switch_swap_hosts(m->switches->pdata[i],
+				  (uint16_t)m->src->index,
+				  (uint16_t)m->dst->index);
 	nic_migrate_resume(m->dst_nic);
 	m->t_resume = sim_now(sim);
 	m->resumed = true;
@@ -682,6 +686,7 @@ struct migration *migration_build(struct system *sys, bool *none,
 	struct migration *m = g_new0(struct migration, 1);
 	m->sim = sim;
 	m->workloads = sys->workloads;
+	m->switches = sys->switches;
 	if (!config_fill(sc, &migration_params, &m->cfg, "migration", NULL,
 			 error))
 		goto fail;

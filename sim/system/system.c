@@ -452,8 +452,8 @@ static bool build_switches(struct system *sys, GError **error)
 	return true;
 }
 
-/* [link NAME]: a cable between the NICs of the two hosts of `ends`, or
- * between a host's NIC and a switch port. */
+/* [link NAME]: a cable between the NICs of the two hosts of `ends`,
+ * between a host's NIC and a switch port, or between two switches. */
 static bool build_links(struct system *sys, GError **error)
 {
 	const char *const *names = scenario_names(sys->sc, "link");
@@ -478,11 +478,9 @@ static bool build_links(struct system *sys, GError **error)
 					    "[host %s] or [switch %s] section)",
 					    ha || sa ? b : a, ha || sa ? b : a,
 					    ha || sa ? b : a);
-			else if (sa && sb)
+			else if (sa && sa == sb)
 				g_set_error(&e, CONFIG_ERROR, 0,
-					    "a link between two switches is "
-					    "not modelled: one switch joins "
-					    "the hosts of a rack");
+					    "a link joins a switch to itself");
 			else if ((ha && nic_attached(ha->nic)) ||
 				 (hb && nic_attached(hb->nic)))
 				g_set_error(&e, CONFIG_ERROR, 0,
@@ -512,12 +510,16 @@ static bool build_links(struct system *sys, GError **error)
 			g_free(busy);
 			if (ha)
 				nic_attach(ha->nic, l, 0);
-			else
+			else if (hb)
 				switch_attach(sa, l, 0, (uint16_t)hb->index);
+			else
+				switch_attach_switch(sa, l, 0, sb);
 			if (hb)
 				nic_attach(hb->nic, l, 1);
-			else
+			else if (ha)
 				switch_attach(sb, l, 1, (uint16_t)ha->index);
+			else
+				switch_attach_switch(sb, l, 1, sa);
 			uint32_t snap = (uint32_t)lc.pcap_snaplen;
 			g_array_append_val(sys->pcap_snaplen, snap);
 		}
@@ -527,6 +529,9 @@ static bool build_links(struct system *sys, GError **error)
 		if (!ok)
 			return false;
 	}
+	/* the fabric is complete: shortest-path forwarding tables */
+	switch_route_all((struct netswitch *const *)sys->switches->pdata,
+			 sys->switches->len, (uint16_t)sys->hosts->len);
 	return true;
 }
 
