@@ -302,7 +302,8 @@ static void susp_suspend(struct vmm_sub *sub, uint64_t start, uint64_t end,
 	}
 	(*nic->c_suspensions)++;
 	mr->suspend_start = sim_now(nic->sim);
-	sim_trace(nic->sim, nic->comp, &tk_susp, TRACE_NONE, TRACE_NONE, start,
+	sim_trace_as(nic->sim, nic->comp, &tk_susp, mr->as_name, TRACE_NONE,
+		     TRACE_NONE, start,
 		  TRACE_NONE, end - start, vmm_reason_names[reason]);
 	sim_time_t at = sim_now(nic->sim);
 	if (mr->dma_busy > at)
@@ -337,7 +338,8 @@ static void susp_resume(struct vmm_sub *sub, uint64_t start, uint64_t end,
 	}
 	hist_add(nic->h_suspend_ns,
 		 (sim_now(nic->sim) - mr->suspend_start) / SIM_NS);
-	sim_trace(nic->sim, nic->comp, &tk_resume, TRACE_NONE, TRACE_NONE,
+	sim_trace_as(nic->sim, nic->comp, &tk_resume, mr->as_name, TRACE_NONE,
+		     TRACE_NONE,
 		  start, TRACE_NONE, end - start, NULL);
 	nic_mr_resumed(mr);
 	odp_notif_end(mr);
@@ -546,6 +548,7 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->nic = nic;
 	mr->pd = pd;
 	mr->as = as;
+	mr->as_name = vmm_as_name(as);
 	mr->addr = addr;
 	mr->length = len;
 	mr->index = ++nic->next_mr_index;

@@ -246,7 +246,8 @@ static void dereg_finish(struct sim *sim, void *obj, uint64_t arg)
 	nic_mr_flush(mr, 0, mr->npages - 1);
 	g_ptr_array_remove_fast(nic->dying_mrs, mr);
 	hist_add(nic->h_dereg_time, sim_now(sim) - mr->dereg_start);
-	sim_trace(sim, nic->comp, &tk_dereg, TRACE_NONE, TRACE_NONE, mr->addr,
+	sim_trace_as(sim, nic->comp, &tk_dereg, mr->as_name, TRACE_NONE,
+		     TRACE_NONE, mr->addr,
 		  TRACE_NONE, mr->length, "torn down");
 	nic_dereg_done_fn done = mr->dereg_done;
 	void *ctx = mr->dereg_ctx;
@@ -285,8 +286,9 @@ void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
 			(*nic->c_dereg_cut)++;
 		}
 	}
-	sim_trace(nic->sim, nic->comp, &tk_dereg, TRACE_NONE, TRACE_NONE,
-		  mr->addr, TRACE_NONE, mr->length, "keys invalid");
+	sim_trace_as(nic->sim, nic->comp, &tk_dereg, mr->as_name, TRACE_NONE,
+		     TRACE_NONE, mr->addr, TRACE_NONE, mr->length,
+		     "keys invalid");
 	nic_mr_dereg_check(mr);
 }
 

@@ -100,6 +100,8 @@ struct nic_mr {
 	struct nic *nic;
 	struct nic_pd *pd;
 	struct vmm_as *as;
+	const char *as_name; /* its name, for trace records (the driver
+			      * reads it at registration) */
 	uint32_t index; /* MTT cache key space */
 	uint32_t lkey, rkey;
 	uint64_t addr, length;

@@ -169,7 +169,8 @@ static void pf_set(struct fault *f, enum pf_state s)
 	f->state = s;
 	struct sim *sim = f->drv->sim;
 	if (G_UNLIKELY(sim->trace))
-		sim_trace(sim, f->drv->comp, &tk_pf_state, f->trace_qp,
+		sim_trace_as(sim, f->drv->comp, &tk_pf_state, f->mr->as_name,
+			     f->trace_qp,
 			  TRACE_NONE, f->trace_va, TRACE_NONE, f->sub,
 			  pf_state_names[s]);
 }
@@ -554,7 +555,8 @@ static void fault_report(struct driver *drv, struct fault *f,
 	f->trace_qp = r->qp ? r->qp->qpn : TRACE_NONE;
 	f->trace_va = r->fault_va;
 	(*(r->requester ? drv->c_local : drv->c_remote))++;
-	sim_trace(drv->sim, drv->comp, &tk_fault, f->trace_qp, TRACE_NONE,
+	sim_trace_as(drv->sim, drv->comp, &tk_fault, f->mr->as_name,
+		     f->trace_qp, TRACE_NONE,
 		  r->fault_va, TRACE_NONE, r->len, pf_subtype_names[f->sub]);
 	if (drv->eq_used < drv->cfg.pf_eq_entries) {
 		eq_write(drv, f, r->t);
@@ -1024,7 +1026,8 @@ static void resume_done(struct sim *sim, void *obj, uint64_t arg)
 	if (f->failed)
 		(*drv->c_fail)++;
 	hist_add(drv->h_fault_ns, (sim_now(sim) - f->detected) / SIM_NS);
-	sim_trace(sim, drv->comp, &tk_fault_done, f->trace_qp, TRACE_NONE,
+	sim_trace_as(sim, drv->comp, &tk_fault_done, f->mr->as_name,
+		     f->trace_qp, TRACE_NONE,
 		  f->trace_va, TRACE_NONE, f->mapped,
 		  f->failed ? (f->busy ? "busy" : "error") : "resumed");
 	nic_pf_resume(&f->r, f->failed);
@@ -1237,7 +1240,8 @@ static void zap_go(struct inval_ack *a)
 			mr->mapped -= zapped;
 		}
 	}
-	sim_trace(drv->sim, drv->comp, &tk_inval, TRACE_NONE, TRACE_NONE,
+	sim_trace_as(drv->sim, drv->comp, &tk_inval, mr->as_name, TRACE_NONE,
+		     TRACE_NONE,
 		  a->start, TRACE_NONE, zapped, vmm_reason_names[a->reason]);
 	/* DMA the NIC issued before the zap may still be in flight */
 	sim_time_t at = t;

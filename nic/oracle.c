@@ -93,8 +93,9 @@ static void oracle_violation(struct oracle *o, const struct dma_rec *r,
 		r->vpn << NIC_PAGE_SHIFT, r->as_id, r->pfn,
 		now_pfn == UINT64_MAX ? "no frame" : "frame ",
 		now_pfn == UINT64_MAX ? 0 : now_pfn);
-	sim_trace(nic->sim, nic->comp, write ? &tk_lost : &tk_stale, r->qpn,
-		  r->psn, r->vpn << NIC_PAGE_SHIFT, r->pfn, NIC_PAGE_SIZE, d);
+	sim_trace_as(nic->sim, nic->comp, write ? &tk_lost : &tk_stale,
+		     vmm_as_name(r->as), r->qpn, r->psn, r->vpn << NIC_PAGE_SHIFT,
+		     r->pfn, NIC_PAGE_SIZE, d);
 	if (o->strict && !o->tripped) {
 		o->tripped = g_strdup_printf(
 			"oracle: t=%" G_GUINT64_FORMAT " ps host %s: %s",

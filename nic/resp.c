@@ -165,8 +165,9 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 	oracle_dma(nic->oracle, true, mr, va, len, p->data_version, land,
 		   qp->qpn, p->psn);
 	if (G_UNLIKELY(nic->sim->trace)) /* the frame costs a lookup */
-		sim_trace(nic->sim, qp->nic->tc_resp, &tk_dma_write, qp->qpn, p->psn,
-			  va, nic_mr_pfn(mr, va), len, NULL);
+		sim_trace_as(nic->sim, qp->nic->tc_resp, &tk_dma_write,
+			     mr->as_name, qp->qpn, p->psn, va,
+			     nic_mr_pfn(mr, va), len, NULL);
 	if (mr->watch)
 		nic_mr_watch_schedule(mr, va + len, land);
 	return land;

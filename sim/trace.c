@@ -188,14 +188,15 @@ bool trace_kind_decide(struct trace *tr, const struct trace_kind *k)
 }
 
 void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
-		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
-		uint64_t len, const char *detail)
+		const char *as, uint64_t qp, uint64_t psn, uint64_t va,
+		uint64_t frame, uint64_t len, const char *detail)
 {
 	struct trace *tr = sim->trace;
 	const struct trace_comp_split *sp = trace_comp(tr, sim, comp);
 	struct trace_rec r = {
 		.t = sim->now, .comp = comp, .host = sp->host,
-		.part = sp->part, .kind = k, .qp = qp, .psn = psn, .va = va,
+		.part = sp->part, .kind = k, .as = as, .qp = qp, .psn = psn,
+		.va = va,
 		.frame = frame, .len = len, .detail = detail,
 	};
 	for (struct trace_sink *s = tr->sinks; s; s = s->next)
@@ -239,7 +240,7 @@ void trace_counter(struct sim *sim, sim_time_t t, const char *name,
 /* ---- CSV sink ---- */
 
 const char trace_csv_header[] =
-	"time_ps,nic_cycle,host,component,kind,qp,psn,va,frame,len,detail";
+	"time_ps,nic_cycle,host,component,kind,qp,psn,as,va,frame,len,detail";
 
 struct csv_sink {
 	struct trace_sink base;
@@ -301,6 +302,22 @@ static void csv_hex(struct csv_line *l, uint64_t v)
 		*l->p++ = d[--n];
 }
 
+/* @s, in RFC 4180 quotes (each quote doubled) when @quote */
+static void csv_quoted(struct csv_line *l, const char *s, bool quote)
+{
+	if (!quote) {
+		csv_str(l, s);
+		return;
+	}
+	*l->p++ = '"';
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			*l->p++ = '"';
+		*l->p++ = *p;
+	}
+	*l->p++ = '"';
+}
+
 static void csv_field_u64(struct csv_line *l, uint64_t v, bool hex)
 {
 	csv_put(l, ",", 1);
@@ -320,8 +337,9 @@ static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
 	size_t dlen = r->detail ? strlen(r->detail) : 0;
 	/* fixed fields: 7 numbers of up to 20 digits (hex: 18), commas, a
 	 * newline; names; the detail, each quote doubled, in quotes */
-	size_t need = 7 * 21 + 16 + (r->host ? strlen(r->host) : 0) +
-		      strlen(r->part) + strlen(r->kind->name) + 2 * dlen + 2;
+	size_t need = 7 * 21 + 17 + (r->host ? strlen(r->host) : 0) +
+		      strlen(r->part) + strlen(r->kind->name) +
+		      (r->as ? 2 * strlen(r->as) + 2 : 0) + 2 * dlen + 2;
 	char stack[512];
 	char *buf = need <= sizeof(stack) ? stack : g_malloc(need);
 	struct csv_line l = { buf, buf + need };
@@ -337,20 +355,15 @@ static uint64_t csv_emit(struct trace_sink *base, const struct sim *sim,
 	csv_str(&l, r->kind->name);
 	csv_field_u64(&l, r->qp, false);
 	csv_field_u64(&l, r->psn, false);
+	csv_put(&l, ",", 1);
+	if (r->as)
+		csv_quoted(&l, r->as, strpbrk(r->as, ",\"\n") != NULL);
 	csv_field_u64(&l, r->va, true);
 	csv_field_u64(&l, r->frame, false);
 	csv_field_u64(&l, r->len, false);
 	csv_put(&l, ",", 1);
-	if (r->detail) {
-		/* RFC 4180 quoting */
-		*l.p++ = '"';
-		for (const char *p = r->detail; *p; p++) {
-			if (*p == '"')
-				*l.p++ = '"';
-			*l.p++ = *p;
-		}
-		*l.p++ = '"';
-	}
+	if (r->detail)
+		csv_quoted(&l, r->detail, true);
 	*l.p++ = '\n';
 	g_assert(l.p <= l.end);
 	size_t n = (size_t)(l.p - buf);

@@ -21,7 +21,7 @@
 
 #include "sim/sim.h"
 
-#define TRACE_SCHEMA_VERSION 1
+#define TRACE_SCHEMA_VERSION 2
 #define TRACE_NONE UINT64_MAX
 
 /* How a kind shows on a timeline: a point, or the start/end of an
@@ -40,6 +40,7 @@ struct trace_rec {
 	const char *host; /* the component's host, NULL outside any host */
 	const char *part; /* "nic" for "a.nic"; the whole name outside hosts */
 	const struct trace_kind *kind;
+	const char *as;   /* the address space @va is in (its name), or NULL */
 	uint64_t qp, psn, va, frame, len;
 	const char *detail;
 };
@@ -163,11 +164,17 @@ static inline bool trace_wants(struct trace *tr, const struct sim *sim,
 
 /* Build and write a record trace_wants() kept. */
 void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
-		uint64_t qp, uint64_t psn, uint64_t va, uint64_t frame,
-		uint64_t len, const char *detail);
+		const char *as, uint64_t qp, uint64_t psn, uint64_t va,
+		uint64_t frame, uint64_t len, const char *detail);
 
 /*
  * sim_trace(sim, comp, kind, qp, psn, va, frame, len, detail)
+ * sim_trace_as(sim, comp, kind, as, qp, psn, va, frame, len, detail)
+ *
+ * The second names the address space @va belongs to (its name, "wl.bw":
+ * two processes' pages at one address are told apart); the first leaves
+ * it empty (an event with no address, or a remote one the NIC cannot
+ * name: a packet's RETH address is in the peer's space).
  *
  * A macro, not an inline function, so that with tracing off the arguments
  * are not evaluated at all: a call site may pass nic_mr_pfn(mr, va) or
@@ -184,18 +191,20 @@ void trace_emit(struct sim *sim, uint16_t comp, const struct trace_kind *k,
  * (traces/README.md, "Cost"), not for use.
  */
 #ifdef ODPSIM_NO_TRACE
-#define sim_trace(sim, comp, kind, ...)                                        \
+#define sim_trace_as(sim, comp, kind, ...)                                     \
 	do {                                                                   \
 		if (0)                                                         \
 			trace_emit((sim), (comp), (kind), __VA_ARGS__);        \
 	} while (0)
 #else
-#define sim_trace(sim, comp, kind, ...)                                        \
+#define sim_trace_as(sim, comp, kind, ...)                                     \
 	do {                                                                   \
 		if (__builtin_expect((sim)->trace != NULL, 0) &&               \
 		    trace_wants((sim)->trace, (sim), (comp), (kind)))          \
 			trace_emit((sim), (comp), (kind), __VA_ARGS__);        \
 	} while (0)
 #endif
+#define sim_trace(sim, comp, kind, ...)                                        \
+	sim_trace_as(sim, comp, kind, NULL, __VA_ARGS__)
 
 #endif

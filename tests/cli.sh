@@ -106,6 +106,59 @@ expect 0 "odp timeline" -- "$ODPSIM" run workloads/odp_pressure.ini \
 grep -q "without a BEGIN" "$tmp/err" && no "odp timeline: unpaired span ends: $(head -1 "$tmp/err")" || ok
 has "$tmp/odp.json" '"name":"fault"' "odp timeline has fault spans"
 has "$tmp/odp.json" '"name":"stall"' "odp timeline has stall spans"
+has "$tmp/odp.json" '"name":"rnr_wait"' "odp timeline has rnr_wait spans"
+
+# the trace's address-space column tells two processes' pages at one
+# address apart; pandas, with the dtypes traces/README.md gives, keeps
+# every integer column an exact integer
+expect 0 "trace of two tenants" -- "$ODPSIM" run workloads/compaction.ini --duration 5ms -q --trace "$tmp/tc.csv"
+has "$tmp/tc.csv" "^# odpsim trace schema 2$" "trace schema version 2"
+has "$tmp/tc.csv" "^time_ps,nic_cycle,host,component,kind,qp,psn,as,va,frame,len,detail$" "trace header has as"
+python3 - "$tmp/tc.csv" <<'PY' >"$tmp/chk" 2>&1 && ok || no "as column: $(tail -1 "$tmp/chk")"
+import csv, sys
+rows = list(csv.reader(l for l in open(sys.argv[1]) if not l.startswith("#")))
+h = rows[0]
+pages = {}
+for r in rows[1:]:
+    d = dict(zip(h, r))
+    if d["kind"] == "vmm_fault" and d["host"] == "b":
+        pages.setdefault(int(d["va"], 16) >> 12, set()).add(d["as"])
+both = [p for p, a in pages.items() if a >= {"wl.bw", "wl.puts"}]
+assert both, "no page address faulted in both address spaces"
+print(len(both))
+PY
+if /usr/bin/python3 -c "import pandas" 2>/dev/null; then
+	/usr/bin/python3 - "$tmp/tc.csv" <<'PY' >"$tmp/chk" 2>&1 && ok || no "pandas dtypes: $(tail -1 "$tmp/chk")"
+import csv, sys
+import pandas as pd
+path = sys.argv[1]
+t = pd.read_csv(path, skiprows=1, keep_default_na=False,
+                dtype={"time_ps": "int64", "nic_cycle": "int64",
+                       "qp": "Int64", "psn": "Int64", "frame": "Int64",
+                       "len": "Int64", "host": "string",
+                       "component": "string", "kind": "string",
+                       "as": "string", "detail": "string"},
+                na_values={c: [""] for c in ("qp", "psn", "frame", "len")},
+                converters={"va": lambda s: int(s, 16) if s else pd.NA})
+t["va"] = t["va"].astype("UInt64")
+for c, want in (("time_ps", "int64"), ("nic_cycle", "int64"), ("qp", "Int64"),
+                ("psn", "Int64"), ("frame", "Int64"), ("len", "Int64"),
+                ("va", "UInt64")):
+    assert str(t[c].dtype) == want, (c, t[c].dtype)
+rows = list(csv.reader(l for l in open(path) if not l.startswith("#")))[1:]
+assert len(rows) == len(t), (len(rows), len(t))
+for i, r in enumerate(rows):
+    assert int(r[0]) == t["time_ps"].iat[i]
+    for j, c in ((5, "qp"), (6, "psn"), (9, "frame"), (10, "len")):
+        v = t[c].iat[i]
+        assert (r[j] == "" and v is pd.NA) or int(r[j]) == v, (i, c, r[j], v)
+    v = t["va"].iat[i]
+    assert (r[8] == "" and v is pd.NA) or int(r[8], 16) == v, (i, r[8], v)
+print("ok")
+PY
+else
+	echo "cli.sh: SKIP pandas read of the trace: /usr/bin/python3 has no pandas (apt-get install python3-pandas)"
+fi
 
 # the progress line appears on a terminal for a run over a second (write_bw
 # for 4 s of simulated time takes about 3 s of wall time)

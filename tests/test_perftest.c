@@ -83,18 +83,18 @@ static GArray *run_traced(const char *text, const char *kinds,
 	for (char **l = lines; *l; l++) {
 		if (!**l || **l == '#' || g_str_has_prefix(*l, "time_ps"))
 			continue;
-		/* time_ps,nic_cycle,host,component,kind,qp,psn,va,frame,len,
-		 * detail */
-		char **f = g_strsplit(*l, ",", 11);
-		ck_assert_uint_eq(g_strv_length(f), 11);
+		/* time_ps,nic_cycle,host,component,kind,qp,psn,as,va,frame,
+		 * len,detail (schema 2) */
+		char **f = g_strsplit(*l, ",", 12);
+		ck_assert_uint_eq(g_strv_length(f), 12);
 		struct post p = { 0 };
 		g_strlcpy(p.host, f[2], sizeof(p.host));
 		g_strlcpy(p.kind, f[4], sizeof(p.kind));
 		p.qp = *f[5] ? g_ascii_strtoull(f[5], NULL, 10) : 0;
-		p.va = *f[7] ? g_ascii_strtoull(f[7], NULL, 16) : 0;
-		p.len = *f[9] ? g_ascii_strtoull(f[9], NULL, 10) : 0;
+		p.va = *f[8] ? g_ascii_strtoull(f[8], NULL, 16) : 0;
+		p.len = *f[10] ? g_ascii_strtoull(f[10], NULL, 10) : 0;
 		/* RFC 4180 quoted */
-		g_strlcpy(p.detail, f[10] + (*f[10] == '"'), sizeof(p.detail));
+		g_strlcpy(p.detail, f[11] + (*f[11] == '"'), sizeof(p.detail));
 		char *q = strchr(p.detail, '"');
 		if (q)
 			*q = 0;

@@ -85,7 +85,7 @@ static char **csv_rows(const char *path, unsigned *n)
 	char *text = slurp(path, NULL);
 	char **lines = g_strsplit(text, "\n", -1);
 	g_free(text);
-	ck_assert_str_eq(lines[0], "# odpsim trace schema 1");
+	ck_assert_str_eq(lines[0], "# odpsim trace schema 2");
 	ck_assert_str_eq(lines[1], trace_csv_header);
 	unsigned len = g_strv_length(lines);
 	ck_assert(len >= 3 && !*lines[len - 1]); /* ends with a newline */

@@ -97,11 +97,11 @@ static void fault_ret(struct vmm_fault *f, int status, uint64_t pfn)
 	f->pfn = pfn;
 	if (status == VMM_FAULT_SEGV) {
 		(*vmm->c.segv)++;
-		vmm_trace(vmm, &tk_segv, f->va, TRACE_NONE, 0,
+		vmm_trace(vmm, f->as, &tk_segv, f->va, TRACE_NONE, 0,
 			  f->write ? "write" : "read");
 	} else if (status == VMM_FAULT_OOM) {
 		(*vmm->c.oom)++;
-		vmm_trace(vmm, &tk_oom, f->va, TRACE_NONE, 0, f->as->name);
+		vmm_trace(vmm, f->as, &tk_oom, f->va, TRACE_NONE, 0, f->as->name);
 	}
 	sim_schedule_in(vmm->sim, 0, &ev_fault_ret, vmm->comp, f, 0);
 }
@@ -347,7 +347,7 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 		f->status = VMM_FAULT_MINOR;
 		f->pfn = iv->dst;
 		hist_add(vmm->c.fault_lat, sim_now(vmm->sim) - f->start);
-		vmm_trace(vmm, &tk_fault, f->va, iv->dst, VMM_PAGE_SIZE, "cow");
+		vmm_trace(vmm, f->as, &tk_fault, f->va, iv->dst, VMM_PAGE_SIZE, "cow");
 	}
 	vmm_inval_end(vmm, iv);
 	fault_finish(vmm, f);
@@ -434,7 +434,7 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 		f->pfn += (f->va >> VMM_PAGE_SHIFT) & (VMM_HUGE_PAGES - 1);
 	static const char *const kn[] = { "", "zero", "cache", "swap",
 					   "file", "cow", "huge" };
-	vmm_trace(vmm, &tk_fault, f->va, f->pfn, n << VMM_PAGE_SHIFT,
+	vmm_trace(vmm, f->as, &tk_fault, f->va, f->pfn, n << VMM_PAGE_SHIFT,
 		  kn[f->kind]);
 	fault_finish(vmm, f);
 	vmm_wake(vmm);

@@ -72,7 +72,7 @@ static void move_abort(struct vmm *vmm, struct vmm_inval *iv, uint64_t *e)
 		np[0] = iv->pfn;
 	}
 	(*vmm->c.move_failed)++;
-	vmm_trace(vmm, &tk_move_fail, iv->start, iv->pfn, VMM_PAGE_SIZE,
+	vmm_trace(vmm, iv->as, &tk_move_fail, iv->start, iv->pfn, VMM_PAGE_SIZE,
 		  src->pin ? "pinned" : "unmapped");
 	move_end(vmm, iv, false, iv->pfn);
 }
@@ -122,7 +122,7 @@ static void move_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 	*e = pte_make(iv->dst, *e & PTE_FLAGS & ~(uint64_t)PTE_BUSY);
 	(*vmm->c.moves)++;
 	vmm_inval_pfns(iv)[0] = iv->dst;
-	vmm_trace(vmm, &tk_move, iv->start, iv->dst, VMM_PAGE_SIZE,
+	vmm_trace(vmm, iv->as, &tk_move, iv->start, iv->dst, VMM_PAGE_SIZE,
 		  vmm_reason_names[iv->reason]);
 	move_end(vmm, iv, true, iv->dst);
 }
@@ -155,8 +155,8 @@ static bool check_pinned(struct vmm *vmm, uint64_t pfn)
 		return false;
 	(*vmm->c.move_failed_pinned)++;
 	uint64_t va = 0;
-	vmm_as_of_owner(vmm, f->owner, &va);
-	vmm_trace(vmm, &tk_move_fail, va, pfn, VMM_PAGE_SIZE, "pinned");
+	struct vmm_as *owner = vmm_as_of_owner(vmm, f->owner, &va);
+	vmm_trace(vmm, owner, &tk_move_fail, va, pfn, VMM_PAGE_SIZE, "pinned");
 	return true;
 }
 
@@ -378,7 +378,7 @@ static void collapse_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 	pt_set_huge(&as->pt, iv->start, pte_make(iv->dst, flags | any));
 	(*vmm->c.moves) += VMM_HUGE_PAGES;
 	(*vmm->c.collapses)++;
-	vmm_trace(vmm, &tk_move, iv->start, iv->dst, VMM_HUGE_SIZE,
+	vmm_trace(vmm, iv->as, &tk_move, iv->start, iv->dst, VMM_HUGE_SIZE,
 		  "huge_collapse");
 	move_end(vmm, iv, true, iv->dst);
 }
@@ -440,7 +440,7 @@ static void split_acked(struct vmm *vmm, struct vmm_inval *iv)
 	uint64_t *np = vmm_inval_pfns(iv);
 	if (level == 2 && pte_usable(pte)) {
 		vmm_split_now(iv->as, iv->start);
-		vmm_trace(vmm, &tk_move, iv->start, pte_pfn(pte),
+		vmm_trace(vmm, iv->as, &tk_move, iv->start, pte_pfn(pte),
 			  VMM_HUGE_SIZE, "huge_split");
 	}
 	for (uint64_t i = 0; i < VMM_HUGE_PAGES; i++) {

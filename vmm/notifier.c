@@ -209,7 +209,7 @@ void vmm_inval_go(struct vmm *vmm, struct vmm_inval *iv)
 	}
 	iv->pending = iv->nents;
 	if (iv->nents)
-		vmm_trace(vmm, &tk_inval_start, iv->start, TRACE_NONE,
+		vmm_trace(vmm, iv->as, &tk_inval_start, iv->start, TRACE_NONE,
 			  iv->end - iv->start, vmm_reason_names[iv->reason]);
 	iv->notifying = true;
 	for (unsigned i = 0; i < iv->nents; i++) {
@@ -236,7 +236,7 @@ void vmm_inval_end(struct vmm *vmm, struct vmm_inval *iv)
 {
 	g_assert(iv->in_use && iv->pending == 0);
 	if (iv->nents)
-		vmm_trace(vmm, &tk_inval_end, iv->start, TRACE_NONE,
+		vmm_trace(vmm, iv->as, &tk_inval_end, iv->start, TRACE_NONE,
 			  iv->end - iv->start, vmm_reason_names[iv->reason]);
 	/* the count goes even before the end callbacks, so a subscriber
 	 * that refills from invalidate_end/resume sees a stable count */

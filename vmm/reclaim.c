@@ -277,7 +277,7 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 	} else {
 		npte = v->kind == VMM_VMA_ANON ? 0 : PTE_EVICTED;
 	}
-	vmm_trace(vmm, &tk_evict, iv->start, iv->pfn, VMM_PAGE_SIZE,
+	vmm_trace(vmm, as, &tk_evict, iv->start, iv->pfn, VMM_PAGE_SIZE,
 		  iv->arg != UINT64_MAX ? "writeback" : "clean");
 	(*vmm->c.resident)--;
 	vmm_fp_count(as, iv->start, VMM_FP_RESIDENT, -1);

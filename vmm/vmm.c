@@ -240,11 +240,12 @@ unsigned vmm_frame_node(const struct vmm *vmm, uint64_t pfn)
 	return frame_node(&vmm->fa, pfn);
 }
 
-void vmm_trace(struct vmm *vmm, const struct trace_kind *k, uint64_t va,
-	       uint64_t pfn, uint64_t len, const char *detail)
+void vmm_trace(struct vmm *vmm, const struct vmm_as *as,
+	       const struct trace_kind *k, uint64_t va, uint64_t pfn,
+	       uint64_t len, const char *detail)
 {
-	sim_trace(vmm->sim, vmm->comp, k, TRACE_NONE, TRACE_NONE, va, pfn, len,
-		  detail);
+	sim_trace_as(vmm->sim, vmm->comp, k, as ? as->name : NULL, TRACE_NONE,
+		     TRACE_NONE, va, pfn, len, detail);
 }
 
 sim_time_t vmm_dev_xfer(struct vmm *vmm, uint64_t bytes)
@@ -1034,11 +1035,12 @@ void vmm_unpin_frames(struct vmm *vmm, const uint64_t *pfns, uint64_t n)
 static const struct trace_kind tk_commit_failed = { "vmm_commit_failed",
 						    TRACE_INSTANT, NULL };
 
-static bool commit_fail(struct vmm *vmm, uint64_t va, uint64_t len,
+static bool commit_fail(struct vmm_as *as, uint64_t va, uint64_t len,
 			const char *why)
 {
+	struct vmm *vmm = as->vmm;
 	(*vmm->c.commit_failed)++;
-	vmm_trace(vmm, &tk_commit_failed, va, TRACE_NONE, len, why);
+	vmm_trace(vmm, as, &tk_commit_failed, va, TRACE_NONE, len, why);
 	return false;
 }
 
@@ -1054,14 +1056,14 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 {
 	struct vmm *vmm = as->vmm;
 	if (!range_ok(&va, &len))
-		return commit_fail(vmm, va, len, "empty range");
+		return commit_fail(as, va, len, "empty range");
 	uint64_t end = va + len, need = 0;
 	int level;
 	/* pass 1: inside VMAs, and how many frames to reserve */
 	for (uint64_t a = va; a < end;) {
 		const struct vmm_vma *v = vmm_vma_at(as, a);
 		if (!v)
-			return commit_fail(vmm, va, len, "outside every VMA");
+			return commit_fail(as, va, len, "outside every VMA");
 		uint64_t stop = v->end < end ? v->end : end;
 		for (; a < stop; a += VMM_PAGE_SIZE) {
 			uint64_t pte = pt_get(&as->pt, a, &level);
@@ -1072,7 +1074,7 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 			break;
 	}
 	if (need > vmm->fa.nfree - vmm->reserved)
-		return commit_fail(vmm, va, len, "more than free memory");
+		return commit_fail(as, va, len, "more than free memory");
 	vmm->reserved += need;
 	for (uint64_t a = va; a < end; a += VMM_PAGE_SIZE) {
 		uint64_t *e = pt_leaf(&as->pt, a, false, &level);

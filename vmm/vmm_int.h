@@ -203,8 +203,10 @@ const struct vmm_vma *vmm_vma_at(const struct vmm_as *as, uint64_t va);
 uint64_t vmm_alloc_frame(struct vmm *vmm, int node, bool from_reserve);
 void vmm_frame_gone(struct vmm *vmm, uint64_t pfn, enum vmm_frame_event ev);
 void vmm_wake(struct vmm *vmm);
-void vmm_trace(struct vmm *vmm, const struct trace_kind *k, uint64_t va,
-	       uint64_t pfn, uint64_t len, const char *detail);
+/* A trace record of page @va of @as (NULL: no address space). */
+void vmm_trace(struct vmm *vmm, const struct vmm_as *as,
+	       const struct trace_kind *k, uint64_t va, uint64_t pfn,
+	       uint64_t len, const char *detail);
 sim_time_t vmm_dev_xfer(struct vmm *vmm, uint64_t bytes);
 sim_time_t vmm_copy_time(const struct vmm *vmm, uint64_t pages);
 /* @as_id stops mapping shared frame @pfn; when it was the owner, the hook

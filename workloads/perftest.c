@@ -251,8 +251,10 @@ static void pt_post(struct pt_state *st, unsigned qi, struct rdma_side *from,
 	int rc = nic_post_send(qp, &wr);
 	g_assert(rc == 0); /* depth never exceeds the SQ size */
 	struct workload *w = st->app.w;
-	sim_trace(w->sim, w->comp, &tk_post, nic_qp_num(qp), TRACE_NONE,
-		  wr.remote_addr, TRACE_NONE, size, from->host->name);
+	/* the remote address is in the peer's address space */
+	sim_trace_as(w->sim, w->comp, &tk_post, vmm_as_name(to->as),
+		     nic_qp_num(qp), TRACE_NONE, wr.remote_addr, TRACE_NONE,
+		     size, from->host->name);
 	unsigned r = (unsigned)(q->posted % st->cfg->tx_depth);
 	q->post_time[r] = sim_now(w->sim);
 	q->size[r] = (uint32_t)size;

@@ -227,9 +227,9 @@ static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 	} else {
 		struct nic_mr_info info;
 		nic_mr_info(mr, &info);
-		sim_trace(w->sim, w->comp, &tk_reg, TRACE_NONE, TRACE_NONE,
-			  info.addr, TRACE_NONE, info.length,
-			  side->host->name);
+		sim_trace_as(w->sim, w->comp, &tk_reg, vmm_as_name(side->as),
+			     TRACE_NONE, TRACE_NONE, info.addr, TRACE_NONE,
+			     info.length, side->host->name);
 	}
 	side_finish(app);
 }
