@@ -97,6 +97,7 @@ bench: $(BENCH_BIN) $(B)/odpsim
 	$(B)/bench_hold 1000000 20000000
 	$(B)/bench_system workloads/write_bw.ini 200ms
 	$(B)/bench_system workloads/migrate_precopy.ini 60ms
+	tools/bench_sweep.sh $(B)/odpsim
 
 DEMO_OUT ?= demo-out
 demo: $(B)/odpsim
@@ -113,6 +114,9 @@ install: $(B)/odpsim
 	install -m 755 $(B)/odpsim $(DESTDIR)$(PREFIX)/bin/odpsim
 	install -m 644 workloads/*.ini $(DESTDIR)$(PREFIX)/share/odpsim/workloads/
 	install -m 644 man/odpsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/odpsim.1
+	install -d $(DESTDIR)$(PREFIX)/share/odpsim/tools
+	install -m 755 tools/plot_sweep.py $(DESTDIR)$(PREFIX)/share/odpsim/tools/
+	install -m 644 tools/plotlib.py $(DESTDIR)$(PREFIX)/share/odpsim/tools/
 
 # --- fuzzing (tests/fuzz/): clang's libFuzzer with ASan and UBSan ---
 # The library is built again with coverage instrumentation into
@@ -169,3 +173,16 @@ $(B)/fixtures/elf_fixture: tests/fixtures/elf_fixture.c
 		-fno-asynchronous-unwind-tables -o $@ $<
 $(B)/tests/test_vmm: | $(B)/fixtures/elf_fixture
 check: $(B)/fixtures/elf_fixture
+
+# --- ELF images of shipped scenarios (workloads/images/*.c) ---
+# Static programs without libc, loaded (never run) by the scenarios that
+# name them: workloads/elf_image.ini has image = build/images/kvstore.
+# Always under build/ (no sanitizer, any $(CC): the segments are the
+# same), so a scenario names one path; `make` and `make check` build them.
+IMAGE_SRC := $(wildcard workloads/images/*.c)
+IMAGES := $(IMAGE_SRC:workloads/images/%.c=build/images/%)
+build/images/%: workloads/images/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g0 -static -nostdlib -fno-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -o $@ $<
+all check: $(IMAGES)

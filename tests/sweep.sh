@@ -31,6 +31,14 @@ S="$here/workloads/write_bw.ini"
 G=(--grid link.ab.rate=25Gbps,100Gbps --grid workload.bw.msg_size=4KiB..64KiB*4
    --duration 300us)
 
+expect 0 "--help" -- "$ODPSIM" --help
+has out "sweep SCENARIO" "odpsim --help lists sweep"
+expect 0 "sweep --help" -- "$ODPSIM" sweep --help
+for o in --grid --zip --policy --seeds --seed-list --out --jobs --force --point \
+	--emit --merge --export --columns --plot --list --progress; do
+	has out "$o" "sweep --help lists $o"
+done
+
 # --- a 2x3 grid: 6 rows, typed parameter columns ---
 expect 0 "2x3 sweep" -- "$ODPSIM" sweep "$S" "${G[@]}" -j 2 -o A
 has err "6 points: 6 to run, 0 done already" "sweep says what it runs"

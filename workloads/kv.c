@@ -33,8 +33,9 @@ static const struct param kv_tab[] = {
 	{ "op", PT_ENUM, "read", offsetof(struct kv_config, op),
 	  "read: RDMA READ gets; write: RDMA WRITE puts", "", kv_ops, 0, 0 },
 	{ "value_size", PT_SIZE, "64B", offsetof(struct kv_config, value_size),
-	  "bytes per key", "small values of KV stores (FaRM, HERD)", NULL, 1,
-	  1 << 30 },
+	  "bytes per key; key k is at k x value_size in the region (aligned "
+	  "to the value), the n-th operation uses local slot n mod depth",
+	  "small values of KV stores (FaRM, HERD)", NULL, 1, 1 << 30 },
 	{ "region", PT_SIZE, "1GiB", offsetof(struct kv_config, region),
 	  "size of the remote region holding the values", "", NULL, 4096,
 	  1ULL << 46 },

@@ -10,7 +10,14 @@
  * that does not takes a fault and the process waits for it.  When `size`
  * is more than the host can hold, the reclaimer runs and re-touches become
  * major faults.  The first `pinned` bytes are pinned before the touches
- * start, as a pinned memory region would be.  An optional ELF `image` is loaded into the process first.
+ * start, as a pinned memory region would be.  With an ELF `image`, the
+ * process is loaded from it first (its segments mapped at their link
+ * addresses, vmm/elf.c) and starts up by touching every page of it in
+ * address order, reading the read-only and executable segments and
+ * writing the writable ones (what the loader and the program's
+ * initialisation fault in: text and data from the page cache, bss
+ * zero-filled), one page per interval; then it maps and touches its heap
+ * as above.
  *
  * Figures: completed = pages touched, errors = failed touches (segv, oom),
  * bytes = 4 KiB per touch, latency = fault service time (faults only).
@@ -54,7 +61,8 @@ static const struct param pressure_tab[] = {
 	  "(as a pinned MR would be): reclaim and moves must skip them", "",
 	  NULL, 0, 1ULL << 46 },
 	{ "image", PT_STRING, "", offsetof(struct pressure_cfg, image),
-	  "ELF file loaded into the process first (empty: none)", "", NULL, 0,
+	  "ELF file the process is loaded from: its segments are mapped and "
+	  "touched page by page before the heap (empty: none)", "", NULL, 0,
 	  0 },
 };
 static PARAM_TABLE(pressure_params, "pressure",
@@ -67,6 +75,12 @@ struct pressure {
 	struct vmm_as *as;
 	uint64_t base, pages, next;
 	bool first_pass_done;
+	struct pressure_seg {
+		uint64_t start, end;
+		bool write;
+	} *img;              /* the image's VMAs, touched first */
+	unsigned nimg, img_i;
+	uint64_t img_va;
 	struct rng rng;
 	sim_time_t t0;
 };
@@ -101,7 +115,18 @@ static void touch_ev(struct sim *sim, void *obj, uint64_t arg)
 	(void)arg;
 	struct pressure *p = obj;
 	struct workload *w = p->w;
-	uint64_t idx;
+	uint64_t idx, va;
+	bool write;
+	if (p->img_i < p->nimg) {
+		/* start-up: the next page of the image */
+		va = p->img_va;
+		write = p->img[p->img_i].write;
+		p->img_va += VMM_PAGE_SIZE;
+		if (p->img_va >= p->img[p->img_i].end &&
+		    ++p->img_i < p->nimg)
+			p->img_va = p->img[p->img_i].start;
+		goto touch;
+	}
 	if (!p->first_pass_done || p->cfg->pattern == 1) {
 		idx = p->next++;
 		if (p->next == p->pages) {
@@ -111,8 +136,9 @@ static void touch_ev(struct sim *sim, void *obj, uint64_t arg)
 	} else {
 		idx = rng_below(&p->rng, p->pages);
 	}
-	uint64_t va = p->base + (idx << VMM_PAGE_SHIFT);
-	bool write = rng_double(&p->rng) < p->cfg->write_fraction;
+	va = p->base + (idx << VMM_PAGE_SHIFT);
+	write = rng_double(&p->rng) < p->cfg->write_fraction;
+touch:;
 	uint64_t pfn;
 	if (vmm_lookup(p->as, va, write, &pfn)) {
 		touched(p);
@@ -140,7 +166,17 @@ static bool pressure_create(struct workload *w,
 	p->as = vmm_as_new(h->vmm, w->name);
 	if (cfg->image && *cfg->image) {
 		GError *e = NULL;
-		if (!vmm_load_elf(p->as, cfg->image, &e)) {
+		p->nimg = vmm_load_elf(p->as, cfg->image, &e);
+		p->img = g_new0(struct pressure_seg, MAX(p->nimg, 1));
+		for (unsigned i = 0; i < p->nimg; i++) {
+			struct vmm_vma_info vi;
+			g_assert(vmm_vma_get(p->as, i, &vi));
+			p->img[i] = (struct pressure_seg){
+				vi.start, vi.end, (vi.prot & VMM_PROT_WRITE) != 0
+			};
+		}
+		p->img_va = p->nimg ? p->img[0].start : 0;
+		if (!p->nimg) {
 			char *where = scenario_where(env->sc, "workload",
 						     w->name, "image");
 			g_set_error(error, CONFIG_ERROR, 0,
@@ -196,6 +232,9 @@ static void pressure_start(struct workload *w)
 
 static void pressure_destroy(struct workload *w)
 {
+	struct pressure *p = w->priv;
+	if (p)
+		g_free(p->img);
 	g_free(w->priv);
 	w->priv = NULL;
 }
