@@ -147,8 +147,11 @@ static void on_rnr_nak(struct nic_qp *qp, struct pkt *p)
 	}
 	/* drop what was prepared: it is resent after the wait */
 	nic_tx_drop(qp);
-	sim_time_t until = sim_now(nic->sim) +
-			   ib_rnr_timer_ps(AETH_LOW(p->syndrome));
+	/* IBA 9.7.5.2.8: wait at least the timer the NAK carries; the
+	 * hardware's realisation of it ([nic] rnr_timer) */
+	sim_time_t wait = nic_rnr_wait_ps(nic, AETH_LOW(p->syndrome));
+	hist_add(nic->h_rnr_wait_ns, wait / SIM_NS);
+	sim_time_t until = sim_now(nic->sim) + wait;
 	if (qp->req == REQ_STALLED) {
 		/* stalled on a local fault too: once the driver resumes the
 		 * QP, what is left of the RNR wait is waited out */
@@ -379,6 +382,8 @@ static void ack_timer(struct sim *sim, void *obj, uint64_t arg)
 		return;
 	}
 	(*nic->c_timeouts)++;
+	hist_add(nic->h_ack_timeout_ns,
+		 ib_timeout_ps(qp->attr.timeout) / SIM_NS);
 	sim_trace(sim, qp->nic->tc_comp, &tk_timeout, qp->qpn, qp->una_psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, NULL);
 	if (qp->retry_left == 0) {

@@ -52,6 +52,9 @@ struct nic_config {
 	int rdma_fault_length;     /* enum nic_pf_length */
 	uint64_t pf_prefetch_before; /* memory scheme: pages before demand */
 	uint64_t pf_prefetch_after;  /* ... and after */
+	int rnr_timer;             /* enum nic_rnr_timer */
+	sim_time_t rnr_timer_floor;  /* hw: the shortest RNR wait */
+	sim_time_t rnr_timer_granularity; /* hw: waits round up to it */
 	uint64_t inline_size;      /* sends up to this size go inline with
 				    * the WQE, written by the CPU (BlueFlame) */
 	uint64_t hold_packets;     /* on-NIC buffer for packets to suspended
@@ -64,6 +67,12 @@ struct nic_config {
 enum nic_fault_mode {
 	NIC_FAULT_REPORT, /* report to the driver, resolve, resume */
 	NIC_FAULT_FATAL,  /* a NIC without fault support: tear down the QP */
+};
+
+/* How the requester waits out an RNR NAK's timer. */
+enum nic_rnr_timer {
+	NIC_RNR_HW,  /* as ConnectX hardware: a floor and a granularity */
+	NIC_RNR_IBA, /* exactly the IBA table value */
 };
 
 /* What a responder RDMA fault event says of the operation's length. */
@@ -174,6 +183,9 @@ sim_time_t ib_rnr_timer_ps(unsigned code);
 sim_time_t ib_timeout_ps(unsigned timeout);
 
 struct nic;
+/* The RNR wait @nic's requester realises for timer code @code ([nic]
+ * rnr_timer, rnr_timer_floor, rnr_timer_granularity). */
+sim_time_t nic_rnr_wait_ps(const struct nic *nic, unsigned code);
 struct nic_pd;
 struct nic_mr;
 typedef void (*nic_serve_fn)(void *ctx, struct nic *nic);

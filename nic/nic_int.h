@@ -346,6 +346,7 @@ struct nic {
 	uint64_t *c_deregs, *c_dereg_cut;
 	struct hist *h_suspend_ns;
 	struct hist *h_reg_time, *h_stall_ns, *h_dereg_time;
+	struct hist *h_rnr_wait_ns, *h_ack_timeout_ns;
 };
 
 /* The NIC did work: a request executed or a completion written (the first

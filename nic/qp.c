@@ -44,6 +44,17 @@ sim_time_t ib_rnr_timer_ps(unsigned code)
 	return (sim_time_t)rnr_timer_us100[code & 31] * 10 * SIM_US;
 }
 
+sim_time_t nic_rnr_wait_ps(const struct nic *nic, unsigned code)
+{
+	sim_time_t t = ib_rnr_timer_ps(code);
+	if (nic->cfg.rnr_timer == NIC_RNR_IBA)
+		return t;
+	sim_time_t g = nic->cfg.rnr_timer_granularity;
+	if (g)
+		t = (t + g - 1) / g * g;
+	return t < nic->cfg.rnr_timer_floor ? nic->cfg.rnr_timer_floor : t;
+}
+
 sim_time_t ib_timeout_ps(unsigned timeout)
 {
 	/* IBA 9.7.6.1.3: 4.096 us * 2^timeout; 0 disables the timer */

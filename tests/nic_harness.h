@@ -137,8 +137,10 @@ static inline void pair_setup2(struct pair *p, const char *extra,
 			      &e));
 }
 
-/* Faults and moves without jitter or huge pages: exact timings. */
-#define ODP_SCENARIO "[vmm]\nfault_jitter = 0\nhuge_pages = false\n"
+/* Faults and moves without jitter or huge pages, RNR waits of exactly the
+ * IBA table value: exact timings. */
+#define ODP_SCENARIO \
+	"[vmm]\nfault_jitter = 0\nhuge_pages = false\n[nic]\nrnr_timer = iba\n"
 
 /*
  * a (pinned) and b (suspend policy) with 64 KiB buffers; b's VMM copies

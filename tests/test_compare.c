@@ -163,7 +163,7 @@ START_TEST(parallel_equals_sequential)
 	g_free(all);
 	struct compare_options o = {
 		.scenario = "workloads/write_bw.ini", .policies = pols,
-		.duration = "1ms", .have_seed = true, .seed = 7,
+		.duration = "2ms", .have_seed = true, .seed = 7,
 	};
 	static const unsigned jobs[] = { 1, 2, 8 };
 	struct compare_result *r[G_N_ELEMENTS(jobs)];
@@ -196,7 +196,7 @@ START_TEST(parallel_equals_sequential)
 	/* each column is the run `odpsim run --policy P` does */
 	for (unsigned i = 0; i < r[0]->n; i++) {
 		struct run_options opt = { .policy = pols[i], .have_seed = true,
-					   .seed = 7, .duration = "1ms" };
+					   .seed = 7, .duration = "2ms" };
 		bool io;
 		struct system *sys = system_build(o.scenario, &opt, &io, &e);
 		ck_assert_msg(sys, "%s", e ? e->message : "");

@@ -294,6 +294,35 @@ START_TEST(iba_timer_tables)
 }
 END_TEST
 
+/* The requester's realisation of the RNR timer: by default ConnectX-4's
+ * (a 1.5 ms floor, forum thread 207566: 0.12 ms advertised, 1.5 ms
+ * observed), longer values as IBA tabulates them; a granularity rounds
+ * them up; rnr_timer = iba waits the table value exactly. */
+START_TEST(rnr_timer_realised)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 1 << 16);
+	struct nic *n = p.h[0]->nic;
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 7), 1500 * SIM_US);  /* 0.12 ms */
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 1), 1500 * SIM_US);  /* 0.01 ms */
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 16), 2560 * SIM_US); /* above */
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 0), 655360 * SIM_US);
+	pair_free(&p);
+	pair_setup(&p, "[nic]\nrnr_timer_floor = 0ns\n"
+		       "rnr_timer_granularity = 1ms\n", NULL, 1 << 16);
+	n = p.h[0]->nic;
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 7), 1 * SIM_MS);
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 16), 3 * SIM_MS); /* 2.56 ms */
+	ck_assert_uint_eq(nic_rnr_wait_ps(n, 14), 2 * SIM_MS); /* 1.28 ms */
+	pair_free(&p);
+	pair_setup(&p, "[nic]\nrnr_timer = iba\n", NULL, 1 << 16);
+	n = p.h[0]->nic;
+	for (unsigned c = 0; c < 32; c++)
+		ck_assert_uint_eq(nic_rnr_wait_ps(n, c), ib_rnr_timer_ps(c));
+	pair_free(&p);
+}
+END_TEST
+
 /* Run a one-workload scenario; return its parsed summary. */
 static struct json_value *run_summary(const char *text)
 {
@@ -486,6 +515,7 @@ int main(void)
 	tcase_add_test(tc, rnr_retry_resets_on_progress);
 	tcase_add_test(tc, rnr_wait_is_no_ack_timeout);
 	tcase_add_test(tc, iba_timer_tables);
+	tcase_add_test(tc, rnr_timer_realised);
 	tcase_add_test(tc, write_bw_goodput);
 	tcase_add_test(tc, responder_requester_shares);
 	tcase_add_test(tc, rings_grow_on_demand);
