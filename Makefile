@@ -87,8 +87,8 @@ check: $(B)/odpsim $(TEST_BIN)
 	for t in $(TEST_BIN); do \
 		if ODPSIM=$(B)/odpsim $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
-	for t in tests/cli.sh tests/bad_input.sh tests/sweep.sh tests/sweep_slurm.sh; do \
-		if ODPSIM=$(B)/odpsim ELF_FIXTURE=$(B)/fixtures/elf_fixture $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	for t in tests/cli.sh tests/bad_input.sh tests/sweep.sh tests/sweep_slurm.sh tests/install.sh; do \
+		if ODPSIM=$(B)/odpsim ELF_FIXTURE=$(B)/fixtures/elf_fixture MAKE="$(MAKE)" SAN="$(SAN)" $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
 	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
 
@@ -108,15 +108,44 @@ demo: $(B)/odpsim
 golden: $(B)/tests/test_scenarios
 	ODPSIM_GOLDEN_REGEN=1 $(B)/tests/test_scenarios
 
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary; the
+# scenarios in PREFIX/share/odpsim/workloads, where `odpsim run NAME` finds
+# them (looked up beside the binary, so any PREFIX and DESTDIR work); the
+# plot tools in PREFIX/share/odpsim/tools with odpsim-plot-run,
+# odpsim-plot-compare and odpsim-plot-sweep in PREFIX/bin, run by the
+# first of $(PYTHON), /usr/bin/python3 and python3 that imports matplotlib
+# (their #! line says which); README and the trace schema in DOCDIR; the
+# man page.
+DOCDIR ?= $(PREFIX)/share/doc/odpsim
+PLOT_TOOLS := $(notdir $(wildcard tools/plot_*.py))
 install: $(B)/odpsim
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/odpsim/workloads \
-		$(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(B)/odpsim $(DESTDIR)$(PREFIX)/bin/odpsim
-	install -m 644 workloads/*.ini $(DESTDIR)$(PREFIX)/share/odpsim/workloads/
-	install -m 644 man/odpsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/odpsim.1
-	install -d $(DESTDIR)$(PREFIX)/share/odpsim/tools
-	install -m 755 tools/plot_sweep.py $(DESTDIR)$(PREFIX)/share/odpsim/tools/
-	install -m 644 tools/plotlib.py $(DESTDIR)$(PREFIX)/share/odpsim/tools/
+	@py=""; for p in $(PYTHON) /usr/bin/python3 python3; do \
+		x=$$(command -v $$p 2>/dev/null) || continue; \
+		if $$x -c 'import matplotlib' 2>/dev/null; then py=$$x; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then py=$(PYTHON); \
+		echo "make install: warning: no python3 with matplotlib (apt-get install python3-matplotlib); the plot tools are installed for $$py" >&2; \
+	fi; \
+	set -e; d="$(DESTDIR)$(PREFIX)"; \
+	install -d "$$d/bin" "$$d/share/odpsim/workloads" "$$d/share/odpsim/tools" \
+		"$$d/share/man/man1" "$(DESTDIR)$(DOCDIR)"; \
+	install -m 755 $(B)/odpsim "$$d/bin/odpsim"; \
+	install -m 644 workloads/*.ini "$$d/share/odpsim/workloads/"; \
+	if [ -d workloads/validation ]; then \
+		install -d "$$d/share/odpsim/workloads/validation"; \
+		install -m 644 workloads/validation/*.ini "$$d/share/odpsim/workloads/validation/"; \
+	fi; \
+	install -m 644 tools/plotlib.py "$$d/share/odpsim/tools/plotlib.py"; \
+	for t in $(PLOT_TOOLS); do \
+		sed "1s|^#!.*|#!$$py|" tools/$$t >"$$d/share/odpsim/tools/$$t"; \
+		chmod 755 "$$d/share/odpsim/tools/$$t"; \
+		n=$$(echo $$t | sed 's/^plot_/odpsim-plot-/; s/\.py$$//'); \
+		ln -sf ../share/odpsim/tools/$$t "$$d/bin/$$n"; \
+	done; \
+	install -m 644 README.md "$(DESTDIR)$(DOCDIR)/README.md"; \
+	install -m 644 traces/README.md "$(DESTDIR)$(DOCDIR)/traces.md"; \
+	install -m 644 man/odpsim.1 "$$d/share/man/man1/odpsim.1"; \
+	echo "installed odpsim in $$d (plot tools run by $$py)"
 
 # --- fuzzing (tests/fuzz/): clang's libFuzzer with ASan and UBSan ---
 # The library is built again with coverage instrumentation into

@@ -2,6 +2,7 @@
  * sim/config.c - scenario files and parameter tables (see config.h).
  */
 #include "sim/config.h"
+#include "sim/json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1002,6 +1003,56 @@ static const char *param_type_name(const struct param *p)
 	case PT_ENUM: return "choice";
 	}
 	return "?";
+}
+
+void config_json_table(const struct param_table *table, struct json_writer *w)
+{
+	json_str(w, "component", table->component);
+	json_str(w, "summary", table->summary);
+	json_arr_begin(w, "params");
+	for (unsigned i = 0; i < table->n; i++) {
+		const struct param *p = &table->params[i];
+		json_obj_begin(w, NULL);
+		json_str(w, "name", p->name);
+		json_str(w, "type", param_type_name(p));
+		if (p->def)
+			json_str(w, "default", p->def);
+		else
+			json_null(w, "default"); /* required */
+		json_bool(w, "required", p->def == NULL);
+		if (param_is_u64(p->type) && p->type != PT_COUNT)
+			json_str(w, "unit", units_kind_name(param_unit(p->type)));
+		else
+			json_null(w, "unit");
+		json_str(w, "meaning", p->meaning);
+		json_str(w, "source", p->source ? p->source : "");
+		if (p->type == PT_ENUM) {
+			json_arr_begin(w, "choices");
+			for (const char *const *c = p->choices; *c; c++)
+				json_str(w, NULL, *c);
+			json_arr_end(w);
+		}
+		if (p->min != 0 || p->max != 0) {
+			json_dbl(w, "min", p->min);
+			json_dbl(w, "max", p->max);
+		} else {
+			json_null(w, "min");
+			json_null(w, "max");
+		}
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_arr_begin(w, "statistics");
+	for (unsigned i = 0; i < table->nstats; i++) {
+		const struct stat_doc *d = &table->stats[i];
+		json_obj_begin(w, NULL);
+		json_str(w, "name", d->name);
+		json_str(w, "unit", d->unit);
+		json_str(w, "meaning", d->meaning);
+		json_str(w, "mirrors", d->mirrors ? d->mirrors : "");
+		json_obj_end(w);
+	}
+	json_arr_end(w);
 }
 
 void config_print_table(const struct param_table *table, FILE *out)

@@ -149,6 +149,11 @@ char *scenario_effective_values(const struct scenario *sc);
 
 /* Print @table as the `odpsim params` command does. */
 void config_print_table(const struct param_table *table, FILE *out);
+/* The same table as the members of a JSON object (component, summary,
+ * params [{name, type, default, required, unit, meaning, source, choices,
+ * min, max}], statistics) for `odpsim params --json`. */
+struct json_writer;
+void config_json_table(const struct param_table *table, struct json_writer *w);
 
 /* Nearest of @cands (NULL-terminated) to @word by edit distance, or NULL
  * when none is close. */

@@ -475,6 +475,37 @@ sed 's/64TiB/65TiB/' "$tmp/huge.ini" >"$tmp/huge2.ini"
 expect 2 "a 65 TiB host" -- "$ODPSIM" run "$tmp/huge2.ini"
 has "$tmp/err" "huge2.ini:4: \[host a\] memory: 65TiB is out of range (1MiB to 64TiB)" "65 TiB refused with file, line and key"
 
+# like a GNU tool: help CMD, CMD --version, params --json, scenarios by
+# name, every --help option in the man page
+expect 0 "help run" -- "$ODPSIM" help run
+has "$tmp/out" "^  odpsim run \[OPTION" "help run is run's --help"
+has "$tmp/out" "--pcap-snaplen" "help run lists run's options"
+expect 0 "help" -- "$ODPSIM" help
+has "$tmp/out" "run SCENARIO" "help lists the commands"
+expect 2 "help of an unknown command" -- "$ODPSIM" help frobnicate
+for c in run compare sweep params snapshot-info; do
+	expect 0 "$c --version" -- "$ODPSIM" $c --version
+	has "$tmp/out" "^odpsim [0-9]" "$c --version prints the version"
+done
+expect 0 "params --json" -- "$ODPSIM" params --json
+python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))
+sim = [x for x in t if x['section'] == 'sim'][0]
+d = [p for p in sim['params'] if p['name'] == 'duration'][0]
+assert d['type'] == 'time' and d['default'] == '10ms' and d['unit'] == 'time', d
+kv = [x for x in t if x['when'] == 'type = kv'][0]
+assert any(p['name'] == 'theta' and p['source'] for p in kv['params'])
+assert all('meaning' in p and 'source' in p for x in t for p in x['params'])
+" "$tmp/out" && ok || no "params --json holds every table"
+expect 0 "params nic --json" -- "$ODPSIM" params nic --json
+python3 -c "import json,sys; t=json.load(open(sys.argv[1])); assert [x['section'] for x in t]==['nic'], t" "$tmp/out" && ok || no "params nic --json: one table"
+odp_abs=$(cd "$(dirname "$ODPSIM")" && pwd)/$(basename "$ODPSIM")
+(cd "$tmp" && "$odp_abs" run read_lat -q 2>"$tmp/err") && ok || no "a scenario by name from another directory: $(head -1 "$tmp/err")"
+if ODPSIM="$ODPSIM" "$(dirname "$0")/man.sh" >"$tmp/man" 2>&1; then ok; else
+	no "man page coverage"; sed 's/^/    /' "$tmp/man" | head -10
+fi
+
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 

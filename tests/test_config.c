@@ -228,8 +228,8 @@ START_TEST(system_tables_are_valid)
 	size_t n = 0;
 	FILE *f = open_memstream(&p, &n);
 	GError *e = NULL;
-	ck_assert(system_print_params(NULL, f, &e));
-	ck_assert(!system_print_params("nope", f, &e));
+	ck_assert(system_print_params(NULL, false, f, &e));
+	ck_assert(!system_print_params("nope", false, f, &e));
 	ck_assert(strstr(e->message, "no component 'nope'"));
 	g_error_free(e);
 	fclose(f);

@@ -37,7 +37,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# realpath: run through an installed symlink (odpsim-plot-...) too
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import plotlib  # noqa: E402
 
 # the event strip: (column suffix, what it counts, colour)

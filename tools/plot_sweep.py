@@ -23,7 +23,8 @@ import os
 import sqlite3
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# realpath: run through an installed symlink (odpsim-plot-...) too
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import plotlib  # noqa: E402
 
 SIZE_UNITS = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"),

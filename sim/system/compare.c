@@ -1109,7 +1109,7 @@ int compare_command(int argc_in, char **argv_in)
 	gboolean json = FALSE, strict = FALSE, quiet = FALSE;
 	gboolean progress = FALSE, no_progress = FALSE;
 	char **sets = NULL, **policies = NULL;
-	char *format = NULL;
+	char *format = NULL, *scenario = NULL;
 	GOptionEntry entries[] = {
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
 		  "registration policies to compare, comma-separated "
@@ -1223,8 +1223,14 @@ int compare_command(int argc_in, char **argv_in)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
+	scenario = system_find_scenario(argv[1], &err);
+	if (!scenario) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = EXIT_IO;
+		goto out;
+	}
 	struct compare_options o = {
-		.scenario = argv[1],
+		.scenario = scenario,
 		.policies = policies,
 		.migration = migration != NULL,
 		.have_seed = seed >= 0,
@@ -1285,6 +1291,7 @@ int compare_command(int argc_in, char **argv_in)
 		rc = EXIT_WARNING;
 out:
 	compare_result_free(res);
+	g_free(scenario);
 	g_clear_error(&err);
 	g_option_context_free(ctx);
 	g_free(known);

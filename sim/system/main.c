@@ -227,9 +227,16 @@ static int cmd_run(int argc, char **argv)
 	opt.snapshot_at = snap_at;
 	opt.snapshot_host = snap_host;
 	bool io_error;
+	char *scenario = NULL;
+	if (!restore && !(scenario = system_find_scenario(argv[1], &err))) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = EXIT_IO;
+		goto out;
+	}
 	struct system *sys =
 		restore ? system_restore(restore, &opt, &io_error, &err)
-			: system_build(argv[1], &opt, &io_error, &err);
+			: system_build(scenario, &opt, &io_error, &err);
+	g_free(scenario);
 	if (!sys) {
 		fprintf(stderr, "odpsim: %s\n", err->message);
 		rc = io_error ? EXIT_IO : EXIT_CONFIG;
@@ -333,17 +340,26 @@ static int cmd_snapshot_info(int argc, char **argv)
 
 static int cmd_params(int argc, char **argv)
 {
+	gboolean json = FALSE;
+	GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		  "print the tables as one JSON array (section, component, "
+		  "params with type, default, unit, meaning, source, range, "
+		  "statistics)", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
 	GOptionContext *ctx = g_option_context_new(
 		"[COMPONENT] - print parameter tables: name, type, default "
 		"with unit, meaning, source");
+	g_option_context_add_main_entries(ctx, entries, NULL);
 	GError *err = NULL;
 	int rc = 0;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		rc = usage_error(err->message);
 	} else if (argc > 2) {
 		rc = usage_error("params: at most one COMPONENT");
-	} else if (!system_print_params(argc == 2 ? argv[1] : NULL, stdout,
-					&err)) {
+	} else if (!system_print_params(argc == 2 ? argv[1] : NULL, json,
+					stdout, &err)) {
 		fprintf(stderr, "odpsim: params: %s\n", err->message);
 		rc = EXIT_CONFIG;
 	}
@@ -376,23 +392,76 @@ static void check_stdout_at_exit(void)
 		_exit(EXIT_IO);
 }
 
+/* The commands, for dispatch and `odpsim help CMD`. */
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "compare", compare_command },
+	{ "sweep", sweep_command },
+	{ "params", cmd_params },
+	{ "snapshot-info", cmd_snapshot_info },
+};
+
+/* `odpsim CMD --version` (and -V), before the command's own options:
+ * every command answers it as the top level does. */
+static bool wants_version(int argc, char **argv)
+{
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
+			return true;
+	return false;
+}
+
+/* `odpsim help [CMD]`: the command's --help (or the top level's) on
+ * stdout, exit 0. */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 3)
+		return usage_error("help: at most one COMMAND");
+	if (argc == 2) {
+		char *args[] = { argv[0], "--help", NULL };
+		return cmd_top(2, args);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (!strcmp(argv[2], commands[i].name)) {
+			char *args[] = { argv[2], "--help", NULL };
+			char *prg = g_strdup_printf("odpsim %s", argv[2]);
+			g_set_prgname(prg);
+			g_free(prg);
+			return commands[i].fn(2, args);
+		}
+	char *m = g_strdup_printf("help: unknown command '%s'", argv[2]);
+	int rc = usage_error(m);
+	g_free(m);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	outfile_wrap_stdout();
 	atexit(check_stdout_at_exit);
-	int rc;
-	if (argc >= 2 && !strcmp(argv[1], "run"))
-		rc = cmd_run(argc - 1, argv + 1);
-	else if (argc >= 2 && !strcmp(argv[1], "compare"))
-		rc = compare_command(argc - 1, argv + 1);
-	else if (argc >= 2 && !strcmp(argv[1], "sweep"))
-		rc = sweep_command(argc - 1, argv + 1);
-	else if (argc >= 2 && !strcmp(argv[1], "params"))
-		rc = cmd_params(argc - 1, argv + 1);
-	else if (argc >= 2 && !strcmp(argv[1], "snapshot-info"))
-		rc = cmd_snapshot_info(argc - 1, argv + 1);
-	else
+	int rc = -1;
+	if (argc >= 2 && !strcmp(argv[1], "help"))
+		rc = cmd_help(argc, argv);
+	for (unsigned i = 0; rc < 0 && argc >= 2 && i < G_N_ELEMENTS(commands);
+	     i++)
+		if (!strcmp(argv[1], commands[i].name)) {
+			if (wants_version(argc, argv)) {
+				printf("odpsim %s\n", ODPSIM_VERSION);
+				rc = 0;
+			} else {
+				/* "Usage: odpsim run [OPTION...]" */
+				char *prg = g_strdup_printf("odpsim %s",
+							    argv[1]);
+				g_set_prgname(prg);
+				g_free(prg);
+				rc = commands[i].fn(argc - 1, argv + 1);
+			}
+		}
+	if (rc < 0)
 		rc = cmd_top(argc, argv);
 	/* a summary that did not get out is an I/O error (exit 1) */
 	return check_stdout(rc);

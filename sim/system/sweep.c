@@ -1597,10 +1597,17 @@ int sweep_command(int argc_in, char **argv_in)
 		rc = sweep_usage_error("--point K: K >= 0");
 		goto out;
 	}
+	/* a bare NAME is an installed scenario too (`sweep demo`) */
+	char *scn = system_find_scenario(argv[1], &err);
+	if (!scn) {
+		fprintf(stderr, "odpsim: %s\n", err->message);
+		rc = EXIT_IO;
+		goto out;
+	}
 	sw = g_new0(struct sweep, 1);
 	sw->axes = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)sweep_axis_free);
-	sw->scenario = g_strdup(argv[1]);
+	sw->scenario = scn;
 	sw->zip = zip;
 	sw->sets = g_strdupv(sets);
 	sw->duration = g_strdup(duration);
@@ -1636,7 +1643,7 @@ int sweep_command(int argc_in, char **argv_in)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	sw->argv_campaign = sweep_campaign_argv(argv[1], grids, zip, policy,
+	sw->argv_campaign = sweep_campaign_argv(sw->scenario, grids, zip, policy,
 						migration, seeds, seed_list,
 						sets, duration, out, force);
 	sw->params = sweep_params(sw, &sw->nparams);

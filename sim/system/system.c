@@ -1094,31 +1094,132 @@ bool system_run(struct system *sys, GError **error)
 	return system_finish_outputs(sys, error);
 }
 
+/* Where a scenario named without a path is looked for: $ODPSIM_SCENARIOS
+ * (directories separated by ':'), the installed scenarios beside the
+ * binary (BINDIR/../share/odpsim/workloads, so any PREFIX works and
+ * DESTDIR staging too), then a source tree's workloads/ above the binary
+ * (build/odpsim, build/san/odpsim). */
+GPtrArray *system_scenario_dirs(void)
+{
+	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+	const char *env = g_getenv("ODPSIM_SCENARIOS");
+	if (env && *env) {
+		char **d = g_strsplit(env, ":", -1);
+		for (char **p = d; *p; p++)
+			if (**p)
+				g_ptr_array_add(v, g_strdup(*p));
+		g_strfreev(d);
+	}
+	char *exe = g_file_read_link("/proc/self/exe", NULL);
+	if (exe) {
+		char *bin = g_path_get_dirname(exe);
+		g_ptr_array_add(v, g_build_filename(bin, "..", "share", "odpsim",
+						    "workloads", NULL));
+		g_ptr_array_add(v, g_build_filename(bin, "..", "workloads",
+						    NULL));
+		g_ptr_array_add(v, g_build_filename(bin, "..", "..",
+						    "workloads", NULL));
+		g_free(bin);
+		g_free(exe);
+	}
+	return v;
+}
+
+char *system_find_scenario(const char *name, GError **error)
+{
+	if (g_file_test(name, G_FILE_TEST_EXISTS) ||
+	    g_file_test(name, G_FILE_TEST_IS_SYMLINK) || strchr(name, '/'))
+		return g_strdup(name); /* a path: loading says what is wrong */
+	GPtrArray *dirs = system_scenario_dirs();
+	char *ini = g_str_has_suffix(name, ".ini") ? g_strdup(name)
+						    : g_strdup_printf("%s.ini",
+								      name);
+	for (guint i = 0; i < dirs->len; i++) {
+		char *p = g_build_filename(dirs->pdata[i], ini, NULL);
+		if (g_file_test(p, G_FILE_TEST_IS_REGULAR)) {
+			char *c = g_canonicalize_filename(p, NULL);
+			g_free(p);
+			g_free(ini);
+			g_ptr_array_free(dirs, TRUE);
+			return c;
+		}
+		g_free(p);
+	}
+	g_ptr_array_add(dirs, NULL);
+	for (guint i = 0; dirs->pdata[i]; i++) {
+		char *c = g_canonicalize_filename(dirs->pdata[i], NULL);
+		g_free(dirs->pdata[i]);
+		dirs->pdata[i] = c;
+	}
+	char *all = g_strjoinv(", ", (char **)dirs->pdata);
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+		    "%s: cannot read: %s (nor is there a scenario %s in %s)",
+		    name, g_strerror(ENOENT), ini,
+		    *all ? all : "no scenario directory");
+	g_free(all);
+	g_free(ini);
+	g_ptr_array_free(dirs, TRUE);
+	return NULL;
+}
+
 const char *const *system_policy_names(void)
 {
 	return reg_policy_names;
 }
 
-bool system_print_params(const char *component, FILE *out, GError **error)
+bool system_print_params(const char *component, bool json, FILE *out,
+			 GError **error)
 {
 	bool found = false;
+	struct json_writer w;
+	if (json) {
+		json_init(&w, true);
+		json_arr_begin(&w, NULL);
+	}
 	for (const struct section_schema *s = schema(); s->type; s++) {
 		if (!component || !strcmp(component, s->type)) {
-			config_print_table(s->table, out);
-			fputc('\n', out);
+			if (json) {
+				json_obj_begin(&w, NULL);
+				json_str(&w, "section", s->type);
+				json_null(&w, "when");
+				config_json_table(s->table, &w);
+				json_obj_end(&w);
+			} else {
+				config_print_table(s->table, out);
+				fputc('\n', out);
+			}
 			found = true;
 		}
 		for (const struct param_table *const *t = s->subtables;
 		     t && *t; t++)
 			if (!component || !strcmp(component, (*t)->component) ||
 			    !strcmp(component, "workloads")) {
-				fprintf(out, "(in [%s NAME] with %s = %s)\n",
-					s->type, s->subtype_key,
-					(*t)->component);
-				config_print_table(*t, out);
-				fputc('\n', out);
+				if (json) {
+					char *when = g_strdup_printf(
+						"%s = %s", s->subtype_key,
+						(*t)->component);
+					json_obj_begin(&w, NULL);
+					json_str(&w, "section", s->type);
+					json_str(&w, "when", when);
+					config_json_table(*t, &w);
+					json_obj_end(&w);
+					g_free(when);
+				} else {
+					fprintf(out, "(in [%s NAME] with %s = %s)\n",
+						s->type, s->subtype_key,
+						(*t)->component);
+					config_print_table(*t, out);
+					fputc('\n', out);
+				}
 				found = true;
 			}
+	}
+	if (json) {
+		json_arr_end(&w);
+		char *text = json_finish(&w);
+		if (found)
+			fputs(text, out);
+		g_free(text);
 	}
 	if (!found) {
 		GPtrArray *v = g_ptr_array_new();

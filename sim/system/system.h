@@ -121,7 +121,15 @@ bool system_summary_perftest(struct system *sys, FILE *out, GError **error);
  * (NULL-terminated, nic/driver.h's list), for `odpsim compare`. */
 const char *const *system_policy_names(void);
 
+/* A scenario named on the command line: a path as it is; a bare NAME
+ * that is no file here is looked for as NAME(.ini) in
+ * system_scenario_dirs() (the installed scenarios: `odpsim run demo`).
+ * NULL, with a G_FILE_ERROR naming where it looked, when it is nowhere. */
+char *system_find_scenario(const char *name, GError **error);
+GPtrArray *system_scenario_dirs(void);
+
 /* `odpsim params [COMPONENT]`; false if COMPONENT is unknown. */
-bool system_print_params(const char *component, FILE *out, GError **error);
+bool system_print_params(const char *component, bool json, FILE *out,
+			 GError **error);
 
 #endif
