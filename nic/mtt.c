@@ -9,133 +9,132 @@ void mtt_init(struct mtt *m)
 {
 	m->root = NULL;
 	m->height = 0;
-	m->nchunks = m->ndirs = 0;
+	m->nchunks = m->ndirs = m->bytes = 0;
 }
 
-static void node_free(void *n, unsigned h)
+static void node_free(struct mtt *m, void *n, unsigned h)
 {
 	if (!n)
 		return;
-	if (h)
+	if (h) {
 		for (unsigned i = 0; i < MTT_CHUNK; i++)
-			node_free(((struct mtt_dir *)n)->slot[i], h - 1);
-	g_free(n);
+			node_free(m, ((struct mtt_dir *)n)->slot[i], h - 1);
+		g_free(n);
+	} else {
+		sleaf_free(n, &m->bytes);
+	}
 }
 
 void mtt_destroy(struct mtt *m)
 {
-	node_free(m->root, m->height);
+	node_free(m, m->root, m->height);
 	mtt_init(m);
+}
+
+static struct mtt_dir *dir_new(struct mtt *m)
+{
+	m->ndirs++;
+	m->bytes += sizeof(struct mtt_dir);
+	return g_new0(struct mtt_dir, 1);
 }
 
 void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry)
 {
-	if (!m->root) {
-		if (!entry)
+	if (!entry) {
+		/* clear: find the leaf, if any */
+		unsigned h = m->height;
+		if (!m->root || pg >> (MTT_CHUNK_SHIFT * (h + 1)))
 			return;
-		m->height = 0;
+		void *n = m->root;
+		for (; n && h; h--)
+			n = ((struct mtt_dir *)n)
+				    ->slot[(pg >> (MTT_CHUNK_SHIFT * h)) &
+					   (MTT_CHUNK - 1)];
+		if (n)
+			sleaf_clear(n, (unsigned)(pg & (MTT_CHUNK - 1)));
+		return;
 	}
+	if (!m->root)
+		m->height = 0;
 	/* grow: the old root becomes child 0 of a new one */
 	while (pg >> (MTT_CHUNK_SHIFT * (m->height + 1))) {
-		if (!entry)
-			return; /* nothing stored that far up */
 		if (m->root) {
-			struct mtt_dir *d = g_new0(struct mtt_dir, 1);
+			struct mtt_dir *d = dir_new(m);
 			d->slot[0] = m->root;
 			m->root = d;
-			m->ndirs++;
 		}
 		m->height++;
 	}
 	void **pp = &m->root;
 	for (unsigned h = m->height; h; h--) {
-		if (!*pp) {
-			if (!entry)
-				return;
-			*pp = g_new0(struct mtt_dir, 1);
-			m->ndirs++;
-		}
+		if (!*pp)
+			*pp = dir_new(m);
 		pp = &((struct mtt_dir *)*pp)
 			      ->slot[(pg >> (MTT_CHUNK_SHIFT * h)) &
 				     (MTT_CHUNK - 1)];
 	}
 	if (!*pp) {
-		if (!entry)
-			return;
-		*pp = g_new0(uint64_t, MTT_CHUNK);
+		*pp = sleaf_new(&m->bytes);
 		m->nchunks++;
 	}
-	((uint64_t *)*pp)[pg & (MTT_CHUNK - 1)] = entry;
+	struct sleaf *l = *pp;
+	sleaf_set(&l, (unsigned)(pg & (MTT_CHUNK - 1)), entry, &m->bytes);
+	*pp = l;
 }
 
-/* The leaf of chunk @ci, or NULL. */
-static uint64_t *chunk_of(const struct mtt *m, uint64_t ci)
-{
-	unsigned h = m->height;
-	if (ci >> (MTT_CHUNK_SHIFT * h))
-		return NULL;
-	void *n = m->root;
-	for (; n && h; h--)
-		n = ((struct mtt_dir *)n)
-			    ->slot[(ci >> (MTT_CHUNK_SHIFT * (h - 1))) &
-				   (MTT_CHUNK - 1)];
-	return n;
-}
-
-/* The first chunk index >= @ci with a leaf below @n (a node at height
- * @h whose first chunk is @base), or UINT64_MAX. */
-static uint64_t next_in(const void *n, unsigned h, uint64_t base, uint64_t ci)
+/* The first page >= @pg with a non-zero entry below @n (a node at
+ * height @h covering pages from @base), or UINT64_MAX. */
+static uint64_t next_in(void *n, unsigned h, uint64_t base, uint64_t pg,
+			uint64_t **entry)
 {
 	if (!n)
 		return UINT64_MAX;
-	if (!h)
-		return ci <= base ? base : UINT64_MAX;
-	uint64_t span = 1ULL << (MTT_CHUNK_SHIFT * (h - 1)); /* chunks */
-	unsigned i = ci > base ? (unsigned)((ci - base) >> (MTT_CHUNK_SHIFT *
-							    (h - 1))) : 0;
+	if (!h) {
+		struct sleaf *l = n;
+		unsigned k = sleaf_next(l, pg > base ? (unsigned)(pg - base) : 0);
+		if (k >= MTT_CHUNK)
+			return UINT64_MAX;
+		*entry = sleaf_ref(l, k);
+		return base + k;
+	}
+	unsigned sh = MTT_CHUNK_SHIFT * h; /* pages per child: 1 << sh */
+	unsigned i = pg > base ? (unsigned)((pg - base) >> sh) : 0;
 	for (; i < MTT_CHUNK; i++) {
-		uint64_t b = base + i * span;
-		uint64_t r = next_in(((const struct mtt_dir *)n)->slot[i],
-				     h - 1, b, ci > b ? ci : b);
+		uint64_t b = base + ((uint64_t)i << sh);
+		uint64_t r = next_in(((struct mtt_dir *)n)->slot[i], h - 1, b,
+				     pg > b ? pg : b, entry);
 		if (r != UINT64_MAX)
 			return r;
 	}
 	return UINT64_MAX;
 }
 
-const uint64_t *mtt_chunk_next(const struct mtt *m, uint64_t *ci)
+uint64_t mtt_next(struct mtt *m, uint64_t pg, uint64_t **entry)
 {
-	if (*ci >> (MTT_CHUNK_SHIFT * m->height))
-		return NULL;
-	uint64_t c = next_in(m->root, m->height, 0, *ci);
-	if (c == UINT64_MAX)
-		return NULL;
-	*ci = c;
-	return chunk_of(m, c);
+	for (;;) {
+		if (!m->root || pg >> (MTT_CHUNK_SHIFT * (m->height + 1)))
+			return UINT64_MAX;
+		uint64_t r = next_in(m->root, m->height, 0, pg, entry);
+		if (r == UINT64_MAX || **entry)
+			return r;
+		pg = r + 1; /* a stored 0 (frame 0 zapped) is no entry */
+	}
 }
 
 uint64_t mtt_zap(struct mtt *m, uint64_t first, uint64_t last)
 {
-	uint64_t ci = first >> MTT_CHUNK_SHIFT, lc = last >> MTT_CHUNK_SHIFT;
-	uint64_t n = 0;
-	const uint64_t *cc;
-	while (ci <= lc && (cc = mtt_chunk_next(m, &ci)) && ci <= lc) {
-		uint64_t *c = (uint64_t *)cc;
-		uint64_t lo = ci == first >> MTT_CHUNK_SHIFT ?
-				      first & (MTT_CHUNK - 1) : 0;
-		uint64_t hi = ci == lc ? last & (MTT_CHUNK - 1) :
-					 MTT_CHUNK - 1;
-		for (uint64_t i = lo; i <= hi; i++) {
-			n += (c[i] & MTT_VALID) != 0;
-			c[i] &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
-		}
-		ci++;
+	uint64_t n = 0, *e;
+	for (uint64_t pg = mtt_next(m, first, &e); pg <= last;
+	     pg = mtt_next(m, pg + 1, &e)) {
+		n += (*e & MTT_VALID) != 0;
+		*e &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
+		if (!*e) /* frame 0 with no flag left: no entry */
+			mtt_set(m, pg, 0);
 	}
 	return n;
 }
 
 uint64_t mtt_bytes(const struct mtt *m)
 {
-	return m->nchunks * MTT_CHUNK * sizeof(uint64_t) +
-	       m->ndirs * sizeof(struct mtt_dir);
+	return m->bytes;
 }

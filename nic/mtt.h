@@ -2,25 +2,31 @@
  * nic/mtt.h - an MR's translation table in host memory, as the driver
  * writes it and the NIC reads it on an MTT cache miss.
  *
- * Representation: a radix tree like a page table.  Leaves ("chunks") are
- * MTT_CHUNK = 512 entries of 8 bytes, one 4 KiB page of table each;
- * above them, directory nodes of 512 pointers, as many levels as the
+ * Representation: a radix tree like a page table.  Leaves ("chunks") hold
+ * MTT_CHUNK = 512 entries of 8 bytes, one 4 KiB page of table in the
+ * hardware; here a radix leaf (sim/sleaf.h): sparse, about 10 bytes per
+ * entry, while it holds at most 64 entries, the plain 4 KiB page beyond.
+ * Above them, directory nodes of 512 pointers, as many levels as the
  * highest page index stored needs (a 256 TiB implicit ODP MR: three).
  * Leaves and directories are allocated when a page below them first gets
- * an entry, so an MR costs table memory only for the 2 MiB ranges its
- * translated pages fall in.  A lookup is one array indexing per level, no
- * hash and no division: page index bits 0-8 select the entry, bits 9-17
- * the leaf in the lowest directory, and so on.
+ * an entry, so an MR costs table memory for the pages it translates: a
+ * dense MR 8 bytes per page, pages scattered over an implicit ODP MR
+ * ~10-16.  A lookup is one array indexing per level, then an index (or a
+ * binary search over at most 64 slots in a sparse leaf): no hash, no
+ * division.  Bits 0-8 of the page index select the entry, 9-17 the leaf
+ * in the lowest directory, and so on.
  *
  * Workload assumed: a lookup per page a DMA touches (the oracle, the
  * NIC's miss path); entries are written when the driver maps pages, zaps
- * walk only the leaves that exist.
+ * walk only the entries that exist.
  */
 #ifndef NIC_MTT_H
 #define NIC_MTT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "sim/sleaf.h"
 
 /* An MTT entry as the driver writes it: frame << 12 | flags. */
 enum mtt_bits {
@@ -32,14 +38,15 @@ enum mtt_bits {
 #define MTT_PFN(e) ((e) >> 12)
 #define MTT_ENTRY(pfn, flags) (((uint64_t)(pfn) << 12) | (flags))
 
-#define MTT_CHUNK_SHIFT 9
-#define MTT_CHUNK (1u << MTT_CHUNK_SHIFT)
+#define MTT_CHUNK_SHIFT SLEAF_SHIFT
+#define MTT_CHUNK SLEAF_SLOTS
 
 struct mtt {
 	void *root;         /* a leaf when height == 0, else a directory */
 	unsigned height;    /* directory levels above the leaves */
 	uint64_t nchunks;   /* leaves allocated */
 	uint64_t ndirs;     /* directory nodes allocated */
+	uint64_t bytes;     /* of both */
 };
 
 void mtt_init(struct mtt *m);
@@ -61,17 +68,19 @@ static inline uint64_t mtt_get(const struct mtt *m, uint64_t pg)
 		n = ((const struct mtt_dir *)n)
 			    ->slot[(pg >> (MTT_CHUNK_SHIFT * h)) &
 				   (MTT_CHUNK - 1)];
-	return n ? ((const uint64_t *)n)[pg & (MTT_CHUNK - 1)] : 0;
+	return n ? sleaf_get(n, (unsigned)(pg & (MTT_CHUNK - 1))) : 0;
 }
 
+/* Set the entry of page @pg; 0 clears it (and frees what it leaves
+ * empty). */
 void mtt_set(struct mtt *m, uint64_t pg, uint64_t entry);
-/* Invalidate pages [first, last]; only allocated chunks are visited.
- * Returns how many entries were valid. */
+/* Invalidate pages [first, last]: clear VALID, WRITE and SUSP of the
+ * entries there (the frame stays in the entry); only entries that exist
+ * are visited.  Returns how many entries were valid. */
 uint64_t mtt_zap(struct mtt *m, uint64_t first, uint64_t last);
-/* The first allocated chunk whose index is >= *ci (chunk c holds pages
- * c * MTT_CHUNK ...): its entries, with *ci set to its index; NULL when
- * there is none.  Chunks come in ascending order. */
-const uint64_t *mtt_chunk_next(const struct mtt *m, uint64_t *ci);
+/* The first page >= @pg with a non-zero entry, or UINT64_MAX; *entry
+ * points at it, in place (valid until the next mtt_set of that leaf). */
+uint64_t mtt_next(struct mtt *m, uint64_t pg, uint64_t **entry);
 /* Bytes of table allocated (leaves and directories). */
 uint64_t mtt_bytes(const struct mtt *m);
 

@@ -1149,55 +1149,45 @@ static sim_time_t zap_runs(struct driver *drv, struct nic_mr *mr,
 			   uint64_t lo, uint64_t hi, sim_time_t t,
 			   uint64_t *pages, uint64_t *zapped)
 {
-	uint64_t blk = 0, idx = lo;
+	uint64_t blk = 0, last = 0, *e;
 	bool in_block = false;
 	*pages = *zapped = 0;
-	uint64_t ci = lo >> MTT_CHUNK_SHIFT, lc = hi >> MTT_CHUNK_SHIFT;
-	const uint64_t *c;
-	while (ci <= lc && (c = mtt_chunk_next(&mr->mtt, &ci)) && ci <= lc) {
-		uint64_t a = ci << MTT_CHUNK_SHIFT, b = a + MTT_CHUNK - 1;
-		if (in_block && a > idx + 1) {
-			/* the chunks between hold nothing: the run ended at
-			 * the first of them, which starts a block */
-			uint64_t end = idx + 1;
-			t = driver_umr_at(drv, t,
-					  umr_mtt_bytes(blk, end - blk));
-			*pages += end - blk + 1;
-			in_block = false;
-		}
-		if (a < lo)
-			a = lo;
-		if (b > hi)
-			b = hi;
-		for (idx = a; idx <= b; idx++) {
-			uint64_t *e = (uint64_t *)&c[idx & (MTT_CHUNK - 1)];
-			if (*e & MTT_VALID) {
-				if (!in_block) {
-					blk = idx;
-					in_block = true;
-				}
-				(*zapped)++;
-				*e &= ~(uint64_t)(MTT_VALID | MTT_WRITE |
-						  MTT_SUSP);
-			} else if (in_block && (idx & (UMR_MTT_ALIGN - 1)) == 0) {
+	/* the mapped entries in order; every page between two of them is
+	 * unmapped, so a run goes on to the next mapped one unless the
+	 * first block start after its last mapped page comes before */
+	for (uint64_t idx = mtt_next(&mr->mtt, lo, &e); idx <= hi;
+	     idx = mtt_next(&mr->mtt, idx + 1, &e)) {
+		if (!(*e & MTT_VALID))
+			continue;
+		if (in_block) {
+			uint64_t u = (last | (UMR_MTT_ALIGN - 1)) + 1;
+			if (u < idx) {
 				t = driver_umr_at(drv, t,
-						  umr_mtt_bytes(blk, idx - blk));
-				*pages += idx - blk + 1;
+						  umr_mtt_bytes(blk, u - blk));
+				*pages += u - blk + 1;
 				in_block = false;
 			}
 		}
-		idx = b;
-		ci++;
+		if (!in_block) {
+			blk = idx;
+			in_block = true;
+		}
+		(*zapped)++;
+		*e &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
+		last = idx;
 	}
-	if (in_block && idx < hi) {
-		/* the range goes on past the last chunk: the run ends at the
-		 * first page after it, which starts a block */
-		t = driver_umr_at(drv, t, umr_mtt_bytes(blk, idx + 1 - blk));
-		*pages += idx + 1 - blk + 1;
-	} else if (in_block) {
-		/* the loop's last page ends the run */
-		t = driver_umr_at(drv, t, umr_mtt_bytes(blk, idx - blk + 1));
-		*pages += idx - blk + 1;
+	if (in_block) {
+		uint64_t u = (last | (UMR_MTT_ALIGN - 1)) + 1;
+		if (u <= hi) {
+			/* an unmapped page starting a block ends it */
+			t = driver_umr_at(drv, t, umr_mtt_bytes(blk, u - blk));
+			*pages += u - blk + 1;
+		} else {
+			/* the range's last page ends the run */
+			t = driver_umr_at(drv, t,
+					  umr_mtt_bytes(blk, hi - blk + 1));
+			*pages += hi - blk + 1;
+		}
 	}
 	return t;
 }

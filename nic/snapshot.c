@@ -36,11 +36,11 @@ static uint64_t mr_pd(const void *obj)
 static uint64_t mr_mtt_valid(const void *obj)
 {
 	const struct nic_mr *mr = obj;
-	uint64_t n = 0;
-	const uint64_t *c;
-	for (uint64_t ci = 0; (c = mtt_chunk_next(&mr->mtt, &ci)); ci++)
-		for (unsigned i = 0; i < MTT_CHUNK; i++)
-			n += (c[i] & MTT_VALID) != 0;
+	uint64_t n = 0, *e;
+	struct mtt *m = (struct mtt *)&mr->mtt; /* the walk changes nothing */
+	for (uint64_t pg = mtt_next(m, 0, &e); pg != UINT64_MAX;
+	     pg = mtt_next(m, pg + 1, &e))
+		n += (*e & MTT_VALID) != 0;
 	return n;
 }
 
@@ -147,23 +147,20 @@ static void mtt_snapshot(const struct nic_mr *mr, struct snapfile *sf)
 	GArray *run = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	struct mtt_run r = { .lkey = mr->lkey };
 	uint64_t next = UINT64_MAX; /* page after the current run */
-	const uint64_t *chunk;
-	for (uint64_t ci = 0; (chunk = mtt_chunk_next(&mr->mtt, &ci)); ci++) {
-		for (unsigned i = 0; i < MTT_CHUNK; i++) {
-			uint64_t pg = ci * MTT_CHUNK + i;
-			if (!chunk[i])
-				continue;
-			if (pg != next && run->len) {
-				r.count = run->len;
-				r.entries = (uint64_t *)run->data;
-				snapfile_add_record(sf, &nic_mtt_vmstate, &r);
-				g_array_set_size(run, 0);
-			}
-			if (!run->len)
-				r.page = pg;
-			g_array_append_val(run, chunk[i]);
-			next = pg + 1;
+	uint64_t *e;
+	struct mtt *m = (struct mtt *)&mr->mtt; /* the walk changes nothing */
+	for (uint64_t pg = mtt_next(m, 0, &e); pg != UINT64_MAX;
+	     pg = mtt_next(m, pg + 1, &e)) {
+		if (pg != next && run->len) {
+			r.count = run->len;
+			r.entries = (uint64_t *)run->data;
+			snapfile_add_record(sf, &nic_mtt_vmstate, &r);
+			g_array_set_size(run, 0);
 		}
+		if (!run->len)
+			r.page = pg;
+		g_array_append_val(run, *e);
+		next = pg + 1;
 	}
 	if (run->len) {
 		r.count = run->len;

@@ -647,6 +647,70 @@ START_TEST(implicit_odp_memory)
 END_TEST
 
 /*
+ * Translation state per resident page (the VMM's page tables plus the
+ * NIC's MTT in host memory) stays at most 48 bytes whatever the layout:
+ * an implicit ODP MR with 1% of a 4 GiB region's pages touched at random
+ * (about five per 2 MiB: sparse leaves, not a 4 KiB table page per 2 MiB
+ * in both tables), an explicit ODP MR prefetched whole, and a pinned MR.
+ */
+static double xlate_per_page(int policy, bool implicit, bool scattered)
+{
+	struct system *sys = harness_build(
+		"[sim]\nduration = 10s\n[host b]\nmemory = 1GiB\n" ODP_SCENARIO);
+	struct sim *sim = system_sim(sys);
+	struct host *h = system_host(sys, "b");
+	struct vmm_as *as = vmm_as_new(h->vmm, "x");
+	const uint64_t len = scattered ? 4ULL << 30 : 64ULL << 20;
+	uint64_t base = vmm_mmap_anywhere(as, len,
+					  VMM_PROT_READ | VMM_PROT_WRITE,
+					  VMM_VMA_ANON, NULL);
+	struct nic_pd *pd = nic_alloc_pd(h->nic);
+	struct nic_mr *mr = NULL;
+	unsigned acc = NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+		       (policy == REG_PIN ? 0 : NIC_ACCESS_ON_DEMAND);
+	nic_reg_mr(pd, as, implicit ? 0 : base, implicit ? UINT64_MAX : len,
+		   acc, policy, harness_reg_cb, &mr);
+	sim_run_until(sim, sim_now(sim) + SIM_S);
+	ck_assert_ptr_nonnull(mr);
+	uint64_t mapped = 0, want = 0;
+	if (policy != REG_PIN) {
+		struct rng r;
+		rng_init(&r, 3, "pages");
+		uint64_t n = scattered ? (len >> 12) / 100 : len >> 12;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t pg = scattered ? rng_below(&r, len >> 12) : i;
+			nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE,
+				      base + pg * 4096, 4096, count_mapped,
+				      &mapped);
+		}
+		want = n;
+		sim_run_until(sim, sim_now(sim) + 20 * SIM_S);
+		ck_assert_uint_eq(mapped, want);
+	}
+	uint64_t resident = vmm_as_footprint(as)->now[VMM_FP_RESIDENT];
+	ck_assert_uint_ge(resident, scattered ? want * 99 / 100 : len >> 12);
+	double per = (double)(vmm_pt_bytes(as) + mtt_bytes(&mr->mtt)) /
+		     (double)resident;
+	system_free(sys);
+	return per;
+}
+
+START_TEST(translation_state_per_page)
+{
+	double sparse = xlate_per_page(REG_ODP, true, true);
+	double dense = xlate_per_page(REG_ODP, false, false);
+	double pin = xlate_per_page(REG_PIN, false, false);
+	printf("translation state per resident page: sparse implicit ODP "
+	       "%.1f B, dense ODP %.1f B, pinned %.1f B\n", sparse, dense,
+	       pin);
+	fflush(stdout);
+	ck_assert_msg(sparse <= 48, "sparse implicit ODP: %.1f B", sparse);
+	ck_assert_msg(dense <= 48, "dense ODP: %.1f B", dense);
+	ck_assert_msg(pin <= 48, "pinned: %.1f B", pin);
+}
+END_TEST
+
+/*
  * Implicit ODP as mlx5 builds it: a KSM parent of 1 GiB entries over the
  * 47-bit user address space; the first fault in a GiB creates its child,
  * an invalidation that leaves a child empty destroys it.
@@ -741,6 +805,7 @@ int main(void)
 	tcase_add_test(tc, fatal_fault_mode);
 	tcase_add_test(tc, rnr_retry_exhausted_by_fault);
 	tcase_add_test(tc, implicit_odp_memory);
+	tcase_add_test(tc, translation_state_per_page);
 	tcase_add_test(tc, implicit_odp_children);
 	tcase_add_test(tc, oracle_catches_unsafe);
 	tcase_add_test(tc, suspend_holds_and_resumes);

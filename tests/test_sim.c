@@ -1,8 +1,9 @@
 /*
  * tests/test_sim.c - the kernel: event queue differentially against a
  * sorted-array reference, cancellation, run-until/stop, determinism of the
- * fingerprint, RNG streams, the histogram, and the identifier map
- * differentially against a hash table.
+ * fingerprint, RNG streams, the histogram, the identifier map
+ * differentially against a hash table, and the radix leaf (sparse, then
+ * dense) against a plain array.
  */
 #include <check.h>
 #include <glib.h>
@@ -13,6 +14,7 @@
 #include "sim/idmap.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
+#include "sim/sleaf.h"
 #include "sim/stats.h"
 
 /* ---- differential test of the queue ---- */
@@ -637,6 +639,85 @@ START_TEST(peak_rate_differential)
 }
 END_TEST
 
+
+/* ---- the radix leaf against a plain array ---- */
+
+/* Random programs of set, clear, get, in-place change and walks, on
+ * leaves kept sparse (few slots) and driven past the dense limit; the
+ * byte count follows every reallocation. */
+static void sleaf_program(uint64_t seed, unsigned span, unsigned ops)
+{
+	struct rng r;
+	rng_init(&r, seed, "test.sleaf");
+	uint64_t ref[SLEAF_SLOTS] = { 0 }, bytes = 0;
+	unsigned nref = 0;
+	struct sleaf *l = sleaf_new(&bytes);
+	bool went_dense = false;
+	for (unsigned op = 0; op < ops; op++) {
+		unsigned i = (unsigned)rng_below(&r, span) * (SLEAF_SLOTS / span);
+		uint64_t v = rng_u64(&r) | 1;
+		switch (rng_below(&r, 4)) {
+		case 0: case 1:
+			if (sleaf_set(&l, i, v, &bytes) != !ref[i])
+				ck_abort_msg("seed %" G_GUINT64_FORMAT " op %u: "
+					     "set %u", seed, op, i);
+			nref += !ref[i];
+			ref[i] = v;
+			break;
+		case 2:
+			if (sleaf_clear(l, i) != !!ref[i])
+				ck_abort_msg("seed %" G_GUINT64_FORMAT " op %u: "
+					     "clear %u", seed, op, i);
+			nref -= !!ref[i];
+			ref[i] = 0;
+			break;
+		default: {
+			uint64_t *e = sleaf_ref(l, i);
+			if ((e != NULL) != (ref[i] != 0))
+				ck_abort_msg("seed %" G_GUINT64_FORMAT " op %u: "
+					     "ref %u", seed, op, i);
+			if (e)
+				*e = ref[i] = v;
+		}
+		}
+		went_dense |= l->cap == SLEAF_DENSE;
+		if (sleaf_get(l, i) != ref[i] || l->n != nref ||
+		    bytes != sleaf_bytes(l))
+			ck_abort_msg("seed %" G_GUINT64_FORMAT " op %u: slot %u",
+				     seed, op, i);
+		if (op % 97 == 0) {
+			unsigned k = sleaf_next(l, 0), seen = 0;
+			for (unsigned j = 0; j < SLEAF_SLOTS; j++) {
+				if (!ref[j])
+					continue;
+				if (k != j)
+					ck_abort_msg("seed %" G_GUINT64_FORMAT
+						     " op %u: walk at %u, not %u",
+						     seed, op, k, j);
+				k = sleaf_next(l, j + 1);
+				seen++;
+			}
+			ck_assert_uint_eq(k, SLEAF_SLOTS);
+			ck_assert_uint_eq(seen, nref);
+		}
+	}
+	/* sparse programs stay small; wide ones went dense */
+	ck_assert(span > SLEAF_SPARSE_MAX ? went_dense : !went_dense);
+	if (!went_dense)
+		ck_assert_uint_le(bytes, 8 + SLEAF_SPARSE_MAX * 10);
+	sleaf_free(l, &bytes);
+	ck_assert_uint_eq(bytes, 0);
+}
+
+START_TEST(sleaf_differential)
+{
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		sleaf_program(seed, 32, 3000);
+		sleaf_program(seed, SLEAF_SLOTS, 6000);
+	}
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -650,6 +731,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, rng_streams_independent);
 	tcase_add_test(tc, hist_buckets_and_quantiles);
 	tcase_add_test(tc, idmap_differential);
+	tcase_add_test(tc, sleaf_differential);
 	tcase_add_test(tc, hist_exact_percentiles);
 	tcase_add_test(tc, peak_rate_differential);
 	suite_add_tcase(s, tc);

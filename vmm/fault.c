@@ -156,8 +156,7 @@ static bool try_huge(struct vmm_fault *f, const struct vmm_vma *v)
 	    base < v->start || base + VMM_HUGE_SIZE > v->end)
 		return false;
 	/* the region must be wholly empty: no level-1 node below it */
-	int level;
-	if (pt_leaf(&as->pt, base, false, &level))
+	if (pt_region_used(&as->pt, base))
 		return false;
 	if (vmm->fa.nfree < vmm->reserved + VMM_HUGE_PAGES + vmm->wm_low)
 		return false;
@@ -191,7 +190,7 @@ void vmm_fault_start(struct vmm_fault *f)
 		return;
 	}
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, f->va, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, f->va, &level);
 	uint64_t pte = e ? *e : 0;
 	if (pte & PTE_BUSY) {
 		f->next = vmm->wait_busy;
@@ -296,7 +295,7 @@ static void cow_acked(struct vmm *vmm, struct vmm_inval *iv)
 {
 	struct vmm_fault *f = iv->obj;
 	int level;
-	uint64_t *e = pt_leaf(&f->as->pt, iv->start, false, &level);
+	uint64_t *e = pt_leaf(&f->as->pt, iv->start, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
 	*e |= PTE_BUSY;
 	sim_time_t t = service(vmm, vmm->cfg.minor_fault_time) +
@@ -313,7 +312,7 @@ static void cow_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 	struct vmm_as *as = f->as;
 	struct vmm *vmm = as->vmm;
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, iv->start, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, iv->start, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
 	struct frame *src = frame_at(&vmm->fa, iv->pfn), *dst = frame_at(&vmm->fa, iv->dst);
 	src->flags &= (uint8_t)~FR_BUSY;
@@ -363,7 +362,7 @@ static void fault_done_ev(struct sim *sim, void *obj, uint64_t arg)
 	struct vmm *vmm = as->vmm;
 	const struct vmm_vma *v = vmm_vma_at(as, f->va);
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, f->va, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, f->va, &level);
 	g_assert(e && (*e & (PTE_P | PTE_BUSY)) == (PTE_P | PTE_BUSY) &&
 		 pte_pfn(*e) == f->pfn);
 	bool huge = f->kind == FK_HUGE;

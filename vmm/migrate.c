@@ -184,12 +184,12 @@ void vmm_make_remote(struct vmm *vmm, GArray *remote, GArray *kept)
 		uint64_t end = 1ULL << VMM_VA_BITS;
 		for (uint64_t va = pt_next(&as->pt, 0, end, &level); va < end;
 		     va = pt_next(&as->pt, va + VMM_PAGE_SIZE, end, &level)) {
-			uint64_t *e = pt_leaf(&as->pt, va, false, &level);
+			uint64_t *e = pt_leaf(&as->pt, va, &level);
 			if (!(*e & PTE_P))
 				continue;
 			if (level == 2 && !(*e & PTE_BUSY)) {
 				vmm_split_now(as, va);
-				e = pt_leaf(&as->pt, va, false, &level);
+				e = pt_leaf(&as->pt, va, &level);
 			}
 			uint64_t key = VMM_PAGE_KEY(as->id,
 						    va >> VMM_PAGE_SHIFT);

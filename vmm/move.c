@@ -80,7 +80,7 @@ static void move_abort(struct vmm *vmm, struct vmm_inval *iv, uint64_t *e)
 static void move_acked(struct vmm *vmm, struct vmm_inval *iv)
 {
 	int level;
-	uint64_t *e = pt_leaf(&iv->as->pt, iv->start, false, &level);
+	uint64_t *e = pt_leaf(&iv->as->pt, iv->start, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
 	struct frame *src = frame_at(&vmm->fa, iv->pfn);
 	if (src->pin || (*e & PTE_ZAP)) {
@@ -101,7 +101,7 @@ static void move_copy_ev(struct sim *sim, void *obj, uint64_t arg)
 	struct vmm_inval *iv = obj;
 	struct vmm *vmm = iv->as->vmm;
 	int level;
-	uint64_t *e = pt_leaf(&iv->as->pt, iv->start, false, &level);
+	uint64_t *e = pt_leaf(&iv->as->pt, iv->start, &level);
 	g_assert(e && level == 1 && pte_pfn(*e) == iv->pfn);
 	struct frame *src = frame_at(&vmm->fa, iv->pfn);
 	struct frame *dst = frame_at(&vmm->fa, iv->dst);
@@ -281,7 +281,7 @@ static void collapse_abort(struct vmm *vmm, struct vmm_inval *iv)
 	for (uint64_t i = 0; i < VMM_HUGE_PAGES; i++) {
 		uint64_t va = iv->start + (i << VMM_PAGE_SHIFT);
 		int level;
-		uint64_t *e = pt_leaf(&as->pt, va, false, &level);
+		uint64_t *e = pt_leaf(&as->pt, va, &level);
 		g_assert(e && level == 1 && (*e & PTE_P));
 		uint64_t p = pte_pfn(*e);
 		frame_at(&vmm->fa, p)->flags &= (uint8_t)~FR_BUSY;
@@ -325,8 +325,7 @@ static void collapse_acked(struct vmm *vmm, struct vmm_inval *iv)
 	for (uint64_t i = 0; i < VMM_HUGE_PAGES; i++) {
 		int level;
 		uint64_t *e = pt_leaf(&iv->as->pt,
-				      iv->start + (i << VMM_PAGE_SHIFT), false,
-				      &level);
+				      iv->start + (i << VMM_PAGE_SHIFT), &level);
 		*e |= PTE_BUSY;
 	}
 	sim_schedule_in(vmm->sim, vmm_copy_time(vmm, VMM_HUGE_PAGES),

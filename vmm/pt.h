@@ -1,14 +1,17 @@
 /*
  * vmm/pt.h - 4-level radix page tables (internal to vmm/).
  *
- * Representation: x86-64 shaped: four levels of 512-entry nodes indexed by
- * va bits 47-39, 38-30, 29-21 and 20-12.  A level-1 entry is a 4 KiB PTE; a
- * level-2 entry is either a pointer to a level-1 node or a 2 MiB huge leaf
+ * Representation: x86-64 shaped: four levels of 512 entries indexed by va
+ * bits 47-39, 38-30, 29-21 and 20-12.  A level-1 entry is a 4 KiB PTE; a
+ * level-2 entry is either a pointer to a level-1 leaf or a 2 MiB huge leaf
  * (PTE_P and PTE_HUGE set: heap pointers are 16-byte aligned, so bit 0
- * tells them apart).  Nodes are allocated on first use and freed when their
- * last entry is cleared (a per-node count of non-zero entries), so a 1 TiB
- * mapping costs memory only for the 2 MiB regions it touches: about 4 KiB
- * of leaf node per touched region plus the upper levels.
+ * tells them apart).  Levels 2-4 are plain 512-entry nodes; level-1 leaves
+ * are radix leaves (sim/sleaf.h): sparse, about 10 bytes per PTE, while
+ * they map at most 64 pages, a plain 4 KiB table page beyond.  Nodes and
+ * leaves are allocated on first use and freed when their last entry is
+ * cleared (a count of non-zero entries each), so a 1 TiB mapping costs
+ * memory only for the pages it maps: pages scattered one or a few per
+ * 2 MiB cost ~10-16 bytes each plus the upper levels, dense ones 8.
  *
  * PTE layout: bits 12-51 hold the frame number of a page with a frame
  * attached (PTE_P) or the swap slot (PTE_SWAP); bits 0-11 are flags.
@@ -64,7 +67,9 @@ struct pt_node {
 
 struct pt {
 	struct pt_node *root;
-	uint64_t nodes;
+	uint64_t nodes;  /* level 2-4 nodes */
+	uint64_t leaves; /* level-1 leaves */
+	uint64_t bytes;  /* of both */
 };
 
 void pt_init(struct pt *pt);
@@ -72,13 +77,17 @@ void pt_destroy(struct pt *pt);
 uint64_t pt_bytes(const struct pt *pt);
 
 /*
- * The leaf entry of @va: *level = 1 for a 4 KiB entry, 2 for a huge leaf.
- * With @create, missing nodes are allocated (never under a huge leaf);
- * without, NULL when a node on the way is missing.
+ * The leaf entry of @va: *level = 1 for a 4 KiB entry, 2 for a huge leaf;
+ * NULL when the entry is 0 (a node on the way missing, or the slot empty).
+ * The pointer stays valid until an entry of the same 2 MiB region is
+ * added or cleared (pt_set).
  */
-uint64_t *pt_leaf(struct pt *pt, uint64_t va, bool create, int *level);
+uint64_t *pt_leaf(struct pt *pt, uint64_t va, int *level);
 /* The entry value (0 when absent) and its level. */
 uint64_t pt_get(const struct pt *pt, uint64_t va, int *level);
+/* Is anything mapped (a 4 KiB entry, a huge leaf) in the 2 MiB region
+ * of @va? */
+bool pt_region_used(const struct pt *pt, uint64_t va);
 /* Levels a walk of @va reads (4 for a 4 KiB leaf or a miss at the last
  * level, 3 for a huge leaf, fewer when an upper node is missing). */
 int pt_walk_levels(const struct pt *pt, uint64_t va);

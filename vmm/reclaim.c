@@ -125,7 +125,7 @@ static bool clock_look(struct vmm *vmm, uint64_t p)
 	uint64_t va;
 	struct vmm_as *as = vmm_as_of_owner(vmm, f->owner, &va);
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, va, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, va, &level);
 	g_assert(e && (*e & PTE_P));
 	if ((f->flags & FR_ACC) || (*e & PTE_A)) {
 		f->flags &= (uint8_t)~FR_ACC;
@@ -213,7 +213,7 @@ static void evict_acked(struct vmm *vmm, struct vmm_inval *iv)
 {
 	struct vmm_as *as = iv->as;
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, iv->start, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, iv->start, &level);
 	g_assert(e && level == 1 && (*e & PTE_P) && pte_pfn(*e) == iv->pfn);
 	struct frame *f = frame_at(&vmm->fa, iv->pfn);
 	iv->arg = UINT64_MAX;
@@ -249,7 +249,7 @@ static void evict_done(struct vmm *vmm, struct vmm_inval *iv)
 {
 	struct vmm_as *as = iv->as;
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, iv->start, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, iv->start, &level);
 	g_assert(e && level == 1 && (*e & PTE_P) && pte_pfn(*e) == iv->pfn);
 	struct frame *f = frame_at(&vmm->fa, iv->pfn);
 	if (*e & PTE_ZAP) {

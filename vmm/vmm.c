@@ -486,7 +486,7 @@ uint64_t vmm_mmap_anywhere(struct vmm_as *as, uint64_t len, unsigned prot,
 bool vmm_lookup(struct vmm_as *as, uint64_t va, bool write, uint64_t *pfn)
 {
 	int level;
-	uint64_t *e = pt_leaf(&as->pt, va, false, &level);
+	uint64_t *e = pt_leaf(&as->pt, va, &level);
 	if (!e || !pte_usable(*e) || (write && !(*e & PTE_W)))
 		return false;
 	uint64_t p = pte_pfn(*e);
@@ -699,7 +699,7 @@ static void zap_acked(struct vmm *vmm, struct vmm_inval *iv)
 	for (uint64_t va = pt_next(&as->pt, iv->start, iv->end, &level);
 	     va < iv->end; va = pt_next(&as->pt, va + VMM_PAGE_SIZE, iv->end,
 					&level)) {
-		uint64_t *e = pt_leaf(&as->pt, va, false, &level);
+		uint64_t *e = pt_leaf(&as->pt, va, &level);
 		if (level != 1 || !(*e & PTE_UNMAP))
 			continue;
 		*e &= ~(uint64_t)(PTE_UNMAP | PTE_BUSY);
@@ -718,7 +718,7 @@ static void zap_range(struct vmm_as *as, uint64_t start, uint64_t end,
 	int level;
 	for (uint64_t va = pt_next(&as->pt, start, end, &level); va < end;
 	     va = pt_next(&as->pt, va + VMM_PAGE_SIZE, end, &level)) {
-		uint64_t *e = pt_leaf(&as->pt, va, false, &level);
+		uint64_t *e = pt_leaf(&as->pt, va, &level);
 		if (level == 2) {
 			if (*e & PTE_BUSY) {
 				/* a huge fault in flight: it frees it all */
@@ -728,7 +728,7 @@ static void zap_range(struct vmm_as *as, uint64_t start, uint64_t end,
 				continue;
 			}
 			vmm_split_now(as, va);
-			e = pt_leaf(&as->pt, va, false, &level);
+			e = pt_leaf(&as->pt, va, &level);
 		}
 		if (!(*e & PTE_P)) {
 			drop_nonpresent(as, va, *e);
@@ -835,12 +835,12 @@ struct vmm_as *vmm_fork(struct vmm_as *parent, const char *child_name)
 					   &level);
 		     va < v->end; va = pt_next(&parent->pt, va + VMM_PAGE_SIZE,
 					       v->end, &level)) {
-			uint64_t *e = pt_leaf(&parent->pt, va, false, &level);
+			uint64_t *e = pt_leaf(&parent->pt, va, &level);
 			if (level == 2) {
 				if (*e & PTE_BUSY)
 					continue; /* huge fault in flight */
 				vmm_split_now(parent, va);
-				e = pt_leaf(&parent->pt, va, false, &level);
+				e = pt_leaf(&parent->pt, va, &level);
 			}
 			uint64_t pte = *e;
 			if (pte & PTE_SWAP) {
@@ -1077,14 +1077,14 @@ bool vmm_commit(struct vmm_as *as, uint64_t va, uint64_t len)
 		return commit_fail(as, va, len, "more than free memory");
 	vmm->reserved += need;
 	for (uint64_t a = va; a < end; a += VMM_PAGE_SIZE) {
-		uint64_t *e = pt_leaf(&as->pt, a, false, &level);
+		uint64_t *e = pt_leaf(&as->pt, a, &level);
 		if (e && level == 2) {
 			if (*e & PTE_BUSY) {
 				/* commit the frames as the fault lands */
 				*e |= PTE_COMMIT;
 			} else {
 				vmm_split_now(as, a);
-				e = pt_leaf(&as->pt, a, false, &level);
+				e = pt_leaf(&as->pt, a, &level);
 			}
 		}
 		if (e && level == 2) {
@@ -1123,7 +1123,7 @@ void vmm_uncommit(struct vmm_as *as, uint64_t va, uint64_t len)
 	uint64_t end = va + len;
 	for (uint64_t a = pt_next(&as->pt, va, end, &level); a < end;
 	     a = pt_next(&as->pt, a + VMM_PAGE_SIZE, end, &level)) {
-		uint64_t *e = pt_leaf(&as->pt, a, false, &level);
+		uint64_t *e = pt_leaf(&as->pt, a, &level);
 		if (level == 2) {
 			uint64_t p = frame_of_leaf(*e, 2, a);
 			struct frame *f = frame_at(&vmm->fa, p);
