@@ -387,6 +387,7 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 			vmm_uncommit(mr->as,
 				     mr->first_page << NIC_PAGE_SHIFT,
 				     mr->npages << NIC_PAGE_SHIFT);
+		nic_mkey_free(nic, mr->lkey);
 		mtt_destroy(&mr->mtt);
 		nic_imr_free(mr);
 		g_free(mr);
@@ -552,8 +553,8 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->addr = addr;
 	mr->length = len;
 	mr->index = ++nic->next_mr_index;
-	mr->lkey = nic->next_key++;
-	mr->rkey = nic->next_key++;
+	/* one mkey: lkey and rkey are the same key, as mlx5's */
+	mr->lkey = mr->rkey = nic_mkey_alloc(nic);
 	mtt_init(&mr->mtt);
 	mr->policy = reg_policy_get((enum reg_policy_id)policy);
 	mr->access = access | (mr->policy->on_demand ? NIC_ACCESS_ON_DEMAND :

@@ -206,7 +206,9 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 	SWAP(src->all_pds, dst->all_pds);
 	SWAP(src->reg_mrs, dst->reg_mrs);
 	SWAP(src->next_qpn, dst->next_qpn);
-	SWAP(src->next_key, dst->next_key);
+	SWAP(src->mkey_used, dst->mkey_used);
+	SWAP(src->mkey_var, dst->mkey_var);
+	SWAP(src->keys_rng, dst->keys_rng);
 	SWAP(src->next_mr_index, dst->next_mr_index);
 	SWAP(src->next_pd, dst->next_pd);
 	SWAP(src->host, dst->host);

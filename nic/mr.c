@@ -29,7 +29,7 @@ struct imr_child *nic_imr_child_add(struct nic_mr *mr, uint64_t slot)
 	struct imr_child *c = g_new0(struct imr_child, 1);
 	c->parent = mr;
 	c->slot = slot;
-	c->key = mr->nic->next_key++;
+	c->key = nic_mkey_alloc(mr->nic);
 	*e = c;
 	k->nchildren++;
 	return c;
@@ -43,6 +43,7 @@ void nic_imr_child_remove(struct imr_child *c)
 	leaf[c->slot & (KSM_LEAF_SLOTS - 1)] = NULL;
 	k->nchildren--;
 	c->dead = true;
+	nic_mkey_free(c->parent->nic, c->key);
 	/* the KSM entry goes back to the null mkey: drop the child's key
 	 * and its translations from the NIC's caches */
 	mtt_cache_invalidate_range(c->parent->nic->mpt_cache, c->key, c->key);
@@ -66,6 +67,42 @@ void nic_imr_free(struct nic_mr *mr)
 	g_free(k->leaves);
 	g_free(k);
 	mr->ksm = NULL;
+}
+
+/* ---- memory keys ---- */
+
+uint32_t nic_mkey_alloc(struct nic *nic)
+{
+	GArray *u = nic->mkey_used;
+	/* index 0 is never handed out (key 0 would look unset) */
+	uint64_t idx = 1;
+	for (;; idx++) {
+		guint w = (guint)(idx >> 6);
+		if (w >= u->len)
+			g_array_set_size(u, w + 1);
+		uint64_t *word = &g_array_index(u, uint64_t, w);
+		if (*word == UINT64_MAX) {
+			idx |= 63; /* the loop's ++ goes to the next word */
+			continue;
+		}
+		if (!(*word & (1ULL << (idx & 63)))) {
+			*word |= 1ULL << (idx & 63);
+			break;
+		}
+	}
+	g_assert(idx < (1u << 24)); /* 24 bits of MPT index */
+	uint8_t var = nic->cfg.key_variant == NIC_ID_RANDOM
+			      ? (uint8_t)rng_below(&nic->keys_rng, 256)
+			      : ++nic->mkey_var;
+	return (uint32_t)idx << 8 | var;
+}
+
+void nic_mkey_free(struct nic *nic, uint32_t key)
+{
+	uint32_t idx = NIC_MKEY_INDEX(key);
+	uint64_t *word = &g_array_index(nic->mkey_used, uint64_t, idx >> 6);
+	g_assert(*word & (1ULL << (idx & 63)));
+	*word &= ~(1ULL << (idx & 63));
 }
 
 struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key)
@@ -251,6 +288,8 @@ static void dereg_finish(struct sim *sim, void *obj, uint64_t arg)
 		  TRACE_NONE, mr->length, "torn down");
 	nic_dereg_done_fn done = mr->dereg_done;
 	void *ctx = mr->dereg_ctx;
+	/* the MPT index is free for the next key (with another variant) */
+	nic_mkey_free(nic, mr->lkey);
 	mtt_destroy(&mr->mtt);
 	nic_imr_free(mr);
 	g_free(mr);
@@ -269,10 +308,8 @@ void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
 	(*nic->c_deregs)++;
 	/* the keys name nothing from now on (DESTROY_MKEY), and no cached
 	 * key or translation of the MR is used again */
-	idmap_remove(&nic->mrs, mr->lkey);
-	idmap_remove(&nic->mrs, mr->rkey);
+	idmap_remove(&nic->mrs, mr->lkey); /* lkey == rkey */
 	mtt_cache_invalidate_range(nic->mpt_cache, mr->lkey, mr->lkey);
-	mtt_cache_invalidate_range(nic->mpt_cache, mr->rkey, mr->rkey);
 	nic_mr_flush(mr, 0, mr->npages - 1);
 	g_ptr_array_remove(nic->all_mrs, mr);
 	g_ptr_array_add(nic->dying_mrs, mr);

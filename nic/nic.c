@@ -29,6 +29,7 @@
 static const char *const fault_modes[] = { "report", "fatal", NULL };
 static const char *const pf_lengths[] = { "message", "unknown", NULL };
 static const char *const rnr_timers[] = { "hw", "iba", NULL };
+static const char *const id_allocs[] = { "sequential", "random", NULL };
 
 static const struct param nic_tab[] = {
 	{ "clock", PT_FREQ, "1GHz", offsetof(struct nic_config, clock_hz),
@@ -154,6 +155,23 @@ static const struct param nic_tab[] = {
 	  "share of the port the requester engine (the QPs' requests and "
 	  "data) gets when the responder has packets ready too",
 	  "estimate: as resp_weight", NULL, 1, 1000 },
+	{ "key_variant", PT_ENUM, "sequential",
+	  offsetof(struct nic_config, key_variant),
+	  "the 8-bit variant in the low byte of every memory key (the MPT "
+	  "index is the other 24 bits): sequential, one more per key the "
+	  "NIC makes, so a key that has been seen predicts the next ones; "
+	  "random, drawn for each key, so a guess or a stale key of a "
+	  "reused index succeeds once in 256",
+	  "mlx5: assign_mkey_variant() (drivers/infiniband/hw/mlx5/mr.c) "
+	  "sets mkey_7_0 = atomic_inc_return(&dev->mkey_var); "
+	  "key = mkey_index << 8 | variant",
+	  id_allocs, 0, 0 },
+	{ "qpn", PT_ENUM, "sequential", offsetof(struct nic_config, qpn_alloc),
+	  "QP numbers: sequential from 0x100, or random 24-bit numbers "
+	  "(never 0 or 1, never one in use)",
+	  "estimate: RNICs hand out QPNs in sequence, which ReDMArk (USENIX "
+	  "Security'21) exploits; random is its proposed mitigation",
+	  id_allocs, 0, 0 },
 	{ "reg_page_time", PT_TIME, "50ns",
 	  offsetof(struct nic_config, reg_page_time),
 	  "driver time per page to write MTT entries at registration",
@@ -213,7 +231,10 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	nic->arb_quantum[ARB_RESP] = (uint32_t)cfg->resp_weight * 4096;
 	nic->arb_quantum[ARB_REQ] = (uint32_t)cfg->req_weight * 4096;
 	nic->next_qpn = 0x100; /* QPNs below are reserved (IBA QP0/QP1) */
-	nic->next_key = 0x1000;
+	nic->mkey_used = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+	char *kname = g_strdup_printf("%s.nic.keys", h);
+	rng_init(&nic->keys_rng, sim->seed, kname);
+	g_free(kname);
 	nic->tx_at = SIM_TIME_MAX;
 	struct stats *st = sim->stats;
 #define C(field, nm) nic->field = stats_counter(st, "%s.nic." nm, h)
@@ -320,6 +341,7 @@ void nic_free(struct nic *nic)
 	g_ptr_array_free(nic->all_mrs, TRUE);
 	g_ptr_array_free(nic->reg_mrs, TRUE);
 	g_ptr_array_free(nic->dying_mrs, TRUE);
+	g_array_free(nic->mkey_used, TRUE);
 	g_ptr_array_free(nic->all_cqs, TRUE);
 	oracle_free(nic->oracle);
 	mtt_cache_free(nic->mtt_cache);

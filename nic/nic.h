@@ -61,6 +61,14 @@ struct nic_config {
 				    * pages (suspend/resume policy) */
 	uint64_t resp_weight;      /* port share of the responder engine */
 	uint64_t req_weight;       /* ... and of the requester engine */
+	int key_variant;           /* enum nic_id_alloc: memory key variants */
+	int qpn_alloc;             /* enum nic_id_alloc: QP numbers */
+};
+
+/* How the NIC hands out key variants and QP numbers. */
+enum nic_id_alloc {
+	NIC_ID_SEQUENTIAL, /* predictable, as hardware does */
+	NIC_ID_RANDOM,     /* from the NIC's own RNG stream */
 };
 
 /* What the NIC does on a page fault (IOMMU-style page requests or not). */

@@ -311,7 +311,22 @@ struct nic {
 	GPtrArray *all_qps, *all_mrs, *all_cqs, *all_pds;
 	GPtrArray *reg_mrs; /* registrations in progress (freed if a run ends first) */
 	GPtrArray *dying_mrs; /* deregistrations waiting for their fence */
-	uint32_t next_qpn, next_key, next_mr_index, next_pd;
+	uint32_t next_qpn, next_mr_index, next_pd;
+	/*
+	 * Memory keys, laid out as mlx5 makes them (mlx5_idx_to_mkey(),
+	 * assign_mkey_variant() in drivers/infiniband/hw/mlx5/mr.c): the MPT
+	 * entry's index in bits 31..8, an 8-bit variant in bits 7..0, one
+	 * key per MR (lkey == rkey) or window.  Indices are taken lowest
+	 * free first (an estimate of the firmware's allocator: a freed
+	 * index comes back at the next registration), so only the variant
+	 * tells a stale key from its index's new owner.  Variants are a
+	 * per-NIC counter (mlx5's mkey_var) or, with key_variant = random,
+	 * drawn from keys_rng, which random QPNs use too (a stream of its
+	 * own: the MTT cache's random replacement is not perturbed).
+	 */
+	GArray *mkey_used;   /* uint64_t words: bitmap of indices in use */
+	uint8_t mkey_var;    /* the last sequential variant handed out */
+	struct rng keys_rng;
 
 	/* transmitter */
 	struct txsched txs; /* round robin of the QPs with packets to send */
@@ -368,7 +383,12 @@ struct pkt *nic_pkt_new(struct nic_qp *qp, uint8_t opcode);
 void nic_rx(void *ctx, struct pkt *p);
 sim_time_t nic_cycles(const struct nic *nic, uint64_t n);
 
-/* mr.c: translation through the MPT and MTT caches */
+/* mr.c: memory keys (see struct nic), then translation through the MPT
+ * and MTT caches */
+uint32_t nic_mkey_alloc(struct nic *nic);
+void nic_mkey_free(struct nic *nic, uint32_t key);
+#define NIC_MKEY_INDEX(key) ((key) >> 8)
+#define NIC_MKEY_VARIANT(key) ((key) & 0xffu)
 struct nic_mr *nic_mr_by_key(struct nic *nic, uint32_t key);
 enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS, XLATE_SUSPENDED };
 /* Translate [va, va+len) of @mr for an access needing @access; adds the

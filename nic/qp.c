@@ -174,6 +174,23 @@ int nic_poll_cq(struct nic_cq *cq, struct nic_wc *wc, int n)
 
 /* ---- queue pairs ---- */
 
+/* The next QP number: in sequence from 0x100, or (qpn = random) a random
+ * 24-bit number not in use here, never 0 or 1 (IBA's QP0 and QP1) nor a
+ * QP that migrated away and still answers (a tomb). */
+static uint32_t qpn_alloc(struct nic *nic)
+{
+	if (nic->cfg.qpn_alloc != NIC_ID_RANDOM)
+		return nic->next_qpn++;
+	for (;;) {
+		uint32_t q = 2 + (uint32_t)rng_below(&nic->keys_rng,
+						     (1u << 24) - 2);
+		if (!idmap_get(&nic->qps, q) &&
+		    !(nic->tombs && g_hash_table_contains(
+					    nic->tombs, GUINT_TO_POINTER(q))))
+			return q;
+	}
+}
+
 struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
 			     struct nic_cq *recv_cq, uint32_t sq_depth,
 			     uint32_t rq_depth)
@@ -185,7 +202,7 @@ struct nic_qp *nic_create_qp(struct nic_pd *pd, struct nic_cq *send_cq,
 	qp->pd = pd;
 	qp->scq = send_cq;
 	qp->rcq = recv_cq;
-	qp->qpn = nic->next_qpn++;
+	qp->qpn = qpn_alloc(nic);
 	qp->state = QPS_RESET;
 	qp->sq_depth = sq_depth;
 	qp->rq_depth = rq_depth;

@@ -64,6 +64,14 @@ static void send_nak(struct nic_qp *qp, uint32_t psn, unsigned code,
 					     "INVALID_RD_REQUEST" };
 	sim_trace(nic->sim, qp->nic->tc_resp, &tk_nak, qp->qpn, psn, TRACE_NONE,
 		  TRACE_NONE, TRACE_NONE, code < 5 ? names[code] : "?");
+	/* IBA Vol 1, 9.9.3 (responder error classes): a sequence error (class
+	 * B) only asks for a resend; an invalid request, a remote access
+	 * error or a remote operational error (classes C and A) also move
+	 * the responder's QP to the error state, as soft-RoCE does
+	 * (do_class_ac_error in rxe_resp.c): the requester must reconnect
+	 * before it can try again */
+	if (code != NAK_PSN_SEQ_ERROR)
+		nic_qp_error(qp, NIC_WC_WR_FLUSH_ERR);
 }
 
 static void send_rnr(struct nic_qp *qp, uint32_t psn, sim_time_t t,

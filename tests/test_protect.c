@@ -165,6 +165,92 @@ START_TEST(dereg_of_a_local_key)
 }
 END_TEST
 
+/* ---- keys and QP numbers ---- */
+
+static void keys_of(struct pair *p, int host, unsigned n, uint32_t *keys)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct nic_mr *mr = NULL;
+		nic_reg_mr(p->pd[host], p->as[host], p->buf[host], 4096,
+			   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE,
+			   REG_PIN, harness_reg_cb, &mr);
+		sim_run_until(p->sim, sim_now(p->sim) + SIM_MS);
+		ck_assert_ptr_nonnull(mr);
+		struct nic_mr_info mi;
+		nic_mr_info(mr, &mi);
+		ck_assert_uint_eq(mi.lkey, mi.rkey); /* one mkey, as mlx5 */
+		keys[i] = mi.rkey;
+	}
+}
+
+/*
+ * Keys are mlx5's: MPT index << 8 | an 8-bit variant.  Sequential
+ * variants count up per NIC (the next key is predictable from any seen);
+ * random ones differ per NIC and per seed; a freed index comes back with
+ * a new variant, so a stale key is refused.
+ */
+START_TEST(key_layout_and_variants)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	uint32_t k[4];
+	keys_of(&p, 1, 4, k);
+	for (int i = 1; i < 4; i++) {
+		ck_assert_uint_eq(NIC_MKEY_INDEX(k[i]), NIC_MKEY_INDEX(k[0]) + i);
+		ck_assert_uint_eq(NIC_MKEY_VARIANT(k[i]),
+				  (NIC_MKEY_VARIANT(k[0]) + i) & 0xff);
+	}
+	/* the harness's MR came first: its variant is the first one (1) */
+	ck_assert_uint_eq(p.mi[1].rkey, (NIC_MKEY_INDEX(k[0]) - 1) << 8 | 1);
+	/* deregister the second; the next registration reuses its index
+	 * with the next variant, and the old key names nothing */
+	struct nic_mr *old = nic_mr_by_key(p.h[1]->nic, k[1]);
+	ck_assert_ptr_nonnull(old);
+	nic_dereg_mr(old, NULL, NULL);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	uint32_t again;
+	keys_of(&p, 1, 1, &again);
+	ck_assert_uint_eq(NIC_MKEY_INDEX(again), NIC_MKEY_INDEX(k[1]));
+	ck_assert_uint_ne(again, k[1]);
+	ck_assert_ptr_null(nic_mr_by_key(p.h[1]->nic, k[1]));
+	/* both NICs count the same way: sequential keys repeat across them */
+	uint32_t ka[1];
+	keys_of(&p, 0, 1, ka);
+	ck_assert_uint_eq(NIC_MKEY_VARIANT(ka[0]), 2);
+	pair_free(&p);
+
+	/* random variants: reproducible, and different on each NIC; random
+	 * QPNs: 24 bits, never 0 or 1, not the sequence */
+	uint32_t r[2][2][8], qpn[2][2];
+	for (int run = 0; run < 2; run++) {
+		struct pair q;
+		pair_setup(&q, "[nic]\nkey_variant = random\nqpn = random\n",
+			   NULL, 64 << 10);
+		keys_of(&q, 0, 8, r[run][0]);
+		keys_of(&q, 1, 8, r[run][1]);
+		for (int h = 0; h < 2; h++) {
+			qpn[run][h] = nic_qp_num(q.qp[h]);
+			ck_assert_uint_lt(qpn[run][h], 1u << 24);
+			ck_assert_uint_gt(qpn[run][h], 1);
+			ck_assert_uint_ne(qpn[run][h], 0x100);
+		}
+		pair_free(&q);
+	}
+	ck_assert_mem_eq(r[0], r[1], sizeof(r[0]));
+	ck_assert_mem_eq(qpn[0], qpn[1], sizeof(qpn[0]));
+	unsigned same = 0, seq = 0;
+	for (int i = 0; i < 8; i++) {
+		same += NIC_MKEY_VARIANT(r[0][0][i]) ==
+			NIC_MKEY_VARIANT(r[0][1][i]);
+		seq += i && NIC_MKEY_VARIANT(r[0][1][i]) ==
+				    ((NIC_MKEY_VARIANT(r[0][1][i - 1]) + 1) &
+				     0xff);
+	}
+	ck_assert_uint_lt(same, 3);
+	ck_assert_uint_lt(seq, 3);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("protect");
@@ -173,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, dereg_fenced_against_dma);
 	tcase_add_test(tc, dereg_waits_for_a_fault);
 	tcase_add_test(tc, dereg_of_a_local_key);
+	tcase_add_test(tc, key_layout_and_variants);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
