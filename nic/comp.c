@@ -16,6 +16,11 @@
  *
  * READ responses must arrive in PSN order; a gap means a response was
  * lost: the READ is re-requested from the first missing PSN, once per gap.
+ * An ATOMIC ACKNOWLEDGE is handled as a one-packet READ response whose 8
+ * bytes of data are its AtomicAckETH (the original value), placed through
+ * the WQE's lkey (IBA 9.4.5).  Local operations (BIND_MW, LOCAL_INV) retire
+ * in order when the WQEs before them have; their CQE is written no
+ * earlier than their done_at (an invalidation's DMA fence).
  */
 #include "nic/nic_int.h"
 
@@ -34,12 +39,29 @@ static const struct trace_kind tk_rnr_wait = { "rnr_wait_start", TRACE_BEGIN,
 static const struct trace_kind tk_rnr_wait_end = { "rnr_wait_end",
 						   TRACE_END, "rnr_wait" };
 
+/* A READ or an atomic: completed by its response, not by an ACK. */
+static bool wqe_answers(const struct nic_wqe *w)
+{
+	return w->wr.opcode == NIC_WR_RDMA_READ ||
+	       w->wr.opcode == NIC_WR_ATOMIC_CMP_AND_SWP ||
+	       w->wr.opcode == NIC_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+static bool wqe_local(const struct nic_wqe *w)
+{
+	return w->wr.opcode == NIC_WR_BIND_MW ||
+	       w->wr.opcode == NIC_WR_LOCAL_INV;
+}
+
 static bool wqe_done(const struct nic_qp *qp, const struct nic_wqe *w)
 {
 	if (!w->started)
 		return false;
-	if (w->wr.opcode == NIC_WR_RDMA_READ)
+	if (wqe_answers(w))
 		return w->resp_got == w->npkts;
+	if (wqe_local(w))
+		return w->executed && w->local_status == NIC_WC_SUCCESS &&
+		       psn_diff(qp->una_psn, w->first_psn) >= 0;
 	return psn_diff(qp->una_psn, w->first_psn + w->npkts) >= 0;
 }
 
@@ -49,6 +71,12 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 	struct nic *nic = qp->nic;
 	while (qp->sq_count) {
 		struct nic_wqe *w = nic_sq_at(qp, 0);
+		if (wqe_local(w) && w->executed &&
+		    w->local_status != NIC_WC_SUCCESS) {
+			/* a failed bind or invalidation, now the oldest */
+			nic_qp_error(qp, w->local_status);
+			return;
+		}
 		if (!wqe_done(qp, w))
 			break;
 		sim_trace(nic->sim, qp->nic->tc_comp, &tk_complete, qp->qpn,
@@ -58,9 +86,11 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 			struct nic_wc wc = {
 				.wr_id = w->wr.wr_id, .status = NIC_WC_SUCCESS,
 				.opcode = nic_wc_opcode_of(w->wr.opcode),
-				.byte_len = w->wr.sge.length, .qpn = qp->qpn,
+				.byte_len = wqe_local(w) ? 0 : w->wr.sge.length,
+				.qpn = qp->qpn,
 			};
-			nic_cq_push(qp->scq, &wc, at);
+			nic_cq_push(qp->scq, &wc,
+				    wqe_local(w) ? MAX(at, w->done_at) : at);
 		}
 		qp->sq_head = (qp->sq_head + 1) & (qp->sq_cap - 1);
 		qp->sq_count--;
@@ -70,14 +100,19 @@ static void retire(struct nic_qp *qp, sim_time_t at)
 	}
 }
 
-/* The oldest READ still waiting for responses, or NULL. */
+void comp_retire(struct nic_qp *qp)
+{
+	retire(qp, sim_now(qp->nic->sim));
+}
+
+/* The oldest READ or atomic still waiting for responses, or NULL. */
 static struct nic_wqe *pending_read(struct nic_qp *qp)
 {
 	for (uint32_t i = 0; i < qp->sq_count; i++) {
 		struct nic_wqe *w = nic_sq_at(qp, i);
 		if (!w->started)
 			return NULL;
-		if (w->wr.opcode == NIC_WR_RDMA_READ && w->resp_got < w->npkts)
+		if (wqe_answers(w) && w->resp_got < w->npkts)
 			return w;
 	}
 	return NULL;
@@ -234,6 +269,11 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 	struct nic_wqe *w = pending_read(qp);
 	if (!w)
 		return; /* stale duplicate */
+	bool atomic = p->opcode == IB_ATOMIC_ACK;
+	if (atomic != (w->wr.opcode != NIC_WR_RDMA_READ))
+		return; /* not an answer to this WQE's kind: a stale one */
+	/* an atomic's data is its AtomicAckETH's 8 bytes */
+	uint32_t plen = atomic ? 8 : p->payload_len;
 	uint32_t expected = (w->first_psn + w->resp_got) & PSN_MASK;
 	int32_t d = psn_diff(p->psn, expected);
 	if (d < 0)
@@ -257,13 +297,13 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 	}
 	sim_time_t t = sim_now(nic->sim) + nic_cycles(nic, nic->cfg.rx_cycles);
 	sim_time_t land = t;
-	if (p->payload_len) {
+	if (plen) {
 		struct nic_mr *mr = nic_mr_by_key(nic, w->wr.sge.lkey);
 		uint64_t va = w->wr.sge.addr +
 			      (uint64_t)w->resp_got * qp->attr.path_mtu;
 		uint64_t fva = 0;
 		enum xlate_status xs =
-			mr ? nic_mr_translate(mr, va, p->payload_len,
+			mr ? nic_mr_translate(mr, va, plen,
 					      NIC_ACCESS_LOCAL_WRITE, &t, &fva) :
 			     XLATE_ACCESS;
 		if (xs == XLATE_SUSPENDED) {
@@ -302,14 +342,18 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
 			return;
 		}
-		land = pcie_dma_write_at(nic->pcie, t, p->payload_len);
+		land = pcie_dma_write_at(nic->pcie, t, plen);
 		if (land > mr->dma_busy)
 			mr->dma_busy = land;
 		/* the content of READ data is not tracked: a fresh version */
-		oracle_dma(nic->oracle, true, mr, va, p->payload_len,
+		oracle_dma(nic->oracle, true, mr, va, plen,
 			   ((uint64_t)nic->host->index << 56) | (1ULL << 55) |
 				   ++qp->data_version_seq,
-			   land, qp->qpn, p->psn);
+			   land, qp->qpn, p->psn, w->wr.sge.lkey,
+			   NIC_ACCESS_LOCAL_WRITE);
+		if (atomic) /* the original value, for the application */
+			oracle_word_store(nic->oracle, mr->as, va,
+					  p->atomic_orig);
 	}
 	w->resp_got++;
 	w->rereq = false;
@@ -335,7 +379,7 @@ void comp_rx(struct nic_qp *qp, struct pkt *p)
 	if (p->opcode == IB_ACK)
 		on_ack(qp, p);
 	else
-		on_read_response(qp, p);
+		on_read_response(qp, p); /* and ATOMIC ACKNOWLEDGE */
 }
 
 /* ---- the local ACK timer ---- */

@@ -376,8 +376,8 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 		hist_add(nic->h_reg_time, mr->reg_time);
 		if (!mr->ksm) /* implicit: what is mapped, as it is */
 			*nic->c_reg_pages += mr->npages;
-		idmap_set(&nic->mrs, mr->lkey, mr);
-		idmap_set(&nic->mrs, mr->rkey, mr);
+		idmap_set(&nic->mrs, mr->lkey, mr); /* == rkey */
+		nic_mr_regrant(mr);
 		g_ptr_array_add(nic->all_mrs, mr);
 		r->done(r->ctx, mr, 0);
 	} else {
@@ -667,6 +667,7 @@ static void resize_grown(void *ctx, int status, uint64_t npages)
 	}
 	mr->npages = q->new_npages;
 	mr->length = q->new_len;
+	nic_mr_regrant(mr);
 	sim_schedule_in(mr->nic->sim,
 			(q->new_npages - q->old_npages) *
 				mr->nic->cfg.reg_page_time,
@@ -726,6 +727,7 @@ void driver_mr_resize_go(struct nic_mr *mr)
 		/* trim: no new access can reach the tail from now on */
 		uint64_t lo = q->new_npages, hi = q->old_npages - 1;
 		mr->length = new_len;
+		nic_mr_regrant(mr);
 		if (lo <= hi) {
 			uint64_t n = mtt_zap(&mr->mtt, lo, hi);
 			if (mr->policy->on_demand)
@@ -756,6 +758,7 @@ void driver_mr_resize_go(struct nic_mr *mr)
 	}
 	mr->npages = q->new_npages;
 	mr->length = new_len;
+	nic_mr_regrant(mr);
 	resubscribe(mr);
 	if (mr->policy == &policies[REG_ODP_PREFETCH] || mr->committed)
 		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, old_end,

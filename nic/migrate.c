@@ -197,6 +197,9 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 		tomb_add(src, src->all_qps->pdata[i]);
 	SWAP(src->qps, dst->qps);
 	SWAP(src->mrs, dst->mrs);
+	SWAP(src->mws, dst->mws);
+	SWAP(src->all_mws, dst->all_mws);
+	SWAP(src->dying_mrs, dst->dying_mrs);
 	SWAP(src->all_qps, dst->all_qps);
 	/* the round robin's members are the QPs, by index in all_qps (none
 	 * in it now: the drop above emptied it) */
@@ -228,6 +231,8 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 		((struct nic_cq *)dst->all_cqs->pdata[i])->nic = dst;
 	for (guint i = 0; i < dst->all_mrs->len; i++)
 		((struct nic_mr *)dst->all_mrs->pdata[i])->nic = dst;
+	for (guint i = 0; i < dst->all_mws->len; i++)
+		((struct nic_mw *)dst->all_mws->pdata[i])->nic = dst;
 	/* registrations the application began while frozen go on there */
 	for (guint i = 0; i < dst->reg_mrs->len; i++)
 		((struct nic_mr *)dst->reg_mrs->pdata[i])->nic = dst;

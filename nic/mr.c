@@ -10,6 +10,9 @@
  */
 #include "nic/nic_int.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "nic/mtt_cache.h"
 #include "nic/pcie.h"
 
@@ -116,26 +119,69 @@ bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len)
 	       va - mr->addr <= mr->length - len;
 }
 
-struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
-				 sim_time_t *t)
+/* The MPT entry of @key: a cache hit, or a PCIe read of the 64 B entry
+ * (paid whether or not the key turns out valid: a guessed key costs the
+ * responder this read; only valid keys are cached). */
+static void mpt_fetch(struct nic *nic, uint32_t key, bool valid,
+		      sim_time_t *t)
 {
 	uint64_t v;
 	if (mtt_cache_lookup(nic->mpt_cache, key, &v)) {
 		(*nic->c_mpt_hits)++;
 		*t += nic_cycles(nic, nic->cfg.cache_hit_cycles);
-	} else {
-		(*nic->c_mpt_misses)++;
-		/* one 64 B MPT entry from host memory, read whether or not
-		 * it turns out to be a valid key: a guessed key costs the
-		 * responder this read, and is not cached */
-		*t = pcie_dma_read_at(nic->pcie, *t, 64);
-		struct nic_mr *mr = nic_mr_by_key(nic, key);
-		if (mr)
-			mtt_cache_insert(nic->mpt_cache, key, key);
-		return mr;
+		return;
 	}
-	return nic_mr_by_key(nic, key);
+	(*nic->c_mpt_misses)++;
+	*t = pcie_dma_read_at(nic->pcie, *t, 64);
+	if (valid)
+		mtt_cache_insert(nic->mpt_cache, key, key);
 }
+
+bool nic_rkey_grant(struct nic_qp *qp, uint32_t rkey, uint64_t va,
+		    uint64_t len, unsigned access, sim_time_t *t,
+		    struct nic_grant *g)
+{
+	struct nic *nic = qp->nic;
+	struct nic_mr *mr = nic_mr_by_key(nic, rkey);
+	struct nic_mw *mw = mr ? NULL : idmap_get(&nic->mws, rkey);
+	mpt_fetch(nic, rkey, mr || mw, t);
+	memset(g, 0, sizeof(*g));
+	g->key = rkey;
+	if (mr) {
+		/* the MR's own key: its PD, its rights, its range */
+		if (mr->pd != qp->pd || (access & ~mr->access) ||
+		    !nic_mr_contains(mr, va, len))
+			return false;
+		g->mr = mr;
+		g->lo = mr->addr;
+		g->hi = mr->addr + mr->length;
+		g->access = mr->access;
+		return true;
+	}
+	/* a window (rxe_lookup_mw): valid, this key (not an older variant
+	 * of its index), the PD's (type 1) or bound through this QP (type
+	 * 2), the rights and the range it was bound with */
+	if (!mw || mw->state != MW_VALID || mw->key != rkey || !mw->length ||
+	    mw->pd != qp->pd || (mw->type == NIC_MW_TYPE_2 && mw->qp != qp) ||
+	    (access & ~mw->access) || va < mw->addr || len > mw->length ||
+	    va - mw->addr > mw->length - len || mw->mr->dying)
+		return false;
+	g->mr = mw->mr;
+	g->mw = mw;
+	g->mw_gen = mw->gen;
+	g->lo = mw->addr;
+	g->hi = mw->addr + mw->length;
+	g->access = mw->access;
+	return true;
+}
+
+bool nic_grant_live(const struct nic_grant *g)
+{
+	if (g->mw)
+		return g->mw->gen == g->mw_gen && g->mw->state == MW_VALID;
+	return g->mr && !g->mr->dying;
+}
+
 
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
@@ -145,7 +191,8 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 	if ((access & ~mr->access) || !nic_mr_contains(mr, va, len))
 		return XLATE_ACCESS;
 	bool write = access & (NIC_ACCESS_LOCAL_WRITE |
-			       NIC_ACCESS_REMOTE_WRITE);
+			       NIC_ACCESS_REMOTE_WRITE |
+			       NIC_ACCESS_REMOTE_ATOMIC);
 	uint64_t first = (va >> NIC_PAGE_SHIFT) - mr->first_page;
 	uint64_t last = ((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) -
 			mr->first_page;
@@ -297,10 +344,12 @@ static void dereg_finish(struct sim *sim, void *obj, uint64_t arg)
 		done(ctx);
 }
 
-void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
+int nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
 {
 	struct nic *nic = mr->nic;
 	g_assert(!mr->dying);
+	if (mr->mw_bound)
+		return -EBUSY;
 	mr->dying = true;
 	mr->dereg_start = sim_now(nic->sim);
 	mr->dereg_done = done;
@@ -309,6 +358,7 @@ void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
 	/* the keys name nothing from now on (DESTROY_MKEY), and no cached
 	 * key or translation of the MR is used again */
 	idmap_remove(&nic->mrs, mr->lkey); /* lkey == rkey */
+	oracle_revoke(nic->oracle, mr->lkey);
 	mtt_cache_invalidate_range(nic->mpt_cache, mr->lkey, mr->lkey);
 	nic_mr_flush(mr, 0, mr->npages - 1);
 	g_ptr_array_remove(nic->all_mrs, mr);
@@ -327,6 +377,13 @@ void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
 		     TRACE_NONE, mr->addr, TRACE_NONE, mr->length,
 		     "keys invalid");
 	nic_mr_dereg_check(mr);
+	return 0;
+}
+
+void nic_mr_regrant(struct nic_mr *mr)
+{
+	oracle_grant(mr->nic->oracle, mr->lkey, mr->as, mr->addr,
+		     mr->addr + mr->length, mr->access);
 }
 
 void nic_mr_info(const struct nic_mr *mr, struct nic_mr_info *out)

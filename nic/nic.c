@@ -219,6 +219,8 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 				       CACHE_LRU, &nic->rng);
 	idmap_init(&nic->qps);
 	idmap_init(&nic->mrs);
+	idmap_init(&nic->mws);
+	nic->all_mws = g_ptr_array_new_with_free_func(g_free);
 	nic->all_qps = g_ptr_array_new();
 	nic->all_mrs = g_ptr_array_new();
 	nic->reg_mrs = g_ptr_array_new();
@@ -274,6 +276,12 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	C(c_migr_drop, "migration_dropped");
 	C(c_deregs, "deregistrations");
 	C(c_dereg_cut, "dereg_cut_messages");
+	C(c_mw_binds, "mw_binds");
+	C(c_mw_bind_errors, "mw_bind_errors");
+	C(c_mw_invalidations, "mw_invalidations");
+	C(c_atomics, "atomics_executed");
+	C(c_nak_inv_sent, "invalidate_naks_sent");
+	C(c_misaligned, "misaligned_atomics");
 #undef C
 	nic->h_reg_time = stats_hist(st, "%s.nic.reg_time_ps", h);
 	nic->h_stall_ns = stats_hist(st, "%s.nic.qp_stall_ns", h);
@@ -337,6 +345,8 @@ void nic_free(struct nic *nic)
 		g_hash_table_destroy(nic->tombs);
 	idmap_destroy(&nic->qps);
 	idmap_destroy(&nic->mrs);
+	idmap_destroy(&nic->mws);
+	g_ptr_array_free(nic->all_mws, TRUE);
 	g_ptr_array_free(nic->all_qps, TRUE);
 	g_ptr_array_free(nic->all_mrs, TRUE);
 	g_ptr_array_free(nic->reg_mrs, TRUE);
@@ -623,8 +633,9 @@ void nic_rx(void *ctx, struct pkt *p)
 		pkt_free(nic->pool, p);
 		return;
 	}
-	bool resp = p->opcode >= IB_READ_RESP_FIRST &&
-		    p->opcode <= IB_READ_RESP_ONLY;
+	bool resp = (p->opcode >= IB_READ_RESP_FIRST &&
+		     p->opcode <= IB_READ_RESP_ONLY) ||
+		    p->opcode == IB_ATOMIC_ACK;
 	if (nic->paused && !(p->opcode == IB_ACK)) {
 		/* frozen for a migration: no DMA into memory being copied;
 		 * READ responses come again when the QP re-requests */

@@ -98,6 +98,7 @@ enum nic_access {
 	NIC_ACCESS_REMOTE_READ = 4,
 	NIC_ACCESS_REMOTE_ATOMIC = 8,
 	NIC_ACCESS_ON_DEMAND = 16,
+	NIC_ACCESS_MW_BIND = 32,   /* memory windows may be bound to it */
 };
 
 /* IBV_WR_* */
@@ -107,6 +108,12 @@ enum nic_wr_opcode {
 	NIC_WR_RDMA_WRITE,
 	NIC_WR_RDMA_WRITE_WITH_IMM,
 	NIC_WR_RDMA_READ,
+	NIC_WR_ATOMIC_CMP_AND_SWP,   /* 8 bytes at remote_addr (aligned) */
+	NIC_WR_ATOMIC_FETCH_AND_ADD,
+	NIC_WR_LOCAL_INV,            /* invalidate_rkey, a type 2 window */
+	NIC_WR_BIND_MW,              /* bind (nic_mw_bind) */
+	NIC_WR_SEND_WITH_INV,        /* SEND, and the peer invalidates
+				      * invalidate_rkey */
 };
 extern const char *const nic_wr_opcode_names[];
 
@@ -122,6 +129,7 @@ enum nic_wc_status {
 	NIC_WC_REM_OP_ERR,
 	NIC_WC_RETRY_EXC_ERR,
 	NIC_WC_RNR_RETRY_EXC_ERR,
+	NIC_WC_MW_BIND_ERR,
 	NIC_WC_NSTATUS
 };
 extern const char *const nic_wc_status_names[]; /* "IBV_WC_SUCCESS"... */
@@ -132,6 +140,10 @@ enum nic_wc_opcode {
 	NIC_WC_RDMA_READ,
 	NIC_WC_RECV,
 	NIC_WC_RECV_RDMA_WITH_IMM,
+	NIC_WC_COMP_SWAP,
+	NIC_WC_FETCH_ADD,
+	NIC_WC_BIND_MW,
+	NIC_WC_LOCAL_INV,
 };
 
 struct nic_sge {
@@ -140,14 +152,33 @@ struct nic_sge {
 	uint32_t lkey;
 };
 
+struct nic_mw;
+struct nic_mr;
+
+/* What a bind gives a window (ibv_mw_bind_info). */
+struct nic_mw_bind {
+	struct nic_mw *mw;
+	uint32_t rkey;      /* type 2: the window's key after the bind (its
+			     * index, a variant the caller picks:
+			     * nic_inc_rkey); type 1: set by nic_bind_mw */
+	struct nic_mr *mr;  /* NULL with length 0: unbind (type 1) */
+	uint64_t addr, length;
+	unsigned access;    /* NIC_ACCESS_REMOTE_{READ,WRITE,ATOMIC} */
+};
+
 struct nic_send_wr {
 	uint64_t wr_id;
 	enum nic_wr_opcode opcode;
-	struct nic_sge sge; /* one scatter/gather element */
+	struct nic_sge sge; /* one scatter/gather element; atomics: the
+			     * 8 bytes that get the original value */
 	bool signaled;
 	uint32_t imm;
 	uint64_t remote_addr;
 	uint32_t rkey;
+	uint32_t invalidate_rkey;   /* LOCAL_INV, SEND_WITH_INV */
+	uint64_t compare_add, swap; /* CMP_AND_SWP: compare, swap;
+				     * FETCH_AND_ADD: compare_add is the add */
+	struct nic_mw_bind bind;    /* BIND_MW */
 };
 
 struct nic_recv_wr {
@@ -162,6 +193,8 @@ struct nic_wc {
 	uint32_t byte_len;
 	uint32_t imm;
 	bool with_imm;
+	bool with_inv;          /* a SEND_WITH_INV invalidated ... */
+	uint32_t invalidated_rkey; /* ... this key (IBV_WC_WITH_INV) */
 	uint32_t qpn;
 };
 
@@ -247,8 +280,10 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
  * resize holds it.  Only then are its pages unpinned (or uncommitted, or
  * its notifier released) and @mr freed: the application may reuse the
  * memory from @done on.  @mr must not be used after this call.
+ * Returns 0, or -EBUSY (nothing done) while memory windows are bound to
+ * @mr (a region with bound windows is not deregistered: rxe_dereg_mr).
  */
-void nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx);
+int nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx);
 /* Call @fn(ctx, mr, end) when a DMA write into @mr ending at address @end
  * lands in host memory: an application polling its buffer (perftest's
  * write_lat polls the last byte of the message). */
@@ -266,6 +301,32 @@ void nic_mr_info(const struct nic_mr *mr, struct nic_mr_info *out);
  */
 void nic_mr_resize(struct nic_mr *mr, uint64_t new_len, nic_reg_done_fn done,
 		   void *ctx);
+
+/* ---- memory windows (IBA 10.6.7; verbs ibv_alloc_mw/ibv_bind_mw) ----
+ *
+ * A window opens part of an MR (registered with NIC_ACCESS_MW_BIND) to
+ * remote access under its own rkey, with rights no wider than the MR's.
+ * Type 1 is bound through nic_bind_mw() (ibv_bind_mw: the library bumps
+ * the key's variant and posts the bind) and belongs to the PD; type 2 is
+ * bound by a BIND_MW work request on a QP of its PD, to which it then
+ * belongs (type 2B, as mlx5 and rxe have it), and is invalidated by that
+ * QP's LOCAL_INV or by the peer's SEND_WITH_INV.  Once an invalidation or
+ * rebind completes, the old key is refused (a remote access error) and
+ * no DMA issued through it is still in flight.
+ */
+enum nic_mw_type { NIC_MW_TYPE_1 = 1, NIC_MW_TYPE_2 = 2 };
+struct nic_mw *nic_alloc_mw(struct nic_pd *pd, enum nic_mw_type type);
+/* Destroy @mw (its key is refused from now on). */
+void nic_dealloc_mw(struct nic_mw *mw);
+/* The key the application holds (after a bind: the new one). */
+uint32_t nic_mw_rkey(const struct nic_mw *mw);
+/* ibv_inc_rkey: the next variant of @rkey's index. */
+uint32_t nic_inc_rkey(uint32_t rkey);
+/* Type 1: post a bind of @b on @qp (signaled: a NIC_WC_BIND_MW CQE),
+ * the key of the window becoming nic_inc_rkey() of its old one; 0 or
+ * -EINVAL (not a type 1 window, @qp not in its PD). */
+int nic_bind_mw(struct nic_qp *qp, uint64_t wr_id, bool signaled,
+		const struct nic_mw_bind *b);
 
 /* ---- completion queues and queue pairs ---- */
 

@@ -135,6 +135,7 @@ struct nic_mr {
 	 * resolved, watch events, a resize, invalidations in progress.
 	 */
 	unsigned holds;       /* faults, watch events and resizes in flight */
+	unsigned mw_bound;    /* memory windows bound to it */
 	bool dying;           /* nic_dereg_mr() called, not yet torn down */
 	bool dereg_armed;     /* the tear-down event is scheduled */
 	sim_time_t dereg_start;
@@ -152,6 +153,50 @@ static inline struct imr_child *nic_imr_child(const struct nic_mr *mr,
 	struct imr_child **leaf = k->leaves[slot >> KSM_LEAF_BITS];
 	return leaf ? leaf[slot & (KSM_LEAF_SLOTS - 1)] : NULL;
 }
+
+/* Memory window states (after soft-RoCE's rxe_mw states). */
+enum nic_mw_state {
+	MW_FREE,    /* type 2, not bound */
+	MW_VALID,   /* bound (type 1: also when just allocated, length 0) */
+	MW_INVALID, /* deallocated */
+	MW_NSTATES
+};
+extern const char *const nic_mw_state_names[];
+
+struct nic_mw {
+	struct nic *nic;
+	struct nic_pd *pd;
+	enum nic_mw_type type;
+	enum nic_mw_state state;
+	uint32_t key;       /* the NIC's: in the MPT (nic->mws) */
+	uint32_t user_key;  /* the application's (ibv_mw.rkey) */
+	struct nic_mr *mr;  /* bound to; NULL: length 0 */
+	struct nic_qp *qp;  /* type 2: the QP it was bound through */
+	uint64_t addr, length;
+	unsigned access;
+	uint32_t gen;       /* bumped by each bind and invalidation: a
+			     * message started through an older one is cut */
+};
+
+/* The MR and window an rkey names, and what it opens: [lo, hi) with
+ * @access rights.  @mw NULL: the key is the MR's own. */
+struct nic_grant {
+	struct nic_mr *mr;
+	struct nic_mw *mw;
+	uint32_t key, mw_gen;
+	uint64_t lo, hi;
+	unsigned access;
+};
+
+/* What a responder keeps of an atomic it executed, to answer a duplicate
+ * with the same original value (IBA 9.4.5: an atomic is not executed
+ * twice). */
+struct atomic_res {
+	uint32_t psn;
+	bool used;
+	uint64_t orig;
+};
+#define NIC_ATOMIC_RES 16
 
 struct cqe_slot {
 	struct nic_wc wc;
@@ -180,6 +225,12 @@ struct nic_wqe {
 	bool started;
 	bool pushed;           /* the WQE came with the doorbell (BlueFlame) */
 	bool inlined;          /* ... and its payload too */
+	/* a local operation (BIND_MW, LOCAL_INV): executed when the
+	 * requester reaches it, completed in order, its CQE not before
+	 * done_at (DMA through an invalidated key has landed) */
+	bool executed;
+	sim_time_t done_at;
+	enum nic_wc_status local_status;
 };
 
 struct nic_rwqe {
@@ -270,7 +321,12 @@ struct nic_qp {
 	sim_time_t resp_busy;    /* in-order processing of this QP */
 	/* request being received across packets */
 	struct nic_mr *cur_mr;   /* NULL between messages */
-	bool cur_cut;            /* its MR was deregistered mid-message */
+	bool cur_cut;            /* its key was made invalid mid-message */
+	struct nic_mw *cur_mw;   /* the window the message came through */
+	uint32_t cur_mw_gen;
+	uint32_t cur_key;        /* the rkey it named */
+	struct atomic_res ares[NIC_ATOMIC_RES]; /* ring, by PSN */
+	uint32_t ares_next;
 	uint64_t cur_va;
 	uint64_t cur_left;
 	uint64_t cur_len;        /* the WRITE's RETH DMA length */
@@ -308,6 +364,8 @@ struct nic {
 
 	struct idmap qps; /* qpn -> qp */
 	struct idmap mrs; /* key -> mr (lkey and rkey) */
+	struct idmap mws; /* key -> memory window (bound or not) */
+	GPtrArray *all_mws;
 	GPtrArray *all_qps, *all_mrs, *all_cqs, *all_pds;
 	GPtrArray *reg_mrs; /* registrations in progress (freed if a run ends first) */
 	GPtrArray *dying_mrs; /* deregistrations waiting for their fence */
@@ -359,6 +417,8 @@ struct nic {
 	void *serve_ctx;
 	uint64_t *c_migr_rnr, *c_migr_drop;
 	uint64_t *c_deregs, *c_dereg_cut;
+	uint64_t *c_mw_binds, *c_mw_bind_errors, *c_mw_invalidations;
+	uint64_t *c_atomics, *c_nak_inv_sent, *c_misaligned;
 	struct hist *h_suspend_ns;
 	struct hist *h_reg_time, *h_stall_ns, *h_dereg_time;
 	struct hist *h_rnr_wait_ns, *h_ack_timeout_ns;
@@ -397,9 +457,25 @@ enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS, XLATE_SUSPENDED };
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
 				   sim_time_t *t, uint64_t *fault_va);
-/* Key check of an incoming request: MPT cache cost into *t. */
-struct nic_mr *nic_mr_lookup_key(struct nic *nic, uint32_t key,
-				 sim_time_t *t);
+/* The grant @rkey gives @qp for [va, va+len) with @access (the MPT
+ * cache cost into *t): the key is an MR's of the QP's PD or a valid
+ * window's (type 1: of the PD; type 2: bound through this QP), its
+ * rights include @access and the range lies inside what it opens.
+ * false: a remote access error. */
+bool nic_rkey_grant(struct nic_qp *qp, uint32_t rkey, uint64_t va,
+		    uint64_t len, unsigned access, sim_time_t *t,
+		    struct nic_grant *g);
+/* Is the grant a message started with still valid (its window not
+ * rebound or invalidated, its MR not deregistered)? */
+bool nic_grant_live(const struct nic_grant *g);
+/* Invalidate window @rkey for @qp (LOCAL_INV, or a peer's
+ * SEND_WITH_INV received on @qp): a valid type 2 window bound through
+ * @qp; @done_at gets when the DMA issued through it has landed.  false:
+ * nothing done (wrong key, type or QP). */
+bool nic_mw_invalidate(struct nic_qp *qp, uint32_t rkey, sim_time_t *done_at);
+/* Execute a bind WQE of @qp (type 1 or 2); the WC status. */
+enum nic_wc_status nic_mw_bind_exec(struct nic_qp *qp,
+				    const struct nic_mw_bind *b);
 bool nic_mr_contains(const struct nic_mr *mr, uint64_t va, uint64_t len);
 
 /* qp.c */
@@ -488,6 +564,9 @@ bool nic_tomb_rx(struct nic *nic, const struct pkt *p);
 void comp_rx(struct nic_qp *qp, struct pkt *p);
 void comp_arm_timer(struct nic_qp *qp);
 void comp_rnr_wait(struct nic_qp *qp, sim_time_t until, uint32_t psn);
+/* Complete what is done at the head of @qp's SQ (a local operation
+ * executed with nothing outstanding before it). */
+void comp_retire(struct nic_qp *qp);
 
 
 /* mr.c (continued) */
@@ -498,6 +577,8 @@ void nic_mr_release(struct nic_mr *mr);
 /* A notification or a resize of @mr ended: a deregistration waiting for
  * it may finish. */
 void nic_mr_dereg_check(struct nic_mr *mr);
+/* Tell the oracle what @mr's key opens now (registration, resize). */
+void nic_mr_regrant(struct nic_mr *mr);
 uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va);
 void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last);
 void nic_mr_watch_schedule(struct nic_mr *mr, uint64_t end, sim_time_t at);

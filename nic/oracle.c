@@ -24,6 +24,11 @@
  * the two for its page: a record only reaches the side table when the
  * page's frame record is cleared.
  *
+ * Grants: a radix map (sim/idmap.h) from memory key to what the verbs
+ * said it opens (address space, range, rights), written at registration,
+ * resize, bind, invalidation and deregistration, read once per DMA: the
+ * NIC's own key checks are what it verifies, so it never asks the NIC.
+ *
  * Workload assumed: a DMA per packet; the FIFOs stay as short as the
  * DMAs in flight (a few dozen).  They are ring buffers of records with a
  * power-of-two capacity (indices are masked): nothing is allocated, no
@@ -58,9 +63,19 @@ struct dma_ring {
 #define ORACLE_CHUNK_SHIFT 12
 #define ORACLE_CHUNK (1u << ORACLE_CHUNK_SHIFT)
 
+struct ogrant {
+	struct vmm_as *as;
+	uint64_t lo, hi;
+	unsigned access;
+};
+
 struct oracle {
 	struct nic *nic;
 	struct vmm *vmm;
+	struct idmap grants; /* key -> struct ogrant * */
+	GPtrArray *grant_all;  /* every struct ogrant (owned) */
+	GPtrArray *grant_free; /* revoked ones, for reuse */
+	uint64_t *prot;
 	struct dma_ring fifo[2]; /* [0] reads, [1] writes */
 	/* last version landed on the page a frame holds, by frame number
 	 * (0: none); chunks of ORACLE_CHUNK, NULL until written */
@@ -230,6 +245,10 @@ struct oracle *oracle_new(struct nic *nic)
 	o->lost = stats_counter(st, "oracle.lost_writes");
 	o->stale = stats_counter(st, "oracle.stale_reads");
 	o->final = stats_counter(st, "oracle.final_mismatches");
+	o->prot = stats_counter(st, "oracle.protection_violations");
+	idmap_init(&o->grants);
+	o->grant_all = g_ptr_array_new_with_free_func(g_free);
+	o->grant_free = g_ptr_array_new();
 	vmm_set_frame_hook(o->vmm, frame_hook, o);
 	return o;
 }
@@ -244,6 +263,9 @@ void oracle_free(struct oracle *o)
 		g_free(o->frame_last[i]);
 	g_free(o->frame_last);
 	g_hash_table_destroy(o->page_last);
+	idmap_destroy(&o->grants);
+	g_ptr_array_free(o->grant_all, TRUE);
+	g_ptr_array_free(o->grant_free, TRUE);
 	g_free(o->tripped);
 	g_free(o);
 }
@@ -263,11 +285,92 @@ const char *oracle_tripped(const struct oracle *o)
 	return o->tripped;
 }
 
+void oracle_grant(struct oracle *o, uint32_t key, struct vmm_as *as,
+		  uint64_t lo, uint64_t hi, unsigned access)
+{
+	struct ogrant *g = idmap_get(&o->grants, key);
+	if (!g) {
+		if (o->grant_free->len) {
+			g = g_ptr_array_steal_index_fast(o->grant_free,
+							 o->grant_free->len - 1);
+		} else {
+			g = g_new(struct ogrant, 1);
+			g_ptr_array_add(o->grant_all, g);
+		}
+		idmap_set(&o->grants, key, g);
+	}
+	g->as = as;
+	g->lo = lo;
+	g->hi = hi;
+	g->access = access;
+}
+
+void oracle_revoke(struct oracle *o, uint32_t key)
+{
+	struct ogrant *g = idmap_get(&o->grants, key);
+	if (g) {
+		idmap_remove(&o->grants, key);
+		g_ptr_array_add(o->grant_free, g);
+	}
+}
+
+uint64_t oracle_atomic(struct oracle *o, struct vmm_as *as, uint64_t va,
+		       bool cmp_swap, uint64_t compare, uint64_t swap_add)
+{
+	(void)o;
+	uint64_t orig = vmm_word_get(as, va);
+	uint64_t v = cmp_swap ? (orig == compare ? swap_add : orig)
+			      : orig + swap_add;
+	vmm_word_set(as, va, v);
+	return orig;
+}
+
+void oracle_word_store(struct oracle *o, struct vmm_as *as, uint64_t va,
+		       uint64_t v)
+{
+	(void)o;
+	vmm_word_set(as, va, v);
+}
+
+static const struct trace_kind tk_prot = { "oracle_protection",
+					   TRACE_INSTANT, NULL };
+
+/* The protection check of one DMA. */
+static void grant_check(struct oracle *o, const struct nic_mr *mr,
+			uint64_t va, uint32_t len, uint32_t qpn, uint32_t psn,
+			uint32_t key, unsigned access)
+{
+	const struct ogrant *g = idmap_get(&o->grants, key);
+	if (g && g->as == mr->as && va >= g->lo && len <= g->hi - g->lo &&
+	    va - g->lo <= g->hi - g->lo - len && !(access & ~g->access))
+		return;
+	(*o->prot)++;
+	struct nic *nic = o->nic;
+	char *d = g_strdup_printf(
+		"protection: qp %u psn %u: %u bytes at 0x%" G_GINT64_MODIFIER
+		"x under key 0x%x, which %s", qpn, psn, len, va, key,
+		!g ? "opens nothing" :
+		g->as != mr->as ? "opens another address space" :
+		(access & ~g->access) ? "lacks the access" :
+					"does not open those bytes");
+	sim_trace(nic->sim, nic->comp, &tk_prot, qpn, psn, va, TRACE_NONE, len,
+		  d);
+	if (o->strict && !o->tripped) {
+		o->tripped = g_strdup_printf("oracle: t=%" G_GUINT64_FORMAT
+					     " ps host %s: %s",
+					     sim_now(nic->sim), nic->host->name,
+					     d);
+		sim_stop(nic->sim);
+	}
+	g_free(d);
+}
+
 void oracle_dma(struct oracle *o, bool write, struct nic_mr *mr, uint64_t va,
 		uint32_t len, uint64_t version, sim_time_t at, uint32_t qpn,
-		uint32_t psn)
+		uint32_t psn, uint32_t key, unsigned access)
 {
 	settle_upto(o, sim_now(o->nic->sim));
+	grant_check(o, mr, va, len, qpn, psn, key, access);
 	uint32_t as_id = vmm_as_id(mr->as);
 	uint64_t first = va >> NIC_PAGE_SHIFT;
 	uint64_t last = (va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;

@@ -25,6 +25,11 @@ static const char *const opcode_names[] = {
 	[IB_READ_RESP_LAST] = "RDMA_READ_RESPONSE_LAST",
 	[IB_READ_RESP_ONLY] = "RDMA_READ_RESPONSE_ONLY",
 	[IB_ACK] = "ACKNOWLEDGE",
+	[IB_ATOMIC_ACK] = "ATOMIC_ACKNOWLEDGE",
+	[IB_COMPARE_SWAP] = "COMPARE_SWAP",
+	[IB_FETCH_ADD] = "FETCH_ADD",
+	[IB_SEND_LAST_INV] = "SEND_LAST_WITH_INVALIDATE",
+	[IB_SEND_ONLY_INV] = "SEND_ONLY_WITH_INVALIDATE",
 };
 
 const char *ib_opcode_name(unsigned op)
@@ -43,7 +48,38 @@ bool ib_opcode_has_reth(unsigned op)
 bool ib_opcode_has_aeth(unsigned op)
 {
 	return op == IB_ACK || op == IB_READ_RESP_FIRST ||
-	       op == IB_READ_RESP_LAST || op == IB_READ_RESP_ONLY;
+	       op == IB_READ_RESP_LAST || op == IB_READ_RESP_ONLY ||
+	       op == IB_ATOMIC_ACK;
+}
+
+bool ib_opcode_is_atomic(unsigned op)
+{
+	return op == IB_COMPARE_SWAP || op == IB_FETCH_ADD;
+}
+
+bool ib_opcode_has_atomic_eth(unsigned op)
+{
+	return ib_opcode_is_atomic(op);
+}
+
+bool ib_opcode_has_atomic_ack_eth(unsigned op)
+{
+	return op == IB_ATOMIC_ACK;
+}
+
+bool ib_opcode_has_ieth(unsigned op)
+{
+	return op == IB_SEND_LAST_INV || op == IB_SEND_ONLY_INV;
+}
+
+uint32_t ib_opcode_ext_bytes(unsigned op)
+{
+	return (ib_opcode_has_reth(op) ? WIRE_RETH : 0) +
+	       (ib_opcode_has_atomic_eth(op) ? WIRE_ATOMIC_ETH : 0) +
+	       (ib_opcode_has_aeth(op) ? WIRE_AETH : 0) +
+	       (ib_opcode_has_atomic_ack_eth(op) ? WIRE_ATOMIC_ACK_ETH : 0) +
+	       (ib_opcode_has_imm(op) ? WIRE_IMM : 0) +
+	       (ib_opcode_has_ieth(op) ? WIRE_IETH : 0);
 }
 
 bool ib_opcode_has_imm(unsigned op)
@@ -54,19 +90,14 @@ bool ib_opcode_has_imm(unsigned op)
 
 bool ib_opcode_has_payload(unsigned op)
 {
-	return op != IB_READ_REQUEST && op != IB_ACK;
+	return op != IB_READ_REQUEST && op != IB_ACK &&
+	       op != IB_ATOMIC_ACK && !ib_opcode_is_atomic(op);
 }
 
 uint32_t pkt_frame_bytes(const struct pkt *p)
 {
 	uint32_t b = WIRE_ETH + WIRE_IPV4 + WIRE_UDP + WIRE_BTH + WIRE_ICRC +
-		     WIRE_FCS;
-	if (ib_opcode_has_reth(p->opcode))
-		b += WIRE_RETH;
-	if (ib_opcode_has_aeth(p->opcode))
-		b += WIRE_AETH;
-	if (ib_opcode_has_imm(p->opcode))
-		b += WIRE_IMM;
+		     WIRE_FCS + ib_opcode_ext_bytes(p->opcode);
 	/* payload padded to a multiple of 4 bytes (BTH PadCnt, IBA 9.2) */
 	b += (p->payload_len + 3u) & ~3u;
 	return b < WIRE_MIN_FRAME ? WIRE_MIN_FRAME : b;

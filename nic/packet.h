@@ -3,14 +3,16 @@
  *
  * Representation: one struct per packet with the decoded header fields of
  * the IBA Base Transport Header (BTH) and the extended headers an RC
- * connection uses (RETH, AETH, ImmDt), plus simulation metadata that never
+ * connection uses (RETH, AETH, ImmDt, AtomicETH, AtomicAckETH, IETH), plus
+ * simulation metadata that never
  * goes on the wire.  Payload bytes are not carried: a payload is a length
  * and a data version (what the correctness oracle checks).  Packets come
  * from a per-system pool (pkt_pool) and are recycled, never malloc'ed per
  * packet.  pkt_wire_bytes() is the one place that knows the on-wire size.
  *
- * References: IBA Vol 1 rel 1.4, 9.2 (BTH), 9.3 (RETH 9.3.3, AETH 9.3.5,
- * ImmDt 9.3.8), 9.2.1 opcodes; RoCEv2 = IBA Annex A17 (UDP port 4791).
+ * References: IBA Vol 1 rel 1.4, 9.2 (BTH), 9.3 (RETH 9.3.3, AtomicETH
+ * 9.3.4, AETH 9.3.5, AtomicAckETH 9.3.6, ImmDt 9.3.8, IETH 9.3.9), 9.2.1
+ * opcodes; RoCEv2 = IBA Annex A17 (UDP port 4791).
  */
 #ifndef NIC_PACKET_H
 #define NIC_PACKET_H
@@ -38,13 +40,24 @@ enum ib_opcode {
 	IB_READ_RESP_LAST = 0x0f,
 	IB_READ_RESP_ONLY = 0x10,
 	IB_ACK = 0x11,
+	IB_ATOMIC_ACK = 0x12,       /* AETH + AtomicAckETH */
+	IB_COMPARE_SWAP = 0x13,     /* AtomicETH */
+	IB_FETCH_ADD = 0x14,        /* AtomicETH */
+	IB_SEND_LAST_INV = 0x16,    /* IETH */
+	IB_SEND_ONLY_INV = 0x17,    /* IETH */
 };
 
 const char *ib_opcode_name(unsigned op);
 bool ib_opcode_has_reth(unsigned op);   /* WRITE FIRST/ONLY, READ REQ */
 bool ib_opcode_has_aeth(unsigned op);   /* ACK, READ RESP FIRST/LAST/ONLY */
 bool ib_opcode_has_imm(unsigned op);    /* *_IMM */
+bool ib_opcode_has_atomic_eth(unsigned op);     /* CMP_SWAP, FETCH_ADD */
+bool ib_opcode_has_atomic_ack_eth(unsigned op); /* ATOMIC_ACK */
+bool ib_opcode_has_ieth(unsigned op);           /* SEND *_INV */
+bool ib_opcode_is_atomic(unsigned op);
 bool ib_opcode_has_payload(unsigned op);
+/* Bytes of the extended headers @op carries (RETH ... IETH). */
+uint32_t ib_opcode_ext_bytes(unsigned op);
 
 /* AETH syndrome, IBA 9.7.5.2.8 / Table 44: top 3 bits select the kind. */
 enum aeth_kind {
@@ -82,6 +95,9 @@ enum {
 	WIRE_RETH = 16,
 	WIRE_AETH = 4,
 	WIRE_IMM = 4,
+	WIRE_ATOMIC_ETH = 28,   /* VA 8, R_Key 4, Swap/Add 8, Compare 8 */
+	WIRE_ATOMIC_ACK_ETH = 8, /* original remote data */
+	WIRE_IETH = 4,          /* the R_Key to invalidate */
 	WIRE_ICRC = 4,
 	WIRE_MIN_FRAME = 64,    /* Ethernet minimum frame (dst..FCS) */
 	ROCEV2_UDP_PORT = 4791, /* IANA */
@@ -102,8 +118,12 @@ struct pkt {
 	/* AETH */
 	uint8_t syndrome;
 	uint32_t msn;       /* 24 bits */
-	/* ImmDt */
+	/* ImmDt; IETH: the R_Key to invalidate */
 	uint32_t imm;
+	uint32_t inv_rkey;
+	/* AtomicETH (va, rkey above) and AtomicAckETH */
+	uint64_t swap_add, compare;
+	uint64_t atomic_orig;
 	uint32_t payload_len;
 	/* --- simulation metadata, not on the wire --- */
 	uint16_t src_host, dst_host; /* host indices (MAC/IP are derived) */

@@ -120,9 +120,7 @@ uint32_t pcap_build_frame(const struct pkt *p, uint8_t *buf, uint32_t upto,
 	g_assert(p->payload_len == 0 || ib_opcode_has_payload(p->opcode));
 	uint32_t payload = p->payload_len;
 	uint32_t pad = (4u - (payload & 3u)) & 3u;
-	uint32_t ext = (ib_opcode_has_reth(p->opcode) ? WIRE_RETH : 0) +
-		       (ib_opcode_has_aeth(p->opcode) ? WIRE_AETH : 0) +
-		       (ib_opcode_has_imm(p->opcode) ? WIRE_IMM : 0);
+	uint32_t ext = ib_opcode_ext_bytes(p->opcode);
 	uint32_t ip_len = WIRE_IPV4 + WIRE_UDP + WIRE_BTH + ext + payload +
 			  pad + WIRE_ICRC;
 	uint32_t frame = WIRE_ETH + ip_len;
@@ -161,18 +159,31 @@ uint32_t pcap_build_frame(const struct pkt *p, uint8_t *buf, uint32_t upto,
 	b = put24(b, p->dqpn & 0xffffffu);
 	b = put8(b, p->ackreq ? 0x80 : 0);
 	b = put24(b, p->psn & PSN_MASK);
-	/* extended headers in IBA order: RETH, AETH, ImmDt (9.3) */
+	/* extended headers in IBA order (9.3): RETH, AtomicETH, AETH,
+	 * AtomicAckETH, ImmDt, IETH */
 	if (ib_opcode_has_reth(p->opcode)) {
 		b = put64(b, p->va);
 		b = put32(b, p->rkey);
 		b = put32(b, p->dma_len);
 	}
+	if (ib_opcode_has_atomic_eth(p->opcode)) {
+		/* 9.3.4: virtual address, R_Key, swap (or add) data,
+		 * compare data */
+		b = put64(b, p->va);
+		b = put32(b, p->rkey);
+		b = put64(b, p->swap_add);
+		b = put64(b, p->compare);
+	}
 	if (ib_opcode_has_aeth(p->opcode)) {
 		b = put8(b, p->syndrome);
 		b = put24(b, p->msn & 0xffffffu);
 	}
+	if (ib_opcode_has_atomic_ack_eth(p->opcode))
+		b = put64(b, p->atomic_orig); /* 9.3.6: original data */
 	if (ib_opcode_has_imm(p->opcode))
 		b = put32(b, p->imm);
+	if (ib_opcode_has_ieth(p->opcode))
+		b = put32(b, p->inv_rkey); /* 9.3.9 */
 	uint32_t hdr = (uint32_t)(b - buf);
 	if (hdr_len)
 		*hdr_len = hdr;

@@ -12,7 +12,8 @@
  *   BTH       opcode, SE, M = 0, pad count (from payload_len, as
  *             pkt_frame_bytes() counts it), TVer 0, P_Key (0xffff when the
  *             packet's is 0), dest QP, AckReq, PSN
- *   RETH / AETH / ImmDt as the opcode requires (IBA Vol 1, 9.3)
+ *   RETH / AtomicETH / AETH / AtomicAckETH / ImmDt / IETH as the opcode
+ *             requires (IBA Vol 1, 9.3), which Wireshark decodes
  *   payload   the packet's 64-bit data version, big-endian, repeated
  *             (pad bytes zero), so a dissector shows which version moved
  *   ICRC      the real RoCEv2 invariant CRC (IBA Annex A17.3.3): CRC-32

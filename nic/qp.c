@@ -21,6 +21,8 @@ const char *const nic_qp_state_names[] = { "RESET", "INIT", "RTR", "RTS",
 const char *const nic_wr_opcode_names[] = {
 	"IBV_WR_SEND", "IBV_WR_SEND_WITH_IMM", "IBV_WR_RDMA_WRITE",
 	"IBV_WR_RDMA_WRITE_WITH_IMM", "IBV_WR_RDMA_READ",
+	"IBV_WR_ATOMIC_CMP_AND_SWP", "IBV_WR_ATOMIC_FETCH_AND_ADD",
+	"IBV_WR_LOCAL_INV", "IBV_WR_BIND_MW", "IBV_WR_SEND_WITH_INV",
 };
 
 const char *const nic_wc_status_names[] = {
@@ -29,6 +31,7 @@ const char *const nic_wc_status_names[] = {
 	"IBV_WC_WR_FLUSH_ERR",  "IBV_WC_REM_INV_REQ_ERR",
 	"IBV_WC_REM_ACCESS_ERR", "IBV_WC_REM_OP_ERR",
 	"IBV_WC_RETRY_EXC_ERR", "IBV_WC_RNR_RETRY_EXC_ERR",
+	"IBV_WC_MW_BIND_ERR",
 };
 
 /* IBA Vol 1, 9.7.5.2.8, Table 45: RNR NAK timer field -> delay in us. */
@@ -311,9 +314,30 @@ static void doorbell_event(struct sim *sim, void *obj, uint64_t arg)
 }
 SIM_EVKIND(ev_doorbell, "nic.doorbell", doorbell_event);
 
+static const enum nic_wc_opcode wc_of_wr[] = {
+	[NIC_WR_SEND] = NIC_WC_SEND,
+	[NIC_WR_SEND_WITH_IMM] = NIC_WC_SEND,
+	[NIC_WR_RDMA_WRITE] = NIC_WC_RDMA_WRITE,
+	[NIC_WR_RDMA_WRITE_WITH_IMM] = NIC_WC_RDMA_WRITE,
+	[NIC_WR_RDMA_READ] = NIC_WC_RDMA_READ,
+	[NIC_WR_ATOMIC_CMP_AND_SWP] = NIC_WC_COMP_SWAP,
+	[NIC_WR_ATOMIC_FETCH_AND_ADD] = NIC_WC_FETCH_ADD,
+	[NIC_WR_LOCAL_INV] = NIC_WC_LOCAL_INV,
+	[NIC_WR_BIND_MW] = NIC_WC_BIND_MW,
+	[NIC_WR_SEND_WITH_INV] = NIC_WC_SEND,
+};
+
 int nic_post_send(struct nic_qp *qp, const struct nic_send_wr *wr)
 {
-	if (qp->state != QPS_RTS)
+	if (qp->state != QPS_RTS ||
+	    (unsigned)wr->opcode >= G_N_ELEMENTS(wc_of_wr))
+		return -EINVAL;
+	/* an atomic's result goes to 8 bytes (ibv_post_send: EINVAL) */
+	if ((wr->opcode == NIC_WR_ATOMIC_CMP_AND_SWP ||
+	     wr->opcode == NIC_WR_ATOMIC_FETCH_AND_ADD) && wr->sge.length != 8)
+		return -EINVAL;
+	if (wr->opcode == NIC_WR_BIND_MW &&
+	    (!wr->bind.mw || wr->bind.mw->nic != qp->nic))
 		return -EINVAL;
 	if (qp->sq_count == qp->sq_depth)
 		return -ENOMEM;
@@ -364,13 +388,6 @@ int nic_post_recv(struct nic_qp *qp, const struct nic_recv_wr *wr)
 	return 0;
 }
 
-static const enum nic_wc_opcode wc_of_wr[] = {
-	[NIC_WR_SEND] = NIC_WC_SEND,
-	[NIC_WR_SEND_WITH_IMM] = NIC_WC_SEND,
-	[NIC_WR_RDMA_WRITE] = NIC_WC_RDMA_WRITE,
-	[NIC_WR_RDMA_WRITE_WITH_IMM] = NIC_WC_RDMA_WRITE,
-	[NIC_WR_RDMA_READ] = NIC_WC_RDMA_READ,
-};
 
 enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op)
 {

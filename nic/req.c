@@ -11,9 +11,19 @@
  * Up to tx_window packets are prepared ahead, and at most max_outstanding
  * are unacknowledged (and max_rd_atomic READs outstanding).
  *
+ * An atomic (IBA 9.4.5) is one request packet with an AtomicETH and one
+ * PSN; it counts against max_rd_atomic with the READs and completes when
+ * its ATOMIC ACKNOWLEDGE brings the original value (nic/comp.c).  A SEND
+ * WITH INVALIDATE carries the rkey in an IETH on its last packet (9.3.9).
+ * Local operations (BIND_MW, LOCAL_INV: nic/mw.c) send nothing and take no
+ * PSN: each is executed when the requester reaches it, in order, and
+ * completes in order behind the WQEs before it; one that fails moves the
+ * QP to ERR when it reaches the head of the SQ (IBA 10.8.3).
+ *
  * Go-back-N: req_rewind(psn) drops what was prepared and restarts
  * segmentation at the WQE holding @psn (after a NAK, an RNR wait or a
- * timeout); a READ restarted in its middle asks only for the rest.
+ * timeout); a READ restarted in its middle asks only for the rest, and a
+ * local operation is never executed twice.
  */
 #include "nic/nic_int.h"
 
@@ -42,9 +52,35 @@ uint32_t req_wqe_npkts(const struct nic_qp *qp, const struct nic_wqe *w)
 		     1;
 }
 
+/* A READ or an atomic: its response carries data back. */
 static bool wqe_is_read(const struct nic_wqe *w)
 {
-	return w->wr.opcode == NIC_WR_RDMA_READ;
+	return w->wr.opcode == NIC_WR_RDMA_READ ||
+	       w->wr.opcode == NIC_WR_ATOMIC_CMP_AND_SWP ||
+	       w->wr.opcode == NIC_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+static bool wqe_is_local(const struct nic_wqe *w)
+{
+	return w->wr.opcode == NIC_WR_BIND_MW ||
+	       w->wr.opcode == NIC_WR_LOCAL_INV;
+}
+
+/* Execute local operation @w (at the requester's turn): its status and
+ * the time its CQE may be written. */
+static void req_local(struct nic_qp *qp, struct nic_wqe *w, sim_time_t now)
+{
+	w->executed = true;
+	w->done_at = now;
+	if (w->wr.opcode == NIC_WR_BIND_MW) {
+		w->local_status = nic_mw_bind_exec(qp, &w->wr.bind);
+	} else {
+		w->local_status =
+			nic_mw_invalidate(qp, w->wr.invalidate_rkey,
+					  &w->done_at) ?
+				NIC_WC_SUCCESS :
+				NIC_WC_LOC_QP_OP_ERR;
+	}
 }
 
 static uint8_t data_opcode(const struct nic_wqe *w, uint32_t k, uint32_t n)
@@ -52,15 +88,18 @@ static uint8_t data_opcode(const struct nic_wqe *w, uint32_t k, uint32_t n)
 	bool first = k == 0, last = k + 1 == n;
 	bool imm = w->wr.opcode == NIC_WR_SEND_WITH_IMM ||
 		   w->wr.opcode == NIC_WR_RDMA_WRITE_WITH_IMM;
+	bool inv = w->wr.opcode == NIC_WR_SEND_WITH_INV;
 	bool send = w->wr.opcode == NIC_WR_SEND ||
-		    w->wr.opcode == NIC_WR_SEND_WITH_IMM;
+		    w->wr.opcode == NIC_WR_SEND_WITH_IMM || inv;
 	if (send) {
 		if (first && last)
-			return imm ? IB_SEND_ONLY_IMM : IB_SEND_ONLY;
+			return inv ? IB_SEND_ONLY_INV :
+			       imm ? IB_SEND_ONLY_IMM : IB_SEND_ONLY;
 		if (first)
 			return IB_SEND_FIRST;
 		if (last)
-			return imm ? IB_SEND_LAST_IMM : IB_SEND_LAST;
+			return inv ? IB_SEND_LAST_INV :
+			       imm ? IB_SEND_LAST_IMM : IB_SEND_LAST;
 		return IB_SEND_MIDDLE;
 	}
 	if (first && last)
@@ -135,7 +174,26 @@ void req_fill(struct nic_qp *qp)
 		if (!w->started) {
 			w->started = true;
 			w->first_psn = qp->next_psn;
-			w->npkts = req_wqe_npkts(qp, w);
+			w->npkts = wqe_is_local(w) ? 0 : req_wqe_npkts(qp, w);
+		}
+		if (wqe_is_local(w)) {
+			if (!w->executed)
+				req_local(qp, w,
+					  now + nic_cycles(nic, nic->cfg.tx_cycles));
+			if (w->local_status != NIC_WC_SUCCESS) {
+				/* nothing after it goes out; the QP errs
+				 * when it is the oldest WQE (comp.c) */
+				req_set(qp, REQ_IDLE);
+				if (qp->req_idx == 0)
+					nic_qp_error(qp, w->local_status);
+				return;
+			}
+			qp->req_idx++;
+			qp->req_pkt = 0;
+			comp_retire(qp); /* it may be the oldest already */
+			if (qp->state != QPS_RTS)
+				return;
+			continue;
 		}
 		if (psn_diff(qp->next_psn, qp->una_psn) >=
 		    (int32_t)nic->cfg.max_outstanding) {
@@ -152,12 +210,25 @@ void req_fill(struct nic_qp *qp)
 			}
 			/* restarted READs ask only for what is missing */
 			uint32_t skip = k;
-			p = nic_pkt_new(qp, IB_READ_REQUEST);
+			bool atomic = w->wr.opcode != NIC_WR_RDMA_READ;
+			p = nic_pkt_new(qp, !atomic ? IB_READ_REQUEST :
+					    w->wr.opcode ==
+							    NIC_WR_ATOMIC_CMP_AND_SWP
+						    ? IB_COMPARE_SWAP
+						    : IB_FETCH_ADD);
 			p->va = w->wr.remote_addr +
 				(uint64_t)skip * qp->attr.path_mtu;
 			p->rkey = w->wr.rkey;
 			p->dma_len = w->wr.sge.length -
 				     skip * qp->attr.path_mtu;
+			if (atomic) {
+				/* CmpSwap: swap, compare; FetchAdd: add */
+				p->swap_add = w->wr.opcode ==
+							      NIC_WR_ATOMIC_CMP_AND_SWP
+						      ? w->wr.swap
+						      : w->wr.compare_add;
+				p->compare = w->wr.compare_add;
+			}
 			p->psn = (w->first_psn + skip) & PSN_MASK;
 			p->ackreq = true;
 			qp->reads_out++;
@@ -215,8 +286,9 @@ void req_fill(struct nic_qp *qp)
 					mr->dma_busy = ready;
 				oracle_dma(nic->oracle, false, mr,
 					   w->wr.sge.addr + off, len, 0, ready,
-					   qp->qpn, (w->first_psn + k) &
-							    PSN_MASK);
+					   qp->qpn,
+					   (w->first_psn + k) & PSN_MASK,
+					   w->wr.sge.lkey, 0);
 			}
 			p = nic_pkt_new(qp, data_opcode(w, k, n));
 			p->psn = (w->first_psn + k) & PSN_MASK;
@@ -229,6 +301,8 @@ void req_fill(struct nic_qp *qp)
 			}
 			if (ib_opcode_has_imm(p->opcode))
 				p->imm = w->wr.imm;
+			if (ib_opcode_has_ieth(p->opcode))
+				p->inv_rkey = w->wr.invalidate_rkey;
 			p->ackreq = k + 1 == n;
 			qp->next_psn = (p->psn + 1) & PSN_MASK;
 			if (++qp->req_pkt == n) {

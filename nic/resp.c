@@ -15,11 +15,31 @@
  * present, gets an RNR NAK carrying the QP's min_rnr_timer (IBA
  * 9.7.5.2.8): the requester retries from that PSN after the timer.  A bad
  * rkey, missing access right or out-of-range address gets a remote access
- * error NAK (IBA 9.7.5.2.4).  ACKs are coalesced: one at each message end,
- * when the requester asks (AckReq) or every ack_coalesce packets.
+ * error NAK (IBA 9.7.5.2.4); an rkey is an MR's or a memory window's
+ * (nic_rkey_grant, nic/mr.c), and a message that started through a
+ * window that is invalidated or rebound before its last packet is cut
+ * off with one too (o10-37.2.26: no access through the old key after an
+ * invalidation).  ACKs are coalesced: one at each message end, when the
+ * requester asks (AckReq) or every ack_coalesce packets.
+ *
+ * Atomics (IBA 9.4.5): CmpSwap and FetchAdd name 8 bytes, which must be
+ * 8-byte aligned (else an invalid request NAK, as rxe's
+ * RESPST_ERR_MISALIGNED_ATOMIC) and opened with REMOTE_ATOMIC; the NIC
+ * reads the word over PCIe, writes the result back, and answers with an
+ * ATOMIC ACKNOWLEDGE carrying the original value in an AtomicAckETH.  The
+ * last NIC_ATOMIC_RES results are kept by PSN: a duplicate request is
+ * answered with the saved value, never executed again.
+ *
+ * SEND WITH INVALIDATE (9.3.9, 10.6.7.2): at the end of the message the
+ * IETH's rkey is invalidated as a LOCAL_INV of this QP would (a type 2
+ * window bound through it); the receive CQE says which key, and is
+ * written once the DMA through that window has landed.  A key that
+ * cannot be invalidated is an invalid request (class J, rxe's
+ * RESPST_ERR_INVALIDATE_RKEY).
  */
 #include "nic/nic_int.h"
 
+#include "nic/host.h"
 #include "nic/pcie.h"
 
 const char *const resp_state_names[] = { "READY", "NAK_SEQ", "RNR",
@@ -163,7 +183,8 @@ void resp_pf_resume(struct nic_qp *qp, bool error)
  * inside (traces/README.md, "Cost"). */
 static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 				   uint64_t va, uint32_t len, sim_time_t t,
-				   const struct pkt *p)
+				   const struct pkt *p, uint32_t key,
+				   unsigned access)
 {
 	struct nic *nic = qp->nic;
 	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);
@@ -171,7 +192,7 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 	if (land > mr->dma_busy)
 		mr->dma_busy = land;
 	oracle_dma(nic->oracle, true, mr, va, len, p->data_version, land,
-		   qp->qpn, p->psn);
+		   qp->qpn, p->psn, key, access);
 	if (G_UNLIKELY(nic->sim->trace)) /* the frame costs a lookup */
 		sim_trace_as(nic->sim, qp->nic->tc_resp, &tk_dma_write,
 			     mr->as_name, qp->qpn, p->psn, va,
@@ -183,16 +204,104 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 
 static bool resp_hold(struct nic_qp *qp, struct pkt *p, sim_time_t t);
 
+static void send_atomic_ack(struct nic_qp *qp, uint32_t psn, uint64_t orig,
+			    sim_time_t t)
+{
+	struct pkt *a = nic_pkt_new(qp, IB_ATOMIC_ACK);
+	a->psn = psn & PSN_MASK;
+	a->syndrome = AETH_SYNDROME(AETH_ACK, 0x1f);
+	a->msn = qp->msn & PSN_MASK;
+	a->atomic_orig = orig;
+	nic_queue_response(qp->nic, a, t);
+}
+
+/* The saved result of the atomic at @psn, or NULL. */
+static struct atomic_res *atomic_saved(struct nic_qp *qp, uint32_t psn)
+{
+	for (unsigned i = 0; i < NIC_ATOMIC_RES; i++)
+		if (qp->ares[i].used && qp->ares[i].psn == psn)
+			return &qp->ares[i];
+	return NULL;
+}
+
+/*
+ * An atomic at the expected PSN (the header comment: alignment, the
+ * REMOTE_ATOMIC grant, a page fault or a suspended page as for a write).
+ * The word is read, then written, over PCIe; the original value goes
+ * back in the ATOMIC ACKNOWLEDGE once the write has landed.
+ */
+static bool atomic_execute(struct nic_qp *qp, struct pkt *p, sim_time_t t)
+{
+	struct nic *nic = qp->nic;
+	if (p->va & 7) {
+		(*nic->c_misaligned)++;
+		send_nak(qp, p->psn, NAK_INVALID_REQUEST, t);
+		return false;
+	}
+	struct nic_grant g;
+	if (!nic_rkey_grant(qp, p->rkey, p->va, 8, NIC_ACCESS_REMOTE_ATOMIC,
+			    &t, &g)) {
+		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
+		return false;
+	}
+	uint64_t fva = 0;
+	enum xlate_status xs = nic_mr_translate(g.mr, p->va, 8,
+						NIC_ACCESS_REMOTE_ATOMIC, &t,
+						&fva);
+	if (xs == XLATE_FAULT) {
+		/* an RDMA-subtype fault of 8 bytes (mlx5 reports atomics
+		 * as it does READ and WRITE targets) */
+		struct pf_report r = {
+			.mr = g.mr, .rdma = true, .va = p->va, .len = 8,
+			.packet = 8, .fault_va = fva, .access_end = p->va + 8,
+			.write = true,
+		};
+		resp_fault(qp, &r, p, t);
+		return false;
+	}
+	if (xs == XLATE_SUSPENDED)
+		return resp_hold(qp, p, t);
+	if (xs == XLATE_ACCESS) {
+		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
+		return false;
+	}
+	sim_time_t read = pcie_dma_read_at(nic->pcie, t, 8);
+	sim_time_t land = pcie_dma_write_at(nic->pcie, read, 8);
+	nic_note_served(nic);
+	if (land > g.mr->dma_busy)
+		g.mr->dma_busy = land;
+	oracle_dma(nic->oracle, false, g.mr, p->va, 8, 0, read, qp->qpn,
+		   p->psn, p->rkey, NIC_ACCESS_REMOTE_ATOMIC);
+	oracle_dma(nic->oracle, true, g.mr, p->va, 8,
+		   ((uint64_t)nic->host->index << 56) | (1ULL << 54) |
+			   ++qp->data_version_seq,
+		   land, qp->qpn, p->psn, p->rkey, NIC_ACCESS_REMOTE_ATOMIC);
+	uint64_t orig = oracle_atomic(nic->oracle, g.mr->as, p->va,
+				      p->opcode == IB_COMPARE_SWAP, p->compare,
+				      p->swap_add);
+	struct atomic_res *r = &qp->ares[qp->ares_next++ % NIC_ATOMIC_RES];
+	r->used = true;
+	r->psn = p->psn;
+	r->orig = orig;
+	(*nic->c_atomics)++;
+	qp->epsn = (p->psn + 1) & PSN_MASK;
+	qp->msn++;
+	qp->unacked = 0;
+	send_atomic_ack(qp, p->psn, orig, land);
+	return false;
+}
+
 static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 			 bool duplicate)
 {
 	struct nic *nic = qp->nic;
-	struct nic_mr *mr = nic_mr_lookup_key(nic, p->rkey, &t);
-	if (!mr || mr->pd != qp->pd || !(mr->access & NIC_ACCESS_REMOTE_READ) ||
-	    !nic_mr_contains(mr, p->va, p->dma_len)) {
+	struct nic_grant g;
+	if (!nic_rkey_grant(qp, p->rkey, p->va, p->dma_len,
+			    NIC_ACCESS_REMOTE_READ, &t, &g)) {
 		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
 		return false;
 	}
+	struct nic_mr *mr = g.mr;
 	uint64_t fva = 0;
 	enum xlate_status xs = nic_mr_translate(mr, p->va, p->dma_len,
 						NIC_ACCESS_REMOTE_READ, &t,
@@ -245,7 +354,8 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 		if (len)
 			oracle_dma(nic->oracle, false, mr,
 				   p->va + (uint64_t)i * mtu, len, 0, ready,
-				   qp->qpn, r->psn);
+				   qp->qpn, r->psn, p->rkey,
+				   NIC_ACCESS_REMOTE_READ);
 		(*nic->c_read_resp_sent)++;
 		nic_note_served(nic);
 		nic_queue_response(nic, r, ready);
@@ -349,10 +459,17 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 	int32_t d = psn_diff(p->psn, qp->epsn);
 	if (d < 0) {
 		(*nic->c_dup_pkts)++;
-		if (p->opcode == IB_READ_REQUEST)
+		if (p->opcode == IB_READ_REQUEST) {
 			return read_respond(qp, p, t, true);
-		else
+		} else if (ib_opcode_is_atomic(p->opcode)) {
+			/* answered from the saved result, not executed again;
+			 * one no longer kept is dropped (class D) */
+			struct atomic_res *r = atomic_saved(qp, p->psn);
+			if (r)
+				send_atomic_ack(qp, p->psn, r->orig, t);
+		} else {
 			send_ack(qp, qp->epsn - 1, t);
+		}
 		qp->resp_busy = t;
 		return false;
 	}
@@ -392,20 +509,23 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 	case IB_WRITE_FIRST:
 	case IB_WRITE_ONLY:
 	case IB_WRITE_ONLY_IMM: {
-		struct nic_mr *mr = nic_mr_lookup_key(nic, p->rkey, &t);
-		if (!mr || mr->pd != qp->pd ||
-		    !(mr->access & NIC_ACCESS_REMOTE_WRITE) ||
-		    !nic_mr_contains(mr, p->va, p->dma_len)) {
+		struct nic_grant g;
+		if (!nic_rkey_grant(qp, p->rkey, p->va, p->dma_len,
+				    NIC_ACCESS_REMOTE_WRITE, &t, &g)) {
 			send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
 			qp->resp_busy = t;
 			return false;
 		}
+		struct nic_mr *mr = g.mr;
 		if (op == IB_WRITE_ONLY_IMM && !qp->rq_count) {
 			send_rnr(qp, p->psn, t, "no receive WQE");
 			return false;
 		}
 		qp->cur_mr = mr;
 		qp->cur_cut = false;
+		qp->cur_mw = g.mw;
+		qp->cur_mw_gen = g.mw_gen;
+		qp->cur_key = p->rkey;
 		qp->cur_va = p->va;
 		qp->cur_left = p->dma_len;
 		qp->cur_len = p->dma_len;
@@ -414,9 +534,17 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 	case IB_WRITE_MIDDLE:
 	case IB_WRITE_LAST:
 	case IB_WRITE_LAST_IMM: {
+		if (qp->cur_mr && qp->cur_mw &&
+		    (qp->cur_mw->gen != qp->cur_mw_gen ||
+		     qp->cur_mw->state != MW_VALID)) {
+			/* the window was invalidated or rebound */
+			qp->cur_mr = NULL;
+			qp->cur_cut = true;
+		}
 		if (!qp->cur_mr && qp->cur_cut) {
-			/* the MR was deregistered in the middle of this
-			 * message: its key is no longer valid */
+			/* the MR was deregistered or the window invalidated
+			 * in the middle of this message: its key no longer
+			 * opens the memory */
 			send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
 			qp->cur_cut = false;
 			return false;
@@ -447,7 +575,8 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 				return false;
 			}
 			land = dma_write(qp, qp->cur_mr, qp->cur_va,
-					 p->payload_len, t, p);
+					 p->payload_len, t, p, qp->cur_key,
+					 NIC_ACCESS_REMOTE_WRITE);
 		}
 		qp->cur_va += p->payload_len;
 		qp->cur_left -= p->payload_len;
@@ -470,9 +599,16 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 		}
 		break;
 	}
+	case IB_COMPARE_SWAP:
+	case IB_FETCH_ADD: {
+		bool kept = atomic_execute(qp, p, t);
+		qp->resp_busy = t;
+		return kept;
+	}
 	case IB_SEND_FIRST:
 	case IB_SEND_ONLY:
 	case IB_SEND_ONLY_IMM:
+	case IB_SEND_ONLY_INV:
 		if (!qp->rq_count) {
 			send_rnr(qp, p->psn, t, "no receive WQE");
 			return false;
@@ -482,7 +618,8 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 		/* fall through */
 	case IB_SEND_MIDDLE:
 	case IB_SEND_LAST:
-	case IB_SEND_LAST_IMM: {
+	case IB_SEND_LAST_IMM:
+	case IB_SEND_LAST_INV: {
 		struct nic_rwqe *r = &qp->rq[qp->rq_head];
 		if (!qp->cur_is_send || !qp->rq_count ||
 		    qp->cur_rq_off + p->payload_len > r->wr.sge.length) {
@@ -509,11 +646,13 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 				send_nak(qp, p->psn, NAK_REMOTE_OP_ERROR, t);
 				return false;
 			}
-			land = dma_write(qp, mr, va, p->payload_len, t, p);
+			land = dma_write(qp, mr, va, p->payload_len, t, p,
+					 r->wr.sge.lkey, NIC_ACCESS_LOCAL_WRITE);
 		}
 		qp->cur_rq_off += p->payload_len;
 		msg_end = op == IB_SEND_LAST || op == IB_SEND_LAST_IMM ||
-			  op == IB_SEND_ONLY || op == IB_SEND_ONLY_IMM;
+			  op == IB_SEND_ONLY || op == IB_SEND_ONLY_IMM ||
+			  ib_opcode_has_ieth(op);
 		if (msg_end) {
 			struct nic_wc wc = {
 				.wr_id = r->wr.wr_id, .status = NIC_WC_SUCCESS,
@@ -522,6 +661,22 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 				.with_imm = ib_opcode_has_imm(op),
 				.qpn = qp->qpn,
 			};
+			if (ib_opcode_has_ieth(op)) {
+				/* the peer asks this side to invalidate a
+				 * window it gave out (10.6.7.2) */
+				sim_time_t done;
+				if (!nic_mw_invalidate(qp, p->inv_rkey,
+						       &done)) {
+					(*nic->c_nak_inv_sent)++;
+					send_nak(qp, p->psn,
+						 NAK_INVALID_REQUEST, t);
+					return false;
+				}
+				wc.with_inv = true;
+				wc.invalidated_rkey = p->inv_rkey;
+				if (done > land)
+					land = done;
+			}
 			qp->rq_head = (qp->rq_head + 1) & (qp->rq_cap - 1);
 			qp->rq_count--;
 			nic_cq_push(qp->rcq, &wc, land);

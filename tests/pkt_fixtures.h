@@ -15,6 +15,8 @@ static const uint8_t all_opcodes[] = {
 	IB_WRITE_LAST_IMM,   IB_WRITE_ONLY,	  IB_WRITE_ONLY_IMM,
 	IB_READ_REQUEST,     IB_READ_RESP_FIRST,  IB_READ_RESP_MIDDLE,
 	IB_READ_RESP_LAST,   IB_READ_RESP_ONLY,	  IB_ACK,
+	IB_ATOMIC_ACK,	     IB_COMPARE_SWAP,	  IB_FETCH_ADD,
+	IB_SEND_LAST_INV,    IB_SEND_ONLY_INV,
 };
 
 /* One packet of every opcode, fields filled as the NIC would. */
@@ -33,11 +35,16 @@ static inline void fill_pkt(struct pkt *p, uint8_t op, unsigned i)
 			      AETH_SYNDROME(AETH_NAK, NAK_PSN_SEQ_ERROR);
 	p->msn = 77 + i;
 	p->imm = 0xdeadbeef;
+	p->inv_rkey = 0x00123407u + i;
+	p->swap_add = 0x1111222233334444ULL + i;
+	p->compare = 0x5555666677778888ULL + i;
+	p->atomic_orig = 0x99990000aaaa0000ULL + i;
 	p->data_version = 0x0102030405060708ULL + i;
 	/* odd sizes exercise the pad count; SENDs carry at least 16 bytes
 	 * (see test_pcap_tiny_sends) */
 	if (ib_opcode_has_payload(op))
-		p->payload_len = op == IB_SEND_ONLY ? 17 :
+		p->payload_len = op == IB_SEND_ONLY || op == IB_SEND_ONLY_INV
+					 ? 17 :
 				 (op % 2) ? 1024 : 257 + i;
 	p->pad = (uint8_t)((4u - (p->payload_len & 3u)) & 3u);
 }

@@ -66,7 +66,7 @@ static void dma(struct prog *p, unsigned pg, bool write, uint64_t version)
 		    vpn == (p->buf >> 12) + pg;
 	oracle_dma(nic_oracle(p->h->nic), write, p->mr,
 		   p->buf + (uint64_t)pg * 4096, 4096, version,
-		   sim_now(p->sim), 1, 0);
+		   sim_now(p->sim), 1, 0, p->mr->lkey, 0);
 	vmm_sync(p->h->vmm);
 	if (write) {
 		g_hash_table_insert(p->last, GUINT_TO_POINTER(pg + 1),

@@ -3,6 +3,7 @@
  * deregistration fenced against DMA in flight (issue 17, row 1).
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +252,427 @@ START_TEST(key_layout_and_variants)
 }
 END_TEST
 
+/* ---- memory windows, invalidation, atomics ---- */
+
+/* An MR over b's whole buffer with @access (besides the harness's). */
+static struct nic_mr *reg_b(struct pair *p, unsigned access)
+{
+	struct nic_mr *mr = NULL;
+	nic_reg_mr(p->pd[1], p->as[1], p->buf[1], 64 << 10, access, REG_PIN,
+		   harness_reg_cb, &mr);
+	sim_run_until(p->sim, sim_now(p->sim) + SIM_MS);
+	ck_assert_ptr_nonnull(mr);
+	return mr;
+}
+
+/* A fresh connected pair on the same PDs and CQs (an access error ends
+ * the QPs it happens on). */
+static void reconnect(struct pair *p)
+{
+	for (int i = 0; i < 2; i++)
+		p->qp[i] = nic_create_qp(p->pd[i], p->cq[i], p->cq[i], 64, 64);
+	GError *e = NULL;
+	ck_assert(nic_connect(p->qp[0], p->qp[1], &harness_attr, &e));
+}
+
+/* The status of a's next completion, after running @ms. */
+static enum nic_wc_status next_wc(struct pair *p, int side, guint *seen,
+				  int ms)
+{
+	sim_run_until(p->sim, sim_now(p->sim) + (sim_time_t)ms * SIM_MS);
+	ck_assert_uint_gt(p->wc[side]->len, *seen);
+	return g_array_index(p->wc[side], struct nic_wc, (*seen)++).status;
+}
+
+static enum nic_wc_status write_with(struct pair *p, guint *seen,
+				     uint32_t rkey, uint64_t off, uint32_t len)
+{
+	struct nic_send_wr wr = wr_of(p, 0, 100 + *seen, NIC_WR_RDMA_WRITE,
+				      off, len);
+	wr.rkey = rkey;
+	ck_assert_int_eq(nic_post_send(p->qp[0], &wr), 0);
+	return next_wc(p, 0, seen, 5);
+}
+
+/*
+ * A type 2 window: bound by a BIND_MW on the QP the peer's requests come
+ * in on, it opens its range and rights only, through that QP only;
+ * LOCAL_INV refuses the key from then on.  Binding it needs MW_BIND on
+ * the MR (C10-73) and may not reach past it (C10-75).
+ */
+START_TEST(mw_type2_bind_use_invalidate)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	struct nic_mr *mr = reg_b(&p, NIC_ACCESS_LOCAL_WRITE |
+					      NIC_ACCESS_REMOTE_WRITE |
+					      NIC_ACCESS_MW_BIND);
+	struct nic_mw *mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_2);
+	uint32_t k = nic_inc_rkey(nic_mw_rkey(mw));
+	struct nic_send_wr b = {
+		.wr_id = 7, .opcode = NIC_WR_BIND_MW, .signaled = true,
+		.bind = { .mw = mw, .rkey = k, .mr = mr,
+			  .addr = p.buf[1] + 8192, .length = 8192,
+			  .access = NIC_ACCESS_REMOTE_WRITE },
+	};
+	guint sa = 0, sb = 0;
+	ck_assert_int_eq(nic_post_send(p.qp[1], &b), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	ck_assert_int_eq(g_array_index(p.wc[1], struct nic_wc, 0).opcode,
+			 NIC_WC_BIND_MW);
+	ck_assert_uint_eq(counter(&p, "b.nic.mw_binds"), 1);
+	/* inside the window: fine; the MR would allow more, the key not */
+	ck_assert_int_eq(write_with(&p, &sa, k, 8192, 8192), NIC_WC_SUCCESS);
+	ck_assert_int_eq(write_with(&p, &sa, k, 4096, 8192),
+			 NIC_WC_REM_ACCESS_ERR);
+	reconnect(&p);
+	/* a type 2 window belongs to the QP it was bound through */
+	ck_assert_int_eq(write_with(&p, &sa, k, 8192, 4096),
+			 NIC_WC_REM_ACCESS_ERR);
+	pair_free(&p);
+
+	/* bind it through the new QP, invalidate it, use it */
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	mr = reg_b(&p, NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+			       NIC_ACCESS_MW_BIND);
+	mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_2);
+	k = nic_inc_rkey(nic_mw_rkey(mw));
+	b.bind.mw = mw;
+	b.bind.mr = mr;
+	b.bind.rkey = k;
+	b.bind.addr = p.buf[1];
+	sa = sb = 0;
+	ck_assert_int_eq(nic_post_send(p.qp[1], &b), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	ck_assert_int_eq(write_with(&p, &sa, k, 0, 4096), NIC_WC_SUCCESS);
+	struct nic_send_wr inv = { .wr_id = 8, .opcode = NIC_WR_LOCAL_INV,
+				   .signaled = true, .invalidate_rkey = k };
+	ck_assert_int_eq(nic_post_send(p.qp[1], &inv), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	ck_assert_uint_eq(counter(&p, "b.nic.mw_invalidations"), 1);
+	ck_assert_int_eq(write_with(&p, &sa, k, 0, 4096),
+			 NIC_WC_REM_ACCESS_ERR);
+	/* an MR with a window bound cannot be deregistered; once the
+	 * window is gone it can */
+	ck_assert_int_eq(mr->mw_bound, 0);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(mw_bind_errors)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	static const struct {
+		unsigned mr_access, mw_access;
+		uint64_t off, len;
+	} bad[] = {
+		/* C10-73: no MW_BIND on the MR */
+		{ NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE,
+		  NIC_ACCESS_REMOTE_WRITE, 0, 4096 },
+		/* C10-74: a writable window over an MR without local write */
+		{ NIC_ACCESS_REMOTE_READ | NIC_ACCESS_MW_BIND,
+		  NIC_ACCESS_REMOTE_WRITE, 0, 4096 },
+		/* C10-75: past the MR */
+		{ NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_MW_BIND,
+		  NIC_ACCESS_REMOTE_WRITE, 60 << 10, 8192 },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		reconnect(&p);
+		struct nic_mr *mr = reg_b(&p, bad[i].mr_access);
+		struct nic_mw *mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_2);
+		struct nic_send_wr b = {
+			.wr_id = i, .opcode = NIC_WR_BIND_MW, .signaled = true,
+			.bind = { .mw = mw, .rkey = nic_inc_rkey(nic_mw_rkey(mw)),
+				  .mr = mr, .addr = p.buf[1] + bad[i].off,
+				  .length = bad[i].len,
+				  .access = bad[i].mw_access },
+		};
+		guint before = p.wc[1]->len;
+		ck_assert_int_eq(nic_post_send(p.qp[1], &b), 0);
+		ck_assert_int_eq(next_wc(&p, 1, &before, 1),
+				 NIC_WC_MW_BIND_ERR);
+		ck_assert_int_eq(nic_qp_state(p.qp[1]), QPS_ERR);
+	}
+	ck_assert_uint_eq(counter(&p, "b.nic.mw_bind_errors"), 3);
+	ck_assert_uint_eq(counter(&p, "b.nic.mw_binds"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* Type 1: bound by the verb, any QP of the PD may use it; a rebind takes
+ * the next variant and the old key is refused; an MR with a window bound
+ * is not deregistered. */
+START_TEST(mw_type1)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	struct nic_mr *mr = reg_b(&p, NIC_ACCESS_LOCAL_WRITE |
+					      NIC_ACCESS_REMOTE_WRITE |
+					      NIC_ACCESS_REMOTE_READ |
+					      NIC_ACCESS_MW_BIND);
+	struct nic_mw *mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_1);
+	uint32_t k0 = nic_mw_rkey(mw);
+	struct nic_mw_bind b = { .mw = mw, .mr = mr, .addr = p.buf[1],
+				 .length = 4096,
+				 .access = NIC_ACCESS_REMOTE_WRITE };
+	guint sa = 0, sb = 0;
+	ck_assert_int_eq(nic_bind_mw(p.qp[1], 1, true, &b), 0);
+	uint32_t k1 = nic_mw_rkey(mw);
+	ck_assert_uint_eq(k1, nic_inc_rkey(k0));
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	ck_assert_int_eq(nic_dereg_mr(mr, NULL, NULL), -EBUSY);
+	reconnect(&p); /* another QP of the PD */
+	ck_assert_int_eq(write_with(&p, &sa, k1, 0, 4096), NIC_WC_SUCCESS);
+	/* no READ right through this window */
+	struct nic_send_wr rd = wr_of(&p, 0, 9, NIC_WR_RDMA_READ, 0, 4096);
+	rd.rkey = k1;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &rd), 0);
+	ck_assert_int_eq(next_wc(&p, 0, &sa, 5), NIC_WC_REM_ACCESS_ERR);
+	reconnect(&p);
+	b.addr = p.buf[1] + 4096;
+	ck_assert_int_eq(nic_bind_mw(p.qp[1], 2, true, &b), 0);
+	uint32_t k2 = nic_mw_rkey(mw);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	ck_assert_int_eq(write_with(&p, &sa, k1, 0, 4096),
+			 NIC_WC_REM_ACCESS_ERR);
+	reconnect(&p);
+	ck_assert_int_eq(write_with(&p, &sa, k2, 4096, 4096), NIC_WC_SUCCESS);
+	/* LOCAL_INV is for type 2 windows (o10-37.2.26) */
+	struct nic_send_wr inv = { .opcode = NIC_WR_LOCAL_INV,
+				   .signaled = true, .invalidate_rkey = k2 };
+	ck_assert_int_eq(nic_post_send(p.qp[1], &inv), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_LOC_QP_OP_ERR);
+	nic_dealloc_mw(mw);
+	ck_assert_int_eq(nic_dereg_mr(mr, NULL, NULL), 0);
+	ck_assert_uint_eq(stats_get(p.sim->stats,
+				    "oracle.protection_violations"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * SEND WITH INVALIDATE: the receiver's window is invalidated at the end
+ * of the message, the receive CQE names the key; a key that cannot be
+ * invalidated is an invalid request.
+ */
+START_TEST(send_with_invalidate)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	struct nic_mr *mr = reg_b(&p, NIC_ACCESS_LOCAL_WRITE |
+					      NIC_ACCESS_REMOTE_WRITE |
+					      NIC_ACCESS_MW_BIND);
+	struct nic_mw *mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_2);
+	uint32_t k = nic_inc_rkey(nic_mw_rkey(mw));
+	struct nic_send_wr b = {
+		.opcode = NIC_WR_BIND_MW, .signaled = true,
+		.bind = { .mw = mw, .rkey = k, .mr = mr, .addr = p.buf[1],
+			  .length = 16384, .access = NIC_ACCESS_REMOTE_WRITE },
+	};
+	guint sa = 0, sb = 0;
+	ck_assert_int_eq(nic_post_send(p.qp[1], &b), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	for (int i = 0; i < 2; i++) {
+		struct nic_recv_wr rw = { .wr_id = 50 + i,
+					  .sge = { p.buf[1] + 32768, 8192,
+						   p.mi[1].lkey } };
+		ck_assert_int_eq(nic_post_recv(p.qp[1], &rw), 0);
+	}
+	ck_assert_int_eq(write_with(&p, &sa, k, 0, 4096), NIC_WC_SUCCESS);
+	struct nic_send_wr s = wr_of(&p, 0, 60, NIC_WR_SEND_WITH_INV, 0, 6000);
+	s.invalidate_rkey = k;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &s), 0);
+	ck_assert_int_eq(next_wc(&p, 0, &sa, 5), NIC_WC_SUCCESS);
+	const struct nic_wc *rw = &g_array_index(p.wc[1], struct nic_wc, sb);
+	ck_assert_int_eq(rw->status, NIC_WC_SUCCESS);
+	ck_assert_int_eq(rw->opcode, NIC_WC_RECV);
+	ck_assert(rw->with_inv);
+	ck_assert_uint_eq(rw->invalidated_rkey, k);
+	ck_assert_uint_eq(rw->byte_len, 6000);
+	sb++;
+	ck_assert_int_eq(write_with(&p, &sa, k, 0, 4096),
+			 NIC_WC_REM_ACCESS_ERR);
+	/* invalidating it again: nothing to invalidate */
+	reconnect(&p);
+	struct nic_recv_wr rw2 = { .wr_id = 70,
+				   .sge = { p.buf[1] + 32768, 8192,
+					    p.mi[1].lkey } };
+	ck_assert_int_eq(nic_post_recv(p.qp[1], &rw2), 0);
+	s.wr_id = 61;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &s), 0);
+	ck_assert_int_eq(next_wc(&p, 0, &sa, 5), NIC_WC_REM_INV_REQ_ERR);
+	ck_assert_uint_eq(counter(&p, "b.nic.invalidate_naks_sent"), 1);
+	pair_free(&p);
+}
+END_TEST
+
+static enum nic_wc_status atomic(struct pair *p, guint *seen,
+				 enum nic_wr_opcode op, uint32_t rkey,
+				 uint64_t off, uint64_t cmp_add,
+				 uint64_t swap, uint64_t *orig)
+{
+	struct nic_send_wr wr = {
+		.wr_id = 200 + *seen, .opcode = op, .signaled = true,
+		.sge = { p->buf[0] + 40960, 8, p->mi[0].lkey },
+		.remote_addr = p->buf[1] + off, .rkey = rkey,
+		.compare_add = cmp_add, .swap = swap,
+	};
+	ck_assert_int_eq(nic_post_send(p->qp[0], &wr), 0);
+	enum nic_wc_status st = next_wc(p, 0, seen, 5);
+	if (orig)
+		*orig = vmm_word_get(p->as[0], p->buf[0] + 40960);
+	return st;
+}
+
+/*
+ * Atomics: FetchAdd and CmpSwap on one word of b, the original value in
+ * a's buffer; 8-byte alignment (else an invalid request); REMOTE_ATOMIC
+ * on the key (else a remote access error); a duplicate (a retransmission
+ * after a lost ACK) is answered, not executed again.
+ */
+START_TEST(atomics)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	struct nic_mr *mr = reg_b(&p, NIC_ACCESS_LOCAL_WRITE |
+					      NIC_ACCESS_REMOTE_ATOMIC);
+	struct nic_mr_info info;
+	nic_mr_info(mr, &info);
+	uint32_t k = info.rkey;
+	guint sa = 0;
+	uint64_t orig;
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(atomic(&p, &sa, NIC_WR_ATOMIC_FETCH_AND_ADD, k,
+					64, 5, 0, &orig),
+				 NIC_WC_SUCCESS);
+		ck_assert_uint_eq(orig, 5 * (uint64_t)i);
+	}
+	ck_assert_uint_eq(vmm_word_get(p.as[1], p.buf[1] + 64), 100);
+	ck_assert_int_eq(atomic(&p, &sa, NIC_WR_ATOMIC_CMP_AND_SWP, k, 64, 7,
+				99, &orig),
+			 NIC_WC_SUCCESS);
+	ck_assert_uint_eq(orig, 100); /* no swap: 100 != 7 */
+	ck_assert_int_eq(atomic(&p, &sa, NIC_WR_ATOMIC_CMP_AND_SWP, k, 64,
+				100, 99, &orig),
+			 NIC_WC_SUCCESS);
+	ck_assert_uint_eq(orig, 100);
+	ck_assert_uint_eq(vmm_word_get(p.as[1], p.buf[1] + 64), 99);
+	ck_assert_uint_eq(counter(&p, "b.nic.atomics_executed"), 22);
+	/* a duplicate of the last one (as after a lost ATOMIC ACK) is
+	 * answered with the saved original value, not executed again */
+	struct nic *nb = p.h[1]->nic;
+	struct pkt *d = pkt_alloc(nb->pool);
+	d->opcode = IB_COMPARE_SWAP;
+	d->dqpn = nic_qp_num(p.qp[1]);
+	d->psn = (p.qp[1]->epsn - 1) & PSN_MASK;
+	d->va = p.buf[1] + 64;
+	d->rkey = k;
+	d->compare = 99;
+	d->swap_add = 1234;
+	uint64_t acks = counter(&p, "b.nic.tx_packets");
+	nic_rx(nb, d);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert_uint_eq(counter(&p, "b.nic.atomics_executed"), 22);
+	ck_assert_uint_eq(counter(&p, "b.nic.duplicate_requests"), 1);
+	ck_assert_uint_eq(counter(&p, "b.nic.tx_packets"), acks + 1);
+	ck_assert_uint_eq(vmm_word_get(p.as[1], p.buf[1] + 64), 99);
+	ck_assert_int_eq(atomic(&p, &sa, NIC_WR_ATOMIC_FETCH_AND_ADD, k, 68, 1,
+				0, NULL),
+			 NIC_WC_REM_INV_REQ_ERR);
+	ck_assert_uint_eq(counter(&p, "b.nic.misaligned_atomics"), 1);
+	reconnect(&p);
+	/* the harness's MR has no REMOTE_ATOMIC */
+	ck_assert_int_eq(atomic(&p, &sa, NIC_WR_ATOMIC_FETCH_AND_ADD,
+				p.mi[1].rkey, 64, 1, 0, NULL),
+			 NIC_WC_REM_ACCESS_ERR);
+	ck_assert_uint_eq(vmm_word_get(p.as[1], p.buf[1] + 64), 99);
+	/* a result buffer of the wrong size is refused at post */
+	struct nic_send_wr bad = {
+		.opcode = NIC_WR_ATOMIC_FETCH_AND_ADD,
+		.sge = { p.buf[0], 4, p.mi[0].lkey },
+		.remote_addr = p.buf[1], .rkey = k,
+	};
+	reconnect(&p);
+	ck_assert_int_eq(nic_post_send(p.qp[0], &bad), -EINVAL);
+	ck_assert_uint_eq(stats_get(p.sim->stats,
+				    "oracle.protection_violations"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * A 1 MiB WRITE through a type 2 window invalidated while it arrives:
+ * the rest of the message is refused, the invalidation completes only
+ * once the DMA issued through the window has landed, and the oracle's
+ * own record of what keys open sees no byte land outside.
+ */
+START_TEST(invalidation_mid_message)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 1 << 20);
+	struct nic_mr *mr = NULL;
+	nic_reg_mr(p.pd[1], p.as[1], p.buf[1], 1 << 20,
+		   NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+			   NIC_ACCESS_MW_BIND,
+		   REG_PIN, harness_reg_cb, &mr);
+	sim_run_until(p.sim, sim_now(p.sim) + 5 * SIM_MS);
+	struct nic_mw *mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_2);
+	uint32_t k = nic_inc_rkey(nic_mw_rkey(mw));
+	struct nic_send_wr b = {
+		.opcode = NIC_WR_BIND_MW, .signaled = true,
+		.bind = { .mw = mw, .rkey = k, .mr = mr, .addr = p.buf[1],
+			  .length = 1 << 20, .access = NIC_ACCESS_REMOTE_WRITE },
+	};
+	guint sa = 0, sb = 0;
+	ck_assert_int_eq(nic_post_send(p.qp[1], &b), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	struct nic_send_wr wr = wr_of(&p, 0, 1, NIC_WR_RDMA_WRITE, 0, 1 << 20);
+	wr.rkey = k;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &wr), 0);
+	run_until_rx(&p, 64);
+	sim_time_t busy = mr->dma_busy;
+	ck_assert_uint_gt(busy, sim_now(p.sim));
+	struct nic_send_wr inv = { .wr_id = 2, .opcode = NIC_WR_LOCAL_INV,
+				   .signaled = true, .invalidate_rkey = k };
+	ck_assert_int_eq(nic_post_send(p.qp[1], &inv), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * SIM_MS);
+	ck_assert_uint_eq(p.wc[1]->len, 2);
+	ck_assert_int_eq(g_array_index(p.wc[1], struct nic_wc, 1).status,
+			 NIC_WC_SUCCESS);
+	ck_assert_uint_ge(g_array_index(p.wc_time[1], sim_time_t, 1), busy);
+	ck_assert_int_eq(next_wc(&p, 0, &sa, 1), NIC_WC_REM_ACCESS_ERR);
+	ck_assert_uint_ge(counter(&p, "b.nic.remote_access_naks_sent"), 1);
+	ck_assert_uint_eq(stats_get(p.sim->stats,
+				    "oracle.protection_violations"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* The oracle's protection check is its own: a DMA under a key it never
+ * saw granted, or past what a key opens, is counted, whatever the NIC
+ * decided. */
+START_TEST(oracle_protection_check)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	struct oracle *o = nic_oracle(p.h[1]->nic);
+	struct nic_mr *mr = p.mr[1];
+	sim_time_t now = sim_now(p.sim);
+	oracle_dma(o, true, mr, p.buf[1], 4096, 1, now, 1, 1, mr->rkey,
+		   NIC_ACCESS_REMOTE_WRITE);
+	ck_assert_uint_eq(counter(&p, "oracle.protection_violations"), 0);
+	oracle_dma(o, true, mr, p.buf[1] + (60 << 10), 8192, 2, now, 1, 2,
+		   mr->rkey, NIC_ACCESS_REMOTE_WRITE);
+	oracle_dma(o, true, mr, p.buf[1], 4096, 3, now, 1, 3,
+		   mr->rkey ^ 0x55, NIC_ACCESS_REMOTE_WRITE);
+	oracle_dma(o, true, mr, p.buf[1], 8, 4, now, 1, 4, mr->rkey,
+		   NIC_ACCESS_REMOTE_ATOMIC);
+	ck_assert_uint_eq(counter(&p, "oracle.protection_violations"), 3);
+	pair_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("protect");
@@ -260,6 +682,13 @@ int main(void)
 	tcase_add_test(tc, dereg_waits_for_a_fault);
 	tcase_add_test(tc, dereg_of_a_local_key);
 	tcase_add_test(tc, key_layout_and_variants);
+	tcase_add_test(tc, mw_type2_bind_use_invalidate);
+	tcase_add_test(tc, mw_bind_errors);
+	tcase_add_test(tc, mw_type1);
+	tcase_add_test(tc, send_with_invalidate);
+	tcase_add_test(tc, atomics);
+	tcase_add_test(tc, invalidation_mid_message);
+	tcase_add_test(tc, oracle_protection_check);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -424,10 +424,14 @@ static void check_pcap(uint32_t snaplen)
 		g_free(bad);
 		/* every record dissects as InfiniBand with our fields */
 		args = g_strdup_printf(
-			"-r %s -T fields -E separator=, -e infiniband.bth.opcode "
+			"-r %s -T fields -E separator=, -E occurrence=f "
+			"-e infiniband.bth.opcode "
 			"-e infiniband.bth.psn -e infiniband.bth.destqp "
 			"-e infiniband.bth.padcnt -e infiniband.reth.dmalen "
-			"-e infiniband.aeth.msn -e infiniband.invariant.crc",
+			"-e infiniband.aeth.msn -e infiniband.invariant.crc "
+			"-e infiniband.atomiceth.swapdt "
+			"-e infiniband.atomiceth.cmpdt "
+			"-e infiniband.atomicacketh.origremdt -e infiniband.ieth",
 			q);
 		char *out = tshark(args);
 		g_free(args);
@@ -440,7 +444,7 @@ static void check_pcap(uint32_t snaplen)
 				fill_pkt(&p, all_opcodes[i], i);
 				ck_assert_ptr_nonnull(lines[k]);
 				gchar **f = g_strsplit(lines[k], ",", -1);
-				ck_assert_uint_ge(g_strv_length(f), 7);
+				ck_assert_uint_ge(g_strv_length(f), 11);
 				ck_assert_msg(strtoul(f[0], NULL, 0) == p.opcode,
 					      "record %u: opcode %s, want %u", k,
 					      f[0], p.opcode);
@@ -454,6 +458,24 @@ static void check_pcap(uint32_t snaplen)
 				if (ib_opcode_has_aeth(p.opcode))
 					ck_assert_uint_eq(
 						strtoul(f[5], NULL, 0), p.msn);
+				/* AtomicETH, AtomicAckETH and IETH (IBA 9.3.4,
+				 * 9.3.6, 9.3.9) decode to what was sent */
+				if (ib_opcode_has_atomic_eth(p.opcode)) {
+					ck_assert_uint_eq(g_ascii_strtoull(
+								  f[7], NULL, 0),
+							  p.swap_add);
+					ck_assert_uint_eq(g_ascii_strtoull(
+								  f[8], NULL, 0),
+							  p.compare);
+				}
+				if (ib_opcode_has_atomic_ack_eth(p.opcode))
+					ck_assert_uint_eq(
+						g_ascii_strtoull(f[9], NULL, 0),
+						p.atomic_orig);
+				if (ib_opcode_has_ieth(p.opcode))
+					ck_assert_uint_eq( /* hex, no 0x */
+						strtoul(f[10], NULL, 16),
+						p.inv_rkey);
 				/* ICRC captured: whole frame, or no payload */
 				if (snaplen == 65535 || !p.payload_len)
 					ck_assert(f[6][0] != '\0');

@@ -198,6 +198,8 @@ void vmm_free(struct vmm *vmm)
 		for (guint j = 0; j < as->vmas->len; j++)
 			g_free(g_array_index(as->vmas, struct vmm_vma, j).name);
 		g_array_free(as->vmas, TRUE);
+		if (as->words)
+			g_hash_table_destroy(as->words);
 		g_ptr_array_free(as->subs, TRUE);
 		if (as->fp_ranges)
 			g_ptr_array_free(as->fp_ranges, TRUE);
@@ -759,11 +761,41 @@ static bool range_ok(uint64_t *va, uint64_t *len)
 	return *len > 0;
 }
 
+uint64_t vmm_word_get(struct vmm_as *as, uint64_t va)
+{
+	return as->words ? (uint64_t)GPOINTER_TO_SIZE(g_hash_table_lookup(
+				   as->words, GSIZE_TO_POINTER((gsize)va)))
+			 : 0;
+}
+
+void vmm_word_set(struct vmm_as *as, uint64_t va, uint64_t v)
+{
+	if (!as->words)
+		as->words = g_hash_table_new(g_direct_hash, g_direct_equal);
+	if (v)
+		g_hash_table_insert(as->words, GSIZE_TO_POINTER((gsize)va),
+				    GSIZE_TO_POINTER((gsize)v));
+	else
+		g_hash_table_remove(as->words, GSIZE_TO_POINTER((gsize)va));
+}
+
+static gboolean word_in(gpointer k, gpointer v, gpointer range)
+{
+	(void)v;
+	const uint64_t *r = range;
+	uint64_t va = (uint64_t)GPOINTER_TO_SIZE(k);
+	return va >= r[0] && va < r[1];
+}
+
 void vmm_munmap(struct vmm_as *as, uint64_t va, uint64_t len)
 {
 	if (!range_ok(&va, &len))
 		return;
 	uint64_t end = va + len;
+	if (as->words) { /* the words go with their pages */
+		uint64_t r[2] = { va, end };
+		g_hash_table_foreach_remove(as->words, word_in, r);
+	}
 	/* cut the VMAs */
 	for (guint i = vma_search(as, va); i < as->vmas->len;) {
 		struct vmm_vma *v = &g_array_index(as->vmas, struct vmm_vma, i);

@@ -180,6 +180,19 @@ typedef void (*vmm_fault_done_fn)(void *ctx, int status, uint64_t pfn);
 void vmm_fault_in(struct vmm_as *as, uint64_t va, bool write,
 		  vmm_fault_done_fn done, void *ctx);
 
+/* ---- memory content of words (NIC atomics) ----
+ *
+ * The simulator keeps no page bytes (a version tag per page is what the
+ * oracle checks), so the 8-byte words an RDMA atomic reads and writes
+ * have a store of their own: a hash per address space, by virtual
+ * address, so a word follows its page through moves, reclaim and swap;
+ * unmapping drops it; 0 until written.  Touched by atomics only (a few
+ * Mops at most: Husky measures ~5 Mrps), never on the data path of
+ * WRITE, READ or SEND.
+ */
+uint64_t vmm_word_get(struct vmm_as *as, uint64_t va);
+void vmm_word_set(struct vmm_as *as, uint64_t va, uint64_t v);
+
 /* ---- pinning and reservations ---- */
 
 /* Fault in (if needed) and pin every page of [va, va+len); @done gets the

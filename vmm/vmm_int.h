@@ -36,6 +36,8 @@ struct vmm_as {
 	GPtrArray *subs;   /* struct vmm_sub * */
 	struct vmm_fp fp;  /* its footprint (vmm/footprint.c) */
 	GPtrArray *fp_ranges; /* struct vmm_fp_range *, watched, or NULL */
+	GHashTable *words; /* va -> 8-byte value written by NIC atomics, or
+			    * NULL (vmm_word_get) */
 };
 
 /* Footprint accounting (vmm/footprint.c): page @va of @as changed @k by
