@@ -77,6 +77,11 @@ static void diff_lines(GString *out, const char *a, const char *b, char mark)
 	g_strfreev(lb);
 }
 
+static gint by_path(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static GPtrArray *scenarios(void)
 {
 	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
@@ -88,7 +93,8 @@ static GPtrArray *scenarios(void)
 			g_ptr_array_add(v, g_build_filename("workloads", n,
 							    NULL));
 	g_dir_close(d);
-	g_ptr_array_sort(v, (GCompareFunc)g_strcmp0);
+	/* g_ptr_array_sort passes pointers to the elements */
+	g_ptr_array_sort(v, by_path);
 	return v;
 }
 
