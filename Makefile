@@ -29,7 +29,7 @@ $(error missing build dependencies (see the message above))
 endif
 
 PKGS := glib-2.0 libelf sqlite3
-CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -I. -I$(B)/gen \
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -I. -Ibuild/gen \
 	$(shell pkg-config --cflags $(PKGS))
 CFLAGS ?=
 LIBS := $(shell pkg-config --libs $(PKGS)) -lm
@@ -56,12 +56,14 @@ $(B)/%.o: %.c
 # The source commit a campaign's rows record (sim/system/sweep.c): the
 # header is rewritten only when `git describe` changes, so a commit
 # rebuilds one object, and a tree that is not a git checkout says "".
-$(B)/gen/odpsim_commit.h: FORCE
+# One header under build/ for every build of the objects (plain, SAN=1,
+# the fuzzing build).
+build/gen/odpsim_commit.h: FORCE
 	@mkdir -p $(dir $@)
 	@c=$$(git describe --always --dirty --abbrev=12 2>/dev/null || true); \
 	printf '#define ODPSIM_COMMIT "%s"\n' "$$c" >$@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(B)/sim/system/sweep.o: $(B)/gen/odpsim_commit.h
+$(B)/sim/system/sweep.o build/fuzz/sim/system/sweep.o: build/gen/odpsim_commit.h
 .PHONY: FORCE
 FORCE:
 
@@ -158,7 +160,7 @@ FUZZ_S ?= 60
 FUZZ_TARGETS := units scenario elf snapshot
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
-	-I. $(shell pkg-config --cflags $(PKGS)) $(FUZZ_SAN)
+	-I. -Ibuild/gen $(shell pkg-config --cflags $(PKGS)) $(FUZZ_SAN)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
 
 build/fuzz/%.o: %.c
