@@ -44,11 +44,34 @@ static bool runpool_write_all(int fd, const char *s, size_t n)
 	return true;
 }
 
+/* The parent's loop state, which a child inherits and frees. */
+struct runpool_loop {
+	struct runpool_child *run;
+	struct pollfd *pfd;
+	unsigned *who;
+	unsigned nrun;
+};
+
 /* The child: build, run, send the summary, exit.  Never returns. */
 static void G_GNUC_NORETURN runpool_child_main(const struct runpool_spec *sp,
 					       const struct runpool_job *job,
+					       struct runpool_loop *loop,
 					       int fd)
 {
+	/* what the parent's loop holds is no part of this run: freed, so
+	 * that a leak checker following the fork finds nothing lost (the
+	 * pointers may live only in registers the child does not keep) */
+	for (unsigned i = 0; i < loop->nrun; i++) {
+		g_string_free(loop->run[i].buf, TRUE);
+		g_string_free(loop->run[i].err, TRUE);
+		if (loop->run[i].fd >= 0)
+			close(loop->run[i].fd);
+		if (loop->run[i].efd >= 0)
+			close(loop->run[i].efd);
+	}
+	g_free(loop->run);
+	g_free(loop->pfd);
+	g_free(loop->who);
 	const char *pre = sp->prefix ? sp->prefix : "run";
 	/* test hook: this job's run crashes */
 	if (job->label && !g_strcmp0(g_getenv("ODPSIM_RUNPOOL_TEST_CRASH"),
@@ -81,8 +104,9 @@ static void G_GNUC_NORETURN runpool_child_main(const struct runpool_spec *sp,
 }
 
 static bool runpool_spawn(const struct runpool_spec *sp, unsigned idx,
-			  struct runpool_child *c, GError **error)
+			  struct runpool_loop *loop, GError **error)
 {
+	struct runpool_child *c = &loop->run[loop->nrun];
 	struct runpool_job job = { 0 };
 	sp->job(sp->ctx, idx, &job);
 	int p[2], q[2] = { -1, -1 };
@@ -114,7 +138,7 @@ static bool runpool_spawn(const struct runpool_spec *sp, unsigned idx,
 		}
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		close(p[0]);
-		runpool_child_main(sp, &job, p[1]);
+		runpool_child_main(sp, &job, loop, p[1]);
 	}
 	close(p[1]);
 	if (q[1] >= 0)
@@ -215,6 +239,7 @@ bool runpool_run(const struct runpool_spec *sp, GError **error)
 	struct runpool_child *run = g_new0(struct runpool_child, jobs);
 	struct pollfd *pfd = g_new0(struct pollfd, 2 * jobs);
 	unsigned *who = g_new0(unsigned, 2 * jobs);
+	struct runpool_loop loop = { run, pfd, who, 0 };
 	unsigned next = 0, nrun = 0;
 	bool spawn_ok = true, stopped = false;
 	gint64 last_tick = 0;
@@ -228,7 +253,8 @@ bool runpool_run(const struct runpool_spec *sp, GError **error)
 			stopped = true;
 		}
 		while (spawn_ok && !stopped && next < sp->n && nrun < jobs) {
-			if (runpool_spawn(sp, next, &run[nrun], error)) {
+			loop.nrun = nrun; /* the new child goes at run[nrun] */
+			if (runpool_spawn(sp, next, &loop, error)) {
 				nrun++;
 				next++;
 			} else {
