@@ -56,7 +56,16 @@
  * Invalidation (mlx5_ib_invalidate_range): zaps the mapped MTT entries by
  * UMR in runs aligned to MLX5_UMR_MTT_NUM_ENTRIES_ALIGNMENT = 8 entries
  * (one 64 B block each), unmaps the pages (dma_unmap_time each), and is
- * acknowledged once every DMA the NIC issued to the MR has landed.
+ * acknowledged once every DMA the NIC issued to the MR has landed.  The
+ * device's translation changes only when the UMRs have executed: until
+ * then the NIC still translates through the old entries (in its cache
+ * and in the MTT), and DMA it issues meanwhile is DMA in flight too, so
+ * the acknowledgement waits for the last UMR and, after it, for every DMA
+ * issued until then (mlx5r_umr_post_send_wait blocks for the UMR's CQE).
+ * odp-unsafe acknowledges at once: the VMM copies, reclaims or frees the
+ * page while the NIC still writes to and reads from its old frame for
+ * the rest of the UMRs' time, which the oracle sees as lost writes and
+ * stale reads (issue 17: "DMA in flight while the page moves").
  *
  * Counters as mlx5 reports them, per NIC and per MR (rdma stat mr):
  * page_faults in pages, page_faults_handled in operations,
@@ -1093,21 +1102,57 @@ struct inval_ack {
 	struct imr_child *child; /* implicit ODP: the child notified */
 	struct vmm_sub *sub;     /* the subscription to acknowledge */
 	uint64_t start, end;
+	uint64_t lo, hi;         /* MR pages the UMRs clear, when they land */
 	enum vmm_reason reason;
 	uint64_t token;
 	sim_time_t begun;
+	unsigned events;         /* the ack and the landing still to come */
 };
+
+static void inval_ack_put(struct driver *drv, struct inval_ack *a)
+{
+	if (--a->events == 0)
+		g_queue_push_tail(&drv->ack_spare, a);
+}
+
+static void inval_ack_event(struct sim *sim, void *obj, uint64_t arg);
+SIM_EVKIND(ev_inval_ack, "driver.invalidate_ack", inval_ack_event);
 
 static void inval_ack_event(struct sim *sim, void *obj, uint64_t arg)
 {
 	(void)arg;
 	struct inval_ack *a = obj;
-	struct driver *drv = a->mr->nic->drv;
+	struct nic_mr *mr = a->mr;
+	struct driver *drv = mr->nic->drv;
+	if (mr->dma_busy > sim_now(sim) && !mr->policy->no_drain) {
+		/* DMA issued through the old entries while the UMRs ran:
+		 * that is in flight too */
+		sim_schedule(sim, mr->dma_busy, &ev_inval_ack, drv->comp, a,
+			     0);
+		return;
+	}
 	hist_add(drv->h_inval_ns, (sim_now(sim) - a->begun) / SIM_NS);
 	vmm_notifier_ack(a->sub, a->token);
-	g_queue_push_tail(&drv->ack_spare, a);
+	inval_ack_put(drv, a);
 }
-SIM_EVKIND(ev_inval_ack, "driver.invalidate_ack", inval_ack_event);
+
+/* The zap's UMRs have executed: from now the NIC's translation of the
+ * range is gone (the MTT entries rewritten, its cache invalidated). */
+static void zap_land_event(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	struct inval_ack *a = obj;
+	struct nic_mr *mr = a->mr;
+	uint64_t *e;
+	for (uint64_t idx = mtt_next(&mr->mtt, a->lo, &e); idx <= a->hi;
+	     idx = mtt_next(&mr->mtt, idx + 1, &e))
+		*e &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
+	nic_mr_flush(mr, a->lo, a->hi);
+	nic_mr_release(mr);
+	inval_ack_put(mr->nic->drv, a);
+}
+SIM_EVKIND(ev_zap_land, "driver.invalidate_umr_done", zap_land_event);
 
 /* Wake the fault threads that slept until the notifications in progress
  * on @mr were over (invalidate_end and resume both end one). */
@@ -1140,10 +1185,10 @@ void odp_notif_end(struct nic_mr *mr)
  * mlx5_ib_invalidate_range()'s zap loop over MR pages [lo, hi]: runs of
  * mapped entries, a run going on across unmapped ones until one of them
  * starts a block of 8 (MLX5_UMR_MTT_NUM_ENTRIES_ALIGNMENT), each run one
- * UMR; the entries are cleared now (the NIC may not use them from here
- * on).  Returns when the last UMR is done, posted from @t; *pages gets
- * what mlx5 adds to page_invalidations (it counts the page that ended a
- * run too), *zapped the entries that were mapped.
+ * UMR; the entries are cleared when the UMRs have executed
+ * (zap_land_event).  Returns when the last UMR is done, posted from @t;
+ * *pages gets what mlx5 adds to page_invalidations (it counts the page
+ * that ended a run too), *zapped the entries that were mapped.
  */
 static sim_time_t zap_runs(struct driver *drv, struct nic_mr *mr,
 			   uint64_t lo, uint64_t hi, sim_time_t t,
@@ -1173,7 +1218,6 @@ static sim_time_t zap_runs(struct driver *drv, struct nic_mr *mr,
 			in_block = true;
 		}
 		(*zapped)++;
-		*e &= ~(uint64_t)(MTT_VALID | MTT_WRITE | MTT_SUSP);
 		last = idx;
 	}
 	if (in_block) {
@@ -1216,7 +1260,12 @@ static void zap_go(struct inval_ack *a)
 		lo -= mr->first_page;
 		hi -= mr->first_page;
 		t = zap_runs(drv, mr, lo, hi, t, &pages, &zapped);
-		nic_mr_flush(mr, lo, hi);
+		/* the NIC keeps the old translation until the UMRs land */
+		a->lo = lo;
+		a->hi = hi;
+		a->events++;
+		nic_mr_hold(mr);
+		sim_schedule(drv->sim, t, &ev_zap_land, drv->comp, a, 0);
 		/* ib_umem_odp_unmap_dma_pages() */
 		t += zapped * drv->cfg.dma_unmap_time;
 		*drv->c_inval += pages;
@@ -1233,12 +1282,14 @@ static void zap_go(struct inval_ack *a)
 	sim_trace_as(drv->sim, drv->comp, &tk_inval, mr->as_name, TRACE_NONE,
 		     TRACE_NONE,
 		  a->start, TRACE_NONE, zapped, vmm_reason_names[a->reason]);
-	/* DMA the NIC issued before the zap may still be in flight */
+	/* DMA the NIC issued before the UMRs landed may still be in
+	 * flight (rechecked when the ack fires) */
 	sim_time_t at = t;
 	if (mr->dma_busy > at)
 		at = mr->dma_busy;
 	if (mr->policy->no_drain) /* odp-unsafe: the bug, on purpose */
 		at = now;
+	a->events++;
 	sim_schedule(drv->sim, at, &ev_inval_ack, drv->comp, a, 0);
 }
 
@@ -1272,6 +1323,7 @@ static void odp_zap(struct nic_mr *mr, struct imr_child *child,
 	a->reason = reason;
 	a->token = token;
 	a->begun = sim_now(drv->sim);
+	a->events = 0;
 	/* umem_mutex: a fault's UMR in flight finishes first */
 	sim_time_t busy = child ? child->mutex_until : mr->mutex_until;
 	if (busy > a->begun)

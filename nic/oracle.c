@@ -81,6 +81,11 @@ struct oracle {
 	 * (0: none); chunks of ORACLE_CHUNK, NULL until written */
 	uint64_t **frame_last;
 	uint64_t nchunks;
+	/* frames whose content a copy or write-back is reading (the VMM's
+	 * VMM_FRAME_COPYING): a write landing there is lost; chunks like
+	 * frame_last's, NULL until used; nsealed: how many now */
+	uint8_t **sealed;
+	uint64_t nseal_chunks, nsealed;
 	/* VMM_PAGE_KEY -> last version landed, for pages whose record left
 	 * its frame */
 	GHashTable *page_last;
@@ -165,6 +170,48 @@ static uint64_t *frame_slot(struct oracle *o, uint64_t pfn, bool create)
 	return &o->frame_last[c][pfn & (ORACLE_CHUNK - 1)];
 }
 
+static uint8_t *seal_slot(struct oracle *o, uint64_t pfn, bool create)
+{
+	uint64_t c = pfn >> ORACLE_CHUNK_SHIFT;
+	if (c >= o->nseal_chunks) {
+		if (!create)
+			return NULL;
+		uint64_t n = o->nseal_chunks ? o->nseal_chunks : 16;
+		while (n <= c)
+			n *= 2;
+		o->sealed = g_renew(uint8_t *, o->sealed, n);
+		for (uint64_t i = o->nseal_chunks; i < n; i++)
+			o->sealed[i] = NULL;
+		o->nseal_chunks = n;
+	}
+	if (!o->sealed[c]) {
+		if (!create)
+			return NULL;
+		o->sealed[c] = g_new0(uint8_t, ORACLE_CHUNK);
+	}
+	return &o->sealed[c][pfn & (ORACLE_CHUNK - 1)];
+}
+
+static bool is_sealed(struct oracle *o, uint64_t pfn)
+{
+	if (!o->nsealed) /* the common case: no copy in progress */
+		return false;
+	uint8_t *s = seal_slot(o, pfn, false);
+	return s && *s;
+}
+
+static void seal(struct oracle *o, uint64_t pfn, bool on)
+{
+	uint8_t *s = seal_slot(o, pfn, on);
+	if (!s || *s == on)
+		return;
+	*s = on;
+	if (on)
+		o->nsealed++;
+	else
+		o->nsealed--;
+}
+
 static void page_record(struct oracle *o, uint64_t key, uint64_t version)
 {
 	g_hash_table_insert(o->page_last, GSIZE_TO_POINTER((gsize)key),
@@ -178,7 +225,9 @@ static void settle(struct oracle *o, struct dma_rec *r, bool write)
 	bool mine = vmm_frame_owner(o->vmm, r->pfn, &as_id, &vpn) &&
 		    as_id == r->as_id && vpn == r->vpn;
 	if (write) {
-		if (mine) {
+		/* a frame being copied away still belongs to its page, but
+		 * what lands in it now misses the copy */
+		if (mine && !is_sealed(o, r->pfn)) {
 			*frame_slot(o, r->pfn, true) = r->version;
 			vmm_frame_set_version(o->vmm, r->pfn, r->version);
 		} else {
@@ -224,6 +273,11 @@ static void frame_hook(void *ctx, uint64_t pfn, enum vmm_frame_event ev)
 	settle_upto(o, sim_now(o->nic->sim));
 	if (ev == VMM_FRAME_SYNC)
 		return;
+	if (ev == VMM_FRAME_COPYING || ev == VMM_FRAME_KEPT) {
+		seal(o, pfn, ev == VMM_FRAME_COPYING);
+		return;
+	}
+	seal(o, pfn, false); /* the frame goes */
 	/* the frame leaves its page: the page's record goes with the page */
 	uint64_t *s = frame_slot(o, pfn, false);
 	uint32_t as_id;
@@ -262,6 +316,9 @@ void oracle_free(struct oracle *o)
 	for (uint64_t i = 0; i < o->nchunks; i++)
 		g_free(o->frame_last[i]);
 	g_free(o->frame_last);
+	for (uint64_t i = 0; i < o->nseal_chunks; i++)
+		g_free(o->sealed[i]);
+	g_free(o->sealed);
 	g_hash_table_destroy(o->page_last);
 	idmap_destroy(&o->grants);
 	g_ptr_array_free(o->grant_all, TRUE);

@@ -90,6 +90,10 @@ static void move_acked(struct vmm *vmm, struct vmm_inval *iv)
 		return;
 	}
 	*e |= PTE_BUSY;
+	/* the copy reads the page from now until its end: DMA that lands
+	 * meanwhile may or may not be in it, and the frame is discarded
+	 * after it: such a write is lost (the oracle's view) */
+	vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_COPYING);
 	sim_schedule_in(vmm->sim, vmm_copy_time(vmm, 1), &ev_move_copy,
 			vmm->comp, iv, 0);
 }

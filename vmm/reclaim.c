@@ -202,6 +202,8 @@ static void evict_finish(struct vmm *vmm, struct vmm_inval *iv)
 /* Put the page back as it was (the eviction is abandoned). */
 static void evict_abort(struct vmm *vmm, struct vmm_inval *iv, uint64_t *e)
 {
+	if (iv->arg != UINT64_MAX) /* a write-back had started */
+		vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_KEPT);
 	*e &= ~(uint64_t)PTE_BUSY;
 	frame_at(&vmm->fa, iv->pfn)->flags &= (uint8_t)~FR_BUSY;
 	if (iv->arg != UINT64_MAX)
@@ -238,6 +240,9 @@ static void evict_acked(struct vmm *vmm, struct vmm_inval *iv)
 			return;
 		}
 		(*vmm->c.writebacks)++;
+		/* the write-back I/O reads the page from here on: DMA that
+		 * lands later is not in the saved copy */
+		vmm_frame_gone(vmm, iv->pfn, VMM_FRAME_COPYING);
 		sim_schedule_in(vmm->sim, vmm_dev_xfer(vmm, VMM_PAGE_SIZE),
 				&ev_evict_done, vmm->comp, iv, 0);
 		return;

@@ -359,6 +359,11 @@ enum vmm_frame_event {
 	VMM_FRAME_TAKEN,     /* a free frame is about to get an owner */
 	VMM_FRAME_SYNC,      /* no frame (FRAME_NIL): content is read now
 			      * (a migration copies pages) */
+	VMM_FRAME_COPYING,   /* a move's copy or a reclaim's write-back
+			      * starts reading the frame: what lands in it
+			      * from now on is not in the copy (the frame
+			      * is then only ever discarded) */
+	VMM_FRAME_KEPT,      /* that copy was abandoned: the page stays */
 };
 /* Called just before a frame changes owner: when it goes, and when a
  * free frame is taken (a frame freed and taken again at once must not
