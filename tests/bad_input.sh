@@ -437,5 +437,34 @@ echo x >"$case_dir/o"
 bad 1 "o: cannot create output directory: it exists and is not a directory" "compare --out names a file" -- \
 	"$ODPSIM" compare "$OK" --policy pin --out o
 
+
+# ---- rows 5 and 11 of issue 17, now handled by tracks 16 and 15 ----
+
+# row 5: a 16 TiB host (the range goes to 64 TiB) runs, in little memory
+# (frames are made on first use), where it once hit an assertion
+new_case
+printf "[sim]\nduration = 1ms\n[host a]\nmemory = 16TiB\n[host b]\nmemory = 64MiB\n[link ab]\nends = a b\n${BW}msg_size = 4KiB\n" >"$case_dir/s.ini"
+(cd "$case_dir" && /usr/bin/time -f %M -o rss timeout "$TIMEOUT" "$R" s.ini) 2>"$tmp/err"
+got=$?
+rss=$(cat "$case_dir/rss" 2>/dev/null || echo 0)
+rm -f "$case_dir/rss"
+if [ "$got" = 0 ] && [ "${rss:-0}" -lt 524288 ]; then ok; else
+	no "a 16 TiB host (row 5): exit $got, ${rss} KiB resident"
+	sed 's/^/    /' "$tmp/err" | head -3
+fi
+cases=$((cases + 1))
+# row 11: a registration that runs out of memory says so on stderr
+for pol in suspend pin; do
+	new_case
+	printf "[sim]\nduration = 50ms\n$HOSTS${BW}buffer = 256MiB\npolicy = $pol\n" >"$case_dir/s.ini"
+	(cd "$case_dir" && timeout "$TIMEOUT" "$R" s.ini) 2>"$tmp/err"
+	got=$?
+	cases=$((cases + 1))
+	if [ "$got" -lt 128 ] && grep -q "workload bw (write_bw): registration of its .* MR on host .* ($pol, 256MiB) failed" "$tmp/err"; then ok; else
+		no "a registration out of memory under $pol (row 11): exit $got, no message"
+		sed 's/^/    /' "$tmp/err" | head -3
+	fi
+done
+
 echo "bad_input.sh: $cases cases; $pass passed, $fail failed"
 [ "$fail" = 0 ]
