@@ -305,6 +305,8 @@ has "$tmp/err" "registration of its server MR on host b (pin, 96MiB) failed at [
 expect 4 "compare --strict with a failed registration" -- "$ODPSIM" compare "$tmp/over.ini" --policy suspend,odp --duration 1ms --strict
 has "$tmp/err" "^odpsim: compare --strict: suspend: warning: workload bw (write_bw): registration of its client MR on host a (suspend, 96MiB) failed" "compare names the policy of a warning"
 has "$tmp/out" "^  bw server MR on b ms *failed *[0-9.]*$" "compare's registration row says failed"
+expect 0 "compare of a small bandwidth" -- "$ODPSIM" compare workloads/read_lat.ini -p pin,suspend --set workload.lat.msg_size=8B
+has "$tmp/out" "^  bandwidth Gb/s *0\.0[0-9]\{5\} *0\.0[0-9]\{5\}$" "a small bandwidth keeps its digits in compare's table"
 
 # migration windows: each peer's stall and RNR NAKs from the freeze until
 # the host served again (a peer NAKed in the freeze waits ConnectX-4's

@@ -530,17 +530,19 @@ static void compare_workload_rows(const struct compare_result *r,
 			const struct json_value *v = json_path(w, f[k].path);
 			/* an absent figure (no sample, no completion) is
 			 * null */
+			double x = figures_num(v) /
+				   (f[k].latency ? 1e3
+				    : g_str_has_suffix(f[k].path, "_ps") ? 1e9
+									 : 1);
 			if (!v || v->type != JSON_NUM)
 				cells[i] = g_strdup("-");
+			else if (g_str_has_prefix(f[k].path, "bw_") && x > 0 &&
+				 x < 0.1)
+				/* a small rate keeps its digits (perftest
+				 * prints 6 decimals below 0.1 Gb/s) */
+				cells[i] = g_strdup_printf("%.6f", x);
 			else
-				cells[i] = g_strdup_printf(
-					f[k].fmt,
-					figures_num(v) /
-						(f[k].latency ? 1e3
-						 : g_str_has_suffix(f[k].path,
-								    "_ps")
-							 ? 1e9
-							 : 1));
+				cells[i] = g_strdup_printf(f[k].fmt, x);
 		}
 		compare_add(lines, f[k].label, cells);
 	}
