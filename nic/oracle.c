@@ -220,16 +220,13 @@ static void page_record(struct oracle *o, uint64_t key, uint64_t version)
 
 static void settle(struct oracle *o, struct dma_rec *r, bool write)
 {
-	uint32_t as_id;
-	uint64_t vpn;
-	bool mine = vmm_frame_owner(o->vmm, r->pfn, &as_id, &vpn) &&
-		    as_id == r->as_id && vpn == r->vpn;
+	bool mine = vmm_frame_settle(o->vmm, r->pfn, r->as_id, r->vpn, write,
+				     r->version);
 	if (write) {
 		/* a frame being copied away still belongs to its page, but
 		 * what lands in it now misses the copy */
 		if (mine && !is_sealed(o, r->pfn)) {
 			*frame_slot(o, r->pfn, true) = r->version;
-			vmm_frame_set_version(o->vmm, r->pfn, r->version);
 		} else {
 			/* the page's record is this one now, not the one
 			 * of the frame it is in (if any) */

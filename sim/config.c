@@ -525,7 +525,11 @@ const char *scenario_get(struct scenario *sc, const char *type,
 			 const char *name, const char *key)
 {
 	char *group = group_of(type, name);
-	char *v = g_key_file_get_string(sc->kf, group, key, NULL);
+	/* most keys asked for are absent (defaults): ask cheaply first, as
+	 * g_key_file_get_string builds and drops an error when absent */
+	char *v = g_key_file_has_key(sc->kf, group, key, NULL)
+			  ? g_key_file_get_string(sc->kf, group, key, NULL)
+			  : NULL;
 	if (!v) {
 		g_free(group);
 		return NULL;

@@ -64,36 +64,10 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 
 /* ---- radix heap ---- */
 
-static inline unsigned evq_bucket_of(const struct evq *q, sim_time_t t)
+void evq_grow(struct evq_bucket *b)
 {
-	uint64_t x = t ^ q->last;
-	if (!x)
-		return 0;
-	unsigned lvl = (63u - (unsigned)__builtin_clzll(x)) / EVQ_DIGIT_BITS;
-	unsigned d = (unsigned)(t >> (lvl * EVQ_DIGIT_BITS)) & (EVQ_RADIX - 1);
-	return 1 + lvl * EVQ_RADIX + d;
-}
-
-static inline void evq_append(struct evq *q, unsigned bi,
-			      const struct sim_event *e)
-{
-	struct evq_bucket *b = &q->b[bi];
-	if (G_UNLIKELY(b->len == b->cap)) {
-		b->cap = b->cap ? 2 * b->cap : 64;
-		b->v = g_renew(struct sim_event, b->v, b->cap);
-	}
-	b->v[b->len++] = *e;
-	if (bi) {
-		unsigned j = bi - 1;
-		q->mask[j / 64] |= 1ULL << (j % 64);
-		q->summary |= 1ULL << (j / 64);
-	}
-}
-
-static inline void evq_push(struct evq *q, const struct sim_event *e)
-{
-	evq_append(q, evq_bucket_of(q, e->time), e);
-	q->n++;
+	b->cap = b->cap ? 2 * b->cap : 64;
+	b->v = g_renew(struct sim_event, b->v, b->cap);
 }
 
 /*
@@ -119,6 +93,16 @@ static bool evq_refill(struct evq *q, sim_time_t until)
 	q->mask[w] &= ~(1ULL << (j % 64));
 	if (!q->mask[w])
 		q->summary &= ~(1ULL << w);
+	if (j < EVQ_RADIX || b->len == 1) {
+		/* a level-0 bucket holds one key, and so does a bucket of one
+		 * entry: it becomes bucket 0 whole (bucket 0 is empty), order
+		 * kept, nothing copied */
+		struct evq_bucket *b0 = &q->b[0], t = *b0;
+		*b0 = *b;
+		*b = t;
+		b->len = b->head = 0;
+		return true;
+	}
 	uint32_t len = b->len;
 	b->len = 0;
 	/* every entry goes to a bucket below j + 1, so b->v is not appended to */
@@ -141,15 +125,10 @@ static inline void sim_kind_hash(struct sim_evkind *k)
 		k->hash = sim_hash_str(k->name) | 1;
 }
 
-void sim_schedule(struct sim *sim, sim_time_t when, struct sim_evkind *kind,
-		  uint16_t comp, void *obj, uint64_t arg)
+void sim_schedule_past(const struct sim *sim, sim_time_t when)
 {
-	g_assert(when >= sim->now);
-	struct sim_event e = {
-		.time = when, .kind = kind, .obj = obj, .arg = arg,
-		.slot = SIM_NOSLOT, .comp = comp,
-	};
-	evq_push(&sim->q, &e);
+	g_error("an event scheduled at %" G_GUINT64_FORMAT " ps, before now "
+		"(%" G_GUINT64_FORMAT " ps)", when, sim->now);
 }
 
 sim_handle_t sim_schedule_cancellable(struct sim *sim, sim_time_t when,

@@ -142,9 +142,55 @@ static inline sim_time_t sim_now(const struct sim *sim)
 uint16_t sim_component_add(struct sim *sim, const char *name);
 const char *sim_component_name(const struct sim *sim, uint16_t comp);
 
+/* ---- the queue's insert, inline: every event goes through it ---- */
+
+static inline unsigned evq_bucket_of(const struct evq *q, sim_time_t t)
+{
+	uint64_t x = t ^ q->last;
+	if (!x)
+		return 0;
+	unsigned lvl = (63u - (unsigned)__builtin_clzll(x)) / EVQ_DIGIT_BITS;
+	unsigned d = (unsigned)(t >> (lvl * EVQ_DIGIT_BITS)) & (EVQ_RADIX - 1);
+	return 1 + lvl * EVQ_RADIX + d;
+}
+
+void evq_grow(struct evq_bucket *b);
+
+static inline void evq_append(struct evq *q, unsigned bi,
+			      const struct sim_event *e)
+{
+	struct evq_bucket *b = &q->b[bi];
+	if (__builtin_expect(b->len == b->cap, 0))
+		evq_grow(b);
+	b->v[b->len++] = *e;
+	if (bi) {
+		unsigned j = bi - 1;
+		q->mask[j / 64] |= 1ULL << (j % 64);
+		q->summary |= 1ULL << (j / 64);
+	}
+}
+
+static inline void evq_push(struct evq *q, const struct sim_event *e)
+{
+	evq_append(q, evq_bucket_of(q, e->time), e);
+	q->n++;
+}
+
+void sim_schedule_past(const struct sim *sim, sim_time_t when);
+
 /* Schedule @kind at absolute time @when (>= now). */
-void sim_schedule(struct sim *sim, sim_time_t when, struct sim_evkind *kind,
-		  uint16_t comp, void *obj, uint64_t arg);
+static inline void sim_schedule(struct sim *sim, sim_time_t when,
+				struct sim_evkind *kind, uint16_t comp,
+				void *obj, uint64_t arg)
+{
+	if (__builtin_expect(when < sim->now, 0))
+		sim_schedule_past(sim, when); /* aborts */
+	struct sim_event e = {
+		.time = when, .kind = kind, .obj = obj, .arg = arg,
+		.slot = SIM_NOSLOT, .comp = comp,
+	};
+	evq_push(&sim->q, &e);
+}
 
 static inline void sim_schedule_in(struct sim *sim, sim_time_t delay,
 				   struct sim_evkind *kind, uint16_t comp,

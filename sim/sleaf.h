@@ -47,6 +47,10 @@ static inline const uint16_t *sleaf_slots(const struct sleaf *l)
 static inline int sleaf_find(const struct sleaf *l, unsigned i)
 {
 	const uint16_t *s = sleaf_slots(l);
+	/* a leaf filled from its first slot up (a small MR's table): the
+	 * slot is its position */
+	if (i < l->n && s[i] == i)
+		return (int)i;
 	int lo = 0, hi = (int)l->n;
 	while (lo < hi) {
 		int mid = (lo + hi) >> 1;

@@ -141,6 +141,7 @@ struct vmm *vmm_new(struct sim *sim, const char *host_name,
 		nodes = (unsigned)n;
 	frame_alloc_init(&vmm->fa, n, nodes);
 	vmm->as_by_id = g_ptr_array_new();
+	vmm->as_by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	vmm->swap_slots = cfg->swap_size >> VMM_PAGE_SHIFT;
 	vmm->wm_low = (uint64_t)(cfg->watermark_low * (double)n);
 	vmm->wm_high = (uint64_t)(cfg->watermark_high * (double)n);
@@ -207,6 +208,7 @@ void vmm_free(struct vmm *vmm)
 		g_free(as);
 	}
 	g_ptr_array_free(vmm->as_by_id, TRUE);
+	g_hash_table_destroy(vmm->as_by_name);
 	vmm_inval_pool_free(vmm);
 	g_hash_table_destroy(vmm->pin_reqs);
 	g_ptr_array_free(vmm->fault_chunks, TRUE);
@@ -310,6 +312,8 @@ struct vmm_as *vmm_as_new(struct vmm *vmm, const char *name)
 	pt_init(&as->pt);
 	g_ptr_array_add(vmm->as_by_id, as);
 	as->id = vmm->as_by_id->len;
+	if (!g_hash_table_contains(vmm->as_by_name, as->name))
+		g_hash_table_insert(vmm->as_by_name, as->name, as);
 	g_assert(as->id < (1u << (64 - FRAME_VPN_BITS)));
 	return as;
 }
@@ -333,12 +337,8 @@ struct vmm_as *vmm_as_by_id(struct vmm *vmm, uint32_t id)
 
 struct vmm_as *vmm_as_find(struct vmm *vmm, const char *name)
 {
-	for (guint i = 0; i < vmm->as_by_id->len; i++) {
-		struct vmm_as *as = vmm->as_by_id->pdata[i];
-		if (as && !strcmp(as->name, name))
-			return as;
-	}
-	return NULL;
+	/* the first created of that name, as a search by id would find */
+	return g_hash_table_lookup(vmm->as_by_name, name);
 }
 
 struct vmm *vmm_as_vmm(const struct vmm_as *as)
@@ -541,6 +541,24 @@ void vmm_frame_set_version(struct vmm *vmm, uint64_t pfn, uint64_t version)
 	f->flags |= FR_DIRTY;
 	if (G_UNLIKELY(vmm->dlog != NULL) && vmm->dlog_dma)
 		vmm_dlog_pfn(vmm, pfn);
+}
+
+bool vmm_frame_settle(struct vmm *vmm, uint64_t pfn, uint32_t as_id,
+		      uint64_t vpn, bool write, uint64_t version)
+{
+	if (pfn >= vmm->fa.n)
+		return false;
+	const struct frame *pf = frame_peek(&vmm->fa, pfn);
+	if (pf->owner != frame_owner_pack(as_id, vpn))
+		return false;
+	if (write) {
+		struct frame *f = frame_at(&vmm->fa, pfn);
+		f->version = version;
+		f->flags |= FR_DIRTY;
+		if (G_UNLIKELY(vmm->dlog != NULL) && vmm->dlog_dma)
+			vmm_dlog_pfn(vmm, pfn);
+	}
+	return true;
 }
 
 void vmm_mark_dirty(struct vmm *vmm, uint64_t pfn)

@@ -349,6 +349,11 @@ bool vmm_frame_owner(const struct vmm *vmm, uint64_t pfn, uint32_t *as_id,
 uint64_t vmm_frame_version(const struct vmm *vmm, uint64_t pfn);
 /* Setting a version is a write: the frame becomes dirty. */
 void vmm_frame_set_version(struct vmm *vmm, uint64_t pfn, uint64_t version);
+/* The oracle's settle in one call: does frame @pfn still hold page @vpn
+ * of address space @as_id?  If so and @write, it now holds @version (as
+ * vmm_frame_set_version). */
+bool vmm_frame_settle(struct vmm *vmm, uint64_t pfn, uint32_t as_id,
+		      uint64_t vpn, bool write, uint64_t version);
 void vmm_mark_dirty(struct vmm *vmm, uint64_t pfn);
 bool vmm_frame_dirty(const struct vmm *vmm, uint64_t pfn);
 

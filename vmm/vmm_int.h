@@ -133,6 +133,7 @@ struct vmm {
 	struct frame_alloc fa;
 	uint64_t reserved; /* frames promised to committed pages w/o frame */
 	GPtrArray *as_by_id; /* index id - 1 */
+	GHashTable *as_by_name; /* name -> the first address space of it */
 	/* swap: version per slot, stack of free slots */
 	uint64_t swap_slots, swap_top, swap_cap;
 	uint64_t *swap_ver;
