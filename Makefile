@@ -96,10 +96,11 @@ check: $(B)/odpsim $(TEST_BIN)
 	done; \
 	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
 
+# The scaling table of issue 16 (README, Scale): rows of QPs, hosts,
+# sparse and dense translation state, idle and huge hosts, run lengths,
+# tracing, the write_bw stream and the hold model, each with its target.
 bench: $(BENCH_BIN) $(B)/odpsim
-	$(B)/bench_hold 1000 20000000
-	$(B)/bench_hold 1000000 20000000
-	$(B)/bench_system workloads/write_bw.ini 200ms
+	$(B)/bench_scale
 	$(B)/bench_system workloads/migrate_precopy.ini 60ms
 	tools/bench_sweep.sh $(B)/odpsim
 
