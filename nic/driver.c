@@ -188,6 +188,9 @@ static const struct stat_doc driver_stats[] = {
 	  "children created by a first fault or prefetch in their GiB", "" },
 	{ "nic.implicit_children_destroyed", "children",
 	  "children destroyed when an invalidation left them empty", "" },
+	{ "nic.implicit_ksm_entries", "entries",
+	  "KSM entries (1 GiB each) of the implicit ODP parents registered "
+	  "now: 2^(implicit_va_bits - 30) each", "mlx5_imr_ksm_entries" },
 	{ "nic.fault_latency_ns", "ns (hist)",
 	  "fault detection to PAGE_FAULT_RESUME done", "" },
 	{ "nic.fault_range_pages", "pages (hist)",
@@ -376,6 +379,8 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 		hist_add(nic->h_reg_time, mr->reg_time);
 		if (!mr->ksm) /* implicit: what is mapped, as it is */
 			*nic->c_reg_pages += mr->npages;
+		else
+			*nic->drv->c_ksm_entries += mr->ksm->nslots;
 		idmap_set(&nic->mrs, mr->lkey, mr); /* == rkey */
 		nic_mr_regrant(mr);
 		g_ptr_array_add(nic->all_mrs, mr);
@@ -475,6 +480,7 @@ static void odp_dereg(struct nic_mr *mr)
 {
 	if (mr->ksm) {
 		driver_imr_reset(mr);
+		*mr->nic->drv->c_ksm_entries -= mr->ksm->nslots;
 		return;
 	}
 	vmm_notifier_unregister(mr->sub);

@@ -48,6 +48,7 @@ struct driver {
 	uint64_t *c_overdraft, *c_retries, *c_fail, *c_busy;
 	uint64_t *c_eq_full, *c_pool_dry, *c_umr, *c_umr_blocks;
 	uint64_t *c_children, *c_child_new, *c_child_gone;
+	uint64_t *c_ksm_entries; /* of the implicit parents registered */
 	struct hist *h_fault_ns, *h_inval_ns, *h_eq_wait_ns, *h_desc_wait_ns;
 	struct hist *h_range_pages;
 };

@@ -226,6 +226,8 @@ void odp_init(struct driver *drv)
 		stats_counter(st, "%s.nic.implicit_children_created", h);
 	drv->c_child_gone =
 		stats_counter(st, "%s.nic.implicit_children_destroyed", h);
+	drv->c_ksm_entries =
+		stats_counter(st, "%s.nic.implicit_ksm_entries", h);
 	drv->h_fault_ns = stats_hist(st, "%s.nic.fault_latency_ns", h);
 	drv->h_inval_ns = stats_hist(st, "%s.nic.invalidation_latency_ns", h);
 	drv->h_eq_wait_ns = stats_hist(st, "%s.nic.pf_eq_wait_ns", h);

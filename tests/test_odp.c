@@ -742,6 +742,7 @@ START_TEST(implicit_odp_children)
 	ck_assert_uint_eq(mi.length, 1ULL << 47);
 	ck_assert_uint_eq(mr->ksm->nslots, 131072);
 	ck_assert_uint_eq(mr->ksm->nchildren, 0);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_ksm_entries"), 131072);
 	uint64_t reg0 = counter(&p, "b.nic.registered_pages");
 	/* one page in each of GiBs 0, 1 and 3 of the region, two in GiB 0 */
 	static const uint64_t offs[] = { 0, 4096 * 7, (1ULL << 30) + 4096,
@@ -788,6 +789,8 @@ START_TEST(implicit_odp_children)
 			  4);
 	ck_assert_uint_eq(counter(&p, "b.nic.registered_pages"), reg0);
 	nic_dereg_mr(mr, NULL, NULL);
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert_uint_eq(counter(&p, "b.nic.implicit_ksm_entries"), 0);
 	pair_free(&p);
 }
 END_TEST
