@@ -251,6 +251,10 @@ scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}implicit_odp = maybe\n"
 bad 2 "s.ini:13: .*implicit_odp" "a bool that is not" -- "$R" s.ini
 scen s.ini "[sim]\nduration = 1ms\npolicy = pinned\n$HOSTS"
 bad 2 "s.ini:3: .*policy.*pinned" "unknown policy in the file" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}server_policy = odp-prefech\n"
+bad 2 "s.ini:13: \[workload bw\] server_policy: 'odp-prefech' is not one of" "unknown server_policy" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[workload s]\ntype = send_bw\nclient = a\nserver = b\nrx_depth = 5000\n"
+bad 2 "s.ini:13: \[workload s\] rx_depth: 5000 is out of range" "rx_depth above the receive queue" -- "$R" s.ini
 scen s.ini "[sim]\nduration = 1ms\n$HOSTS${BW}rnr_retry = 8\n"
 bad 2 "s.ini:13: .*rnr_retry" "rnr_retry out of the IBA range" -- "$R" s.ini
 scen s.ini "[sim]\nduration = 1ms\n$HOSTS[nic zz]\nmtt_cache_ways = 4\n"

@@ -508,6 +508,15 @@ if ODPSIM="$ODPSIM" "$(dirname "$0")/man.sh" >"$tmp/man" 2>&1; then ok; else
 	no "man page coverage"; sed 's/^/    /' "$tmp/man" | head -10
 fi
 
+# server_policy registers the server's MR alone under its policy; send_bw's
+# rx_depth = 0 posts no receive: every SEND meets an RNR NAK
+expect 0 "server_policy" -- "$ODPSIM" run workloads/write_bw.ini --duration 1ms --set workload.bw.server_policy=odp --json
+has "$tmp/out" '"registrations":\[{"side":"client","host":"a","policy":"pin",.*{"side":"server","host":"b","policy":"odp",' "server_policy: a pinned client, an odp server"
+printf '[sim]\nduration = 1ms\n[host a]\nmemory = 64MiB\n[host b]\nmemory = 64MiB\n[link ab]\nends = a b\n[workload s]\ntype = send_bw\nclient = a\nserver = b\nmsg_size = 64B\ntx_depth = 1\nrx_depth = 0\nrnr_retry = 2\nmin_rnr_timer = 1\n[nic]\nrnr_timer = iba\n' >"$tmp/rx0.ini"
+expect 0 "send_bw rx_depth = 0" -- "$ODPSIM" run "$tmp/rx0.ini"
+has "$tmp/out" "^  a.nic.rnr_naks_received  *3$" "rx_depth = 0: rnr_retry + 1 RNR NAKs"
+has "$tmp/err" "workload s (send_bw) completed no operation (1 errors)" "rx_depth = 0: the SEND fails"
+
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi
 

@@ -62,6 +62,7 @@ struct pt_config {
 	uint64_t qps;
 	char *offsets;
 	char *msg_sizes;
+	uint64_t rx_depth; /* send_bw only */
 };
 
 enum pt_offsets { PT_OFF_SEQUENTIAL, PT_OFF_STRIDE, PT_OFF_RANDOM };
@@ -124,9 +125,9 @@ struct pt_state {
 #define PT_LAT_PARAMS(name)                                                   \
 	static const struct param name##_tab[] = { PT_COMMON_KEYS }
 
-#define PT_BW_PARAMS(name)                                                    \
+#define PT_BW_PARAMS(name, ...)                                               \
 	static const struct param name##_tab[] = {                            \
-		PT_COMMON_KEYS,                                               \
+		PT_COMMON_KEYS, __VA_ARGS__                                   \
 		{ "qps", PT_COUNT, "1", offsetof(struct pt_config, qps),      \
 		  "RC QP pairs, each with tx_depth in flight, sharing one "  \
 		  "CQ and one MR per side; QP i uses the i-th of qps equal "  \
@@ -149,7 +150,15 @@ struct pt_state {
 
 PT_BW_PARAMS(write_bw);
 PT_BW_PARAMS(read_bw);
-PT_BW_PARAMS(send_bw);
+PT_BW_PARAMS(send_bw,
+	     { "rx_depth", PT_COUNT, "512",
+	       offsetof(struct pt_config, rx_depth),
+	       "receives the server keeps posted per QP, each reposted as "
+	       "it completes (0: none: every SEND meets an RNR NAK, and the "
+	       "requester retries rnr_retry times, then completes in error, "
+	       "IBV_WC_RNR_RETRY_EXC_ERR)",
+	       "perftest DEF_RX_SEND (ib_send_bw --rx-depth)", NULL, 0,
+	       4096 },);
 PT_LAT_PARAMS(write_lat);
 PT_LAT_PARAMS(read_lat);
 PT_LAT_PARAMS(send_lat);
@@ -438,8 +447,7 @@ static void pt_ready(struct rdma_app *app)
 	case PT_SEND_BW:
 		pt_index_server_qps(st);
 		for (unsigned q = 0; q < st->nqp; q++)
-			for (uint64_t i = 0;
-			     i < 4096 && i < 2 * st->cfg->tx_depth; i++)
+			for (uint64_t i = 0; i < st->cfg->rx_depth; i++)
 				pt_post_recv(&app->s, q, st->slot_size, i);
 		/* fall through */
 	case PT_WRITE_BW:

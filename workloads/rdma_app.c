@@ -44,6 +44,30 @@ static bool side_create(struct rdma_side *s, struct workload *w,
 	return true;
 }
 
+/* A policy key of [workload NAME] (@value empty: *@out unchanged). */
+static bool policy_key(const struct workload_env *env, struct workload *w,
+		       const char *key, const char *value, int *out,
+		       GError **error)
+{
+	if (!value || !*value)
+		return true;
+	int i = 0;
+	while (reg_policy_names[i] && strcmp(reg_policy_names[i], value))
+		i++;
+	if (!reg_policy_names[i]) {
+		char *where = scenario_where(env->sc, "workload", w->name, key);
+		char *all = g_strjoinv(", ", (char **)reg_policy_names);
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [workload %s] %s: '%s' is not one of %s",
+			    where, w->name, key, value, all);
+		g_free(all);
+		g_free(where);
+		return false;
+	}
+	*out = i;
+	return true;
+}
+
 bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		     const struct workload_env *env,
 		     const struct rdma_common *rc, uint64_t client_len,
@@ -64,28 +88,16 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		g_free(where);
 		return false;
 	}
-	if (rc->policy && *rc->policy) {
-		int i = 0;
-		while (reg_policy_names[i] && strcmp(reg_policy_names[i],
-						     rc->policy))
-			i++;
-		if (!reg_policy_names[i]) {
-			char *where = scenario_where(env->sc, "workload",
-						     w->name, "policy");
-			char *all = g_strjoinv(", ", (char **)reg_policy_names);
-			g_set_error(error, CONFIG_ERROR, 0,
-				    "%s: [workload %s] policy: '%s' is not one "
-				    "of %s", where, w->name, rc->policy, all);
-			g_free(all);
-			g_free(where);
-			return false;
-		}
-		app->policy = i;
-	}
+	if (!policy_key(env, w, "policy", rc->policy, &app->policy, error))
+		return false;
+	app->server_policy = app->policy;
+	if (!policy_key(env, w, "server_policy", rc->server_policy,
+			&app->server_policy, error))
+		return false;
 	/* implicit ODP exists only on demand: under pin the server pins
 	 * its region like any MR, which is the comparison users want */
 	app->implicit = rc->implicit_odp &&
-			reg_policy_get(app->policy)->on_demand;
+			reg_policy_get(app->server_policy)->on_demand;
 	if (!side_create(&app->c, w, env, "client", rc->client, client_len,
 			 error) ||
 	    !side_create(&app->s, w, env, "server", rc->server, server_len,
@@ -111,7 +123,10 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		bool implicit = sides[i] == &app->s && app->implicit;
 		g->side = i ? "server" : "client";
 		g->host = sides[i]->host->name;
-		g->policy = reg_policy_names[implicit ? REG_ODP : app->policy];
+		g->policy = reg_policy_names[implicit ? REG_ODP
+					     : sides[i] == &app->s
+						     ? app->server_policy
+						     : app->policy];
 		g->implicit = implicit;
 		g->addr = implicit ? 0 : sides[i]->buf;
 		g->length = implicit ? UINT64_MAX : sides[i]->len;
@@ -213,7 +228,7 @@ static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 	struct workload *w = app->w;
 	side->mr = mr;
 	if (!status && app->implicit && side == &app->s &&
-	    app->policy == REG_ODP_PREFETCH) {
+	    app->server_policy == REG_ODP_PREFETCH) {
 		/* an implicit MR is registered as odp; prefetching means the
 		 * application advising its buffer (ibv_advise_mr) */
 		nic_advise_mr(mr, NIC_ADVISE_PREFETCH_WRITE, app->s.buf,
@@ -269,7 +284,9 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 				   s);
 		else
 			nic_reg_mr(s->pd, s->as, s->buf, s->len, acc,
-				   app->policy, reg_cb, s);
+				   s == &app->s ? app->server_policy
+						: app->policy,
+				   reg_cb, s);
 	}
 }
 

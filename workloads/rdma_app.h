@@ -24,6 +24,7 @@ struct rdma_common {
 	uint64_t retry_cnt, rnr_retry, min_rnr_timer, max_rd_atomic;
 	uint64_t iterations;   /* 0: until the run ends */
 	char *policy;          /* "": the run's registration policy */
+	char *server_policy;   /* "": policy */
 	bool implicit_odp;     /* server registers its whole address space */
 };
 
@@ -55,6 +56,9 @@ struct rdma_common {
 	{ "policy", PT_STRING, "", offsetof(type, rc.policy),                \
 	  "registration policy of this workload's MRs (empty: the run's, "   \
 	  "--policy / [sim] policy)", "", NULL, 0, 0 },                      \
+	{ "server_policy", PT_STRING, "", offsetof(type, rc.server_policy),  \
+	  "registration policy of the server's MR alone (empty: policy), "   \
+	  "e.g. a pinned client and an on-demand server", "", NULL, 0, 0 },  \
 	{ "implicit_odp", PT_BOOL, "false", offsetof(type, rc.implicit_odp), \
 	  "under an on-demand policy the server registers one implicit ODP " \
 	  "MR over its whole address space (under pin: its region)", "",     \
@@ -79,6 +83,7 @@ struct rdma_app {
 	struct rdma_side c, s; /* client, server */
 	const struct rdma_common *rc;
 	int policy;
+	int server_policy; /* policy, unless server_policy says */
 	unsigned nqp;   /* QP pairs (0 is taken as 1) */
 	bool implicit;  /* the server's MR is implicit ODP */
 	unsigned pending_regs;

@@ -175,15 +175,19 @@ void compare_warn_fixed_policies(const struct compare_options *o, FILE *out)
 	for (char **a = o->sets; sc && a && *a; a++)
 		scenario_set(sc, *a, NULL, NULL);
 	const char *const *names = sc ? scenario_names(sc, "workload") : NULL;
-	for (unsigned i = 0; names && names[i]; i++) {
-		const char *p = scenario_get(sc, "workload", names[i], "policy");
-		if (p && *p)
-			fprintf(out,
-				"odpsim: compare: warning: [workload %s] "
-				"policy = %s is not overridden: its MRs use "
-				"%s in every run\n",
-				names[i], p, p);
-	}
+	static const char *const keys[] = { "policy", "server_policy" };
+	for (unsigned i = 0; names && names[i]; i++)
+		for (unsigned k = 0; k < G_N_ELEMENTS(keys); k++) {
+			const char *p = scenario_get(sc, "workload", names[i],
+						     keys[k]);
+			if (p && *p)
+				fprintf(out,
+					"odpsim: compare: warning: [workload "
+					"%s] %s = %s is not overridden: %s "
+					"use %s in every run\n",
+					names[i], keys[k], p,
+					k ? "its server's MR" : "its MRs", p);
+		}
 	scenario_free(sc);
 }
 
