@@ -1,7 +1,9 @@
 # odpsim - the only build entry point.
 #   make            build/odpsim
 #   make demo       run the demo scenario and draw its plot
-#   make check      every Check suite and the scenario regression tests
+#   make check      every Check suite, the scenario regression tests and
+#                   the fast validation cases
+#   make validate   every validation case (workloads/validation/*.ini)
 #   make check SAN=1  the same under ASan + UBSan (objects in build/san)
 #   make bench      engine and system benchmarks
 #   make fuzz FUZZ_S=N  each libFuzzer target (tests/fuzz/) for N seconds
@@ -45,7 +47,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard tools/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tools/%.c=$(B)/%)
 
-.PHONY: all demo check bench install deps golden clean fuzz
+.PHONY: all demo check bench install deps golden clean fuzz validate
 all: $(B)/odpsim
 
 deps:
@@ -94,7 +96,13 @@ check: $(B)/odpsim $(TEST_BIN)
 	for t in tests/cli.sh tests/bad_input.sh tests/sweep.sh tests/sweep_slurm.sh tests/install.sh; do \
 		if ODPSIM=$(B)/odpsim ELF_FIXTURE=$(B)/fixtures/elf_fixture MAKE="$(MAKE)" SAN="$(SAN)" $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
+	if $(B)/odpsim validate --fast -j 2 >$(B)/validate.txt; then pass=$$((pass+1)); \
+		echo "odpsim validate --fast: $$(tail -1 $(B)/validate.txt)"; \
+	else fail=$$((fail+1)); cat $(B)/validate.txt; echo "FAILED: odpsim validate --fast"; fi; \
 	echo "$$pass passed, $$fail failed"; test $$fail -eq 0
+
+validate: $(B)/odpsim
+	$(B)/odpsim validate
 
 # The scaling table of issue 16 (README, Scale): rows of QPs, hosts,
 # sparse and dense translation state, idle and huge hosts, run lengths,

@@ -114,7 +114,9 @@ static const struct param driver_tab[] = {
 	{ "fault_around", PT_COUNT, "0",
 	  offsetof(struct driver_config, fault_around),
 	  "a study knob: map at least this many pages from the faulting one "
-	  "per fault (0: what the fault event names, as mlx5)", "", NULL, 0,
+	  "per fault (0: what the fault event names, as mlx5)",
+	  "mlx5 odp.c maps the range the event names (a WQE's data segments, "
+	  "rdma_op_len, the memory scheme's counts) and no more: 0", NULL, 0,
 	  1 << 20 },
 	{ "fault_scheme", PT_ENUM, "wqe",
 	  offsetof(struct driver_config, fault_scheme),
@@ -203,7 +205,11 @@ static const struct stat_doc driver_stats[] = {
 	  "an EQE's landing to its consumption by the handler", "" },
 };
 PARAM_TABLE_STATS(driver_params, "driver",
-		  "the kernel driver: registration and page-fault handling",
+		  "the kernel driver: registration and page-fault handling "
+		  "(mlx5 odp.c; the steps below add up to ~25 us for a "
+		  "one-page fault; the peer sees ~1.5 ms, [nic] "
+		  "rnr_timer_floor: README, On-demand paging: what a fault "
+		  "costs)",
 		  driver_tab, driver_stats);
 
 void driver_set_nic(struct driver *drv, struct nic *nic)

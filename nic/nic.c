@@ -58,8 +58,9 @@ static const struct param nic_tab[] = {
 	  "cache", NULL, 1, 1 << 24 },
 	{ "mtt_cache_policy", PT_ENUM, "lru",
 	  offsetof(struct nic_config, mtt_cache_policy),
-	  "replacement policy of the MTT cache", "", cache_policy_names, 0,
-	  0 },
+	  "replacement policy of the MTT cache",
+	  "estimate: ConnectX's policy is not published; LRU", cache_policy_names,
+	  0, 0 },
 	{ "mpt_cache_entries", PT_COUNT, "64",
 	  offsetof(struct nic_config, mpt_cache_entries),
 	  "memory keys (MPT entries) the NIC caches, fully associative",
@@ -113,11 +114,16 @@ static const struct param nic_tab[] = {
 	  "rnr_timer = hw: the shortest RNR wait the requester realises",
 	  "NVIDIA forum thread 207566 (ConnectX-4, FW 12.16.1020): 1.5 ms "
 	  "for an advertised 0.12 ms; one observation, which cannot tell a "
-	  "floor from an added delay: read as a floor", NULL, 0, 1e13 },
+	  "floor from an added delay: read as a floor.  The ODP fault "
+	  "default follows it: a first-touch fault costs the peer ~1.5 ms, "
+	  "in the published range up to NP-RDMA's (arXiv 2310.11062) 2.85 "
+	  "ms (odpsim validate; README: On-demand paging: what a fault "
+	  "costs)", NULL, 0, 1e13 },
 	{ "rnr_timer_granularity", PT_TIME, "0ns",
 	  offsetof(struct nic_config, rnr_timer_granularity),
 	  "rnr_timer = hw: longer waits round up to a multiple of this (0: "
-	  "the IBA value)", "no published figure: 0", NULL, 0, 1e13 },
+	  "the IBA value)", "estimate: no published figure (0: none)", NULL,
+	  0, 1e13 },
 	{ "pf_prefetch_before", PT_COUNT, "0",
 	  offsetof(struct nic_config, pf_prefetch_before),
 	  "fault_scheme = memory: pages before the demand pages a MEMORY "

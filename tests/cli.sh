@@ -485,7 +485,7 @@ has "$tmp/out" "--pcap-snaplen" "help run lists run's options"
 expect 0 "help" -- "$ODPSIM" help
 has "$tmp/out" "run SCENARIO" "help lists the commands"
 expect 2 "help of an unknown command" -- "$ODPSIM" help frobnicate
-for c in run compare sweep params snapshot-info; do
+for c in run compare sweep validate params snapshot-info; do
 	expect 0 "$c --version" -- "$ODPSIM" $c --version
 	has "$tmp/out" "^odpsim [0-9]" "$c --version prints the version"
 done
@@ -516,6 +516,39 @@ printf '[sim]\nduration = 1ms\n[host a]\nmemory = 64MiB\n[host b]\nmemory = 64Mi
 expect 0 "send_bw rx_depth = 0" -- "$ODPSIM" run "$tmp/rx0.ini"
 has "$tmp/out" "^  a.nic.rnr_naks_received  *3$" "rx_depth = 0: rnr_retry + 1 RNR NAKs"
 has "$tmp/err" "workload s (send_bw) completed no operation (1 errors)" "rx_depth = 0: the SEND fails"
+
+# odpsim validate: the shipped cases pass (exit 0), as a markdown table
+# with one row per figure; a figure that fails is exit 5 and a line on
+# stderr; the case is named with file, line and key; --json; --fast; a
+# path that is not a file or directory is exit 1
+expect 0 "validate --help" -- "$ODPSIM" validate --help
+has "$tmp/out" "Exit status: 0 every figure passes" "validate --help: exit statuses"
+expect 0 "validate" -- "$ODPSIM" validate -j2
+has "$tmp/out" "^| quantity | published | source | simulated | ratio | pass |$" "validate: the table's header"
+has "$tmp/out" "^| page_faults for one cold 2 MiB WRITE (pages) | 512 (exactly) | .* | 512 pages | 1.000 | yes |$" "validate: a row"
+has "$tmp/out" "^[0-9]* of [0-9]* figures pass ([0-9]* case files, [0-9]* runs)$" "validate: the count"
+[ "$(grep -c '| NO |' "$tmp/out")" = 0 ] && ok || no "validate: a shipped figure fails"
+expect 0 "validate --fast --json" -- "$ODPSIM" validate --fast --json workloads/validation/rnr_retry.ini
+has "$tmp/out" '"figures":4,"failed":0,"files":1,"runs":1,"rows":\[{"file":"workloads/validation/rnr_retry.ini","name":"naks3"' "validate --json"
+sed 's/^published = 1.5ms$/published = 0.12ms/' workloads/validation/cx4_rnr_delay.ini >"$tmp/iba.ini"
+expect 5 "validate: a figure that fails" -- "$ODPSIM" validate "$tmp/iba.ini"
+has "$tmp/out" "| 0.12ms (+-10%) | .* | 1.5 ms | 12.500 | NO |$" "validate: the failing row"
+has "$tmp/err" "^odpsim: validate: $tmp/iba.ini \[validate delay\] failed: " "validate: the failure on stderr"
+sed 's/^read = hist a.nic.rnr_wait_ns min$/read = hist a.nic.rnr_wait_ns mxa/' workloads/validation/cx4_rnr_delay.ini >"$tmp/bad.ini"
+expect 2 "validate: a bad read" -- "$ODPSIM" validate "$tmp/bad.ini"
+has "$tmp/err" "bad.ini:[0-9]*: \[validate delay\] read: 'mxa' is no histogram field .*did you mean 'm[a-z]*'?" "validate: bad read named with file, line and key"
+expect 1 "validate: not a file" -- "$ODPSIM" validate /dev/null
+has "$tmp/err" "/dev/null: not a regular file or a directory" "validate: a device refused"
+expect 0 "a case is a scenario: odpsim run" -- "$ODPSIM" run -q workloads/validation/odp_first_touch.ini
+
+# every default of [driver] and [nic] shows where it comes from (a source,
+# or the word estimate)
+for c in driver nic; do
+	expect 0 "params $c" -- "$ODPSIM" params "$c"
+	nosrc=$(awk '/^  [a-z_0-9]+ +(count|time|choice|size|bool|real|string|rate|freq) /{n=$1; all[n]=1}
+		/^ +source: /{src[n]=1} END{for (k in all) if (!src[k]) print k}' "$tmp/out")
+	[ -z "$nosrc" ] && ok || no "params $c: no source for: $nosrc"
+done
 
 # plotting scripts on a short run (prints SKIP plots without matplotlib)
 if "$(dirname "$0")/test_plots.sh"; then ok; else no "tests/test_plots.sh"; fi

@@ -2,7 +2,8 @@
 # tests/install.sh - `make install` as a user meets it: into a PREFIX, the
 # installed binary runs an installed scenario by name from another
 # directory; the plot tools are installed with a python that has
-# matplotlib and run; docs and the man page are there; into a DESTDIR the
+# matplotlib and run; the installed validation cases pass from anywhere;
+# docs and the man page are there; into a DESTDIR the
 # staged tree works the same.  Run by `make check` (MAKE and SAN set).
 set -u
 MAKE=${MAKE:-make}
@@ -34,6 +35,11 @@ grep -q "\"scenario\":\"$p/share/odpsim/workloads/demo.ini\"" "$tmp/out" && ok |
 (cd "$tmp/elsewhere" && "$p/bin/odpsim" run nosuch) >"$tmp/out" 2>"$tmp/err"
 [ $? = 1 ] && grep -q "nosuch: cannot read: No such file or directory (nor is there a scenario nosuch.ini in .*$p/share/odpsim/workloads" "$tmp/err" \
 	&& ok || no "an unknown scenario name says where it looked: $(head -1 "$tmp/err")"
+# the installed validation cases, found and passing from elsewhere
+if (cd "$tmp/elsewhere" && "$p/bin/odpsim" validate -j 2) >"$tmp/out" 2>"$tmp/err"; then ok; else
+	no "installed 'odpsim validate': $(head -2 "$tmp/err")"
+fi
+grep -q "^[0-9]* of [0-9]* figures pass" "$tmp/out" && ok || no "installed validate printed its table"
 # the plot tools: their #! is a python with matplotlib, and they run
 py=$(head -1 "$p/share/odpsim/tools/plot_run.py" | sed 's/^#!//')
 if "$py" -c 'import matplotlib' 2>/dev/null; then

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/man.sh - every option every command's --help lists (long and
 # short) is in man/odpsim.1, in that command's section (OPTIONS OF RUN,
-# OPTIONS OF COMPARE, OPTIONS OF SWEEP, PARAMS, SNAPSHOT-INFO; the
+# OPTIONS OF COMPARE, OPTIONS OF SWEEP, VALIDATE, PARAMS, SNAPSHOT-INFO; the
 # top level's in COMMON OPTIONS).  Run by tests/cli.sh.
 set -u
 ODPSIM=${ODPSIM:-build/odpsim}
@@ -24,7 +24,8 @@ for line in raw.splitlines():
         sections[cur] = sections.get(cur, "") + " " + t.replace('"', " ")
 where = {"": "COMMON OPTIONS", "run": "OPTIONS OF RUN",
          "compare": "OPTIONS OF COMPARE", "sweep": "OPTIONS OF SWEEP",
-         "params": "PARAMS", "snapshot-info": "SNAPSHOT-INFO"}
+         "validate": "VALIDATE", "params": "PARAMS",
+         "snapshot-info": "SNAPSHOT-INFO"}
 missing, checked = [], 0
 for cmd, sec in where.items():
     out = subprocess.run([odpsim] + ([cmd] if cmd else []) + ["--help-all"],

@@ -15,6 +15,7 @@
 #include "nic/host.h"
 #include "nic/nic.h"
 #include "nic/packet.h"
+#include "nic/pcie.h"
 #include "sim/stats.h"
 #include "sim/system/system.h"
 #include "vmm/vmm.h"
@@ -27,6 +28,23 @@ static inline char *harness_write_tmp(const char *text)
 	close(fd);
 	ck_assert(g_file_set_contents(path, text, -1, NULL));
 	return path;
+}
+
+/* A PCIe transaction on an idle link with the default [pcie] parameters
+ * (@op 0: DMA read, 1: DMA write, 2: MMIO write): what the expectation of a
+ * test adds for it. */
+static inline sim_time_t harness_fresh_pcie(int op, uint64_t bytes)
+{
+	struct pcie_config pc;
+	config_defaults(&pcie_params, &pc);
+	struct sim *sim = sim_new(1);
+	struct pcie *x = pcie_new(sim, "t", &pc);
+	sim_time_t r = op == 0 ? pcie_dma_read(x, bytes) :
+		       op == 1 ? pcie_dma_write(x, bytes) :
+				 pcie_mmio_write(x, bytes);
+	pcie_free(x);
+	sim_free(sim);
+	return r;
 }
 
 static inline struct system *harness_build(const char *text)

@@ -19,19 +19,6 @@
 
 static const int pin_odp[2] = { REG_PIN, REG_ODP };
 
-static sim_time_t fresh_pcie(int op, uint64_t bytes)
-{
-	struct pcie_config pc;
-	config_defaults(&pcie_params, &pc);
-	struct sim *sim = sim_new(1);
-	struct pcie *x = pcie_new(sim, "t", &pc);
-	sim_time_t r = op == 0 ? pcie_dma_read(x, bytes) :
-		       op == 1 ? pcie_dma_write(x, bytes) :
-				 pcie_mmio_write(x, bytes);
-	pcie_free(x);
-	sim_free(sim);
-	return r;
-}
 
 
 /* one 64-byte WRITE; returns the time from post to its CQE */
@@ -71,7 +58,7 @@ START_TEST(single_responder_fault)
 	config_defaults(&vmm_params, &vc);
 	sim_time_t cyc = sim_cycle_ps(nc.clock_hz);
 	sim_time_t hit = nc.cache_hit_cycles * cyc;
-	sim_time_t r64 = fresh_pcie(0, 64);
+	sim_time_t r64 = harness_fresh_pcie(0, 64);
 	sim_time_t ack = sim_xfer_ps(wire_bytes_of(IB_ACK, 0), lc.rate_bps);
 	sim_time_t data = sim_xfer_ps(wire_bytes_of(IB_WRITE_ONLY, 64),
 				      lc.rate_bps);
@@ -98,10 +85,10 @@ START_TEST(single_responder_fault)
 	const struct stat_entry *h =
 		stats_find(odp.sim->stats, "b.nic.fault_latency_ns");
 	ck_assert_uint_eq(h->hist.count, 1);
-	sim_time_t svc = fresh_pcie(1, 64) + dc.irq_latency + dc.eqe_time +
+	sim_time_t svc = harness_fresh_pcie(1, 64) + dc.irq_latency + dc.eqe_time +
 			 dc.wq_latency + dc.mr_lookup_time +
 			 vc.minor_fault_time + dc.dma_map_time + dc.umr_time +
-			 fresh_pcie(0, 64) + dc.resume_time;
+			 harness_fresh_pcie(0, 64) + dc.resume_time;
 	ck_assert_uint_eq(h->hist.min, svc / SIM_NS);
 	/* one operation of one page, by the peer's request */
 	ck_assert_uint_eq(counter(&odp, "b.nic.page_faults_handled"), 1);

@@ -8,13 +8,15 @@
  *                                     (sim/system/sweep.c)
  *   odpsim run --restore SNAPSHOT     continue a run from a snapshot
  *   odpsim snapshot-info SNAPSHOT     what a snapshot holds
+ *   odpsim validate [CASE...]         published figures vs the simulator
+ *                                     (sim/system/validate.c)
  *   odpsim params [COMPONENT]         parameter tables
  *   odpsim --version | --help
  *
  * Exit status: 0 success, 1 I/O or runtime error, 2 configuration error
  * (nothing was run), 3 an oracle violation under --strict, 4 a warning
  * under --strict (a registration failed, a workload never started or
- * completed nothing).
+ * completed nothing), 5 a figure of `odpsim validate` failed.
  */
 #include <glib.h>
 #include <locale.h>
@@ -26,6 +28,7 @@
 
 #include "sim/system/compare.h"
 #include "sim/system/sweep.h"
+#include "sim/system/validate.h"
 #include "sim/outfile.h"
 #include "sim/system/progress.h"
 #include "sim/system/summary.h"
@@ -43,6 +46,10 @@ static const char commands_help[] =
 	"  sweep SCENARIO     run it over a grid of parameters (all cores, "
 	"GNU parallel, Slurm)\n"
 	"                     into one campaign database\n"
+	"  validate [CASE]... run the validation cases (workloads/validation) "
+	"and print,\n"
+	"                     for every published figure, what the simulator "
+	"says\n"
 	"  params [COMPONENT] print parameter tables (defaults, units, "
 	"sources)\n"
 	"  snapshot-info FILE validate a snapshot (ELF core) and print what "
@@ -51,7 +58,8 @@ static const char commands_help[] =
 	"'odpsim COMMAND --help' shows the options of a command.\n"
 	"Exit status: 0 ok, 1 I/O error, 2 configuration error, 3 oracle "
 	"violation (--strict), 4 a warning (--strict: a registration failed, "
-	"a workload never started or completed nothing).";
+	"a workload never started or completed nothing), 5 a validation "
+	"figure failed (validate).";
 
 static int usage_error(const char *msg)
 {
@@ -400,6 +408,7 @@ static const struct {
 	{ "run", cmd_run },
 	{ "compare", compare_command },
 	{ "sweep", sweep_command },
+	{ "validate", validate_command },
 	{ "params", cmd_params },
 	{ "snapshot-info", cmd_snapshot_info },
 };

@@ -18,6 +18,7 @@
 #include "sim/system/migrate.h"
 #include "sim/system/snapshot.h"
 #include "sim/system/system_int.h"
+#include "sim/system/validate.h"
 #include "sim/version.h"
 #include "nic/driver.h"
 #include "nic/mtt_cache.h"
@@ -82,6 +83,9 @@ const struct section_schema system_schema[] = {
 	{ "link", SEC_NAMED, NULL, &link_params, NULL, NULL },
 	{ "switch", SEC_NAMED, NULL, &switch_params, NULL, NULL },
 	{ "migration", SEC_UNNAMED, NULL, &migration_params, NULL, NULL },
+	/* a validation case's figures (sim/system/validate.c): read by
+	 * `odpsim validate`, checked and ignored by a run */
+	{ "validate", SEC_NAMED, NULL, &validate_params, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL },
 };
 
