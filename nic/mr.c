@@ -175,6 +175,15 @@ bool nic_rkey_grant(struct nic_qp *qp, uint32_t rkey, uint64_t va,
 	return true;
 }
 
+unsigned nic_mr_access_via(const struct nic_mw *mw, unsigned access)
+{
+	if (!mw)
+		return access;
+	return access & (NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_ATOMIC) ?
+		       NIC_ACCESS_LOCAL_WRITE :
+		       0;
+}
+
 bool nic_grant_live(const struct nic_grant *g)
 {
 	if (g->mw)

@@ -457,6 +457,10 @@ enum xlate_status { XLATE_OK, XLATE_FAULT, XLATE_ACCESS, XLATE_SUSPENDED };
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
 				   sim_time_t *t, uint64_t *fault_va);
+/* What a remote @access through window @mw (NULL: the MR's own key)
+ * needs of the MR under it: a window's rights stand for the MR's remote
+ * ones, and a writable window needs the MR's local write (C10-74). */
+unsigned nic_mr_access_via(const struct nic_mw *mw, unsigned access);
 /* The grant @rkey gives @qp for [va, va+len) with @access (the MPT
  * cache cost into *t): the key is an MR's of the QP's PD or a valid
  * window's (type 1: of the PD; type 2: bound through this QP), its

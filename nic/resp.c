@@ -245,9 +245,9 @@ static bool atomic_execute(struct nic_qp *qp, struct pkt *p, sim_time_t t)
 		return false;
 	}
 	uint64_t fva = 0;
-	enum xlate_status xs = nic_mr_translate(g.mr, p->va, 8,
-						NIC_ACCESS_REMOTE_ATOMIC, &t,
-						&fva);
+	enum xlate_status xs = nic_mr_translate(
+		g.mr, p->va, 8,
+		nic_mr_access_via(g.mw, NIC_ACCESS_REMOTE_ATOMIC), &t, &fva);
 	if (xs == XLATE_FAULT) {
 		/* an RDMA-subtype fault of 8 bytes (mlx5 reports atomics
 		 * as it does READ and WRITE targets) */
@@ -303,9 +303,9 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 	}
 	struct nic_mr *mr = g.mr;
 	uint64_t fva = 0;
-	enum xlate_status xs = nic_mr_translate(mr, p->va, p->dma_len,
-						NIC_ACCESS_REMOTE_READ, &t,
-						&fva);
+	enum xlate_status xs = nic_mr_translate(
+		mr, p->va, p->dma_len,
+		nic_mr_access_via(g.mw, NIC_ACCESS_REMOTE_READ), &t, &fva);
 	if (xs == XLATE_FAULT) {
 		uint32_t mtu = qp->attr.path_mtu;
 		struct pf_report r = {
@@ -563,7 +563,9 @@ bool resp_rx(struct nic_qp *qp, struct pkt *p, bool replay)
 			uint64_t fva = 0;
 			enum xlate_status xs = nic_mr_translate(
 				qp->cur_mr, qp->cur_va, p->payload_len,
-				NIC_ACCESS_REMOTE_WRITE, &t, &fva);
+				nic_mr_access_via(qp->cur_mw,
+						  NIC_ACCESS_REMOTE_WRITE),
+				&t, &fva);
 			if (xs == XLATE_FAULT) {
 				resp_fault_write(qp, p, fva, t);
 				return false;

@@ -452,6 +452,62 @@ START_TEST(mw_type1)
 END_TEST
 
 /*
+ * A window's rights stand for the MR's remote ones: over an MR
+ * registered for local access and MW_BIND only, READs, WRITEs and
+ * atomics through the window are carried out (the MR's own key is
+ * refused for them); a writable window needs the MR's local write
+ * (C10-74), which the bind checks.  Before, the translation checked the
+ * MR's rights too and refused every such access.
+ */
+START_TEST(mw_rights_stand_for_the_mr)
+{
+	struct pair p;
+	pair_setup(&p, NULL, NULL, 64 << 10);
+	struct nic_mr *mr = reg_b(&p, NIC_ACCESS_LOCAL_WRITE |
+					      NIC_ACCESS_MW_BIND);
+	struct nic_mr_info mi;
+	nic_mr_info(mr, &mi);
+	struct nic_mw *mw = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_1);
+	struct nic_mw_bind b = { .mw = mw, .mr = mr, .addr = p.buf[1],
+				 .length = 8192,
+				 .access = NIC_ACCESS_REMOTE_WRITE |
+					   NIC_ACCESS_REMOTE_READ |
+					   NIC_ACCESS_REMOTE_ATOMIC };
+	guint sa = 0, sb = 0;
+	ck_assert_int_eq(nic_bind_mw(p.qp[1], 1, true, &b), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_SUCCESS);
+	uint32_t k = nic_mw_rkey(mw);
+	ck_assert_int_eq(write_with(&p, &sa, k, 0, 8192), NIC_WC_SUCCESS);
+	struct nic_send_wr rd = wr_of(&p, 0, 9, NIC_WR_RDMA_READ, 0, 4096);
+	rd.rkey = k;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &rd), 0);
+	ck_assert_int_eq(next_wc(&p, 0, &sa, 5), NIC_WC_SUCCESS);
+	struct nic_send_wr fa = wr_of(&p, 0, 10, NIC_WR_ATOMIC_FETCH_AND_ADD,
+				      0, 8);
+	fa.rkey = k;
+	fa.compare_add = 1;
+	ck_assert_int_eq(nic_post_send(p.qp[0], &fa), 0);
+	ck_assert_int_eq(next_wc(&p, 0, &sa, 5), NIC_WC_SUCCESS);
+	ck_assert_uint_eq(counter(&p, "b.nic.atomics_executed"), 1);
+	/* the MR's own key opens nothing remotely */
+	ck_assert_int_eq(write_with(&p, &sa, mi.rkey, 0, 4096),
+			 NIC_WC_REM_ACCESS_ERR);
+	reconnect(&p);
+	/* an MR without local write takes read-only windows only */
+	struct nic_mr *ro = reg_b(&p, NIC_ACCESS_MW_BIND);
+	struct nic_mw *mw2 = nic_alloc_mw(p.pd[1], NIC_MW_TYPE_1);
+	struct nic_mw_bind b2 = { .mw = mw2, .mr = ro, .addr = p.buf[1],
+				  .length = 4096,
+				  .access = NIC_ACCESS_REMOTE_WRITE };
+	ck_assert_int_eq(nic_bind_mw(p.qp[1], 2, true, &b2), 0);
+	ck_assert_int_eq(next_wc(&p, 1, &sb, 1), NIC_WC_MW_BIND_ERR);
+	ck_assert_uint_eq(stats_get(p.sim->stats,
+				    "oracle.protection_violations"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/*
  * SEND WITH INVALIDATE: the receiver's window is invalidated at the end
  * of the message, the receive CQE names the key; a key that cannot be
  * invalidated is an invalid request.
@@ -685,6 +741,7 @@ int main(void)
 	tcase_add_test(tc, mw_type2_bind_use_invalidate);
 	tcase_add_test(tc, mw_bind_errors);
 	tcase_add_test(tc, mw_type1);
+	tcase_add_test(tc, mw_rights_stand_for_the_mr);
 	tcase_add_test(tc, send_with_invalidate);
 	tcase_add_test(tc, atomics);
 	tcase_add_test(tc, invalidation_mid_message);

@@ -148,12 +148,9 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 	return true;
 }
 
-static void side_finish(struct rdma_app *app)
+void rdma_app_qp_attr(const struct rdma_common *rc, struct nic_qp_attr *attr)
 {
-	if (--app->pending_regs || app->failed)
-		return;
-	const struct rdma_common *rc = app->rc;
-	struct nic_qp_attr attr = {
+	*attr = (struct nic_qp_attr){
 		.path_mtu = (uint32_t)rc->mtu,
 		.timeout = (uint8_t)rc->timeout,
 		.retry_cnt = (uint8_t)rc->retry_cnt,
@@ -161,15 +158,37 @@ static void side_finish(struct rdma_app *app)
 		.min_rnr_timer = (uint8_t)rc->min_rnr_timer,
 		.max_rd_atomic = (uint8_t)rc->max_rd_atomic,
 	};
-	for (unsigned i = 0; i < app->nqp; i++) {
-		GError *e = NULL;
-		bool ok = nic_connect(app->c.qps[i], app->s.qps[i], &attr,
-				      &e);
-		/* the parameter tables and rdma_app_create() checked every
-		 * attribute: a refusal here is a bug */
-		g_assert_no_error(e);
-		g_assert(ok);
-	}
+}
+
+static void connect_pair(struct nic_qp *c, struct nic_qp *s,
+			 const struct nic_qp_attr *attr)
+{
+	GError *e = NULL;
+	bool ok = nic_connect(c, s, attr, &e);
+	/* the parameter tables and rdma_app_create() checked every
+	 * attribute: a refusal here is a bug */
+	g_assert_no_error(e);
+	g_assert(ok);
+}
+
+void rdma_app_reconnect(struct rdma_app *app, struct nic_qp **client,
+			struct nic_qp **server, const struct nic_qp_attr *attr)
+{
+	/* one operation in flight, as a client that reconnects keeps */
+	*client = nic_create_qp(app->c.pd, app->c.cq, app->c.cq, 16, 16);
+	*server = nic_create_qp(app->s.pd, app->s.cq, app->s.cq, 16, 16);
+	connect_pair(*client, *server, attr);
+}
+
+static void side_finish(struct rdma_app *app)
+{
+	if (--app->pending_regs || app->failed)
+		return;
+	struct nic_qp_attr attr;
+	rdma_app_qp_attr(app->rc, &attr);
+	for (unsigned i = 0; i < app->nqp; i++)
+		connect_pair(app->c.qps[i], app->s.qps[i],
+			     app->attr ? app->attr : &attr);
 	app->ready(app);
 }
 
@@ -260,7 +279,8 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 	for (int i = 0; i < 2; i++) {
 		struct rdma_side *s = sides[i];
 		struct nic *nic = s->host->nic;
-		s->pd = nic_alloc_pd(nic);
+		if (!s->pd) /* or the one the workload chose */
+			s->pd = nic_alloc_pd(nic);
 		s->cq = nic_create_cq(nic, 1 << 16, fns[i], app);
 		s->qps = g_new0(struct nic_qp *, app->nqp);
 		for (unsigned q = 0; q < app->nqp; q++)

@@ -88,6 +88,7 @@ struct rdma_app {
 	bool implicit;  /* the server's MR is implicit ODP */
 	unsigned pending_regs;
 	void (*ready)(struct rdma_app *app); /* both MRs registered, QPs up */
+	const struct nic_qp_attr *attr; /* NULL: rdma_app_qp_attr() of rc */
 	bool failed;
 };
 
@@ -96,9 +97,16 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		     const struct workload_env *env,
 		     const struct rdma_common *rc, uint64_t client_len,
 		     uint64_t server_len, GError **error);
-/* Register both MRs, create CQs and QPs, connect, then call ready(). */
+/* Register both MRs, create CQs and QPs, connect, then call ready().  A
+ * side's PD is allocated here unless the workload set it before. */
 void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 		    nic_cq_notify_fn server_cq);
+/* The QP attributes of @rc's keys. */
+void rdma_app_qp_attr(const struct rdma_common *rc, struct nic_qp_attr *attr);
+/* A new connection on the same PDs and CQs, as a client makes after its
+ * QPs went to the error state: *@client and *@server, connected. */
+void rdma_app_reconnect(struct rdma_app *app, struct nic_qp **client,
+			struct nic_qp **server, const struct nic_qp_attr *attr);
 /* Free what rdma_app_start() allocated (the QPs belong to their NIC). */
 void rdma_app_destroy(struct rdma_app *app);
 /* Record a completed operation of @bytes that took @lat. */

@@ -81,7 +81,7 @@ struct workload_reg {
 	 * space's */
 	const struct vmm_fp *fp;
 };
-#define WORKLOAD_MAX_REGS 2
+#define WORKLOAD_MAX_REGS 3 /* client, server, an attacker's victim */
 
 struct workload_result {
 	uint64_t completed;  /* operations completed successfully */
@@ -104,6 +104,9 @@ struct workload_result {
 	 * load (--format perftest) */
 	const char *verb;
 	bool latency_test;
+	/* errors are what the workload is after (an attacker: the target
+	 * refusing it), not a sign that it could not run */
+	bool refusals_expected;
 	struct workload_reg regs[WORKLOAD_MAX_REGS];
 	unsigned nregs;
 	/* the first completion at or after @mark (0: none yet); a migration

@@ -322,7 +322,7 @@ GPtrArray *system_warnings(struct system *sys)
 			g_free(size);
 			said = true;
 		}
-		if (!none || said)
+		if (!none || said || (r->refusals_expected && r->errors))
 			continue;
 		const struct workload_reg *run = NULL, *idle = NULL;
 		for (unsigned k = 0; k < r->nregs; k++) {
