@@ -64,6 +64,9 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 
 /* ---- radix heap ---- */
 
+/* Entries a bucket keeps room for once emptied. */
+#define EVQ_KEEP 256
+
 void evq_grow(struct evq_bucket *b)
 {
 	b->cap = b->cap ? 2 * b->cap : 64;
@@ -108,6 +111,13 @@ static bool evq_refill(struct evq *q, sim_time_t until)
 	/* every entry goes to a bucket below j + 1, so b->v is not appended to */
 	for (uint32_t k = 0; k < len; k++)
 		evq_append(q, evq_bucket_of(q, b->v[k].time), &b->v[k]);
+	if (b->cap > EVQ_KEEP) {
+		/* a burst made it big: give the memory back, so the arrays
+		 * of all buckets together stay near the events pending */
+		g_free(b->v);
+		b->v = NULL;
+		b->cap = 0;
+	}
 	return true;
 }
 
