@@ -5,7 +5,7 @@
 #                   the fast validation cases
 #   make validate   every validation case (workloads/validation/*.ini)
 #   make check SAN=1  the same under ASan + UBSan (objects in build/san)
-#   make bench      engine and system benchmarks
+#   make bench      the scaling table (README, Scale) and other benchmarks
 #   make fuzz FUZZ_S=N  each libFuzzer target (tests/fuzz/) for N seconds
 #   make install PREFIX=/usr/local
 #   CC=clang make   builds with clang
