@@ -55,14 +55,7 @@ bool sleaf_set(struct sleaf **lp, unsigned i, uint64_t v, uint64_t *bytes)
 		return was;
 	}
 	const uint16_t *s = sleaf_slots(l);
-	int lo = 0, hi = (int)l->n;
-	while (lo < hi) {
-		int mid = (lo + hi) >> 1;
-		if (s[mid] < i)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	int lo = sleaf_lower(l, i);
 	if (lo < (int)l->n && s[lo] == i) {
 		l->v[lo] = v;
 		return false;

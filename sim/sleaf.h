@@ -43,14 +43,10 @@ static inline const uint16_t *sleaf_slots(const struct sleaf *l)
 	return (const uint16_t *)(l->v + l->cap);
 }
 
-/* Position of slot @i among a sparse leaf's values, or -1. */
-static inline int sleaf_find(const struct sleaf *l, unsigned i)
+/* The position of the first of a sparse leaf's slots that is >= @i. */
+static inline int sleaf_lower(const struct sleaf *l, unsigned i)
 {
 	const uint16_t *s = sleaf_slots(l);
-	/* a leaf filled from its first slot up (a small MR's table): the
-	 * slot is its position */
-	if (i < l->n && s[i] == i)
-		return (int)i;
 	int lo = 0, hi = (int)l->n;
 	while (lo < hi) {
 		int mid = (lo + hi) >> 1;
@@ -59,7 +55,19 @@ static inline int sleaf_find(const struct sleaf *l, unsigned i)
 		else
 			hi = mid;
 	}
-	return lo < (int)l->n && s[lo] == i ? lo : -1;
+	return lo;
+}
+
+/* Position of slot @i among a sparse leaf's values, or -1. */
+static inline int sleaf_find(const struct sleaf *l, unsigned i)
+{
+	const uint16_t *s = sleaf_slots(l);
+	/* a leaf filled from its first slot up (a small MR's table): the
+	 * slot is its position */
+	if (i < l->n && s[i] == i)
+		return (int)i;
+	int k = sleaf_lower(l, i);
+	return k < (int)l->n && s[k] == i ? k : -1;
 }
 
 /* The value of slot @i (0: empty). */

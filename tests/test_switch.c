@@ -71,6 +71,20 @@ static char *fabric(unsigned leaves, unsigned hpl, unsigned spines,
 	return g_string_free(s, FALSE);
 }
 
+/* The fabric of fabric() with the workloads in @w (freed), run to its
+ * end. */
+static struct system *run_fabric(unsigned leaves, unsigned hpl,
+				 unsigned spines, bool ecmp, GString *w)
+{
+	char *text = fabric(leaves, hpl, spines, ecmp, w->str);
+	g_string_free(w, TRUE);
+	struct system *sys = build(text);
+	g_free(text);
+	GError *e = NULL;
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	return sys;
+}
+
 static void wr(GString *s, unsigned c, unsigned v, unsigned iters)
 {
 	g_string_append_printf(s, "[workload w%u_%u]\ntype = write_bw\n"
@@ -94,12 +108,7 @@ START_TEST(every_packet_on_a_shortest_path)
 		wr(w, 1, 5, 40);
 		wr(w, 3, 0, 40);
 		wr(w, 4, 1, 40);
-		char *text = fabric(3, 2, 2, ecmp, w->str);
-		g_string_free(w, TRUE);
-		struct system *sys = build(text);
-		g_free(text);
-		GError *e = NULL;
-		ck_assert(system_run(sys, &e));
+		struct system *sys = run_fabric(3, 2, 2, ecmp, w);
 		uint64_t rx = sum_suffix(sys, ".nic.rx_packets");
 		uint64_t tx = sum_suffix(sys, ".nic.tx_packets");
 		ck_assert_uint_gt(rx, 4 * 40 * 4);
@@ -117,12 +126,7 @@ START_TEST(every_packet_on_a_shortest_path)
 	GString *w = g_string_new(NULL);
 	wr(w, 0, 1, 40);
 	wr(w, 3, 2, 40);
-	char *text = fabric(2, 2, 2, true, w->str);
-	g_string_free(w, TRUE);
-	struct system *sys = build(text);
-	g_free(text);
-	GError *e = NULL;
-	ck_assert(system_run(sys, &e));
+	struct system *sys = run_fabric(2, 2, 2, true, w);
 	uint64_t rx = sum_suffix(sys, ".nic.rx_packets");
 	ck_assert_uint_gt(rx, 0);
 	ck_assert_uint_eq(sum_suffix(sys, ".switch.forwarded"), rx);
@@ -185,12 +189,7 @@ START_TEST(uplinks_by_destination_or_flow)
 			for (unsigned v = 8; v < 16; v++)
 				if (ecmp || c == 0)
 					wr(w, c, v, 4);
-		char *text = fabric(2, 8, 4, ecmp, w->str);
-		g_string_free(w, TRUE);
-		struct system *sys = build(text);
-		g_free(text);
-		GError *e = NULL;
-		ck_assert(system_run(sys, &e));
+		struct system *sys = run_fabric(2, 8, 4, ecmp, w);
 		uint64_t f[4], all = 0;
 		for (int s = 0; s < 4; s++) {
 			char *n = g_strdup_printf("spine%d.switch.forwarded", s);

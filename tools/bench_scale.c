@@ -49,11 +49,11 @@
 
 #include "nic/host.h"
 #include "nic/nic_int.h"
-#include "sim/rng.h"
 #include "sim/sim.h"
 #include "sim/stats.h"
 #include "sim/system/system.h"
 #include "sim/system/system_int.h"
+#include "tools/hold_model.h"
 #include "vmm/vmm.h"
 
 static char *tmpdir;
@@ -209,48 +209,14 @@ static char *read_all(int fd)
 	return g_string_free(s, FALSE);
 }
 
-/* The hold model (tools/bench_hold.c's): @pending events, each fired
- * event schedules one more at now + Exp(1000 ns). */
-struct hold {
-	struct rng rng;
-	uint64_t left;
-	uint16_t comp;
-};
-
-static void hold_fire(struct sim *sim, void *obj, uint64_t arg);
-SIM_EVKIND(ev_hold, "bench.hold", hold_fire);
-
-static void hold_fire(struct sim *sim, void *obj, uint64_t arg)
-{
-	struct hold *h = obj;
-	if (h->left == 0) {
-		sim_stop(sim);
-		return;
-	}
-	h->left--;
-	sim_time_t d = (sim_time_t)rng_exp(&h->rng, 1000.0 * SIM_NS);
-	sim_schedule(sim, sim_now(sim) + d, &ev_hold, h->comp, h, arg);
-}
-
 static void child_hold(int fd, uint64_t pending)
 {
-	struct sim *sim = sim_new(1);
-	struct hold h = { .left = pending };
-	h.comp = sim_component_add(sim, "bench");
-	rng_init(&h.rng, 1, "bench.hold");
-	for (uint64_t i = 0; i < pending; i++)
-		sim_schedule(sim, (sim_time_t)rng_exp(&h.rng, 1000.0 * SIM_NS),
-			     &ev_hold, h.comp, &h, 0);
-	sim_run(sim); /* warm-up: one pass over the queue */
-	h.left = 10000000;
-	gint64 t0 = g_get_monotonic_time();
-	uint64_t fired = sim_run(sim);
-	double s = (double)(g_get_monotonic_time() - t0) / 1e6;
+	double s;
+	uint64_t fired = hold_run(pending, 10000000, &s);
 	char *line = g_strdup_printf("HOLD %" G_GUINT64_FORMAT " %.6f\n",
 				     fired, s);
 	(void)!write(fd, line, strlen(line));
 	g_free(line);
-	sim_free(sim);
 }
 
 /* Peak resident set of this process (VmHWM), in kB. */
