@@ -126,10 +126,78 @@ static const struct param driver_tab[] = {
 	  "mlx5 odp.c: MLX5_PFAULT_SUBTYPE_WQE / _RDMA / _MEMORY; the memory "
 	  "scheme needs firmware with the mem_page_fault capability",
 	  fault_schemes, 0, 0 },
-	{ "reg_base_time", PT_TIME, "5us",
-	  offsetof(struct driver_config, reg_base_time),
-	  "fixed cost of any registration (system call, MPT entry)",
-	  "estimate: ibv_reg_mr of one page costs a few us", NULL, 0, 1e12 },
+	{ "reg_syscall_time", PT_TIME, "5us",
+	  offsetof(struct driver_config, reg_syscall_time),
+	  "fixed CPU cost of ibv_reg_mr, ibv_dereg_mr and a rereg: the "
+	  "uverbs system call, the umem, RLIMIT_MEMLOCK accounting "
+	  "(mm->pinned_vm)",
+	  "estimate: a few us (UCX models a registration's fixed cost as "
+	  "16 us, UCX_IB_MEM_REG_OVERHEAD, itself an estimate)", NULL, 0,
+	  1e12 },
+	{ "pin_batch", PT_COUNT, "512",
+	  offsetof(struct driver_config, pin_batch),
+	  "pages ib_umem_get() pins per pin_user_pages_fast() call",
+	  "drivers/infiniband/core/umem.c __ib_umem_get(): min(npages, "
+	  "PAGE_SIZE / sizeof(struct page *)) = 512", NULL, 1, 1 << 20 },
+	{ "pin_call_time", PT_TIME, "500ns",
+	  offsetof(struct driver_config, pin_call_time),
+	  "per pin_user_pages_fast() call of ib_umem_get(): the call, its "
+	  "lockless walk down to the PMD, cond_resched(), appending the "
+	  "batch to the sg table",
+	  "estimate", NULL, 0, 1e12 },
+	{ "sg_page_time", PT_TIME, "5ns",
+	  offsetof(struct driver_config, sg_page_time),
+	  "per 4 KiB page sg_alloc_append_table_from_pages() looks at "
+	  "(merging physically contiguous pages into one entry), huge "
+	  "pages' subpages included",
+	  "estimate: a compare and a store per page; with pin_huge_time it "
+	  "puts a 1 GiB THP registration and deregistration at ~1.8 ms, "
+	  "J. Martins' 1.85 ms per GiB on rxe (\"RDMA/umem: batch page "
+	  "unpin\", 2021; odpsim validate: reg_thp.ini)", NULL, 0, 1e12 },
+	{ "dma_max_seg", PT_SIZE, "2GiB",
+	  offsetof(struct driver_config, dma_max_seg),
+	  "largest DMA segment (sg entry) of the device: ib_umem_get merges "
+	  "contiguous pages up to it",
+	  "mlx5 core set_dma_caps(): dma_set_max_seg_size(&pdev->dev, 2u * "
+	  "1024 * 1024 * 1024)", NULL, 4096, 1ULL << 40 },
+	{ "dma_map_sg_time", PT_TIME, "10ns",
+	  offsetof(struct driver_config, dma_map_sg_time),
+	  "per sg entry ib_dma_map_sgtable_attrs() maps (dma-direct: the "
+	  "physical address; IOMMU costs are [iommu]'s)",
+	  "estimate", NULL, 0, 1e12 },
+	{ "unmap_sg_time", PT_TIME, "2ns",
+	  offsetof(struct driver_config, unmap_sg_time),
+	  "per sg entry at deregistration: ib_dma_unmap_sgtable_attrs() "
+	  "(dma-direct) and sg_free_append_table()",
+	  "estimate", NULL, 0, 1e12 },
+	{ "create_mkey_time", PT_TIME, "20us",
+	  offsetof(struct driver_config, create_mkey_time),
+	  "the CREATE_MKEY firmware command: a registration whose mkey the "
+	  "cache cannot give pays it (one larger than the cache's largest "
+	  "entry under the device's slow_path_mutex), and each background "
+	  "refill of the cache",
+	  "estimate: no published ConnectX figure was found; a firmware "
+	  "command round trip of tens of us", NULL, 0, 1e12 },
+	{ "destroy_mkey_time", PT_TIME, "10us",
+	  offsetof(struct driver_config, destroy_mkey_time),
+	  "the DESTROY_MKEY firmware command a deregistration pays when its "
+	  "mkey does not go back to the cache",
+	  "estimate: as create_mkey_time", NULL, 0, 1e12 },
+	{ "mkey_cache", PT_BOOL, "true",
+	  offsetof(struct driver_config, mkey_cache),
+	  "mlx5's mkey cache: entries of 4 << i MTTs (i = 0..20), primed "
+	  "with profile 2's limits (250 mkeys up to 8192 MTTs, then 32, "
+	  "16, 8, 4 up to 131072 MTTs, none above) and refilled in the "
+	  "background by up to 8 CREATE_MKEY at once; a registration takes "
+	  "one (no firmware command on its path, then a UMR loads its MTT), "
+	  "a deregistration revokes it by UMR and gives it back; false: "
+	  "every registration creates its mkey and every deregistration "
+	  "destroys it",
+	  "drivers/infiniband/hw/mlx5/mr.c alloc_cacheable_mr(), "
+	  "mlx5r_umr_revoke_mr(), MAX_PENDING_REG_MR = 8; "
+	  "MKEY_CACHE_LAST_STD_ENTRY = 20; mlx5 core main.c profile[2] "
+	  ".mr_cache (removed in 2025 kernels, whose cache starts empty)",
+	  NULL, 0, 0 },
 	{ "implicit_va_bits", PT_COUNT, "47",
 	  offsetof(struct driver_config, implicit_va_bits),
 	  "user virtual address bits an implicit ODP MR covers: 2^(bits-30) "
@@ -193,6 +261,17 @@ static const struct stat_doc driver_stats[] = {
 	{ "nic.implicit_ksm_entries", "entries",
 	  "KSM entries (1 GiB each) of the implicit ODP parents registered "
 	  "now: 2^(implicit_va_bits - 30) each", "mlx5_imr_ksm_entries" },
+	{ "nic.mkey_cache_hits", "registrations",
+	  "registrations whose mkey came ready from the mkey cache", "" },
+	{ "nic.mkey_cache_misses", "registrations",
+	  "registrations that created their mkey (cache entry empty, or "
+	  "the MR larger than its largest entry)", "" },
+	{ "nic.create_mkey", "commands",
+	  "CREATE_MKEY firmware commands: registrations' and the cache's "
+	  "background refills", "" },
+	{ "nic.destroy_mkey", "commands",
+	  "DESTROY_MKEY firmware commands of deregistrations whose mkey did "
+	  "not go back to the cache", "" },
 	{ "nic.fault_latency_ns", "ns (hist)",
 	  "fault detection to PAGE_FAULT_RESUME done", "" },
 	{ "nic.fault_range_pages", "pages (hist)",
@@ -238,6 +317,16 @@ struct driver *driver_new(struct sim *sim, struct host *host,
 	drv->comp = sim_component_add(sim, name);
 	g_free(name);
 	odp_init(drv);
+	struct stats *st = sim->stats;
+	drv->c_mkey_hits = stats_counter(st, "%s.nic.mkey_cache_hits",
+					 host->name);
+	drv->c_mkey_misses = stats_counter(st, "%s.nic.mkey_cache_misses",
+					   host->name);
+	drv->c_mkey_create = stats_counter(st, "%s.nic.create_mkey",
+					   host->name);
+	drv->c_mkey_destroy = stats_counter(st, "%s.nic.destroy_mkey",
+					    host->name);
+	driver_mkey_init(drv);
 	host->nic->drv = drv;
 	return drv;
 }
@@ -408,35 +497,203 @@ static void reg_complete(struct sim *sim, void *obj, uint64_t arg)
 }
 SIM_EVKIND(ev_reg_complete, "driver.reg_complete", reg_complete);
 
-static void reg_finish_in(struct nic_mr *mr, sim_time_t delay)
+static void reg_finish_at(struct nic_mr *mr, sim_time_t at)
 {
 	struct reg_req *r = mr->policy_priv;
-	sim_schedule_in(mr->nic->sim, delay + mr->nic->drv->cfg.reg_base_time,
-			&ev_reg_complete, mr->nic->comp, r, 0);
+	sim_schedule(mr->nic->sim, at, &ev_reg_complete, mr->nic->comp, r, 0);
 }
 
-/* pin: get_user_pages then one MTT entry per page */
+/* A registration failed before it took an mkey: it ends now, after its
+ * system call. */
+static void reg_fail(struct nic_mr *mr, int status)
+{
+	struct reg_req *r = mr->policy_priv;
+	r->status = status;
+	reg_finish_at(mr, sim_now(mr->nic->sim) + mr->nic->drv->cfg.reg_syscall_time);
+}
+
+/* ---- the mkey cache (mlx5 mr.c: alloc_cacheable_mr, cache_ent_*) ---- */
+
+/*
+ * mlx5 keeps mkeys ready in cache entries of 4 << i translation entries
+ * (i = 0 .. MKEY_CACHE_LAST_STD_ENTRY = 20); a registration takes one
+ * from the smallest entry that fits (no firmware command), and the cache
+ * refills in the background, at most MAX_PENDING_REG_MR = 8 CREATE_MKEY
+ * at once, up to each entry's limit.  An empty entry makes the
+ * registration create the mkey itself (create_cache_mkey); an MR larger
+ * than the largest entry gets an mkey of its own from reg_create() under
+ * the device's slow_path_mutex.  Limits: mlx5 core's profile 2 (the
+ * default), .mr_cache[0..11] = 250, [12] = 32, [13] = 16, [14] = 8,
+ * [15] = 4, the rest 0.
+ */
+static const uint32_t mkey_cache_limit[MKEY_CACHE_ORDERS] = {
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	32, 16, 8, 4, 0, 0, 0, 0, 0,
+};
+#define MKEY_MAX_PENDING 8 /* MAX_PENDING_REG_MR */
+
+/* The cache entry for an mkey of @n translation entries, or -1. */
+static int mkey_order(uint64_t n)
+{
+	for (int i = 0; i < MKEY_CACHE_ORDERS; i++)
+		if ((4ULL << i) >= n)
+			return i;
+	return -1;
+}
+
+static void mkey_refill(struct driver *drv);
+
+static void mkey_refilled(struct sim *sim, void *obj, uint64_t order)
+{
+	(void)sim;
+	struct driver *drv = obj;
+	drv->mkey_pending[order]--;
+	drv->mkey_inflight--;
+	drv->mkey_avail[order]++;
+	mkey_refill(drv);
+}
+SIM_EVKIND(ev_mkey_refilled, "driver.mkey_cache_refill", mkey_refilled);
+
+/* queue_adjust_cache_locked(): CREATE_MKEY commands in the background
+ * for the entries below their limit */
+static void mkey_refill(struct driver *drv)
+{
+	for (int i = 0; i < MKEY_CACHE_ORDERS &&
+			drv->mkey_inflight < MKEY_MAX_PENDING;
+	     i++) {
+		while (drv->mkey_inflight < MKEY_MAX_PENDING &&
+		       drv->mkey_avail[i] + drv->mkey_pending[i] <
+			       mkey_cache_limit[i]) {
+			drv->mkey_pending[i]++;
+			drv->mkey_inflight++;
+			(*drv->c_mkey_create)++;
+			sim_schedule_in(drv->sim, drv->cfg.create_mkey_time,
+					&ev_mkey_refilled, drv->comp, drv,
+					(uint64_t)i);
+		}
+	}
+}
+
+/* An mkey for @mr (mr->nents entries) at @t; returns when it is there,
+ * and sets mr->mkey_order (-1: the MR's own, destroyed at dereg). */
+static sim_time_t mkey_get(struct driver *drv, struct nic_mr *mr,
+			   sim_time_t t)
+{
+	int o = drv->cfg.mkey_cache ? mkey_order(mr->nents) : -1;
+	mr->mkey_order = o;
+	if (o >= 0 && drv->mkey_avail[o]) {
+		drv->mkey_avail[o]--;
+		(*drv->c_mkey_hits)++;
+		mkey_refill(drv);
+		return t;
+	}
+	(*drv->c_mkey_misses)++;
+	(*drv->c_mkey_create)++;
+	if (o >= 0) /* create_cache_mkey(): an entry's mkey, made now */
+		return t + drv->cfg.create_mkey_time;
+	/* reg_create() under slow_path_mutex */
+	sim_time_t start = t > drv->slow_path_until ? t : drv->slow_path_until;
+	drv->slow_path_until = start + drv->cfg.create_mkey_time;
+	return drv->slow_path_until;
+}
+
+void driver_mkey_init(struct driver *drv)
+{
+	if (!drv->cfg.mkey_cache)
+		return;
+	/* the cache is primed when the device comes up, before any run */
+	for (int i = 0; i < MKEY_CACHE_ORDERS; i++)
+		drv->mkey_avail[i] = mkey_cache_limit[i];
+}
+
+/* ---- pinned MRs: ib_umem_get, the DMA layout, the MTT ---- */
+
+/* The DMA segments of a pinned MR (nic/mtt.h: the page size mlx5 picks
+ * from them). */
+struct umem_scan {
+	struct mtt_pgsz pg;
+	uint64_t max_seg;   /* pages */
+};
+
+static void umem_run(void *ctx, uint64_t va, uint64_t pfn, uint64_t pages)
+{
+	struct umem_scan *u = ctx;
+	/* sg_alloc_append_table_from_pages() merges up to max_seg */
+	while (pages) {
+		uint64_t n = pages < u->max_seg ? pages : u->max_seg;
+		mtt_pgsz_seg(&u->pg, va, pfn << NIC_PAGE_SHIFT,
+			     n << NIC_PAGE_SHIFT);
+		va += n << NIC_PAGE_SHIFT;
+		pfn += n;
+		pages -= n;
+	}
+}
+
+/* Build @mr's DMA layout and MTT from the VMM's frames (the pages are
+ * pinned): sets sg_ents, the entry size and the entries. */
+static void pin_umem_build(struct driver *drv, struct nic_mr *mr)
+{
+	struct nic *nic = mr->nic;
+	uint64_t va = mr->first_page << NIC_PAGE_SHIFT;
+	uint64_t len = mr->npages << NIC_PAGE_SHIFT;
+	struct umem_scan u = { .max_seg = drv->cfg.dma_max_seg >> NIC_PAGE_SHIFT };
+	if (!u.max_seg)
+		u.max_seg = 1;
+	mtt_pgsz_init(&u.pg);
+	uint64_t missing = vmm_frame_runs(mr->as, va, len, umem_run, &u);
+	g_assert(!missing); /* pinned pages are present */
+	mr->sg_ents = u.pg.segs;
+	unsigned pg_bits = mtt_pgsz_bits(&u.pg, va, len,
+					 nic->cfg.mtt_max_page);
+	mtt_destroy(&mr->mtt);
+	mtt_init(&mr->mtt);
+	nic_mr_set_shift(mr, pg_bits - NIC_PAGE_SHIFT);
+	bool writable = mr_writable(mr);
+	uint64_t flags = MTT_VALID | (writable ? MTT_WRITE : 0);
+	uint64_t ppe = 1ULL << mr->mtt_shift; /* pages per entry */
+	for (uint64_t e = 0; e < mr->nents; e++) {
+		uint64_t pg0 = (mr->ent0 + e) << mr->mtt_shift; /* its page */
+		uint64_t pg = pg0 < mr->first_page ? mr->first_page : pg0;
+		uint64_t pfn;
+		bool ok = vmm_page_frame(mr->as, pg << NIC_PAGE_SHIFT, &pfn);
+		g_assert(ok);
+		mtt_set(&mr->mtt, e, MTT_ENTRY(pfn - (pg & (ppe - 1)), flags));
+	}
+	nic_mr_flush(mr, 0, mr->npages - 1);
+}
+
+/* What building the umem of @pages pages (sg_ents entries) costs the CPU
+ * besides pinning: the pin_user_pages_fast calls, the sg table, the DMA
+ * mapping. */
+static sim_time_t umem_cpu(const struct driver *drv, uint64_t pages,
+			   uint64_t sg_ents)
+{
+	uint64_t calls = (pages + drv->cfg.pin_batch - 1) / drv->cfg.pin_batch;
+	return calls * drv->cfg.pin_call_time + pages * drv->cfg.sg_page_time +
+	       sg_ents * drv->cfg.dma_map_sg_time;
+}
+
+/*
+ * pin: mlx5_ib_reg_user_mr() -> ib_umem_get() (pin_user_pages_fast in
+ * batches, the sg table, DMA mapping) -> the page size -> an mkey
+ * (alloc_cacheable_mr) -> mlx5r_umr_update_mr_pas(): the MTT written by
+ * UMRs of up to 1 MiB each, posted and waited for one after the other.
+ */
 static void pin_done(void *ctx, int status, uint64_t npages)
 {
 	struct nic_mr *mr = ctx;
-	struct reg_req *r = mr->policy_priv;
+	struct driver *drv = mr->nic->drv;
 	if (!vmm_fault_ok(status)) {
-		r->status = status == VMM_FAULT_OOM ? -ENOMEM : -EFAULT;
-		reg_finish_in(mr, 0);
+		reg_fail(mr, status == VMM_FAULT_OOM ? -ENOMEM : -EFAULT);
 		return;
 	}
 	g_assert(npages == mr->npages);
-	bool writable = mr_writable(mr);
-	for (uint64_t i = 0; i < mr->npages; i++) {
-		uint64_t pfn;
-		bool ok = vmm_lookup(mr->as, (mr->first_page + i)
-						     << NIC_PAGE_SHIFT,
-				     writable, &pfn);
-		g_assert(ok); /* pinned pages are present */
-		mtt_set(&mr->mtt, i,
-			MTT_ENTRY(pfn, MTT_VALID | (writable ? MTT_WRITE : 0)));
-	}
-	reg_finish_in(mr, mr->npages * mr->nic->cfg.reg_page_time);
+	pin_umem_build(drv, mr);
+	sim_time_t t = sim_now(drv->sim) + drv->cfg.reg_syscall_time +
+		       umem_cpu(drv, mr->npages, mr->sg_ents);
+	t = mkey_get(drv, mr, t);
+	t = driver_umr_at(drv, t, mr->nents * 8);
+	reg_finish_at(mr, t);
 }
 
 static void pin_reg(struct nic_mr *mr)
@@ -469,19 +726,31 @@ static void mr_subscribe(struct nic_mr *mr)
  * (mlx5_ib_alloc_implicit_mr): no notifier of its own (its children will
  * have theirs), a KSM mkey whose every entry a UMR points at the null
  * mkey. */
-static void odp_reg(struct nic_mr *mr)
+static void odp_snapshot_done(void *ctx, struct nic_mr *mr, int status,
+			      uint64_t mapped)
 {
-	if (mr->ksm) {
-		struct driver *drv = mr->nic->drv;
-		sim_time_t now = sim_now(drv->sim);
-		reg_finish_in(mr, driver_umr_at(drv, now,
-						mr->ksm->nslots * 16) - now);
-		return;
-	}
-	mr_subscribe(mr);
-	reg_finish_in(mr, 0);
+	(void)ctx;
+	(void)mapped;
+	struct reg_req *r = mr->policy_priv;
+	r->status = status;
+	reg_finish_at(mr, sim_now(mr->nic->sim));
 }
 
+static void odp_reg(struct nic_mr *mr)
+{
+	struct driver *drv = mr->nic->drv;
+	sim_time_t t = sim_now(drv->sim) + drv->cfg.reg_syscall_time;
+	if (mr->ksm) {
+		reg_finish_at(mr, driver_umr_at(drv, t, mr->ksm->nslots * 16));
+		return;
+	}
+	/* create_user_odp_mr(): an mkey of npages 4 KiB entries, then
+	 * mlx5_ib_init_odp_mr() maps the pages already present
+	 * (MLX5_PF_FLAGS_SNAPSHOT: no fault) */
+	mr_subscribe(mr);
+	t = mkey_get(drv, mr, t);
+	odp_snapshot(mr, t, odp_snapshot_done, NULL);
+}
 static void odp_dereg(struct nic_mr *mr)
 {
 	if (mr->ksm) {
@@ -500,7 +769,13 @@ static void prefetch_done(void *ctx, struct nic_mr *mr, int status,
 	(void)mapped;
 	struct reg_req *r = mr->policy_priv;
 	r->status = status;
-	reg_finish_in(mr, 0);
+	/* the mkey, as odp's (the cache is not touched before: a failed
+	 * prefetch takes none) */
+	struct driver *drv = mr->nic->drv;
+	sim_time_t t = sim_now(drv->sim) + drv->cfg.reg_syscall_time;
+	if (!status)
+		t = mkey_get(drv, mr, t);
+	reg_finish_at(mr, t);
 }
 
 /* odp-prefetch: odp, and every page mapped before registration returns */
@@ -518,9 +793,7 @@ static void susp_reg(struct nic_mr *mr)
 	uint64_t len = mr->npages << NIC_PAGE_SHIFT;
 	if (!vmm_commit(mr->as, va, len)) {
 		/* over-commit: "twenty real pages" cannot be promised */
-		struct reg_req *r = mr->policy_priv;
-		r->status = -ENOMEM;
-		reg_finish_in(mr, 0);
+		reg_fail(mr, -ENOMEM);
 		return;
 	}
 	mr->committed = true;
@@ -567,6 +840,7 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->index = ++nic->next_mr_index;
 	/* one mkey: lkey and rkey are the same key, as mlx5's */
 	mr->lkey = mr->rkey = nic_mkey_alloc(nic);
+	mr->mkey_order = -1;
 	mtt_init(&mr->mtt);
 	mr->policy = reg_policy_get((enum reg_policy_id)policy);
 	mr->access = access | (mr->policy->on_demand ? NIC_ACCESS_ON_DEMAND :
@@ -594,13 +868,13 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 		mr->length = k->nslots << IMR_CHILD_SHIFT;
 		mr->first_page = 0;
 		mr->npages = mr->length >> NIC_PAGE_SHIFT;
+		nic_mr_set_shift(mr, 0);
 		if (!(access & NIC_ACCESS_ON_DEMAND) ||
 		    (policy != REG_ODP && policy != REG_ODP_UNSAFE)) {
 			/* an implicit MR maps on demand only: pinning,
 			 * committing or prefetching the address space is
 			 * not a registration (mlx5: -EINVAL) */
-			r->status = -EINVAL;
-			reg_finish_in(mr, 0);
+			reg_fail(mr, -EINVAL);
 			return;
 		}
 		mr->policy->reg(mr);
@@ -609,13 +883,53 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->first_page = addr >> NIC_PAGE_SHIFT;
 	uint64_t last = (addr + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT;
 	mr->npages = last - mr->first_page + 1;
+	nic_mr_set_shift(mr, 0);
 	mr->policy->reg(mr);
 }
 
-sim_time_t driver_dereg_cost(const struct driver *drv)
+/*
+ * mlx5_ib_dereg_mr(): the system call, then mlx5_revoke_mr() - an mkey
+ * from the cache is revoked by a UMR (and goes back to the cache), an MR's
+ * own is destroyed (DESTROY_MKEY) - after which "the NIC will not be
+ * doing any DMA to the pages"; then ib_umem_release() unmaps the sg
+ * table and unpins its pages (a pinned MR), or the ODP umem unmaps the
+ * pages it mapped.
+ */
+sim_time_t driver_dereg_revoke(struct driver *drv, struct nic_mr *mr)
 {
-	/* the system call and the MPT command, as for a registration */
-	return drv ? drv->cfg.reg_base_time : 0;
+	if (!drv)
+		return 0;
+	sim_time_t t = drv->cfg.reg_syscall_time;
+	if (mr->mkey_order >= 0 && !mr->ksm) {
+		sim_time_t now = sim_now(drv->sim);
+		t = driver_umr_at(drv, now + t, 0) - now;
+	} else {
+		(*drv->c_mkey_destroy)++;
+		t += drv->cfg.destroy_mkey_time;
+	}
+	return t;
+}
+
+sim_time_t driver_dereg_teardown(const struct driver *drv,
+				 const struct nic_mr *mr)
+{
+	if (!drv)
+		return 0;
+	if (mr->policy == &policies[REG_PIN])
+		return mr->sg_ents * drv->cfg.unmap_sg_time +
+		       vmm_unpin_cost(mr->as, mr->first_page << NIC_PAGE_SHIFT,
+				      mr->npages << NIC_PAGE_SHIFT);
+	uint64_t mapped = mr->mapped;
+	if (mr->ksm)
+		mapped = driver_imr_mapped(mr);
+	return mapped * drv->cfg.dma_unmap_time;
+}
+
+/* The mkey of a torn-down MR goes back to its cache entry. */
+void driver_dereg_mkey(struct driver *drv, struct nic_mr *mr)
+{
+	if (drv && mr->mkey_order >= 0 && !mr->ksm)
+		drv->mkey_avail[mr->mkey_order]++;
 }
 
 /* ---- resizing an MR without changing its keys ---- */
@@ -667,23 +981,18 @@ static void resize_grown(void *ctx, int status, uint64_t npages)
 				mr->nic->comp, q, 0);
 		return;
 	}
-	bool writable = mr_writable(mr);
-	for (uint64_t i = q->old_npages; i < q->new_npages; i++) {
-		uint64_t pfn;
-		if (vmm_lookup(mr->as, (mr->first_page + i) << NIC_PAGE_SHIFT,
-			       writable, &pfn))
-			mtt_set(&mr->mtt, i,
-				MTT_ENTRY(pfn, MTT_VALID |
-						       (writable ? MTT_WRITE :
-								   0)));
-	}
+	/* rereg_mr: the new pages' umem, then the MTT rewritten at the page
+	 * size the whole layout allows now */
+	struct driver *drv = mr->nic->drv;
 	mr->npages = q->new_npages;
 	mr->length = q->new_len;
+	pin_umem_build(drv, mr);
 	nic_mr_regrant(mr);
-	sim_schedule_in(mr->nic->sim,
-			(q->new_npages - q->old_npages) *
-				mr->nic->cfg.reg_page_time,
-			&ev_resize_finish, mr->nic->comp, q, 0);
+	sim_time_t t = sim_now(drv->sim) + drv->cfg.reg_syscall_time +
+		       umem_cpu(drv, q->new_npages - q->old_npages,
+				mr->sg_ents);
+	t = driver_umr_at(drv, t, mr->nents * 8);
+	sim_schedule(mr->nic->sim, t, &ev_resize_finish, mr->nic->comp, q, 0);
 }
 
 static void resize_prefetched(void *ctx, struct nic_mr *mr, int status,
@@ -734,13 +1043,24 @@ void driver_mr_resize_go(struct nic_mr *mr)
 			NIC_PAGE_SHIFT;
 	q->new_npages = last - mr->first_page + 1;
 	uint64_t old_end = (mr->first_page + q->old_npages) << NIC_PAGE_SHIFT;
-	sim_time_t cost = nic->drv->cfg.reg_base_time;
+	sim_time_t cost = nic->drv->cfg.reg_syscall_time;
 	if (q->new_npages <= q->old_npages) {
 		/* trim: no new access can reach the tail from now on */
 		uint64_t lo = q->new_npages, hi = q->old_npages - 1;
 		mr->length = new_len;
 		nic_mr_regrant(mr);
-		if (lo <= hi) {
+		if (lo <= hi && mr->policy == &policies[REG_PIN]) {
+			/* the MTT of what is left, rewritten (its page size
+			 * may change); the tail stays pinned until DMA to it
+			 * has landed */
+			q->unpin_va = (mr->first_page + lo) << NIC_PAGE_SHIFT;
+			q->unpin_len = (hi - lo + 1) << NIC_PAGE_SHIFT;
+			mr->npages = q->new_npages;
+			pin_umem_build(nic->drv, mr);
+			sim_time_t now = sim_now(nic->sim);
+			cost = driver_umr_at(nic->drv, now + cost,
+					     mr->nents * 8) - now;
+		} else if (lo <= hi) {
 			uint64_t n = mtt_zap(&mr->mtt, lo, hi);
 			if (mr->policy->on_demand)
 				mr->mapped -= n;
@@ -748,6 +1068,7 @@ void driver_mr_resize_go(struct nic_mr *mr)
 			q->unpin_va = (mr->first_page + lo) << NIC_PAGE_SHIFT;
 			q->unpin_len = (hi - lo + 1) << NIC_PAGE_SHIFT;
 			mr->npages = q->new_npages;
+			nic_mr_set_shift(mr, mr->mtt_shift);
 			resubscribe(mr);
 		}
 		/* DMA already issued to the tail lands first */
@@ -769,6 +1090,7 @@ void driver_mr_resize_go(struct nic_mr *mr)
 		return;
 	}
 	mr->npages = q->new_npages;
+	nic_mr_set_shift(mr, mr->mtt_shift);
 	mr->length = new_len;
 	nic_mr_regrant(mr);
 	resubscribe(mr);

@@ -79,7 +79,16 @@ struct driver_config {
 	uint64_t pf_descriptors;    /* fault descriptors (0: unbounded) */
 	uint64_t fault_around;      /* pages at least per fault (0: mlx5) */
 	int fault_scheme;           /* enum driver_fault_scheme */
-	sim_time_t reg_base_time;   /* per registration: syscall, MPT */
+	sim_time_t reg_syscall_time; /* ibv_reg_mr/dereg_mr system call */
+	uint64_t pin_batch;         /* pages per pin_user_pages_fast call */
+	sim_time_t pin_call_time;   /* per such call */
+	sim_time_t sg_page_time;    /* per page added to the sg table */
+	uint64_t dma_max_seg;       /* bytes: the device's max DMA segment */
+	sim_time_t dma_map_sg_time; /* per sg entry mapped (dma-direct) */
+	sim_time_t unmap_sg_time;   /* per sg entry unmapped and freed */
+	sim_time_t create_mkey_time;  /* CREATE_MKEY firmware command */
+	sim_time_t destroy_mkey_time; /* DESTROY_MKEY firmware command */
+	bool mkey_cache;            /* mlx5's mkey cache (profile 2) */
 	uint64_t implicit_va_bits;  /* an implicit MR covers 2^bits bytes */
 };
 extern const struct param_table driver_params;

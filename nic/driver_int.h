@@ -12,6 +12,10 @@
 #include "sim/stats.h"
 #include "vmm/vmm.h"
 
+/* mkey cache entries: 4 << i translation entries, i = 0 ..
+ * MKEY_CACHE_LAST_STD_ENTRY (20) */
+#define MKEY_CACHE_ORDERS 21
+
 struct driver {
 	struct sim *sim;
 	struct host *host;
@@ -41,6 +45,16 @@ struct driver {
 	/* invalidations */
 	GQueue ack_spare;  /* struct inval_ack free list */
 	GPtrArray *ack_all; /* every struct inval_ack (owned) */
+
+	/* the mkey cache (driver.c): ready mkeys per entry of 4 << i
+	 * translation entries, refills in flight, and until when the
+	 * device's slow_path_mutex is held by a reg_create() */
+	uint32_t mkey_avail[MKEY_CACHE_ORDERS];
+	uint32_t mkey_pending[MKEY_CACHE_ORDERS];
+	unsigned mkey_inflight;
+	sim_time_t slow_path_until;
+	uint64_t *c_mkey_hits, *c_mkey_misses, *c_mkey_create;
+	uint64_t *c_mkey_destroy;
 
 	/* counters and histograms, as mlx5 reports them (odp.c) */
 	uint64_t *c_faults, *c_handled, *c_inval, *c_inval_handled;
@@ -74,5 +88,13 @@ void odp_mr_counters(struct nic_mr *mr);
 
 /* nic/driver.c: a resize that waited for the MR's notifications to end */
 void driver_mr_resize_go(struct nic_mr *mr);
+/* The mkey cache primed (driver_new). */
+void driver_mkey_init(struct driver *drv);
+/* odp.c: mlx5_ib_init_odp_mr(): map the pages of @mr already present
+ * (no fault), in the registering thread, from @at; @done as advise's. */
+void odp_snapshot(struct nic_mr *mr, sim_time_t at, nic_advise_done_fn done,
+		  void *ctx);
+/* odp.c: pages the children of implicit @mr map. */
+uint64_t driver_imr_mapped(const struct nic_mr *mr);
 
 #endif

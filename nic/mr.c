@@ -192,6 +192,22 @@ bool nic_grant_live(const struct nic_grant *g)
 }
 
 
+void nic_mr_set_shift(struct nic_mr *mr, unsigned shift)
+{
+	mr->mtt_shift = shift;
+	mr->ent0 = mr->first_page >> shift;
+	mr->nents = mr->npages ? ((mr->first_page + mr->npages - 1) >> shift) -
+					 mr->ent0 + 1
+			       : 0;
+}
+
+/*
+ * The MTT entries of [va, va+len) one after the other (an entry covers
+ * 2^mtt_shift pages: 1 for on-demand MRs, whose entries are 4 KiB): the
+ * MTT cache by (MR, entry), else the line of mtt_fetch_entries entries
+ * holding it over PCIe.  A fault names the first page of the entry met,
+ * or @va's when that is later.
+ */
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
 				   sim_time_t *t, uint64_t *fault_va)
@@ -202,9 +218,10 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 	bool write = access & (NIC_ACCESS_LOCAL_WRITE |
 			       NIC_ACCESS_REMOTE_WRITE |
 			       NIC_ACCESS_REMOTE_ATOMIC);
-	uint64_t first = (va >> NIC_PAGE_SHIFT) - mr->first_page;
-	uint64_t last = ((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) -
-			mr->first_page;
+	const unsigned sh = mr->mtt_shift;
+	uint64_t first = ((va >> NIC_PAGE_SHIFT) >> sh) - mr->ent0;
+	uint64_t last = (((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) >> sh) -
+			mr->ent0;
 	sim_time_t at = *t;
 	for (uint64_t pg = first; pg <= last; pg++) {
 		uint64_t e;
@@ -225,6 +242,8 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 							    << NIC_PAGE_SHIFT;
 					return XLATE_FAULT;
 				}
+				/* (an implicit MR's entries are 4 KiB:
+				 * entry == page) */
 				uint64_t v;
 				if (mtt_cache_lookup(nic->mpt_cache, c->key,
 						     &v)) {
@@ -245,7 +264,7 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 						pg & ~(line - 1);
 			at = pcie_dma_read_at(nic->pcie, at, line * 8);
 			for (uint64_t k = base; k < base + line &&
-						 k < mr->npages; k++) {
+						 k < mr->nents; k++) {
 				uint64_t ek = mtt_get(&mr->mtt, k);
 				if ((ek & MTT_VALID) && !(ek & MTT_SUSP))
 					mtt_cache_insert(nic->mtt_cache,
@@ -263,9 +282,11 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 		}
 		if (!(e & MTT_VALID) || (write && !(e & MTT_WRITE))) {
 			*t = at;
-			if (fault_va)
-				*fault_va = (mr->first_page + pg)
-					    << NIC_PAGE_SHIFT;
+			if (fault_va) {
+				uint64_t fv = ((mr->ent0 + pg) << sh)
+					      << NIC_PAGE_SHIFT;
+				*fault_va = fv > va ? fv : va & ~(NIC_PAGE_SIZE - 1);
+			}
 			return XLATE_FAULT;
 		}
 	}
@@ -276,15 +297,19 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 /* The frame of @va (translation known valid), for DMA and the oracle. */
 uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va)
 {
-	return MTT_PFN(mtt_get(&mr->mtt, (va >> NIC_PAGE_SHIFT) -
-					       mr->first_page));
+	uint64_t pg = va >> NIC_PAGE_SHIFT;
+	const unsigned sh = mr->mtt_shift;
+	return MTT_PFN(mtt_get(&mr->mtt, (pg >> sh) - mr->ent0)) +
+	       (pg & ((1ULL << sh) - 1));
 }
 
-/* Drop cached translations of pages [first, last] of @mr. */
+/* Drop cached translations of pages [first, last] of @mr (the entries
+ * holding them). */
 void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last)
 {
-	mtt_cache_invalidate_range(mr->nic->mtt_cache, MTT_KEY(mr, first),
-				   MTT_KEY(mr, last));
+	mtt_cache_invalidate_range(mr->nic->mtt_cache,
+				   MTT_KEY(mr, nic_mr_ent(mr, first)),
+				   MTT_KEY(mr, nic_mr_ent(mr, last)));
 }
 
 /* ---- deregistration, fenced against DMA ---- */
@@ -312,9 +337,8 @@ void nic_mr_dereg_check(struct nic_mr *mr)
 	/* the tear-down command, and no earlier than the last DMA issued
 	 * to the MR lands */
 	struct nic *nic = mr->nic;
-	sim_time_t at = MAX(mr->dereg_start + driver_dereg_cost(nic->drv),
-			    mr->dma_busy);
-	at = MAX(at, sim_now(nic->sim));
+	sim_time_t at = MAX(mr->dereg_revoked, mr->dma_busy);
+	at = MAX(at, sim_now(nic->sim)) + driver_dereg_teardown(nic->drv, mr);
 	mr->dereg_armed = true;
 	sim_schedule(nic->sim, at, &ev_dereg_finish, nic->comp, mr, 0);
 }
@@ -336,6 +360,7 @@ static void dereg_finish(struct sim *sim, void *obj, uint64_t arg)
 	/* nothing can reach the memory through this MR any more: release
 	 * it (unpin, uncommit, unsubscribe) */
 	mr->policy->dereg(mr);
+	driver_dereg_mkey(nic->drv, mr);
 	nic_mr_flush(mr, 0, mr->npages - 1);
 	g_ptr_array_remove_fast(nic->dying_mrs, mr);
 	hist_add(nic->h_dereg_time, sim_now(sim) - mr->dereg_start);
@@ -361,6 +386,7 @@ int nic_dereg_mr(struct nic_mr *mr, nic_dereg_done_fn done, void *ctx)
 		return -EBUSY;
 	mr->dying = true;
 	mr->dereg_start = sim_now(nic->sim);
+	mr->dereg_revoked = mr->dereg_start + driver_dereg_revoke(nic->drv, mr);
 	mr->dereg_done = done;
 	mr->dereg_ctx = ctx;
 	(*nic->c_deregs)++;

@@ -138,3 +138,47 @@ uint64_t mtt_bytes(const struct mtt *m)
 {
 	return m->bytes;
 }
+
+/* ---- the entry page size (mtt.h) ---- */
+
+void mtt_pgsz_init(struct mtt_pgsz *p)
+{
+	p->mask = p->pend_end = p->segs = 0;
+	p->have_pend = false;
+}
+
+void mtt_pgsz_seg(struct mtt_pgsz *p, uint64_t va, uint64_t dma,
+		  uint64_t len)
+{
+	if (p->have_pend)
+		p->mask |= p->pend_end;
+	p->mask |= dma ^ va;
+	p->pend_end = va + len;
+	p->have_pend = true;
+	p->segs++;
+}
+
+static unsigned fls64_(uint64_t x)
+{
+	return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
+}
+
+unsigned mtt_pgsz_bits(const struct mtt_pgsz *p, uint64_t va, uint64_t len,
+		       uint64_t max_page)
+{
+	g_assert(max_page >= 4096 && !(max_page & (max_page - 1)) && len);
+	unsigned maxb = fls64_(max_page) - 1;
+	/* the supported sizes: 4 KiB .. max_page */
+	uint64_t bitmap = (maxb >= 63 ? ~0ULL : (2ULL << maxb) - 1) &
+			  ~(uint64_t)4095;
+	/* sizes above what covers the range in one page are no better */
+	unsigned cover = fls64_((len - 1 + va) ^ va);
+	uint64_t mask = cover >= 64 ? 0 : bitmap & ~((1ULL << cover) - 1);
+	mask |= p->mask;
+	if (mask) {
+		unsigned tz = (unsigned)__builtin_ctzll(mask);
+		bitmap &= tz >= 63 ? ~0ULL : (2ULL << tz) - 1;
+	}
+	g_assert(bitmap); /* page-aligned segments always fit 4 KiB */
+	return fls64_(bitmap) - 1;
+}

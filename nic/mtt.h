@@ -84,4 +84,29 @@ uint64_t mtt_next(struct mtt *m, uint64_t pg, uint64_t **entry);
 /* Bytes of table allocated (leaves and directories). */
 uint64_t mtt_bytes(const struct mtt *m);
 
+/*
+ * The page size of an MR's entries, as ib_umem_find_best_pgsz()
+ * (drivers/infiniband/core/umem.c) picks it from the MR's DMA segments:
+ * feed the segments in address order (virtual address, DMA address,
+ * length; each starting on a page boundary), then ask for the size.
+ * The mask collects the bits in which a segment's DMA address differs
+ * from its virtual address, and every segment end but the last (the
+ * next segment must start an entry); the result is the largest power of
+ * two from 4 KiB to @max_page at or below the mask's lowest set bit, and
+ * no larger than the smallest aligned block that holds [va, va+len).
+ */
+struct mtt_pgsz {
+	uint64_t mask;
+	uint64_t pend_end; /* the last segment's end, OR'ed once another
+			    * follows */
+	bool have_pend;
+	uint64_t segs;
+};
+void mtt_pgsz_init(struct mtt_pgsz *p);
+void mtt_pgsz_seg(struct mtt_pgsz *p, uint64_t va, uint64_t dma,
+		  uint64_t len);
+/* log2 of the page size (12 .. log2(@max_page), a power of two). */
+unsigned mtt_pgsz_bits(const struct mtt_pgsz *p, uint64_t va, uint64_t len,
+		       uint64_t max_page);
+
 #endif

@@ -178,11 +178,14 @@ static const struct param nic_tab[] = {
 	  "estimate: RNICs hand out QPNs in sequence, which ReDMArk (USENIX "
 	  "Security'21) exploits; random is its proposed mitigation",
 	  id_allocs, 0, 0 },
-	{ "reg_page_time", PT_TIME, "50ns",
-	  offsetof(struct nic_config, reg_page_time),
-	  "driver time per page to write MTT entries at registration",
-	  "MTT/UMR update cost; pinning cost is the VMM's pin_time", NULL, 0,
-	  1e12 },
+	{ "mtt_max_page", PT_SIZE, "2GiB",
+	  offsetof(struct nic_config, mtt_max_page),
+	  "largest page an MTT entry may map (a power of two): a pinned "
+	  "MR's entries are the largest power of two from 4 KiB to this that "
+	  "its DMA layout allows (ib_umem_find_best_pgsz)",
+	  "mlx5_umem_mkc_find_best_pgsz(): GENMASK(max_log_entity_size, "
+	  "12), the maximum 31 (2 GiB) when the device reports no "
+	  "max_mkey_log_entity_size_mtt", NULL, 4096, 1ULL << 31 },
 };
 PARAM_TABLE(nic_params, "nic", "the RDMA NIC (HCA) of a host", nic_tab);
 

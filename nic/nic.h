@@ -47,7 +47,7 @@ struct nic_config {
 	uint64_t max_outstanding;  /* unacknowledged packets per QP */
 	uint64_t ack_coalesce;     /* ACK at least every N packets */
 	uint64_t wqe_bytes, cqe_bytes;
-	sim_time_t reg_page_time;  /* driver time per page to register */
+	uint64_t mtt_max_page;     /* bytes: largest MTT entry page */
 	int fault_mode;            /* enum nic_fault_mode */
 	int rdma_fault_length;     /* enum nic_pf_length */
 	uint64_t pf_prefetch_before; /* memory scheme: pages before demand */

@@ -82,6 +82,12 @@ struct nic_ksm {
 	uint64_t nchildren;     /* in the KSM now */
 };
 
+/* The MTT entry of MR page @pg (0 .. npages-1). */
+static inline uint64_t nic_mr_ent(const struct nic_mr *mr, uint64_t pg);
+/* Set the MR's entry size (log2 of 4 KiB pages per entry), ent0 and
+ * nents for its current first_page and npages. */
+void nic_mr_set_shift(struct nic_mr *mr, unsigned shift);
+
 /* The child owning MR page @pg of implicit @mr, or NULL (null mkey). */
 static inline struct imr_child *nic_imr_child(const struct nic_mr *mr,
 					      uint64_t pg);
@@ -107,7 +113,24 @@ struct nic_mr {
 	uint64_t addr, length;
 	unsigned access;
 	uint64_t first_page, npages;
-	struct mtt mtt; /* the MTT in host memory */
+	/*
+	 * The MTT in host memory: one entry per 2^mtt_shift pages, the page
+	 * size mlx5 chose for the mkey (ib_umem_find_best_pgsz: 4 KiB for
+	 * on-demand MRs; for a pinned one the largest power of two its DMA
+	 * layout allows).  Entry e covers the pages from
+	 * ((ent0 + e) << mtt_shift): ent0 = first_page >> mtt_shift, so the
+	 * first entry may start before the MR does, as mlx5's does; its
+	 * frame is the one that block starts at.  nents entries.
+	 */
+	struct mtt mtt;
+	unsigned mtt_shift;
+	uint64_t ent0, nents;
+	/* a pinned MR's DMA mapping (ib_umem): its scatter/gather entries,
+	 * and whether its mkey came from (and goes back to) the mkey
+	 * cache; iova: the DMA address of addr (an IOMMU domain's, or the
+	 * physical address of the page under passthrough and off) */
+	uint64_t sg_ents;
+	int mkey_order;       /* mkey cache entry, or -1: created for it */
 	sim_time_t reg_time;
 	const struct reg_policy_ops *policy;
 	struct vmm_sub *sub;  /* on-demand MRs: the VMM notifier */
@@ -139,9 +162,15 @@ struct nic_mr {
 	bool dying;           /* nic_dereg_mr() called, not yet torn down */
 	bool dereg_armed;     /* the tear-down event is scheduled */
 	sim_time_t dereg_start;
+	sim_time_t dereg_revoked; /* its mkey revoked: no DMA after this */
 	nic_dereg_done_fn dereg_done;
 	void *dereg_ctx;
 };
+
+static inline uint64_t nic_mr_ent(const struct nic_mr *mr, uint64_t pg)
+{
+	return ((mr->first_page + pg) >> mr->mtt_shift) - mr->ent0;
+}
 
 static inline struct imr_child *nic_imr_child(const struct nic_mr *mr,
 					      uint64_t pg)
@@ -534,8 +563,13 @@ void driver_page_fault(struct driver *drv, const struct pf_report *r);
 /* odp.c -> the NIC: PAGE_FAULT_RESUME of the QP @r named (error: the
  * fault could not be resolved) */
 void nic_pf_resume(const struct pf_report *r, bool error);
-/* driver.c: what tearing down a deregistered MR costs the host */
-sim_time_t driver_dereg_cost(const struct driver *drv);
+/* driver.c: a deregistration's revoke (system call and mkey revoke or
+ * destroy: after it the NIC does no DMA through the MR), then what its
+ * tear-down (unmapping, unpinning) costs, and the mkey handed back */
+sim_time_t driver_dereg_revoke(struct driver *drv, struct nic_mr *mr);
+sim_time_t driver_dereg_teardown(const struct driver *drv,
+				 const struct nic_mr *mr);
+void driver_dereg_mkey(struct driver *drv, struct nic_mr *mr);
 struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off);
 enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op);
 

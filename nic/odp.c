@@ -138,6 +138,9 @@ struct fault {
 	struct nic_mr *mr;
 	bool write;
 	bool no_fault;          /* prefetch of present pages only */
+	bool snapshot;          /* registration's mapping of present pages
+				 * (mlx5_ib_init_odp_mr), in the caller's
+				 * thread, not a prefetch */
 	bool last;              /* MEMORY: flagged LAST */
 	bool failed;            /* resume with error */
 	/* MEMORY: the demand pages and the window, MR page indices */
@@ -393,6 +396,18 @@ void driver_imr_reset(struct nic_mr *mr)
 			*mr->nic->c_reg_pages -= n;
 			imr_child_destroy(drv, c);
 		}
+}
+
+uint64_t driver_imr_mapped(const struct nic_mr *mr)
+{
+	const struct nic_ksm *k = mr->ksm;
+	uint64_t n = 0;
+	uint64_t nleaves = (k->nslots + KSM_LEAF_SLOTS - 1) >> KSM_LEAF_BITS;
+	for (uint64_t l = 0; l < nleaves; l++)
+		for (unsigned i = 0; k->leaves[l] && i < KSM_LEAF_SLOTS; i++)
+			if (k->leaves[l][i])
+				n += k->leaves[l][i]->mapped;
+	return n;
 }
 
 /* ---- the EQ, the interrupt and the work queue ---- */
@@ -773,6 +788,9 @@ static void seg_walked(struct fault *f)
 	}
 	pf_set(f, PFS_DMA_MAP);
 	uint64_t n = f->seg_end - f->seg;
+	if (f->no_fault) /* only the pages present are mapped */
+		for (uint64_t pg = f->seg; pg < f->seg_end; pg++)
+			n -= f->pfns[pg - f->first] == VMM_NO_PFN;
 	sim_schedule_in(drv->sim, n * drv->cfg.dma_map_time, &ev_seg_mapped,
 			drv->comp, f, 0);
 }
@@ -898,7 +916,7 @@ static void range_done(struct fault *f)
 	bool ok = !f->status && !f->busy;
 	switch (f->sub) {
 	case PF_PREFETCH:
-		if (ok) {
+		if (ok && !f->snapshot) {
 			*f->drv->c_prefetch += f->np;
 			*f->mr->c_prefetch += f->np;
 		}
@@ -1060,7 +1078,8 @@ static void fault_finish(struct fault *f)
 		if (f->done)
 			f->done(f->done_ctx, f->mr, f->failed ? -EFAULT : 0,
 				f->mapped);
-		drv->pbusy--;
+		if (!f->snapshot)
+			drv->pbusy--;
 	} else {
 		drv->busy--;
 		g_assert(drv->desc_used > 0);
@@ -1095,6 +1114,33 @@ void nic_advise_mr(struct nic_mr *mr, enum nic_advice advice, uint64_t va,
 	pf_set(f, PFS_QUEUED);
 	g_queue_push_tail(&drv->pwork, f);
 	fault_dispatch(drv, false);
+}
+
+static void snapshot_go(struct sim *sim, void *obj, uint64_t arg)
+{
+	(void)sim;
+	(void)arg;
+	struct fault *f = obj;
+	range_map(f, f->p_first, f->p_npages);
+}
+SIM_EVKIND(ev_snapshot, "driver.odp_snapshot", snapshot_go);
+
+void odp_snapshot(struct nic_mr *mr, sim_time_t at, nic_advise_done_fn done,
+		  void *ctx)
+{
+	struct driver *drv = mr->nic->drv;
+	struct fault *f = fault_new(drv, mr, PF_PREFETCH);
+	f->p_first = 0;
+	f->p_npages = mr->npages;
+	f->write = mr_writable(mr);
+	f->no_fault = true;
+	f->snapshot = true;
+	f->done = done;
+	f->done_ctx = ctx;
+	f->trace_qp = TRACE_NONE;
+	f->trace_va = mr->addr;
+	pf_set(f, PFS_SETUP);
+	sim_schedule(drv->sim, at, &ev_snapshot, drv->comp, f, 0);
 }
 
 /* ---- invalidations from the VMM ---- */

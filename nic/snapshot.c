@@ -69,6 +69,8 @@ static const struct vmstate_field mr_fields[] = {
 		      REG_NPOLICIES),
 	VMS_FIELD(struct nic_mr, first_page, "first_page"),
 	VMS_FIELD(struct nic_mr, npages, "npages"),
+	VMS_FIELD(struct nic_mr, mtt_shift, "mtt_shift"),
+	VMS_FIELD(struct nic_mr, nents, "mtt_entries"),
 	VMS_FIELD(struct nic_mr, reg_time, "reg_time_ps"),
 	VMS_FIELD_BOOL(struct nic_mr, committed, "committed"),
 	VMS_FIELD(struct nic_mr, dma_busy, "dma_busy_ps"),
@@ -76,7 +78,7 @@ static const struct vmstate_field mr_fields[] = {
 	VMS_FIELD_GET("ksm_entries", 8, mr_ksm_entries, NULL, 0),
 	VMS_FIELD_GET("implicit_children", 8, mr_children, NULL, 0),
 };
-VMSTATE_DESC(nic_mr_vmstate, "MR", NT_ODPSIM_MR, 2, mr_fields);
+VMSTATE_DESC(nic_mr_vmstate, "MR", NT_ODPSIM_MR, 3, mr_fields);
 
 static const struct vmstate_field qp_fields[] = {
 	VMS_FIELD(struct nic_qp, qpn, "qpn"),

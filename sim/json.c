@@ -397,12 +397,27 @@ const struct json_value *json_get(const struct json_value *obj,
 	return NULL;
 }
 
+/* An array's element by its decimal index, or NULL. */
+static const struct json_value *json_index(const struct json_value *arr,
+					   const char *key)
+{
+	if (!arr || arr->type != JSON_ARR || !*key)
+		return NULL;
+	guint64 i = 0;
+	for (const char *c = key; *c; c++) {
+		if (!g_ascii_isdigit(*c) || i > G_MAXUINT32)
+			return NULL;
+		i = i * 10 + (guint64)(*c - '0');
+	}
+	return i < arr->items->len ? arr->items->pdata[i] : NULL;
+}
+
 const struct json_value *json_path(const struct json_value *v,
 				   const char *path)
 {
 	char **parts = g_strsplit(path, ".", -1);
 	for (char **p = parts; *p && v; p++)
-		v = json_get(v, *p);
+		v = v->type == JSON_ARR ? json_index(v, *p) : json_get(v, *p);
 	g_strfreev(parts);
 	return v;
 }

@@ -55,7 +55,8 @@ void json_value_free(struct json_value *v);
 /* Member of an object, or NULL. */
 const struct json_value *json_get(const struct json_value *obj,
 				  const char *key);
-/* Follow a dotted path of object keys ("oracle.lost_writes"). */
+/* Follow a dotted path of object keys ("oracle.lost_writes"), a decimal
+ * component indexing an array ("registrations.0.time_ps"). */
 const struct json_value *json_path(const struct json_value *v,
 				   const char *path);
 

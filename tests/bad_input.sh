@@ -168,7 +168,7 @@ new_case
 mkdir "$case_dir/o"
 echo old >"$case_dir/o/summary.json"
 bad 1 "t.csv: cannot write: File too large" "a write error mid-run" -- \
-	sh -c 'ulimit -f 40; trap "" XFSZ; exec "$0" run "$1" -q --out o --trace o/t.csv --duration 1ms' "$ODPSIM" "$OK"
+	sh -c 'ulimit -f 200; trap "" XFSZ; exec "$0" run "$1" -q --out o --trace o/t.csv --duration 1ms' "$ODPSIM" "$OK"
 [ "$(cat "$case_dir/o/summary.json")" = old ] && ok || no "an existing output changed by a failed run"
 new_case
 bad 1 "cannot write: File too large" "a write error in a pcap" -- \
@@ -460,7 +460,7 @@ cases=$((cases + 1))
 # row 11: a registration that runs out of memory says so on stderr
 for pol in suspend pin; do
 	new_case
-	printf "[sim]\nduration = 50ms\n$HOSTS${BW}buffer = 256MiB\npolicy = $pol\n" >"$case_dir/s.ini"
+	printf "[sim]\nduration = 50ms\n$HOSTS${BW}buffer = 256MiB\npopulate = false\npolicy = $pol\n" >"$case_dir/s.ini"
 	(cd "$case_dir" && timeout "$TIMEOUT" "$R" s.ini) 2>"$tmp/err"
 	got=$?
 	cases=$((cases + 1))

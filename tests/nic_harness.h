@@ -47,6 +47,24 @@ static inline sim_time_t harness_fresh_pcie(int op, uint64_t bytes)
 	return r;
 }
 
+/* mlx5r_umr_update_mr_pas(): the UMRs that load @entries MTT entries
+ * (8 B each, in 64 B blocks, at most MLX5_MAX_UMR_CHUNK = 1 MiB - 64 B
+ * each), posted one after the other on an idle link, each @umr_time plus
+ * the NIC's read of its table: the time they take. */
+static inline sim_time_t harness_umr_chain(sim_time_t umr_time,
+					   uint64_t entries)
+{
+	uint64_t bytes = (entries * 8 + 63) & ~63ULL;
+	const uint64_t chunk = (1ULL << 20) - 64;
+	sim_time_t t = 0;
+	do {
+		uint64_t n = bytes < chunk ? bytes : chunk;
+		t += umr_time + (n ? harness_fresh_pcie(0, n) : 0);
+		bytes -= n;
+	} while (bytes);
+	return t;
+}
+
 static inline struct system *harness_build(const char *text)
 {
 	char *path = harness_write_tmp(text);

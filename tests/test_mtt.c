@@ -147,6 +147,90 @@ START_TEST(mtt_sparse_costs_per_chunk)
 }
 END_TEST
 
+/*
+ * The entry page size against its definition: the largest power of two
+ * P from 4 KiB to the cap, and no larger than the smallest power of two
+ * whose aligned block holds the whole MR, with which every page's DMA
+ * address is congruent to its virtual address modulo P and each P-block
+ * of the MR is one physically contiguous run (ib_umem_find_best_pgsz;
+ * its comment's "smallest page size that results in the minimum number
+ * of required pages" holds up to that one-block bound, which it does not
+ * lower further).  Random MRs: a start, a length, runs of frames that
+ * are contiguous or jump, some aligned to large powers of two.
+ */
+static bool ref_fits(const uint64_t *pa, uint64_t first, uint64_t n,
+		     unsigned bits)
+{
+	uint64_t mask = (1ULL << bits) - 1;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t va = (first + i) << 12;
+		if ((pa[i] ^ va) & mask)
+			return false; /* the block would not map it */
+		/* within one block, pages are contiguous */
+		if (i && ((va - 4096) >> bits) == (va >> bits) &&
+		    pa[i] != pa[i - 1] + 4096)
+			return false;
+	}
+	return true;
+}
+
+/* log2 of the smallest aligned block holding pages [first, first+n) */
+static unsigned ref_cover(uint64_t first, uint64_t n)
+{
+	unsigned b = 12;
+	while (((first << 12) >> b) != (((first + n) << 12) - 1) >> b)
+		b++;
+	return b;
+}
+
+START_TEST(mtt_page_size_vs_definition)
+{
+	struct rng r;
+	rng_init(&r, 5, "test.mtt_pgsz");
+	for (unsigned t = 0; t < 4000; t++) {
+		uint64_t n = 1 + rng_below(&r, t % 3 ? 64 : 4096);
+		uint64_t first = rng_below(&r, 1u << 20);
+		if (rng_below(&r, 2))
+			first &= ~((1ULL << rng_below(&r, 20)) - 1);
+		unsigned capb = 12 + (unsigned)rng_below(&r, 20);
+		uint64_t *pa = g_new(uint64_t, n);
+		uint64_t base = rng_below(&r, 1ULL << 28) << 12;
+		if (rng_below(&r, 2)) /* aligned like the VA, to some size */
+			base = (base & ~((1ULL << (12 + rng_below(&r, 18))) - 1)) |
+			       ((first << 12) &
+				((1ULL << (12 + rng_below(&r, 18))) - 1));
+		for (uint64_t i = 0; i < n; i++) {
+			if (i && rng_below(&r, 100) < (t % 4 ? 2 : 30))
+				base = rng_below(&r, 1ULL << 28) << 12;
+			pa[i] = base;
+			base += 4096;
+		}
+		/* the DMA segments: maximal contiguous runs */
+		struct mtt_pgsz p;
+		mtt_pgsz_init(&p);
+		uint64_t s0 = 0;
+		for (uint64_t i = 1; i <= n; i++)
+			if (i == n || pa[i] != pa[i - 1] + 4096) {
+				mtt_pgsz_seg(&p, (first + s0) << 12, pa[s0],
+					     (i - s0) << 12);
+				s0 = i;
+			}
+		unsigned got = mtt_pgsz_bits(&p, first << 12, n << 12,
+					     1ULL << capb);
+		unsigned want = 12, top = ref_cover(first, n);
+		for (unsigned b = 13; b <= capb && b <= top; b++)
+			if (ref_fits(pa, first, n, b))
+				want = b;
+		ck_assert_msg(got == want,
+			      "case %u: %" G_GUINT64_FORMAT " pages from page "
+			      "%" G_GUINT64_FORMAT ", cap 2^%u: page size 2^%u, "
+			      "the definition 2^%u", t, n, first, capb, got,
+			      want);
+		g_free(pa);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mtt");
@@ -154,6 +238,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, mtt_differential);
 	tcase_add_test(tc, mtt_sparse_costs_per_chunk);
+	tcase_add_test(tc, mtt_page_size_vs_definition);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -263,12 +263,14 @@ END_TEST
 
 /*
  * The reference is the allocator before frames were created on first
- * use: one free list per node holding every frame at start, ascending;
- * a pop takes the head and skips frames no longer free (taken directly),
- * a release pushes at the head unless the frame is still on the list.
- * The allocator must hand out the very same frames in the same order (so
- * no run's fingerprint moves), over several chunks and two nodes, with
- * direct takes and huge allocations mixed in.
+ * use: one free list per node holding every frame at start, ascending
+ * (frame_order ascending) or each whole 2 MiB block of the node in
+ * bit-reversed order (scattered); a pop takes the head and skips frames
+ * no longer free (taken directly), a release pushes at the head unless
+ * the frame is still on the list.  The allocator must hand out the very
+ * same frames in the same order (so no run's fingerprint moves), over
+ * several chunks and two nodes, with direct takes and huge allocations
+ * mixed in.
  */
 struct ref_list {
 	GQueue q[2];
@@ -295,20 +297,36 @@ static uint64_t ref_pop(struct ref_list *r, unsigned nd)
 	return FRAME_NIL;
 }
 
+static uint64_t ref_bitrev9(uint64_t k)
+{
+	uint64_t r = 0;
+	for (unsigned i = 0; i < 9; i++)
+		if (k & (1u << i))
+			r |= 1u << (8 - i);
+	return r;
+}
+
 START_TEST(frame_alloc_order_matches_list)
 {
 	const uint64_t n = 2 * FRAME_CHUNK + 7000;
+	enum frame_order order = _i ? FRAME_ORDER_SCATTERED
+				    : FRAME_ORDER_ASCENDING;
 	struct frame_alloc fa;
-	frame_alloc_init(&fa, n, 2);
+	frame_alloc_init(&fa, n, 2, order);
 	struct ref_list r = { .onlist = g_new0(bool, n),
 			      .free = g_new0(bool, n), .per_node = n / 2,
 			      .n = n };
 	g_queue_init(&r.q[0]);
 	g_queue_init(&r.q[1]);
 	for (uint64_t p = 0; p < n; p++) {
-		g_queue_push_tail(&r.q[ref_node(&r, p)],
-				  GSIZE_TO_POINTER((gsize)p + 1));
-		r.onlist[p] = r.free[p] = true;
+		unsigned nd = ref_node(&r, p);
+		uint64_t lo = nd * r.per_node, hi = nd ? n : r.per_node;
+		uint64_t base = p & ~511ULL, q = p;
+		if (order == FRAME_ORDER_SCATTERED && base >= lo &&
+		    base + 512 <= hi)
+			q = base + ref_bitrev9(p - base);
+		g_queue_push_tail(&r.q[nd], GSIZE_TO_POINTER((gsize)q + 1));
+		r.onlist[q] = r.free[q] = true;
 	}
 	GArray *used = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	struct rng rg;
@@ -372,7 +390,7 @@ START_TEST(frame_alloc_order_matches_list)
 
 	/* a 64 TiB allocator starts with nothing but its directory, and
 	 * creates the chunk of the frames it hands out */
-	frame_alloc_init(&fa, FRAME_MAX_FRAMES, 1);
+	frame_alloc_init(&fa, FRAME_MAX_FRAMES, 1, order);
 	ck_assert_uint_eq(fa.chunks_made, 0);
 	ck_assert_uint_le(frame_alloc_bytes(&fa), 8u << 20);
 	ck_assert(frame_is_free(&fa, FRAME_MAX_FRAMES - 1));
@@ -381,7 +399,8 @@ START_TEST(frame_alloc_order_matches_list)
 	ck_assert_uint_eq(fa.chunks_made, 2);
 	ck_assert_uint_eq(fa.nfree, FRAME_MAX_FRAMES - 2);
 	frame_release(&fa, FRAME_MAX_FRAMES - 1);
-	ck_assert_uint_eq(frame_alloc_one(&fa, 0), 1);
+	/* the second frame handed out: adjacent, or half a block away */
+	ck_assert_uint_eq(frame_alloc_one(&fa, 0), _i ? 256 : 1);
 	frame_alloc_destroy(&fa);
 }
 END_TEST
@@ -392,7 +411,8 @@ START_TEST(frame_alloc_differential)
 {
 	const uint64_t n = 3 * 512 + 100; /* a partial last block */
 	struct frame_alloc fa;
-	frame_alloc_init(&fa, n, 2);
+	frame_alloc_init(&fa, n, 2, _i ? FRAME_ORDER_SCATTERED
+					: FRAME_ORDER_ASCENDING);
 	bool *used = g_new0(bool, n); /* the reference */
 	uint64_t nused = 0;
 	struct rng r;
@@ -478,7 +498,7 @@ START_TEST(frame_alloc_differential)
 
 	/* The random program runs nearly full, where a node rarely has room
 	 * while another is asked for: check the preference directly. */
-	frame_alloc_init(&fa, 1024, 2);
+	frame_alloc_init(&fa, 1024, 2, FRAME_ORDER_ASCENDING);
 	uint64_t half = fa.node_free[1];
 	ck_assert_uint_gt(half, 0);
 	for (uint64_t i = 0; i < half; i++) {
@@ -2501,8 +2521,8 @@ static Suite *vmm_suite(void)
 	Suite *s = suite_create("vmm");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, frame_alloc_differential);
-	tcase_add_test(tc, frame_alloc_order_matches_list);
+	tcase_add_loop_test(tc, frame_alloc_differential, 0, 2);
+	tcase_add_loop_test(tc, frame_alloc_order_matches_list, 0, 2);
 	tcase_add_test(tc, compaction_scanners_match_reference);
 	tcase_add_test(tc, pt_differential);
 	tcase_add_test(tc, vmm_differential);

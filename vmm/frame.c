@@ -12,7 +12,7 @@ const struct frame frame_unused = { .owner = FRAME_NO_OWNER,
 				    .flags = FR_FREE };
 
 void frame_alloc_init(struct frame_alloc *fa, uint64_t nframes,
-		      unsigned nodes)
+		      unsigned nodes, enum frame_order order)
 {
 	g_assert(nframes > 0 && nframes <= FRAME_MAX_FRAMES);
 	g_assert(nodes >= 1 && nodes <= nframes);
@@ -25,8 +25,9 @@ void frame_alloc_init(struct frame_alloc *fa, uint64_t nframes,
 	fa->pool = g_new0(struct frame_pool, nodes);
 	fa->node_free = g_new0(uint64_t, nodes);
 	fa->nblocks = (nframes + FRAME_BLOCK - 1) >> FRAME_BLOCK_SHIFT;
+	fa->order = order;
 	for (unsigned i = 0; i < nodes; i++) {
-		fa->pool[i].mark = i * fa->per_node;
+		fa->pool[i].start = fa->pool[i].mark = i * fa->per_node;
 		fa->pool[i].end = i + 1 == nodes ? nframes
 						 : (i + 1) * fa->per_node;
 		fa->node_free[i] = fa->pool[i].end - fa->pool[i].mark;
@@ -96,6 +97,50 @@ static void frame_taken(struct frame_alloc *fa, uint64_t pfn)
 	f->flags &= FR_ONLIST;
 }
 
+/* 9-bit bit reversal: the scattered order inside a 2 MiB block (its own
+ * inverse). */
+static inline uint64_t bitrev9(uint64_t k)
+{
+	uint64_t r = 0;
+	for (unsigned i = 0; i < FRAME_BLOCK_SHIFT; i++)
+		r |= ((k >> i) & 1) << (FRAME_BLOCK_SHIFT - 1 - i);
+	return r;
+}
+
+/* Is the block of @pfn handed out in scattered order (a whole block of
+ * the pool, order scattered)? */
+static inline bool block_scattered(const struct frame_alloc *fa,
+				   const struct frame_pool *pl, uint64_t pfn)
+{
+	uint64_t base = pfn & ~(uint64_t)(FRAME_BLOCK - 1);
+	return fa->order == FRAME_ORDER_SCATTERED && base >= pl->start &&
+	       base + FRAME_BLOCK <= pl->end;
+}
+
+/* The frame the mark at @m names. */
+static inline uint64_t fresh_at(const struct frame_alloc *fa,
+				const struct frame_pool *pl, uint64_t m)
+{
+	if (!block_scattered(fa, pl, m))
+		return m;
+	uint64_t base = m & ~(uint64_t)(FRAME_BLOCK - 1);
+	return base + bitrev9(m - base);
+}
+
+/* Has the mark passed @pfn (handed it out, or skipped it taken)? */
+static inline bool fresh_passed(const struct frame_alloc *fa,
+				const struct frame_pool *pl, uint64_t pfn)
+{
+	if (!block_scattered(fa, pl, pfn))
+		return pfn < pl->mark;
+	uint64_t base = pfn & ~(uint64_t)(FRAME_BLOCK - 1);
+	if (pl->mark <= base)
+		return false;
+	if (pl->mark >= base + FRAME_BLOCK)
+		return true;
+	return bitrev9(pfn - base) < pl->mark - base;
+}
+
 static uint64_t pop_node(struct frame_alloc *fa, unsigned node)
 {
 	struct frame_pool *pl = &fa->pool[node];
@@ -108,10 +153,11 @@ static uint64_t pop_node(struct frame_alloc *fa, unsigned node)
 			return p;
 		}
 	}
-	/* then the frames never handed out, ascending (some may have been
-	 * taken directly meanwhile: skipped, as stale list entries were) */
+	/* then the frames never handed out, in the pool's order (some may
+	 * have been taken directly meanwhile: skipped, as stale list
+	 * entries were) */
 	while (pl->mark < pl->end) {
-		uint64_t p = pl->mark++;
+		uint64_t p = fresh_at(fa, pl, pl->mark++);
 		if (frame_peek(fa, p)->flags & FR_FREE) {
 			frame_taken(fa, p);
 			return p;
@@ -184,8 +230,8 @@ void frame_release(struct frame_alloc *fa, uint64_t pfn)
 	fa->node_free[nd]++;
 	(*block_free_of(fa, pfn))++;
 	struct frame_pool *pl = &fa->pool[nd];
-	/* frames at or above the mark count as on the list already */
-	if (pfn >= pl->mark)
+	/* frames the mark has not passed count as on the list already */
+	if (!fresh_passed(fa, pl, pfn))
 		return;
 	if (!(f->flags & FR_ONLIST)) {
 		f->flags |= FR_ONLIST;

@@ -14,10 +14,17 @@
  * count, flags and map count share the last word.  Free frames are handed
  * out per NUMA node from a LIFO stack of frames freed since (newest
  * first), then from the node's high-water mark upward: frames at or above
- * the mark have never been handed out, and count as on the free list, in
- * ascending order, behind the stack.  That is exactly the order of one
- * free list per node initialised with every frame ascending and pushed
- * onto at its head on release, without touching a frame at start.  The
+ * the mark have never been handed out, and count as on the free list
+ * behind the stack.  In `ascending` order (a freshly booted buddy
+ * allocator) that is exactly one free list per node initialised with
+ * every frame ascending and pushed onto at its head on release, without
+ * touching a frame at start.  In `scattered` order (the default: a host
+ * whose order-0 free lists have been churned) the mark still walks the
+ * 2 MiB blocks in ascending order, but hands out the 512 frames of a
+ * block in bit-reversed order (0, 256, 128, 384, ...), so no two
+ * consecutive allocations are physically adjacent while wholly free
+ * blocks stay whole for huge frames; a frame of the mark's block is
+ * then "behind the mark" when its bit-reversed offset is.  The
  * stack has lazy deletion: taking a specific free frame (the compaction
  * free scanner, a huge allocation of 512 aligned frames) only clears its
  * FREE flag, and its stale stack entry is skipped when popped (ONLIST
@@ -74,8 +81,11 @@ struct frame_chunk {
 struct frame_pool {
 	uint64_t *stack;
 	uint64_t len, cap;
-	uint64_t mark, end;
+	uint64_t start, mark, end;
 };
+
+/* The order in which never-used frames are handed out (vmm [frame_order]). */
+enum frame_order { FRAME_ORDER_SCATTERED, FRAME_ORDER_ASCENDING };
 
 struct frame_alloc {
 	struct frame_chunk **chunk; /* by pfn >> FRAME_CHUNK_SHIFT, or NULL */
@@ -88,6 +98,7 @@ struct frame_alloc {
 	uint64_t nblocks;
 	uint64_t nfree;
 	uint64_t huge_cursor;
+	enum frame_order order;
 };
 
 static inline uint64_t frame_owner_pack(uint32_t as_id, uint64_t vpn)
@@ -106,7 +117,7 @@ static inline uint64_t frame_owner_vpn(uint64_t owner)
 }
 
 void frame_alloc_init(struct frame_alloc *fa, uint64_t nframes,
-		      unsigned nodes);
+		      unsigned nodes, enum frame_order order);
 void frame_alloc_destroy(struct frame_alloc *fa);
 unsigned frame_node(const struct frame_alloc *fa, uint64_t pfn);
 /* Create the chunk of frame @pfn (its frames free); internal. */

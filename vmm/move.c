@@ -463,6 +463,15 @@ bool vmm_huge_split(struct vmm_as *as, uint64_t va)
 	uint64_t pte = pt_get(&as->pt, base, &level);
 	if (level != 2 || !pte_usable(pte))
 		return false;
+	/* a pinned huge page is not split: can_split_folio() wants no
+	 * reference beyond the mappings' (mm/huge_memory.c), and a
+	 * FOLL_LONGTERM pin is one; the frames stay one folio, so an MR's
+	 * translations of it stay valid */
+	for (uint64_t i = 0; i < VMM_HUGE_PAGES; i++)
+		if (frame_at(&as->vmm->fa, pte_pfn(pte) + i)->pin) {
+			(*as->vmm->c.split_failed_pinned)++;
+			return false;
+		}
 	struct vmm_inval *iv = vmm_inval_new(as, base, base + VMM_HUGE_SIZE,
 					     VMM_REASON_HUGE_SPLIT, split_acked);
 	uint64_t *np = vmm_inval_pfns(iv);

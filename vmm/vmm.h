@@ -16,7 +16,8 @@
  * vmm.reclaim.skipped_pinned, vmm.reclaim.writebacks, vmm.moves,
  * vmm.move_failed_pinned, vmm.invalidations, vmm.oom, vmm.resident_pages,
  * vmm.pinned_pages, vmm.committed_pages, vmm.commit_failed, vmm.cow_copies,
- * vmm.huge.collapses, vmm.huge.splits, vmm.swap.pages.
+ * vmm.huge.collapses, vmm.huge.splits, vmm.huge.split_failed_pinned,
+ * vmm.swap.pages.
  */
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
@@ -51,9 +52,13 @@ struct vmm_config {
 	double watermark_high;        /* free share at which it sleeps */
 	sim_time_t reclaim_scan_time; /* CPU per frame the clock looks at */
 	uint64_t reclaim_batch;       /* evictions in flight at once */
-	sim_time_t pin_time;          /* CPU per page pinned */
+	sim_time_t pin_time;          /* CPU per small page pinned */
+	sim_time_t pin_huge_time;     /* CPU per PMD-mapped huge page pinned */
+	sim_time_t unpin_time;        /* CPU per small page unpinned */
+	sim_time_t unpin_huge_time;   /* CPU per huge page unpinned */
 	uint64_t copy_bandwidth;      /* bits/s of a page copy */
 	bool huge_pages;              /* transparent huge pages on faults */
+	int frame_order;              /* enum frame_order (vmm/frame.h) */
 	uint64_t numa_nodes;
 	char *image;                  /* ELF image of the host's process */
 };
@@ -195,15 +200,26 @@ void vmm_word_set(struct vmm_as *as, uint64_t va, uint64_t v);
 
 /* ---- pinning and reservations ---- */
 
-/* Fault in (if needed) and pin every page of [va, va+len); @done gets the
- * first failing status or VMM_FAULT_PRESENT/MINOR/MAJOR (the worst fault
- * taken) and the number of pages pinned, at now + faults + pages *
- * pin_time.  On failure, the pages already pinned are unpinned. */
+/* Fault in (if needed) and pin every page of [va, va+len), as
+ * pin_user_pages(FOLL_LONGTERM) does; @done gets the first failing status
+ * or VMM_FAULT_PRESENT/MINOR/MAJOR (the worst fault taken) and the number
+ * of 4 KiB pages pinned, at now + faults + pin_time per small page +
+ * pin_huge_time per huge page met (gup's fast path takes a PMD-mapped THP
+ * in one grab).  On failure, the pages already pinned are unpinned. */
 typedef void (*vmm_pin_done_fn)(void *ctx, int status, uint64_t npages);
 void vmm_pin(struct vmm_as *as, uint64_t va, uint64_t len, bool write,
 	     vmm_pin_done_fn done, void *ctx);
+/* Fault in every page of [va, va+len) without pinning (MAP_POPULATE, or
+ * the first touch of a memset): @done as vmm_pin's, at the end of the
+ * last fault; pages already present cost nothing. */
+void vmm_populate(struct vmm_as *as, uint64_t va, uint64_t len, bool write,
+		  vmm_pin_done_fn done, void *ctx);
 /* Drop one pin of each present page of the range. */
 void vmm_unpin(struct vmm_as *as, uint64_t va, uint64_t len);
+/* What unpinning [va, va+len) costs the CPU (unpin_time per small page,
+ * unpin_huge_time per huge page mapped there), without doing it. */
+sim_time_t vmm_unpin_cost(const struct vmm_as *as, uint64_t va,
+			  uint64_t len);
 /* Drop one pin of each frame (for callers that kept the frame list). */
 void vmm_unpin_frames(struct vmm *vmm, const uint64_t *pfns, uint64_t n);
 uint32_t vmm_frame_pins(const struct vmm *vmm, uint64_t pfn);
@@ -240,6 +256,16 @@ const struct vmm_fp *vmm_fp_range_get(const struct vmm_fp_range *r);
 /* The same figures counted from the page table now (no peak). */
 void vmm_fp_scan(struct vmm_as *as, uint64_t va, uint64_t len,
 		 uint64_t out[VMM_FP_NKINDS]);
+
+/* The frames of [va, va+len) as the DMA API sees them: @fn(ctx, va,
+ * pfn, pages) once per run of present pages that are both virtually and
+ * physically contiguous (a huge page is one run or part of one), in
+ * address order; no accessed bit is touched.  Returns the pages not
+ * present. */
+typedef void (*vmm_run_fn)(void *ctx, uint64_t va, uint64_t pfn,
+			   uint64_t pages);
+uint64_t vmm_frame_runs(const struct vmm_as *as, uint64_t va, uint64_t len,
+			vmm_run_fn fn, void *ctx);
 
 /* Is the page of @va committed (a frame reserved or held for it)? */
 bool vmm_page_committed(struct vmm_as *as, uint64_t va);
@@ -322,7 +348,9 @@ bool vmm_move_frame(struct vmm *vmm, uint64_t pfn, int node,
 bool vmm_compact_step(struct vmm *vmm, uint64_t lo, uint64_t hi,
 		      vmm_move_done_fn done, void *ctx);
 /* Collapse the 2 MiB-aligned region holding @va (512 resident small pages)
- * into one huge frame; split a huge page back into small PTEs. */
+ * into one huge frame; split a huge page back into small PTEs (false,
+ * counted in vmm.huge.split_failed_pinned, when a page of it is pinned:
+ * the kernel does not split a pinned folio). */
 bool vmm_huge_collapse(struct vmm_as *as, uint64_t va,
 		       vmm_move_done_fn done, void *ctx);
 bool vmm_huge_split(struct vmm_as *as, uint64_t va);

@@ -120,6 +120,7 @@ struct vmm_counters {
 		*skipped_committed, *writebacks, *moves, *move_failed_pinned,
 		*invalidations, *oom, *resident, *pinned, *committed,
 		*commit_failed, *cow, *collapses, *splits, *swap_pages,
+		*split_failed_pinned,
 		*move_failed;
 	struct hist *fault_lat; /* ps from vmm_fault_in to the page present */
 };

@@ -101,7 +101,9 @@ struct atk_config {
 };
 
 static const struct param atk_tab[] = {
-	RDMA_COMMON_PARAMS(struct atk_config),
+	RDMA_COMMON_PARAMS(struct atk_config, "false",
+			   "estimate: the service registers fresh buffers for "
+			   "its clients, and mr_churn fresh regions"),
 	{ "attack", PT_ENUM, "guess", offsetof(struct atk_config, attack),
 	  "what the attacker tries (see workloads/attacker.c): guess, "
 	  "stale_dereg, stale_window, out_of_bounds, other_pd, no_access, "

@@ -29,7 +29,10 @@ struct kv_config {
 };
 
 static const struct param kv_tab[] = {
-	RDMA_COMMON_PARAMS(struct kv_config),
+	RDMA_COMMON_PARAMS(struct kv_config, "false",
+			   "estimate: the model has no load phase; a store "
+			   "registers its region as it sets up, before values "
+			   "are written into it"),
 	{ "op", PT_ENUM, "read", offsetof(struct kv_config, op),
 	  "read: RDMA READ gets; write: RDMA WRITE puts", "", kv_ops, 0, 0 },
 	{ "value_size", PT_SIZE, "64B", offsetof(struct kv_config, value_size),

@@ -106,7 +106,11 @@ struct pt_state {
 };
 
 #define PT_COMMON_KEYS                                                        \
-	RDMA_COMMON_PARAMS(struct pt_config),                                 \
+	RDMA_COMMON_PARAMS(struct pt_config, "true",                          \
+			   "perftest: host_memory_allocate_buffer() "           \
+			   "(src/host_memory.c) memsets every buffer before "   \
+			   "create_single_mr() registers it (since 2022; "      \
+			   "inline in create_single_mr before)"),               \
 	{ "msg_size", PT_SIZE, "64KiB", offsetof(struct pt_config, msg_size), \
 	  "bytes per message", "perftest -s", NULL, 0, 1ULL << 31 },          \
 	{ "tx_depth", PT_COUNT, "128", offsetof(struct pt_config, tx_depth),  \

@@ -131,7 +131,11 @@ bool rdma_app_create(struct rdma_app *app, struct workload *w,
 		g->addr = implicit ? 0 : sides[i]->buf;
 		g->length = implicit ? UINT64_MAX : sides[i]->len;
 		g->state = WL_REG_NOT_STARTED;
+		g->populate = rc->populate;
 		sides[i]->reg = g;
+		sides[i]->policy = implicit ? REG_ODP
+				   : sides[i] == &app->s ? app->server_policy
+							 : app->policy;
 	}
 	if (!app->c.host->nic || !app->s.host->nic ||
 	    !nic_reaches(app->c.host->nic, (uint16_t)app->s.host->index)) {
@@ -268,6 +272,36 @@ static void reg_cb(void *ctx, struct nic_mr *mr, int status)
 	side_finish(app);
 }
 
+/* ibv_reg_mr of @s's buffer (or, implicit, its whole address space). */
+static void side_register(struct rdma_side *s)
+{
+	struct rdma_app *app = s->app;
+	unsigned acc = NIC_ACCESS_LOCAL_WRITE | NIC_ACCESS_REMOTE_WRITE |
+		       NIC_ACCESS_REMOTE_READ;
+	s->reg->state = WL_REG_RUNNING;
+	s->reg->start = sim_now(app->w->sim);
+	if (s == &app->s && app->implicit)
+		/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
+		nic_reg_mr(s->pd, s->as, 0, UINT64_MAX,
+			   acc | NIC_ACCESS_ON_DEMAND, REG_ODP, reg_cb, s);
+	else
+		nic_reg_mr(s->pd, s->as, s->buf, s->len, acc, s->policy,
+			   reg_cb, s);
+}
+
+/* The buffer is written: register it.  A page that could not be faulted
+ * in (out of memory) is left to the registration, which meets it again
+ * (pin) or not (on demand). */
+static void side_populated(void *ctx, int status, uint64_t npages)
+{
+	(void)status;
+	(void)npages;
+	struct rdma_side *s = ctx;
+	s->reg->populate_end = sim_now(s->app->w->sim);
+	s->reg->populating = false;
+	side_register(s);
+}
+
 void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 		    nic_cq_notify_fn server_cq)
 {
@@ -289,24 +323,20 @@ void rdma_app_start(struct rdma_app *app, nic_cq_notify_fn client_cq,
 		s->qp = s->qps[0];
 		s->app = app; /* the registration's context: nothing to free
 			       * if the run ends before it completes */
-		unsigned acc = NIC_ACCESS_LOCAL_WRITE |
-			       NIC_ACCESS_REMOTE_WRITE | NIC_ACCESS_REMOTE_READ;
-		s->reg->state = WL_REG_RUNNING;
-		s->reg->start = sim_now(app->w->sim);
 		s->reg->fp = s == &app->s && app->implicit
 				     ? vmm_as_footprint(s->as)
 				     : vmm_fp_range_get(vmm_fp_watch(
 					       s->as, s->buf, s->len));
-		if (s == &app->s && app->implicit)
-			/* ibv_reg_mr(pd, NULL, SIZE_MAX, ON_DEMAND | ...) */
-			nic_reg_mr(s->pd, s->as, 0, UINT64_MAX,
-				   acc | NIC_ACCESS_ON_DEMAND, REG_ODP, reg_cb,
-				   s);
-		else
-			nic_reg_mr(s->pd, s->as, s->buf, s->len, acc,
-				   s == &app->s ? app->server_policy
-						: app->policy,
-				   reg_cb, s);
+		if (s->reg->populate) {
+			/* the application writes its buffer first (perftest
+			 * memsets it), then registers it */
+			s->reg->populate_start = sim_now(app->w->sim);
+			s->reg->populating = true;
+			vmm_populate(s->as, s->buf, s->len, true,
+				     side_populated, s);
+		} else {
+			side_register(s);
+		}
 	}
 }
 

@@ -26,9 +26,11 @@ struct rdma_common {
 	char *policy;          /* "": the run's registration policy */
 	char *server_policy;   /* "": policy */
 	bool implicit_odp;     /* server registers its whole address space */
+	bool populate;         /* buffers written before registration */
 };
 
-#define RDMA_COMMON_PARAMS(type)                                              \
+/* @pop: the populate default of the workload type, @pop_src its source */
+#define RDMA_COMMON_PARAMS(type, pop, pop_src)                                \
 	{ "client", PT_STRING, NULL, offsetof(type, rc.client),              \
 	  "host that posts the work requests", "", NULL, 0, 0 },             \
 	{ "server", PT_STRING, NULL, offsetof(type, rc.server),              \
@@ -62,10 +64,17 @@ struct rdma_common {
 	{ "implicit_odp", PT_BOOL, "false", offsetof(type, rc.implicit_odp), \
 	  "under an on-demand policy the server registers one implicit ODP " \
 	  "MR over its whole address space (under pin: its region)", "",     \
-	  NULL, 0, 0 }
+	  NULL, 0, 0 },                                                      \
+	{ "populate", PT_BOOL, pop, offsetof(type, rc.populate),             \
+	  "both sides write their buffers before registering them "          \
+	  "(MAP_POPULATE / memset: every page faulted in, charged before "   \
+	  "the registration starts and reported apart from it); false: "     \
+	  "fresh memory, whose first touch a pinning registration pays",     \
+	  pop_src, NULL, 0, 0 }
 
 struct rdma_side {
 	struct rdma_app *app;
+	int policy;         /* its registration policy */
 	struct workload_reg *reg; /* its record in the workload's result */
 	struct host *host;
 	struct vmm_as *as;

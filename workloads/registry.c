@@ -9,6 +9,7 @@ extern const struct workload_ops write_bw_ops, read_bw_ops, send_bw_ops;
 extern const struct workload_ops write_lat_ops, read_lat_ops, send_lat_ops;
 extern const struct workload_ops kv_ops_table;
 extern const struct workload_ops attacker_ops;
+extern const struct workload_ops register_ops;
 
 const struct workload_ops *const workload_types[] = {
 	&pressure_ops,
@@ -21,5 +22,6 @@ const struct workload_ops *const workload_types[] = {
 	&send_lat_ops,
 	&kv_ops_table,
 	&attacker_ops,
+	&register_ops,
 	NULL,
 };

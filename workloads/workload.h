@@ -80,8 +80,18 @@ struct workload_reg {
 	 * from its registration on; an implicit MR's is its address
 	 * space's */
 	const struct vmm_fp *fp;
+	/* populate: its buffer was written first (MAP_POPULATE / memset),
+	 * from populate_start to populate_end (0: still going), before
+	 * start */
+	bool populate, populating;
+	sim_time_t populate_start, populate_end;
+	/* deregistered (ibv_dereg_mr called at dereg_start; dereg_end:
+	 * when the device let go, 0 while it has not) */
+	bool dereg;
+	sim_time_t dereg_start, dereg_end;
 };
-#define WORKLOAD_MAX_REGS 3 /* client, server, an attacker's victim */
+/* client, server, an attacker's victim; a register workload's MRs */
+#define WORKLOAD_MAX_REGS 32
 
 struct workload_result {
 	uint64_t completed;  /* operations completed successfully */

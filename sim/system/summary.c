@@ -189,6 +189,19 @@ static void summary_regs_text(struct system *sys, FILE *out)
 			fprintf(out, "  %-12s %-6s %-8s %-12s %9s  ", w->name,
 				g->side, g->host, g->policy, size);
 			g_free(size);
+			if (g->populating) {
+				fprintf(out, "%.6f s  populating at the end "
+					     "(%.3f ms so far)\n",
+					sim_time_to_s(g->populate_start),
+					(double)(sys->sim->now -
+						 g->populate_start) / 1e9);
+				continue;
+			}
+			char *popd = g->populate_end ? g_strdup_printf(
+					" (populated first, in %.3f ms)",
+					(double)(g->populate_end -
+						 g->populate_start) / 1e9)
+						     : g_strdup("");
 			switch (g->state) {
 			case WL_REG_NOT_STARTED:
 				fprintf(out, "not started (the workload starts "
@@ -197,25 +210,38 @@ static void summary_regs_text(struct system *sys, FILE *out)
 				break;
 			case WL_REG_RUNNING:
 				fprintf(out, "%.6f s  unfinished at the end "
-					     "(%.3f ms so far)\n",
+					     "(%.3f ms so far)%s\n",
 					sim_time_to_s(g->start),
 					(double)(sys->sim->now - g->start) /
-						1e9);
+						1e9, popd);
 				break;
 			case WL_REG_DONE:
-				fprintf(out, "%.6f s  done in %.3f ms\n",
+				fprintf(out, "%.6f s  done in %.3f ms",
 					sim_time_to_s(g->start),
 					(double)(g->end - g->start) / 1e9);
+				if (g->dereg && g->dereg_end)
+					fprintf(out, ", deregistered in %.3f "
+						     "ms",
+						(double)(g->dereg_end -
+							 g->dereg_start) / 1e9);
+				else if (g->dereg)
+					fprintf(out, ", deregistering at the "
+						     "end (%.3f ms so far)",
+						(double)(sys->sim->now -
+							 g->dereg_start) / 1e9);
+				fprintf(out, "%s\n", popd);
 				break;
 			case WL_REG_FAILED:
-				fprintf(out, "%.6f s  failed after %.3f ms: %s\n",
+				fprintf(out, "%.6f s  failed after %.3f ms: "
+					     "%s%s\n",
 					sim_time_to_s(g->start),
 					(double)(g->end - g->start) / 1e9,
-					g->reason);
+					g->reason, popd);
 				break;
 			case WL_REG_NSTATES:
 				g_assert_not_reached();
 			}
+			g_free(popd);
 		}
 	}
 }
@@ -325,13 +351,28 @@ GPtrArray *system_warnings(struct system *sys)
 		if (!none || said || (r->refusals_expected && r->errors))
 			continue;
 		const struct workload_reg *run = NULL, *idle = NULL;
+		const struct workload_reg *pop = NULL;
 		for (unsigned k = 0; k < r->nregs; k++) {
-			if (r->regs[k].state == WL_REG_RUNNING && !run)
-				run = &r->regs[k];
-			if (r->regs[k].state == WL_REG_NOT_STARTED)
-				idle = &r->regs[k];
+			const struct workload_reg *g = &r->regs[k];
+			if (g->state == WL_REG_RUNNING && !run)
+				run = g;
+			if (g->populating && !pop)
+				pop = g;
+			else if (g->state == WL_REG_NOT_STARTED)
+				idle = g;
 		}
-		if (run) {
+		if (pop && !run) {
+			char *size = reg_size(pop);
+			g_ptr_array_add(v, g_strdup_printf(
+				"workload %s (%s) never started: its %s buffer "
+				"on host %s (%s) was still being written "
+				"(populate) at the end of the run, after %.3f "
+				"ms",
+				w->name, w->ops->type, pop->side, pop->host,
+				size,
+				(double)(now - pop->populate_start) / 1e9));
+			g_free(size);
+		} else if (run) {
 			char *size = reg_size(run);
 			g_ptr_array_add(v, g_strdup_printf(
 				"workload %s (%s) never started: its %s MR on "
@@ -609,6 +650,24 @@ static void summary_regs_json(struct json_writer *w, const struct workload *wl,
 			json_str(w, "error", g->reason);
 		else
 			json_null(w, "error");
+		json_bool(w, "populate", g->populate);
+		if (g->populating || g->populate_end)
+			json_u64(w, "populate_start_ps", g->populate_start);
+		else
+			json_null(w, "populate_start_ps");
+		if (g->populate_end)
+			json_u64(w, "populate_ps",
+				 g->populate_end - g->populate_start);
+		else
+			json_null(w, "populate_ps");
+		if (g->dereg)
+			json_u64(w, "dereg_start_ps", g->dereg_start);
+		else
+			json_null(w, "dereg_start_ps");
+		if (g->dereg && g->dereg_end)
+			json_u64(w, "dereg_ps", g->dereg_end - g->dereg_start);
+		else
+			json_null(w, "dereg_ps");
 		if (g->fp)
 			fp_json(w, "footprint", g->fp);
 		else
