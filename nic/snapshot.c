@@ -17,6 +17,7 @@
 #include "nic/snapshot.h"
 
 #include "nic/nic_int.h"
+#include "sim/config.h"
 
 static uint64_t mr_policy(const void *obj)
 {
@@ -182,4 +183,70 @@ void nic_snapshot(const struct nic *nic, struct snapfile *sf)
 				    nic->all_qps->pdata[i]);
 	for (guint i = 0; i < nic->all_mrs->len; i++)
 		mtt_snapshot(nic->all_mrs->pdata[i], sf);
+}
+
+/* MR records by lkey: their MTT entry counts (a key in two records is
+ * an error). */
+static bool mr_pages(const struct snapfile *sf, GHashTable *h,
+		     const char *path, GError **error)
+{
+	for (guint i = 0; i < sf->notes->len; i++) {
+		const struct snap_note *n = sf->notes->pdata[i];
+		if (n->type != NT_ODPSIM_MR)
+			continue;
+		uint64_t *k = g_new(uint64_t, 2);
+		k[0] = vmstate_get_u64(&nic_mr_vmstate, n->desc->data,
+				       n->desc->len, "lkey");
+		k[1] = vmstate_get_u64(&nic_mr_vmstate, n->desc->data,
+				       n->desc->len, "mtt_entries");
+		if (g_hash_table_contains(h, k)) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: note %u: a second MR record of lkey "
+				    "%#" G_GINT64_MODIFIER "x", path, i, k[0]);
+			g_free(k);
+			return false;
+		}
+		g_hash_table_add(h, k);
+	}
+	return true;
+}
+
+bool nic_snapshot_check(const struct snapfile *sf, const char *path,
+			GError **error)
+{
+	GHashTable *mrs = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+						g_free, NULL);
+	bool ok = mr_pages(sf, mrs, path, error);
+	for (guint i = 0; ok && i < sf->notes->len; i++) {
+		const struct snap_note *n = sf->notes->pdata[i];
+		if (n->type != NT_ODPSIM_MTT)
+			continue;
+		const uint8_t *b = n->desc->data;
+		size_t len = n->desc->len;
+		uint64_t lkey = vmstate_get_u64(&nic_mtt_vmstate, b, len,
+						"lkey");
+		uint64_t page = vmstate_get_u64(&nic_mtt_vmstate, b, len,
+						"page");
+		uint64_t count = vmstate_get_u64(&nic_mtt_vmstate, b, len,
+						 "entries");
+		const uint64_t *mr = g_hash_table_lookup(mrs, &lkey);
+		if (!mr) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: note %u: an MTT run of lkey %#"
+				    G_GINT64_MODIFIER "x, which no MR record "
+				    "has", path, i, lkey);
+			ok = false;
+		} else if (page > mr[1] || count > mr[1] - page) {
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: note %u: an MTT run of %"
+				    G_GUINT64_FORMAT " entries from entry %"
+				    G_GUINT64_FORMAT " of lkey %#"
+				    G_GINT64_MODIFIER "x, whose MR has %"
+				    G_GUINT64_FORMAT " entries",
+				    path, i, count, page, lkey, mr[1]);
+			ok = false;
+		}
+	}
+	g_hash_table_destroy(mrs);
+	return ok;
 }

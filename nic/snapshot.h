@@ -6,6 +6,9 @@
 #ifndef NIC_SNAPSHOT_H
 #define NIC_SNAPSHOT_H
 
+#include <glib.h>
+#include <stdbool.h>
+
 #include "sim/snapfile.h"
 #include "sim/vmstate.h"
 
@@ -18,5 +21,10 @@ extern const struct vmstate_desc nic_mtt_vmstate; /* NT_ODPSIM_MTT */
 /* Append one note per MR, per QP and per MTT run.  Reads only: no event is
  * scheduled and no cache or counter changes. */
 void nic_snapshot(const struct nic *nic, struct snapfile *sf);
+/* A read file's NIC records agree with one another: one MR record per
+ * lkey, every MTT run names an MR and lies within its MTT entries.  The
+ * one-line message names @path and the note. */
+bool nic_snapshot_check(const struct snapfile *sf, const char *path,
+			GError **error);
 
 #endif

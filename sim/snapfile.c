@@ -337,13 +337,6 @@ static bool read_seg(struct snapfile *sf, Elf *elf, const GElf_Phdr *ph,
 	unsigned prot = ph->p_flags & (PF_R | PF_W | PF_X);
 	struct snap_seg *s = snapfile_add_seg(sf, ph->p_vaddr, ph->p_memsz,
 					      prot);
-	if (ph->p_filesz % SNAP_PAGE_SIZE || ph->p_filesz > ph->p_memsz) {
-		g_set_error(error, SNAP_ERROR, 0,
-			    "%s: segment %zu: file size %" G_GUINT64_FORMAT
-			    " is not whole pages of the segment",
-			    path, i, (guint64)ph->p_filesz);
-		return false;
-	}
 	if (!ph->p_filesz)
 		return true;
 	Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph->p_offset,
@@ -372,6 +365,89 @@ static bool read_seg(struct snapfile *sf, Elf *elf, const GElf_Phdr *ph,
 		}
 	}
 	return true;
+}
+
+/* A PT_LOAD is a VMA: whole pages of an address range that does not
+ * wrap, its page blocks page-aligned in the file. */
+static bool check_load(const GElf_Phdr *ph, size_t i, const char *path,
+		       GError **error)
+{
+	const char *why = NULL;
+	if (!ph->p_memsz)
+		why = "is empty";
+	else if (ph->p_vaddr % SNAP_PAGE_SIZE || ph->p_memsz % SNAP_PAGE_SIZE)
+		why = "is not whole pages";
+	else if (ph->p_vaddr + ph->p_memsz < ph->p_vaddr)
+		why = "wraps past the end of the address space";
+	else if (ph->p_filesz % SNAP_PAGE_SIZE || ph->p_filesz > ph->p_memsz)
+		why = "has a file size that is not whole pages of it";
+	else if (ph->p_filesz && ph->p_offset % SNAP_PAGE_SIZE)
+		why = "has its page blocks at an offset that is not "
+		      "page-aligned";
+	if (!why)
+		return true;
+	g_set_error(error, SNAP_ERROR, 0,
+		    "%s: segment %zu (%#" G_GINT64_MODIFIER "x, %#"
+		    G_GINT64_MODIFIER "x bytes at file offset %#"
+		    G_GINT64_MODIFIER "x) %s", path, i, (guint64)ph->p_vaddr,
+		    (guint64)ph->p_memsz, (guint64)ph->p_offset, why);
+	return false;
+}
+
+struct file_range {
+	uint64_t off, end;
+	size_t ph; /* program header index, SIZE_MAX: the headers */
+};
+
+static gint range_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct file_range *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* No two segments' bytes (nor a segment and the headers) share the
+ * file: a writer lays them out one after the other. */
+static bool check_layout(GArray *phs, uint64_t headers_end, const char *path,
+			 GError **error)
+{
+	GArray *r = g_array_new(FALSE, FALSE, sizeof(struct file_range));
+	struct file_range h = { 0, headers_end, SIZE_MAX };
+	g_array_append_val(r, h);
+	for (guint i = 0; i < phs->len; i++) {
+		const GElf_Phdr *ph = &g_array_index(phs, GElf_Phdr, i);
+		if ((ph->p_type != PT_LOAD && ph->p_type != PT_NOTE) ||
+		    !ph->p_filesz)
+			continue;
+		struct file_range x = { ph->p_offset,
+					ph->p_offset + ph->p_filesz, i };
+		g_array_append_val(r, x);
+	}
+	g_array_sort(r, range_cmp);
+	bool ok = true;
+	for (guint i = 1; ok && i < r->len; i++) {
+		const struct file_range *x =
+			&g_array_index(r, struct file_range, i - 1);
+		const struct file_range *y =
+			&g_array_index(r, struct file_range, i);
+		if (y->off >= x->end)
+			continue;
+		ok = false;
+		if (x->ph == SIZE_MAX)
+			g_set_error(error, SNAP_ERROR, 0,
+				    "%s: the bytes of program header %zu (at "
+				    "file offset %#" G_GINT64_MODIFIER "x) "
+				    "overlap the ELF headers", path, y->ph,
+				    (guint64)y->off);
+		else
+			g_set_error(error, SNAP_ERROR, 0,
+				    "%s: the bytes of program headers %zu and "
+				    "%zu overlap in the file (at offset %#"
+				    G_GINT64_MODIFIER "x)", path,
+				    MIN(x->ph, y->ph), MAX(x->ph, y->ph),
+				    (guint64)y->off);
+	}
+	g_array_unref(r);
+	return ok;
 }
 
 struct snapfile *snapfile_read(const char *path,
@@ -410,6 +486,7 @@ struct snapfile *snapfile_read(const char *path,
 	GElf_Ehdr eh;
 	size_t nph = 0;
 	unsigned nnote = 0;
+	GArray *phs = NULL;
 	char magic[SELFMAG];
 	bool is_elf = pread(fd, magic, SELFMAG, 0) == SELFMAG &&
 		      !memcmp(magic, ELFMAG, SELFMAG);
@@ -447,7 +524,12 @@ struct snapfile *snapfile_read(const char *path,
 			    (guint64)eh.e_phoff, (guint64)size);
 		goto out;
 	}
-	for (size_t i = 0; i < nph; i++) {
+	/* Every header first: a file whose segments lie outside it, overlap
+	 * its headers or one another, or whose PT_LOADs are not whole pages of
+	 * an address range that does not wrap is refused before any of it is
+	 * read (tests/test_snapshot.c, segments_checked). */
+	phs = g_array_sized_new(FALSE, FALSE, sizeof(GElf_Phdr), (guint)nph);
+	for (size_t i = 0, nload = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph)) {
 			g_set_error(error, SNAP_ERROR, 0,
@@ -457,7 +539,7 @@ struct snapfile *snapfile_read(const char *path,
 		}
 		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset) {
 			g_set_error(error, SNAP_ERROR, 0,
-				    "%s: truncated snapshot (segment %zu has %"
+				    "%s: truncated snapshot (program header %zu: %"
 				    G_GUINT64_FORMAT " bytes at offset %"
 				    G_GUINT64_FORMAT ", file is %"
 				    G_GUINT64_FORMAT " bytes)",
@@ -465,12 +547,22 @@ struct snapfile *snapfile_read(const char *path,
 				    (guint64)ph.p_offset, (guint64)size);
 			goto out;
 		}
-		if (ph.p_type == PT_NOTE) {
+		if (ph.p_type == PT_LOAD &&
+		    !check_load(&ph, nload++, path, error))
+			goto out;
+		g_array_append_val(phs, ph);
+	}
+	if (!check_layout(phs, MAX(eh.e_phoff + phbytes, sizeof(Elf64_Ehdr)),
+			  path, error))
+		goto out;
+	for (size_t i = 0; i < nph; i++) {
+		const GElf_Phdr *ph = &g_array_index(phs, GElf_Phdr, i);
+		if (ph->p_type == PT_NOTE) {
 			nnote++;
-			if (!read_notes(sf, elf, &ph, path, descs, error))
+			if (!read_notes(sf, elf, ph, path, descs, error))
 				goto out;
-		} else if (ph.p_type == PT_LOAD) {
-			if (!read_seg(sf, elf, &ph, i - nnote, path, error))
+		} else if (ph->p_type == PT_LOAD) {
+			if (!read_seg(sf, elf, ph, sf->segs->len, path, error))
 				goto out;
 		}
 	}
@@ -482,6 +574,8 @@ struct snapfile *snapfile_read(const char *path,
 	}
 	ok = true;
 out:
+	if (phs)
+		g_array_unref(phs);
 	if (elf)
 		elf_end(elf);
 	close(fd);

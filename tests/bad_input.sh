@@ -435,6 +435,27 @@ new_case
 cp "$ODPSIM" "$case_dir/s.core"
 bad 2 "s.core: an ELF file, but not an odpsim snapshot" "snapshot-info of a program" -- "$ODPSIM" snapshot-info s.core
 
+# a snapshot whose one PT_LOAD (program header 1, at byte 120: p_offset
+# at 128, p_vaddr at 136, p_filesz at 152) is edited: wraps, overlaps the
+# headers, exceeds the file
+"$run_ok" --snapshot-at 50us --snapshot "$tmp/snap.core" --snapshot-host b
+# put8 FILE OFFSET OCTAL-BYTES: overwrite 8 bytes in place
+put8() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+new_case
+cp "$tmp/snap.core" "$case_dir/s.core"
+put8 "$case_dir/s.core" 136 '\0\360\377\377\377\377\377\377'
+bad 2 "s.core: segment 0 .* wraps past the end of the address space" "snapshot-info of a wrapping segment" -- "$ODPSIM" snapshot-info s.core
+bad 2 "s.core: segment 0 .* wraps" "--restore of a wrapping segment" -- "$ODPSIM" run --restore s.core
+new_case
+cp "$tmp/snap.core" "$case_dir/s.core"
+put8 "$case_dir/s.core" 128 '\0\0\0\0\0\0\0\0'
+bad 2 "s.core: the bytes of program header 1 .* overlap the ELF headers" "snapshot-info of a segment over the headers" -- "$ODPSIM" snapshot-info s.core
+new_case
+cp "$tmp/snap.core" "$case_dir/s.core"
+put8 "$case_dir/s.core" 152 '\0\0\0\0\0\0\1\0'
+bad 2 "s.core: truncated snapshot \(program header 1" "snapshot-info of a segment past the file" -- "$ODPSIM" snapshot-info s.core
+rm -f "$tmp/snap.core"
+
 # a compare output directory that cannot be one
 new_case
 echo x >"$case_dir/o"

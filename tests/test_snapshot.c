@@ -7,7 +7,8 @@
  * snapshot does not change the run; snapshot -> restore gives the
  * uninterrupted run's fingerprint (pinned and ODP scenarios); a truncated
  * copy, a non-ELF file, a foreign ELF file, a wrong record version and a
- * tampered record are rejected with an error naming the file.
+ * tampered record are rejected with an error naming the file, and so are
+ * segments that overlap, wrap, exceed the file or the host's memory.
  */
 #define _GNU_SOURCE /* memmem */
 #include <check.h>
@@ -470,6 +471,234 @@ START_TEST(wrong_version_and_tampered_state)
 }
 END_TEST
 
+/* ---- segments ---- */
+
+/* Copy snapshot @p to tmpdir/edited with @fn applied to its bytes. */
+static char *edit_bytes(const char *p, void (*fn)(uint8_t *, gsize))
+{
+	char *data;
+	gsize len;
+	ck_assert(g_file_get_contents(p, &data, &len, NULL));
+	fn((uint8_t *)data, len);
+	char *t = g_build_filename(tmpdir, "edited", NULL);
+	ck_assert(g_file_set_contents(t, data, (gssize)len, NULL));
+	g_free(data);
+	return t;
+}
+
+static Elf64_Phdr *phdr(uint8_t *b, unsigned i)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b;
+	return (Elf64_Phdr *)(b + eh->e_phoff) + i;
+}
+
+/* write_bw's host b: program header 0 the notes, 1 its one VMA (64 KiB
+ * at 0x40000000, 16 resident pages). */
+static void load_wraps(uint8_t *b, gsize n)
+{
+	(void)n;
+	phdr(b, 1)->p_vaddr = 0xfffffffffffff000ULL;
+}
+
+static void load_over_headers(uint8_t *b, gsize n)
+{
+	(void)n;
+	phdr(b, 1)->p_offset = 0;
+}
+
+static void load_over_notes(uint8_t *b, gsize n)
+{
+	(void)n;
+	phdr(b, 0)->p_filesz = phdr(b, 1)->p_offset + 1 - phdr(b, 0)->p_offset;
+}
+
+static void load_past_file(uint8_t *b, gsize n)
+{
+	phdr(b, 1)->p_filesz = n;
+}
+
+static void load_not_pages(uint8_t *b, gsize n)
+{
+	(void)n;
+	phdr(b, 1)->p_memsz = 0x10800;
+}
+
+static void load_empty(uint8_t *b, gsize n)
+{
+	(void)n;
+	phdr(b, 1)->p_memsz = 0;
+	phdr(b, 1)->p_filesz = 0;
+}
+
+/* Replace the first @old (LE u64) in a note's bytes by @new. */
+static void patch_u64(struct snap_note *n, uint64_t old, uint64_t new)
+{
+	uint8_t *at = memmem(n->desc->data, n->desc->len, &old, 8);
+	ck_assert(at);
+	memcpy(at, &new, 8);
+}
+
+static struct snapfile *read_ok(const char *p)
+{
+	GError *e = NULL;
+	struct snapfile *sf = snapfile_read(p, system_snapshot_descs(), &e);
+	ck_assert_msg(sf, "%s", e ? e->message : "");
+	return sf;
+}
+
+static struct snap_note *first_note(struct snapfile *sf, uint32_t type)
+{
+	for (guint i = 0; i < sf->notes->len; i++)
+		if (((struct snap_note *)sf->notes->pdata[i])->type == type)
+			return sf->notes->pdata[i];
+	ck_abort_msg("no note of type %#x", type);
+	return NULL;
+}
+
+static char *write_edited(struct snapfile *sf)
+{
+	GError *e = NULL;
+	char *t = g_build_filename(tmpdir, "edited", NULL);
+	struct outfile *of = outfile_open(t, &e);
+	ck_assert_msg(of && snapfile_write(sf, of, &e) &&
+			      outfile_commit(of, &e),
+		      "%s", e ? e->message : "");
+	snapfile_free(sf);
+	return t;
+}
+
+/* A second copy of the VMA note and its segment, at @va. */
+static char *with_second_vma(const char *p, uint64_t va)
+{
+	struct snapfile *sf = read_ok(p);
+	struct snap_note *v = first_note(sf, NT_ODPSIM_VMA);
+	struct snap_seg *s0 = sf->segs->pdata[0];
+	snapfile_add_note(sf, NT_ODPSIM_VMA, v->desc->data, v->desc->len);
+	struct snap_note *v2 = sf->notes->pdata[sf->notes->len - 1];
+	patch_u64(v2, s0->vaddr + s0->memsz, va + s0->memsz); /* end */
+	patch_u64(v2, s0->vaddr, va);                         /* start */
+	struct snap_seg *s1 = snapfile_add_seg(sf, va, s0->memsz, s0->prot);
+	for (guint k = 0; k < s0->pages->len; k++) {
+		const struct snap_page *pg =
+			&g_array_index(s0->pages, struct snap_page, k);
+		snap_seg_add_page(s1, pg->index, pg->version);
+	}
+	return write_edited(sf);
+}
+
+/* Segments that overlap (in the file or in an address space), wrap,
+ * exceed the file or the host's memory, or disagree with their VMA
+ * notes are refused with one line naming the file, before any replay
+ * (a crafted file must never crash the reader or cost a run). */
+START_TEST(segments_checked)
+{
+	run("workloads/write_bw.ini", "1ms", "500us", NULL);
+	char *p = snap_path("b");
+	static const struct {
+		void (*fn)(uint8_t *, gsize);
+		const char *what;
+	} bytes[] = {
+		{ load_wraps, "wraps past the end of the address space" },
+		{ load_over_headers, "overlap the ELF headers" },
+		{ load_over_notes, "program headers 0 and 1 overlap in the file" },
+		{ load_past_file, "truncated snapshot (program header 1" },
+		{ load_not_pages, "is not whole pages" },
+		{ load_empty, "is empty" },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(bytes); i++) {
+		char *t = edit_bytes(p, bytes[i].fn);
+		expect_rejected(t, bytes[i].what);
+		g_free(t);
+	}
+	/* a second VMA over the first, in the same address space */
+	char *t = with_second_vma(p, 0x40008000);
+	expect_rejected(t, "segments 0 and 1 overlap in address space 1");
+	g_free(t);
+	/* beside it: the file is good (the replay then diverges) */
+	t = with_second_vma(p, 0x40010000);
+	FILE *out = fopen("/dev/null", "w");
+	GError *e = NULL;
+	ck_assert_msg(system_snapshot_info(t, out, &e), "%s",
+		      e ? e->message : "");
+	fclose(out);
+	g_free(t);
+	/* past the 48-bit user address space */
+	t = with_second_vma(p, 1ULL << 48);
+	expect_rejected(t, "ends past the 48-bit address space");
+	g_free(t);
+	/* a segment that is not its VMA note's */
+	struct snapfile *sf = read_ok(p);
+	((struct snap_seg *)sf->segs->pdata[0])->memsz += 4096;
+	t = write_edited(sf);
+	expect_rejected(t, "but its segment 0 is 0x40000000, 0x11000 bytes");
+	g_free(t);
+	/* an MTT run past its MR's entries */
+	sf = read_ok(p);
+	struct snap_note *m = first_note(sf, NT_ODPSIM_MTT);
+	m->desc->data[4 + 4] = 1; /* page, after version and lkey */
+	t = write_edited(sf);
+	expect_rejected(t, "an MTT run of 16 entries from entry 1 of lkey");
+	g_free(t);
+	g_free(p);
+
+	/* more resident pages than the host has memory: host b with 1 MiB
+	 * (256 frames), its VMA grown to 257 resident pages */
+	char *sets[] = { "host.b.memory=1MiB", NULL };
+	char *snap = g_build_filename(tmpdir, "small", NULL);
+	struct run_options opt = { .duration = "1ms", .sets = sets,
+				   .snapshot_at = "500us",
+				   .snapshot_path = snap,
+				   .snapshot_host = "b" };
+	bool io;
+	struct system *sys = system_build("workloads/write_bw.ini", &opt, &io,
+					  &e);
+	ck_assert_msg(sys && system_run(sys, &e), "%s", e ? e->message : "");
+	system_free(sys);
+	sf = read_ok(snap);
+	struct snap_seg *s0 = sf->segs->pdata[0];
+	struct snap_note *v = first_note(sf, NT_ODPSIM_VMA);
+	patch_u64(v, s0->vaddr + s0->memsz, s0->vaddr + 257 * 4096);
+	patch_u64(v, s0->pages->len, 257);
+	s0->memsz = 257 * 4096;
+	for (uint64_t k = s0->pages->len; k < 257; k++)
+		snap_seg_add_page(s0, k, 1);
+	t = write_edited(sf);
+	struct run_options ro = { 0 };
+	ck_assert(!system_restore(t, &ro, &io, &e));
+	ck_assert_msg(g_str_has_prefix(e->message, t) && !io &&
+			      strstr(e->message, "257 resident pages in the "
+						 "segments, more than host b's "
+						 "memory holds (256 pages"),
+		      "%s", e->message);
+	g_clear_error(&e);
+	g_free(t);
+	g_free(snap);
+}
+END_TEST
+
+/* The fuzzing seeds (tests/fuzz/corpus/snapshot) are snapshots this
+ * odpsim reads: a record version bump that leaves them stale would have
+ * the fuzzer start from files refused at their first note. */
+START_TEST(fuzz_seeds_read)
+{
+	const char *dir = "tests/fuzz/corpus/snapshot";
+	GDir *d = g_dir_open(dir, 0, NULL);
+	ck_assert(d);
+	unsigned n = 0;
+	for (const char *f; (f = g_dir_read_name(d)); n++) {
+		char *p = g_build_filename(dir, f, NULL);
+		FILE *out = fopen("/dev/null", "w");
+		GError *e = NULL;
+		ck_assert_msg(system_snapshot_info(p, out, &e), "%s (remake "
+			      "it: see tests/fuzz/fuzz_snapshot.c)", e ? e->message : "");
+		fclose(out);
+		g_free(p);
+	}
+	g_dir_close(d);
+	ck_assert_uint_ge(n, 3);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -484,6 +713,8 @@ int main(void)
 	tcase_add_test(tc, restore_odp);
 	tcase_add_test(tc, bad_files_rejected);
 	tcase_add_test(tc, wrong_version_and_tampered_state);
+	tcase_add_test(tc, segments_checked);
+	tcase_add_test(tc, fuzz_seeds_read);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

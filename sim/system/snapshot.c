@@ -32,6 +32,7 @@
 #include "sim/version.h"
 #include "sim/vmstate.h"
 #include "vmm/snapshot.h"
+#include "vmm/vmm.h"
 
 struct snapshot_state {
 	sim_time_t at;
@@ -358,6 +359,91 @@ bool snapshot_open_outputs(struct system *sys, GError **error)
 	return true;
 }
 
+struct seg_span {
+	uint64_t as, start, end;
+	guint seg;
+};
+
+static gint span_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct seg_span *x = a, *y = b;
+	if (x->as != y->as)
+		return x->as < y->as ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The i-th VMA note describes the i-th PT_LOAD (snapfile.h): its range
+ * and resident pages are the segment's, it lies in the 48-bit user
+ * address space (VMM_VA_BITS), and the VMAs of one address space do not
+ * overlap.  snapfile_read checked that no segment wraps. */
+static bool check_segments(const struct snapfile *sf, const char *path,
+			   GError **error)
+{
+	GArray *spans = g_array_new(FALSE, FALSE, sizeof(struct seg_span));
+	guint seg = 0;
+	bool ok = true;
+	for (guint i = 0; ok && i < sf->notes->len; i++) {
+		const struct snap_note *n = sf->notes->pdata[i];
+		if (n->type != NT_ODPSIM_VMA)
+			continue;
+		const struct snap_seg *sg = sf->segs->pdata[seg];
+		const uint8_t *b = n->desc->data;
+		size_t len = n->desc->len;
+		struct seg_span x = {
+			vmstate_get_u64(&vmm_vma_vmstate, b, len, "as"),
+			vmstate_get_u64(&vmm_vma_vmstate, b, len, "start"),
+			vmstate_get_u64(&vmm_vma_vmstate, b, len, "end"), seg,
+		};
+		uint64_t resident = vmstate_get_u64(&vmm_vma_vmstate, b, len,
+						    "resident_pages");
+		ok = false;
+		if (x.start != sg->vaddr || x.end - x.start != sg->memsz ||
+		    x.end < x.start)
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: note %u: VMA %#" G_GINT64_MODIFIER
+				    "x-%#" G_GINT64_MODIFIER "x, but its "
+				    "segment %u is %#" G_GINT64_MODIFIER "x, %#"
+				    G_GINT64_MODIFIER "x bytes", path, i,
+				    x.start, x.end, seg, sg->vaddr, sg->memsz);
+		else if (x.end > 1ULL << VMM_VA_BITS)
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: segment %u (%#" G_GINT64_MODIFIER
+				    "x-%#" G_GINT64_MODIFIER "x) ends past the "
+				    "%u-bit address space", path, seg, x.start,
+				    x.end, VMM_VA_BITS);
+		else if (resident != sg->pages->len)
+			g_set_error(error, CONFIG_ERROR, 0,
+				    "%s: note %u: a VMA of %" G_GUINT64_FORMAT
+				    " resident pages, but its segment %u holds "
+				    "%u page blocks", path, i, resident, seg,
+				    sg->pages->len);
+		else
+			ok = true;
+		g_array_append_val(spans, x);
+		seg++;
+	}
+	g_array_sort(spans, span_cmp);
+	for (guint i = 1; ok && i < spans->len; i++) {
+		const struct seg_span *a = &g_array_index(spans,
+							  struct seg_span,
+							  i - 1);
+		const struct seg_span *b = &g_array_index(spans,
+							  struct seg_span, i);
+		if (a->as != b->as || b->start >= a->end)
+			continue;
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: segments %u and %u overlap in address space "
+			    "%" G_GUINT64_FORMAT " (%#" G_GINT64_MODIFIER
+			    "x-%#" G_GINT64_MODIFIER "x and %#"
+			    G_GINT64_MODIFIER "x-%#" G_GINT64_MODIFIER "x)",
+			    path, MIN(a->seg, b->seg), MAX(a->seg, b->seg),
+			    a->as, a->start, a->end, b->start, b->end);
+		ok = false;
+	}
+	g_array_unref(spans);
+	return ok;
+}
+
 /* Read and check a snapshot; its RUN record through *run (owned by the
  * returned file). */
 static struct snapfile *snap_open(const char *path,
@@ -376,7 +462,8 @@ static struct snapfile *snap_open(const char *path,
 		g_set_error(error, CONFIG_ERROR, 0,
 			    "%s: %u VMA notes but %u PT_LOAD segments", path,
 			    nvma, sf->segs->len);
-	} else {
+	} else if (check_segments(sf, path, error) &&
+		   nic_snapshot_check(sf, path, error)) {
 		for (guint i = 0; i < sf->notes->len; i++)
 			if (((struct snap_note *)sf->notes->pdata[i])->type ==
 			    NT_ODPSIM_RUN)
@@ -385,6 +472,34 @@ static struct snapfile *snap_open(const char *path,
 	}
 	snapfile_free(sf);
 	return NULL;
+}
+
+/* The file's resident pages fit in the memory of the host it names, as
+ * the scenario rebuilt from it gives that host: checked before replaying
+ * up to the snapshot's time, not found as a divergence after it. */
+static bool check_memory(struct system *sys, const struct snapfile *sf,
+			 const char *host, const char *path, GError **error)
+{
+	struct host *h = system_host(sys, host);
+	if (!h || !h->vmm) {
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: the snapshot is of host '%s', which the "
+			    "recorded scenario does not have", path, host);
+		return false;
+	}
+	uint64_t pages = 0;
+	for (guint i = 0; i < sf->segs->len; i++)
+		pages += ((const struct snap_seg *)sf->segs->pdata[i])
+				 ->pages->len;
+	uint64_t frames = vmm_total_frames(h->vmm);
+	if (pages <= frames)
+		return true;
+	g_set_error(error, CONFIG_ERROR, 0,
+		    "%s: %" G_GUINT64_FORMAT " resident pages in the "
+		    "segments, more than host %s's memory holds (%"
+		    G_GUINT64_FORMAT " pages of %u bytes)", path, pages, host,
+		    frames, SNAP_PAGE_SIZE);
+	return false;
 }
 
 struct system *system_restore(const char *snapshot,
@@ -436,6 +551,9 @@ struct system *system_restore(const char *snapshot,
 			    "%s: rebuilding the run: %s", snapshot,
 			    e->message);
 		g_error_free(e);
+	} else if (!check_memory(sys, sf, host, snapshot, error)) {
+		system_free(sys);
+		sys = NULL;
 	} else {
 		sys->snap->verify = sf;
 		sf = NULL;
