@@ -244,6 +244,8 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 	/* the old NIC's caches hold translations of a function it no
 	 * longer runs; the new NIC's are cold */
 	mtt_cache_invalidate_range(src->mtt_cache, 0, UINT64_MAX);
+	if (src->mtt_l1)
+		mtt_cache_invalidate_range(src->mtt_l1, 0, UINT64_MAX);
 	mtt_cache_invalidate_range(src->mpt_cache, 0, UINT64_MAX);
 }
 

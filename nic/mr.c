@@ -201,12 +201,35 @@ void nic_mr_set_shift(struct nic_mr *mr, unsigned shift)
 			       : 0;
 }
 
+/* Fetch the line of mtt_fetch_entries entries holding entry @pg of @mr
+ * over PCIe, issued at @at, into both cache levels (valid, unsuspended
+ * entries only); returns when it has arrived. */
+static sim_time_t mtt_fetch_line(struct nic_mr *mr, uint64_t pg,
+				 sim_time_t at)
+{
+	struct nic *nic = mr->nic;
+	uint64_t line = nic->cfg.mtt_fetch_entries;
+	uint64_t base = (line & (line - 1)) ? pg - pg % line :
+					      pg & ~(line - 1);
+	at = pcie_dma_read_at(nic->pcie, at, line * 8);
+	for (uint64_t k = base; k < base + line && k < mr->nents; k++) {
+		uint64_t ek = mtt_get(&mr->mtt, k);
+		if (!(ek & MTT_VALID) || (ek & MTT_SUSP))
+			continue;
+		mtt_cache_insert(nic->mtt_cache, MTT_KEY(mr, k), ek);
+		if (nic->mtt_l1)
+			mtt_cache_insert(nic->mtt_l1, MTT_KEY(mr, k), ek);
+	}
+	return at;
+}
+
 /*
  * The MTT entries of [va, va+len) one after the other (an entry covers
  * 2^mtt_shift pages: 1 for on-demand MRs, whose entries are 4 KiB): the
- * MTT cache by (MR, entry), else the line of mtt_fetch_entries entries
- * holding it over PCIe.  A fault names the first page of the entry met,
- * or @va's when that is later.
+ * MTT cache by (MR, entry), then its second level when there is one,
+ * else the line of mtt_fetch_entries entries holding it over PCIe.  A
+ * fault names the first page of the entry met, or @va's when that is
+ * later.
  */
 enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 				   uint64_t len, unsigned access,
@@ -257,20 +280,21 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 							 c->key);
 				}
 			}
-			/* fetch the line of entries holding this one */
-			uint64_t line = nic->cfg.mtt_fetch_entries;
-			uint64_t base = (line & (line - 1)) ?
-						pg - pg % line :
-						pg & ~(line - 1);
-			at = pcie_dma_read_at(nic->pcie, at, line * 8);
-			for (uint64_t k = base; k < base + line &&
-						 k < mr->nents; k++) {
-				uint64_t ek = mtt_get(&mr->mtt, k);
-				if ((ek & MTT_VALID) && !(ek & MTT_SUSP))
-					mtt_cache_insert(nic->mtt_cache,
-							 MTT_KEY(mr, k), ek);
+			if (nic->mtt_l1 &&
+			    mtt_cache_lookup(nic->mtt_l1, MTT_KEY(mr, pg),
+					     &e)) {
+				/* the second level has it: no PCIe read */
+				(*nic->c_l1_hits)++;
+				at += nic_cycles(nic,
+						 nic->cfg.mtt_l1_hit_cycles);
+				mtt_cache_insert(nic->mtt_cache,
+						 MTT_KEY(mr, pg), e);
+			} else {
+				if (nic->mtt_l1)
+					(*nic->c_l1_misses)++;
+				at = mtt_fetch_line(mr, pg, at);
+				e = mtt_get(&mr->mtt, pg);
 			}
-			e = mtt_get(&mr->mtt, pg);
 		}
 		if (e & MTT_FAIL) {
 			*t = at;
@@ -307,9 +331,11 @@ uint64_t nic_mr_pfn(const struct nic_mr *mr, uint64_t va)
  * holding them). */
 void nic_mr_flush(struct nic_mr *mr, uint64_t first, uint64_t last)
 {
-	mtt_cache_invalidate_range(mr->nic->mtt_cache,
-				   MTT_KEY(mr, nic_mr_ent(mr, first)),
-				   MTT_KEY(mr, nic_mr_ent(mr, last)));
+	uint64_t lo = MTT_KEY(mr, nic_mr_ent(mr, first));
+	uint64_t hi = MTT_KEY(mr, nic_mr_ent(mr, last));
+	mtt_cache_invalidate_range(mr->nic->mtt_cache, lo, hi);
+	if (mr->nic->mtt_l1)
+		mtt_cache_invalidate_range(mr->nic->mtt_l1, lo, hi);
 }
 
 /* ---- deregistration, fenced against DMA ---- */

@@ -1,5 +1,6 @@
 /*
  * nic/mtt_cache.h - the HCA's set-associative translation cache (MTT cache,
+ * both its levels when [nic] mtt_l1_entries gives it a second,
  * and, fully associative, the small MPT/key cache).
  *
  * Representation: `entries` slots split into entries/ways sets of `ways`

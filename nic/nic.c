@@ -49,7 +49,9 @@ static const struct param nic_tab[] = {
 	  1e6 },
 	{ "mtt_cache_entries", PT_COUNT, "1024",
 	  offsetof(struct nic_config, mtt_cache_entries),
-	  "translations the NIC caches (4 KiB pages each)",
+	  "translations the NIC caches (entries of the MR's page size: "
+	  "4 KiB, or larger for huge pages); the first level when "
+	  "mtt_l1_entries > 0",
 	  "FaRM (NSDI'14) and LITE (SOSP'17) see RNIC translation misses once "
 	  "a few MiB of 4 KiB pages are touched", NULL, 1, 1 << 24 },
 	{ "mtt_cache_ways", PT_COUNT, "8",
@@ -61,6 +63,27 @@ static const struct param nic_tab[] = {
 	  "replacement policy of the MTT cache",
 	  "estimate: ConnectX's policy is not published; LRU", cache_policy_names,
 	  0, 0 },
+	{ "mtt_l1_entries", PT_COUNT, "0",
+	  offsetof(struct nic_config, mtt_l1_entries),
+	  "entries of a second MTT cache level behind the first (the one "
+	  "mtt_cache_entries sizes): a miss there looks here before it "
+	  "fetches over PCIe, and a fetched line fills both; 0: one level",
+	  "ConnectX has two: NVIDIA NEO-Host's device counters "
+	  "(get_device_performance_counters.py) report Level 0 and Level 1 "
+	  "MTT Cache Hit and Miss, and Level 0 and Level 1 MPT Cache Hit and "
+	  "Miss; their sizes are not published, so the default keeps one "
+	  "level (estimate: README's translation-miss curve uses 16384, 64 "
+	  "MiB of 4 KiB entries)", NULL, 0, 1 << 24 },
+	{ "mtt_l1_ways", PT_COUNT, "16",
+	  offsetof(struct nic_config, mtt_l1_ways),
+	  "associativity of the second MTT cache level (LRU)",
+	  "estimate: not published; a larger set-associative SRAM", NULL, 1,
+	  1 << 24 },
+	{ "mtt_l1_hit_cycles", PT_COUNT, "20",
+	  offsetof(struct nic_config, mtt_l1_hit_cycles),
+	  "a hit in the second MTT cache level (after the first level's "
+	  "miss)", "estimate: a larger on-chip SRAM a few pipeline stages "
+	  "away, ~5x a first-level hit; no published figure", NULL, 0, 1e6 },
 	{ "mpt_cache_entries", PT_COUNT, "64",
 	  offsetof(struct nic_config, mpt_cache_entries),
 	  "memory keys (MPT entries) the NIC caches, fully associative",
@@ -223,6 +246,10 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 				       (uint32_t)cfg->mtt_cache_ways,
 				       (enum cache_policy)cfg->mtt_cache_policy,
 				       &nic->rng);
+	if (cfg->mtt_l1_entries)
+		nic->mtt_l1 = mtt_cache_new((uint32_t)cfg->mtt_l1_entries,
+					    (uint32_t)cfg->mtt_l1_ways,
+					    CACHE_LRU, &nic->rng);
 	nic->mpt_cache = mtt_cache_new((uint32_t)cfg->mpt_cache_entries,
 				       (uint32_t)cfg->mpt_cache_entries,
 				       CACHE_LRU, &nic->rng);
@@ -256,6 +283,10 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 	C(c_rx_drop_noqp, "rx_dropped_no_qp");
 	C(c_mtt_hits, "mtt_cache.hits");
 	C(c_mtt_misses, "mtt_cache.misses");
+	if (nic->mtt_l1) { /* NEO-Host's Level 1 MTT Cache Hit / Miss */
+		C(c_l1_hits, "mtt_cache.l1_hits");
+		C(c_l1_misses, "mtt_cache.l1_misses");
+	}
 	C(c_mpt_hits, "mpt_cache.hits");
 	C(c_mpt_misses, "mpt_cache.misses");
 	C(c_rnr_sent, "rnr_naks_sent");
@@ -364,6 +395,7 @@ void nic_free(struct nic *nic)
 	g_ptr_array_free(nic->all_cqs, TRUE);
 	oracle_free(nic->oracle);
 	mtt_cache_free(nic->mtt_cache);
+	mtt_cache_free(nic->mtt_l1);
 	mtt_cache_free(nic->mpt_cache);
 	pcie_free(nic->pcie);
 	g_free(nic);

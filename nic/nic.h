@@ -41,6 +41,8 @@ struct nic_config {
 	uint64_t cache_hit_cycles; /* MTT/MPT cache hit */
 	uint64_t mtt_cache_entries, mtt_cache_ways;
 	int mtt_cache_policy;
+	/* the second MTT cache level (0 entries: none) */
+	uint64_t mtt_l1_entries, mtt_l1_ways, mtt_l1_hit_cycles;
 	uint64_t mpt_cache_entries;
 	uint64_t mtt_fetch_entries; /* entries per MTT miss fetch (one line) */
 	uint64_t tx_window;        /* packets a QP may have prepared ahead */

@@ -384,7 +384,9 @@ struct nic {
 	uint16_t tc_req, tc_resp, tc_comp, tc_tx;
 	struct pkt_pool *pool;
 	struct pcie *pcie;
-	struct mtt_cache *mtt_cache, *mpt_cache;
+	/* the MTT cache's two levels (mtt_l1 NULL: one level) and the
+	 * MPT cache */
+	struct mtt_cache *mtt_cache, *mtt_l1, *mpt_cache;
 	struct rng rng;
 	sim_time_t cycle;
 
@@ -430,6 +432,7 @@ struct nic {
 	/* counters */
 	uint64_t *c_tx_pkts, *c_tx_bytes, *c_rx_pkts, *c_rx_drop_corrupt;
 	uint64_t *c_rx_drop_noqp, *c_mtt_hits, *c_mtt_misses, *c_mpt_hits;
+	uint64_t *c_l1_hits, *c_l1_misses; /* NULL without a second level */
 	uint64_t *c_mpt_misses, *c_rnr_sent, *c_rnr_recv, *c_nak_seq_sent;
 	uint64_t *c_nak_seq_recv, *c_nak_access_sent, *c_nak_access_recv;
 	uint64_t *c_retransmits, *c_timeouts, *c_dup_pkts, *c_acks_sent;

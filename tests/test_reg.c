@@ -353,6 +353,72 @@ START_TEST(no_mkey_cache)
 }
 END_TEST
 
+/*
+ * The second MTT cache level (NEO-Host's Level 1 MTT cache): a first-
+ * level miss that the second level holds costs mtt_l1_hit_cycles and no
+ * PCIe read; a line fetched over PCIe fills both levels; a flush drops
+ * both.  Both levels fully associative here (one set each), so the
+ * evictions are LRU's.
+ */
+START_TEST(second_level_mtt_cache)
+{
+	struct one o;
+	one_setup(&o,
+		  "[nic]\nmtt_cache_entries = 8\nmtt_cache_ways = 8\n"
+		  "mtt_l1_entries = 64\nmtt_l1_ways = 64\n"
+		  "mtt_fetch_entries = 8\n",
+		  32 * 4096, true);
+	one_reg(&o, REG_PIN);
+	ck_assert_uint_eq(o.mr->mtt_shift, 0);
+	struct nic *nic = o.h->nic;
+	uint64_t fva;
+	/* lines 0..3 (entries 0-7, 8-15, ...): each a miss in both levels
+	 * and one PCIe read; the first level keeps only the last line */
+	for (uint64_t pg = 0; pg < 32; pg += 8) {
+		uint64_t reads = ctr(&o, "a.pcie.tlps_up");
+		sim_time_t t = sim_now(o.sim);
+		ck_assert_int_eq(nic_mr_translate(o.mr, o.buf + pg * 4096,
+						  4096, NIC_ACCESS_LOCAL_WRITE,
+						  &t, &fva),
+				 XLATE_OK);
+		ck_assert_uint_eq(ctr(&o, "a.pcie.tlps_up"), reads + 1);
+	}
+	ck_assert_uint_eq(ctr(&o, "a.nic.mtt_cache.l1_misses"), 4);
+	ck_assert_uint_eq(ctr(&o, "a.nic.mtt_cache.l1_hits"), 0);
+	ck_assert_uint_eq(nic_mtt_cache_occupancy(nic), 8);
+	/* entry 0 left the first level: the second has it */
+	uint64_t reads = ctr(&o, "a.pcie.tlps_up");
+	sim_time_t t0 = sim_now(o.sim), t = t0;
+	ck_assert_int_eq(nic_mr_translate(o.mr, o.buf, 4096,
+					  NIC_ACCESS_LOCAL_WRITE, &t, &fva),
+			 XLATE_OK);
+	ck_assert_uint_eq(t - t0, nic_cycles(nic, o.nc.mtt_l1_hit_cycles));
+	ck_assert_uint_eq(ctr(&o, "a.pcie.tlps_up"), reads);
+	ck_assert_uint_eq(ctr(&o, "a.nic.mtt_cache.l1_hits"), 1);
+	/* ... and now the first level too: a hit there */
+	t0 = t = sim_now(o.sim);
+	ck_assert_int_eq(nic_mr_translate(o.mr, o.buf, 4096,
+					  NIC_ACCESS_LOCAL_WRITE, &t, &fva),
+			 XLATE_OK);
+	ck_assert_uint_eq(t - t0, nic_cycles(nic, o.nc.cache_hit_cycles));
+	ck_assert_uint_eq(ctr(&o, "a.nic.mtt_cache.l1_hits"), 1);
+	/* a flush (an invalidation, a zap) drops the entry in both */
+	nic_mr_flush(o.mr, 0, 0);
+	t = sim_now(o.sim);
+	ck_assert_int_eq(nic_mr_translate(o.mr, o.buf, 4096,
+					  NIC_ACCESS_LOCAL_WRITE, &t, &fva),
+			 XLATE_OK);
+	ck_assert_uint_eq(ctr(&o, "a.nic.mtt_cache.l1_misses"), 5);
+	ck_assert_uint_eq(ctr(&o, "a.pcie.tlps_up"), reads + 1);
+	one_free(&o);
+	/* without a second level there are no such counters */
+	one_setup(&o, NULL, 4096, true);
+	ck_assert_ptr_null(o.h->nic->mtt_l1);
+	ck_assert_ptr_null(o.h->nic->c_l1_hits);
+	one_free(&o);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reg");
@@ -364,6 +430,7 @@ int main(void)
 	tcase_add_test(tc, entries_follow_the_layout);
 	tcase_add_test(tc, odp_reg_maps_present_pages);
 	tcase_add_test(tc, no_mkey_cache);
+	tcase_add_test(tc, second_level_mtt_cache);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

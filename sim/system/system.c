@@ -253,6 +253,23 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 		g_error_free(e);
 		return false;
 	}
+	if (nc.mtt_l1_entries &&
+	    !mtt_cache_check_geometry((uint32_t)nc.mtt_l1_entries,
+				      (uint32_t)nc.mtt_l1_ways,
+				      "second MTT cache level", &e)) {
+		const char *nm = scenario_get(sys->sc, "nic", h->name,
+					      "mtt_l1_ways") ||
+					 scenario_get(sys->sc, "nic", h->name,
+						      "mtt_l1_entries")
+					 ? h->name : NULL;
+		char *where = scenario_where(sys->sc, "nic", nm, "mtt_l1_ways");
+		g_set_error(error, CONFIG_ERROR, 0,
+			    "%s: [nic%s%s] mtt_l1_ways: %s", where,
+			    nm ? " " : "", nm ? nm : "", e->message);
+		g_free(where);
+		g_error_free(e);
+		return false;
+	}
 	h->nic = nic_new(sys->sim, h, &nc, pcie_new(sys->sim, h->name, &pc),
 			 &sys->pool);
 	struct driver_config dc = { 0 };
