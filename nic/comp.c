@@ -342,7 +342,7 @@ static void on_read_response(struct nic_qp *qp, struct pkt *p)
 			nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
 			return;
 		}
-		land = pcie_dma_write_at(nic->pcie, t, plen);
+		land = nic_dma_write(nic, t, plen, mr, va);
 		if (land > mr->dma_busy)
 			mr->dma_busy = land;
 		/* the content of READ data is not tracked: a fresh version */

@@ -648,6 +648,13 @@ static void pin_umem_build(struct driver *drv, struct nic_mr *mr)
 	mtt_destroy(&mr->mtt);
 	mtt_init(&mr->mtt);
 	nic_mr_set_shift(mr, pg_bits - NIC_PAGE_SHIFT);
+	/* the IOMMU maps the same frames with the largest page both they
+	 * and the IOVA are aligned to (iommu_pgsize), up to its max_page.
+	 * (The MTT keeps the frames' page size: mlx5 over an IOMMU sees one
+	 * contiguous IOVA segment and could choose larger MTT pages - not
+	 * modelled.) */
+	if (nic->iommu)
+		mr->io_shift = iommu_page_shift(nic->iommu, mr->mtt_shift);
 	bool writable = mr_writable(mr);
 	uint64_t flags = MTT_VALID | (writable ? MTT_WRITE : 0);
 	uint64_t ppe = 1ULL << mr->mtt_shift; /* pages per entry */
@@ -673,6 +680,18 @@ static sim_time_t umem_cpu(const struct driver *drv, uint64_t pages,
 	       sg_ents * drv->cfg.dma_map_sg_time;
 }
 
+/* With an IOMMU, what ib_dma_map_sgtable_attrs() adds for @pages of a
+ * pinned MR: one IOVA range (iommu_dma_map_sg) and its PTEs at the MR's
+ * IOMMU page size. */
+static sim_time_t umem_iommu_map(struct nic_mr *mr, uint64_t pages)
+{
+	struct iommu *io = mr->nic->iommu;
+	if (!io || !pages)
+		return 0;
+	uint64_t ptes = (pages + (1ULL << mr->io_shift) - 1) >> mr->io_shift;
+	return iommu_map(io, 1, ptes);
+}
+
 /*
  * pin: mlx5_ib_reg_user_mr() -> ib_umem_get() (pin_user_pages_fast in
  * batches, the sg table, DMA mapping) -> the page size -> an mkey
@@ -690,7 +709,8 @@ static void pin_done(void *ctx, int status, uint64_t npages)
 	g_assert(npages == mr->npages);
 	pin_umem_build(drv, mr);
 	sim_time_t t = sim_now(drv->sim) + drv->cfg.reg_syscall_time +
-		       umem_cpu(drv, mr->npages, mr->sg_ents);
+		       umem_cpu(drv, mr->npages, mr->sg_ents) +
+		       umem_iommu_map(mr, mr->npages);
 	t = mkey_get(drv, mr, t);
 	t = driver_umr_at(drv, t, mr->nents * 8);
 	reg_finish_at(mr, t);
@@ -910,19 +930,34 @@ sim_time_t driver_dereg_revoke(struct driver *drv, struct nic_mr *mr)
 	return t;
 }
 
-sim_time_t driver_dereg_teardown(const struct driver *drv,
-				 const struct nic_mr *mr)
+sim_time_t driver_dereg_teardown(struct driver *drv, struct nic_mr *mr,
+				 sim_time_t t)
 {
 	if (!drv)
-		return 0;
-	if (mr->policy == &policies[REG_PIN])
-		return mr->sg_ents * drv->cfg.unmap_sg_time +
-		       vmm_unpin_cost(mr->as, mr->first_page << NIC_PAGE_SHIFT,
-				      mr->npages << NIC_PAGE_SHIFT);
+		return t;
+	struct iommu *io = mr->sva ? NULL : mr->nic->iommu;
+	if (mr->policy == &policies[REG_PIN]) {
+		/* ib_dma_unmap_sgtable_attrs(): with an IOMMU one
+		 * iommu_unmap of the MR's IOVA range and one sync (strict)
+		 * or flush-queue entry (lazy), then the unpin */
+		t += mr->sg_ents * drv->cfg.unmap_sg_time;
+		if (io)
+			t = iommu_unmap(io, t, mr->index,
+					mr->first_page << NIC_PAGE_SHIFT,
+					mr->npages << NIC_PAGE_SHIFT,
+					mr->io_shift, 1);
+		return t + vmm_unpin_cost(mr->as,
+					  mr->first_page << NIC_PAGE_SHIFT,
+					  mr->npages << NIC_PAGE_SHIFT);
+	}
 	uint64_t mapped = mr->mapped;
 	if (mr->ksm)
 		mapped = driver_imr_mapped(mr);
-	return mapped * drv->cfg.dma_unmap_time;
+	t += mapped * drv->cfg.dma_unmap_time;
+	if (io && mapped)
+		t = iommu_unmap(io, t, mr->index, mr->addr, mr->length, 0,
+				mapped);
+	return t;
 }
 
 /* The mkey of a torn-down MR goes back to its cache entry. */
@@ -990,7 +1025,8 @@ static void resize_grown(void *ctx, int status, uint64_t npages)
 	nic_mr_regrant(mr);
 	sim_time_t t = sim_now(drv->sim) + drv->cfg.reg_syscall_time +
 		       umem_cpu(drv, q->new_npages - q->old_npages,
-				mr->sg_ents);
+				mr->sg_ents) +
+		       umem_iommu_map(mr, q->new_npages - q->old_npages);
 	t = driver_umr_at(drv, t, mr->nents * 8);
 	sim_schedule(mr->nic->sim, t, &ev_resize_finish, mr->nic->comp, q, 0);
 }

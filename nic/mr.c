@@ -364,7 +364,7 @@ void nic_mr_dereg_check(struct nic_mr *mr)
 	 * to the MR lands */
 	struct nic *nic = mr->nic;
 	sim_time_t at = MAX(mr->dereg_revoked, mr->dma_busy);
-	at = MAX(at, sim_now(nic->sim)) + driver_dereg_teardown(nic->drv, mr);
+	at = driver_dereg_teardown(nic->drv, mr, MAX(at, sim_now(nic->sim)));
 	mr->dereg_armed = true;
 	sim_schedule(nic->sim, at, &ev_dereg_finish, nic->comp, mr, 0);
 }

@@ -212,6 +212,12 @@ static const struct param nic_tab[] = {
 };
 PARAM_TABLE(nic_params, "nic", "the RDMA NIC (HCA) of a host", nic_tab);
 
+void nic_set_iommu(struct nic *nic, struct iommu *io)
+{
+	g_assert(!nic->iommu && nic->all_mrs->len == 0);
+	nic->iommu = io;
+}
+
 sim_time_t nic_cycles(const struct nic *nic, uint64_t n)
 {
 	return n * nic->cycle;
@@ -397,6 +403,7 @@ void nic_free(struct nic *nic)
 	mtt_cache_free(nic->mtt_cache);
 	mtt_cache_free(nic->mtt_l1);
 	mtt_cache_free(nic->mpt_cache);
+	iommu_free(nic->iommu);
 	pcie_free(nic->pcie);
 	g_free(nic);
 }

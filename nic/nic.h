@@ -241,6 +241,10 @@ struct nic *nic_new(struct sim *sim, struct host *host,
 		    const struct nic_config *cfg, struct pcie *pcie,
 		    struct pkt_pool *pool);
 void nic_free(struct nic *nic);
+struct iommu;
+/* The NIC's DMA goes through @io (owned by the NIC from here on; [iommu]
+ * mode = translate), before any MR is registered. */
+void nic_set_iommu(struct nic *nic, struct iommu *io);
 /* Attach the port to end @end of @link. */
 void nic_attach(struct nic *nic, struct link *link, unsigned end);
 struct host *nic_host(const struct nic *nic);

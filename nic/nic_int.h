@@ -17,10 +17,12 @@
 #define NIC_NIC_INT_H
 
 #include "nic/driver.h"
+#include "nic/iommu.h"
 #include "nic/mtt.h"
 #include "nic/nic.h"
 #include "nic/oracle.h"
 #include "nic/packet.h"
+#include "nic/pcie.h"
 #include "nic/txsched.h"
 #include "sim/idmap.h"
 #include "sim/rng.h"
@@ -130,6 +132,11 @@ struct nic_mr {
 	 * cache; iova: the DMA address of addr (an IOMMU domain's, or the
 	 * physical address of the page under passthrough and off) */
 	uint64_t sg_ents;
+	/* [iommu] mode = translate: the IOMMU page size (log2 of 4 KiB
+	 * pages) the DMA API mapped it with, and whether it is an SVA MR
+	 * (odp_faults = pri: ATS and PRI instead of the MTT's faults) */
+	unsigned io_shift;
+	bool sva;
 	int mkey_order;       /* mkey cache entry, or -1: created for it */
 	sim_time_t reg_time;
 	const struct reg_policy_ops *policy;
@@ -384,6 +391,7 @@ struct nic {
 	uint16_t tc_req, tc_resp, tc_comp, tc_tx;
 	struct pkt_pool *pool;
 	struct pcie *pcie;
+	struct iommu *iommu; /* [iommu] mode = translate, else NULL */
 	/* the MTT cache's two levels (mtt_l1 NULL: one level) and the
 	 * MPT cache */
 	struct mtt_cache *mtt_cache, *mtt_l1, *mpt_cache;
@@ -455,6 +463,32 @@ struct nic {
 	struct hist *h_reg_time, *h_stall_ns, *h_dereg_time;
 	struct hist *h_rnr_wait_ns, *h_ack_timeout_ns;
 };
+
+/*
+ * A payload DMA of @mr at @va (translated by nic_mr_translate): over PCIe,
+ * through the IOMMU when there is one (an SVA MR's translation was got by
+ * ATS in nic_mr_translate: its DMA goes out translated).  With no IOMMU
+ * this is one predictable branch.
+ */
+static inline sim_time_t nic_dma_read(struct nic *nic, sim_time_t t,
+				      uint64_t bytes, const struct nic_mr *mr,
+				      uint64_t va)
+{
+	if (G_LIKELY(!nic->iommu) || mr->sva)
+		return pcie_dma_read_at(nic->pcie, t, bytes);
+	return iommu_dma_read(nic->iommu, t, bytes, mr->index, va,
+			      mr->io_shift);
+}
+
+static inline sim_time_t nic_dma_write(struct nic *nic, sim_time_t t,
+				       uint64_t bytes, const struct nic_mr *mr,
+				       uint64_t va)
+{
+	if (G_LIKELY(!nic->iommu) || mr->sva)
+		return pcie_dma_write_at(nic->pcie, t, bytes);
+	return iommu_dma_write(nic->iommu, t, bytes, mr->index, va,
+			       mr->io_shift);
+}
 
 /* The NIC did work: a request executed or a completion written (the first
  * after a migration's resume ends its downtime: nic_on_serve). */
@@ -567,11 +601,12 @@ void driver_page_fault(struct driver *drv, const struct pf_report *r);
  * fault could not be resolved) */
 void nic_pf_resume(const struct pf_report *r, bool error);
 /* driver.c: a deregistration's revoke (system call and mkey revoke or
- * destroy: after it the NIC does no DMA through the MR), then what its
- * tear-down (unmapping, unpinning) costs, and the mkey handed back */
+ * destroy: after it the NIC does no DMA through the MR), then when its
+ * tear-down (unmapping - with an IOMMU, its invalidations - and
+ * unpinning) started at @t ends, and the mkey handed back */
 sim_time_t driver_dereg_revoke(struct driver *drv, struct nic_mr *mr);
-sim_time_t driver_dereg_teardown(const struct driver *drv,
-				 const struct nic_mr *mr);
+sim_time_t driver_dereg_teardown(struct driver *drv, struct nic_mr *mr,
+				 sim_time_t t);
 void driver_dereg_mkey(struct driver *drv, struct nic_mr *mr);
 struct nic_wqe *nic_sq_at(struct nic_qp *qp, uint32_t off);
 enum nic_wc_opcode nic_wc_opcode_of(enum nic_wr_opcode op);

@@ -791,8 +791,12 @@ static void seg_walked(struct fault *f)
 	if (f->no_fault) /* only the pages present are mapped */
 		for (uint64_t pg = f->seg; pg < f->seg_end; pg++)
 			n -= f->pfns[pg - f->first] == VMM_NO_PFN;
-	sim_schedule_in(drv->sim, n * drv->cfg.dma_map_time, &ev_seg_mapped,
-			drv->comp, f, 0);
+	/* with an IOMMU each page is its own dma_map_page: an IOVA and a
+	 * PTE (ib_umem_odp_map_dma_single_page) */
+	sim_time_t d = n * drv->cfg.dma_map_time;
+	if (drv->nic->iommu && !f->mr->sva)
+		d += iommu_map(drv->nic->iommu, n, n);
+	sim_schedule_in(drv->sim, d, &ev_seg_mapped, drv->comp, f, 0);
 }
 
 static void seg_umr_done(struct sim *sim, void *obj, uint64_t arg);
@@ -1314,8 +1318,14 @@ static void zap_go(struct inval_ack *a)
 		a->events++;
 		nic_mr_hold(mr);
 		sim_schedule(drv->sim, t, &ev_zap_land, drv->comp, a, 0);
-		/* ib_umem_odp_unmap_dma_pages() */
+		/* ib_umem_odp_unmap_dma_pages(): dma_unmap_page per page,
+		 * each an IOMMU unmap (strict: its own invalidation) */
 		t += zapped * drv->cfg.dma_unmap_time;
+		if (drv->nic->iommu && zapped)
+			t = iommu_unmap(drv->nic->iommu, t, mr->index,
+					(mr->first_page + lo) << NIC_PAGE_SHIFT,
+					(hi - lo + 1) << NIC_PAGE_SHIFT, 0,
+					zapped);
 		*drv->c_inval += pages;
 		(*drv->c_inval_handled)++;
 		*mr->c_inval += pages;

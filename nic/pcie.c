@@ -103,6 +103,9 @@ struct pcie {
 	struct sim_rate rate;         /* tlp_rate, for sim_rate_xfer_ps */
 	unsigned mps_shift, mrrs_shift; /* log2 of MPS and MRRS */
 	sim_time_t up_free, down_free;
+	pcie_xlat_fn xlat;            /* the IOMMU, or NULL */
+	void *xlat_ctx;
+	sim_time_t rc_buffer_time;    /* the root port's buffer at link rate */
 	uint64_t *tlps_up, *tlps_down, *bytes_up, *bytes_down;
 };
 
@@ -232,7 +235,7 @@ sim_time_t pcie_dma_write_at(struct pcie *p, sim_time_t now, uint64_t bytes)
  */
 static sim_time_t pcie_read_at(const struct pcie *p, sim_time_t now,
 			       uint64_t bytes, sim_time_t *up,
-			       sim_time_t *down)
+			       sim_time_t *down, sim_time_t xlat)
 {
 	const sim_time_t lat = p->cfg.latency, mem = p->cfg.mem_latency;
 	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
@@ -242,10 +245,10 @@ static sim_time_t pcie_read_at(const struct pcie *p, sim_time_t now,
 	sim_time_t start = pcie_max(now, *up);
 	sim_time_t first_req_end = start + pcie_ser(p, PCIE_MRD_OVERHEAD);
 	*up = start + pcie_ser(p, nreq * PCIE_MRD_OVERHEAD);
-	sim_time_t cpl_start = pcie_max(*down, first_req_end + lat + mem);
+	sim_time_t cpl_start = pcie_max(*down, first_req_end + lat + xlat + mem);
 	sim_time_t end = cpl_start +
 			 pcie_ser(p, bytes + ncpl * PCIE_CPLD_OVERHEAD);
-	sim_time_t last_end = *up + lat + mem +
+	sim_time_t last_end = *up + lat + xlat + mem +
 			      pcie_ser(p, last_req + last_cpl *
 							     PCIE_CPLD_OVERHEAD);
 	*down = pcie_max(end, last_end);
@@ -262,7 +265,8 @@ sim_time_t pcie_dma_read_at(struct pcie *p, sim_time_t now, uint64_t bytes)
 	g_assert(now >= sim_now(p->sim));
 	if (bytes == 0)
 		return now;
-	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free);
+	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free,
+				    0);
 	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
 	uint64_t ncpl = pcie_cpl_tlps(p, bytes);
 	*p->tlps_up += nreq;
@@ -277,7 +281,90 @@ sim_time_t pcie_read_latency(const struct pcie *p, uint64_t bytes)
 	if (bytes == 0)
 		return 0;
 	sim_time_t up = 0, down = 0;
-	return pcie_read_at(p, 0, bytes, &up, &down);
+	return pcie_read_at(p, 0, bytes, &up, &down, 0);
+}
+
+void pcie_set_xlat(struct pcie *p, pcie_xlat_fn fn, void *ctx,
+		   uint64_t rc_buffer)
+{
+	p->xlat = fn;
+	p->xlat_ctx = ctx;
+	p->rc_buffer_time = pcie_ser(p, rc_buffer);
+}
+
+/* A read translated at the root complex: its first request arrives one
+ * serialization and one latency after it leaves; the completions wait
+ * for the translation on top of the memory access. */
+sim_time_t pcie_dma_read_xlat_at(struct pcie *p, sim_time_t now,
+				 uint64_t bytes, uint32_t pasid,
+				 uint64_t iova, unsigned shift)
+{
+	g_assert(p->xlat && now >= sim_now(p->sim));
+	if (bytes == 0)
+		return now;
+	sim_time_t arrive = pcie_max(now, p->up_free) +
+			    pcie_ser(p, PCIE_MRD_OVERHEAD) + p->cfg.latency;
+	sim_time_t x = p->xlat(p->xlat_ctx, arrive, pasid, iova, bytes, shift);
+	g_assert(x >= arrive);
+	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free,
+				    x - arrive);
+	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
+	uint64_t ncpl = pcie_cpl_tlps(p, bytes);
+	*p->tlps_up += nreq;
+	*p->bytes_up += nreq * PCIE_MRD_OVERHEAD;
+	*p->tlps_down += ncpl;
+	*p->bytes_down += bytes + ncpl * PCIE_CPLD_OVERHEAD;
+	return t;
+}
+
+/* A posted write translated at the root complex: it lands as late as its
+ * translation makes it, and the link cannot run further ahead of the
+ * translation than the root port's buffer holds. */
+sim_time_t pcie_dma_write_xlat_at(struct pcie *p, sim_time_t now,
+				  uint64_t bytes, uint32_t pasid,
+				  uint64_t iova, unsigned shift)
+{
+	g_assert(p->xlat && now >= sim_now(p->sim));
+	if (bytes == 0)
+		return now;
+	uint64_t n = pcie_div_up(bytes, p->mps_shift);
+	uint64_t link = bytes + n * PCIE_MWR_OVERHEAD;
+	uint64_t first = (bytes < p->cfg.mps ? bytes : p->cfg.mps) +
+			 PCIE_MWR_OVERHEAD;
+	sim_time_t start = pcie_max(now, p->up_free);
+	sim_time_t arrive = start + pcie_ser(p, first) + p->cfg.latency;
+	sim_time_t x = p->xlat(p->xlat_ctx, arrive, pasid, iova, bytes, shift);
+	g_assert(x >= arrive);
+	p->up_free = start + pcie_ser(p, link);
+	sim_time_t land = p->up_free + p->cfg.latency + (x - arrive);
+	/* credits: the next TLP cannot reach the root port before the
+	 * buffer ahead of the stalled translation has room */
+	sim_time_t hold = p->cfg.latency + p->rc_buffer_time;
+	if (x > hold && x - hold > p->up_free)
+		p->up_free = x - hold;
+	*p->tlps_up += n;
+	*p->bytes_up += link;
+	return land;
+}
+
+sim_time_t pcie_tlp_up_at(struct pcie *p, sim_time_t t, uint64_t link_bytes)
+{
+	g_assert(t >= sim_now(p->sim));
+	sim_time_t start = pcie_max(t, p->up_free);
+	p->up_free = start + pcie_ser(p, link_bytes);
+	*p->tlps_up += 1;
+	*p->bytes_up += link_bytes;
+	return p->up_free + p->cfg.latency;
+}
+
+sim_time_t pcie_tlp_down_at(struct pcie *p, sim_time_t t, uint64_t link_bytes)
+{
+	g_assert(t >= sim_now(p->sim));
+	sim_time_t start = pcie_max(t, p->down_free);
+	p->down_free = start + pcie_ser(p, link_bytes);
+	*p->tlps_down += 1;
+	*p->bytes_down += link_bytes;
+	return p->down_free + p->cfg.latency;
 }
 
 sim_time_t pcie_mmio_write(struct pcie *p, uint64_t bytes)

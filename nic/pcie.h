@@ -77,6 +77,35 @@ sim_time_t pcie_mmio_write(struct pcie *pcie, uint64_t bytes);
  * has not happened yet in simulated time). */
 sim_time_t pcie_dma_write_at(struct pcie *pcie, sim_time_t t, uint64_t bytes);
 sim_time_t pcie_dma_read_at(struct pcie *pcie, sim_time_t t, uint64_t bytes);
+/*
+ * The root complex's address translation (the IOMMU, nic/iommu.c): called
+ * with the time a DMA's first TLP arrives at the root complex, it returns
+ * when that DMA's translation is known (>= @arrive).  A read's memory
+ * access starts then; a write lands that much later, and when the
+ * translation lags the link by more than the root port's @rc_buffer bytes
+ * the link stalls (flow-control credits run out).
+ */
+typedef sim_time_t (*pcie_xlat_fn)(void *ctx, sim_time_t arrive,
+				   uint32_t pasid, uint64_t iova,
+				   uint64_t bytes, unsigned shift);
+void pcie_set_xlat(struct pcie *pcie, pcie_xlat_fn fn, void *ctx,
+		   uint64_t rc_buffer);
+/* A DMA read/write at @iova (PASID @pasid, IOMMU pages of 2^shift x
+ * 4 KiB) that the root complex translates (pcie_set_xlat: asserted). */
+sim_time_t pcie_dma_read_xlat_at(struct pcie *pcie, sim_time_t t,
+				 uint64_t bytes, uint32_t pasid,
+				 uint64_t iova, unsigned shift);
+sim_time_t pcie_dma_write_xlat_at(struct pcie *pcie, sim_time_t t,
+				  uint64_t bytes, uint32_t pasid,
+				  uint64_t iova, unsigned shift);
+/* One TLP of @link_bytes (header and framing included) sent upstream or
+ * downstream at @t (ATS translation requests and completions, PRI page
+ * requests and responses, ATS invalidations): its arrival. */
+sim_time_t pcie_tlp_up_at(struct pcie *pcie, sim_time_t t,
+			  uint64_t link_bytes);
+sim_time_t pcie_tlp_down_at(struct pcie *pcie, sim_time_t t,
+			    uint64_t link_bytes);
+
 /* Unloaded read time (no queueing), for tests and latency breakdowns. */
 sim_time_t pcie_read_latency(const struct pcie *pcie, uint64_t bytes);
 
@@ -92,6 +121,9 @@ enum {
 	PCIE_MWR_OVERHEAD = PCIE_LINK_OVERHEAD + 16, /* 4DW header, 64-bit address */
 	PCIE_MRD_OVERHEAD = PCIE_LINK_OVERHEAD + 16, /* 4DW header, 64-bit address */
 	PCIE_CPLD_OVERHEAD = PCIE_LINK_OVERHEAD + 12, /* 3DW header */
+	/* messages (PRI Page Request, PRG Response, ATS Invalidate Request
+	 * and Completion): 4DW header (PCIe Base Spec 3.0 sec. 2.2.8) */
+	PCIE_MSG_OVERHEAD = PCIE_LINK_OVERHEAD + 16,
 };
 
 #endif

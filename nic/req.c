@@ -281,7 +281,8 @@ void req_fill(struct nic_qp *qp)
 					nic_qp_error(qp, NIC_WC_LOC_PROT_ERR);
 					return;
 				}
-				ready = pcie_dma_read_at(nic->pcie, t, len);
+				ready = nic_dma_read(nic, t, len, mr,
+						     w->wr.sge.addr + off);
 				if (ready > mr->dma_busy)
 					mr->dma_busy = ready;
 				oracle_dma(nic->oracle, false, mr,

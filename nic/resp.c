@@ -187,7 +187,7 @@ static inline sim_time_t dma_write(struct nic_qp *qp, struct nic_mr *mr,
 				   unsigned access)
 {
 	struct nic *nic = qp->nic;
-	sim_time_t land = pcie_dma_write_at(nic->pcie, t, len);
+	sim_time_t land = nic_dma_write(nic, t, len, mr, va);
 	nic_note_served(nic);
 	if (land > mr->dma_busy)
 		mr->dma_busy = land;
@@ -265,8 +265,8 @@ static bool atomic_execute(struct nic_qp *qp, struct pkt *p, sim_time_t t)
 		send_nak(qp, p->psn, NAK_REMOTE_ACCESS_ERROR, t);
 		return false;
 	}
-	sim_time_t read = pcie_dma_read_at(nic->pcie, t, 8);
-	sim_time_t land = pcie_dma_write_at(nic->pcie, read, 8);
+	sim_time_t read = nic_dma_read(nic, t, 8, g.mr, p->va);
+	sim_time_t land = nic_dma_write(nic, read, 8, g.mr, p->va);
 	nic_note_served(nic);
 	if (land > g.mr->dma_busy)
 		g.mr->dma_busy = land;
@@ -347,8 +347,10 @@ static bool read_respond(struct nic_qp *qp, struct pkt *p, sim_time_t t,
 			r->syndrome = AETH_SYNDROME(AETH_ACK, 0x1f);
 			r->msn = qp->msn & PSN_MASK;
 		}
-		sim_time_t ready = len ? pcie_dma_read_at(nic->pcie, t, len) :
-					 t;
+		sim_time_t ready =
+			len ? nic_dma_read(nic, t, len, mr,
+					   p->va + (uint64_t)i * mtu) :
+			      t;
 		if (ready > mr->dma_busy)
 			mr->dma_busy = ready;
 		if (len)

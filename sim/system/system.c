@@ -26,6 +26,7 @@
 #include "nic/nic.h"
 #include "nic/packet.h"
 #include "nic/pcap.h"
+#include "nic/iommu.h"
 #include "nic/pcie.h"
 #include "nic/switch.h"
 #include "nic/wire.h"
@@ -79,6 +80,7 @@ const struct section_schema system_schema[] = {
 	{ "vmm", SEC_EITHER, "host", &vmm_params, NULL, NULL },
 	{ "nic", SEC_EITHER, "host", &nic_params, NULL, NULL },
 	{ "pcie", SEC_EITHER, "host", &pcie_params, NULL, NULL },
+	{ "iommu", SEC_EITHER, "host", &iommu_params, NULL, NULL },
 	{ "driver", SEC_EITHER, "host", &driver_params, NULL, NULL },
 	{ "link", SEC_NAMED, NULL, &link_params, NULL, NULL },
 	{ "switch", SEC_NAMED, NULL, &switch_params, NULL, NULL },
@@ -218,6 +220,24 @@ static bool build_vmm(struct system *sys, struct host *h, GError **error)
 	return true;
 }
 
+/* [iommu] of host @host, checked across its keys (the message names the
+ * key's file and line). */
+static bool iommu_fill(struct scenario *sc, const char *host,
+		       struct iommu_config *ic, GError **error)
+{
+	if (!config_fill(sc, &iommu_params, ic, "iommu", host, error))
+		return false;
+	const char *key = NULL, *why = iommu_config_check(ic, &key);
+	if (!why)
+		return true;
+	const char *nm = scenario_get(sc, "iommu", host, key) ? host : NULL;
+	char *where = scenario_where(sc, "iommu", nm, key);
+	g_set_error(error, CONFIG_ERROR, 0, "%s: [iommu%s%s] %s: %s", where,
+		    nm ? " " : "", nm ? nm : "", key, why);
+	g_free(where);
+	return false;
+}
+
 /* The host's HCA and its PCIe attachment. */
 static bool build_nic(struct system *sys, struct host *h, GError **error)
 {
@@ -270,8 +290,14 @@ static bool build_nic(struct system *sys, struct host *h, GError **error)
 		g_error_free(e);
 		return false;
 	}
-	h->nic = nic_new(sys->sim, h, &nc, pcie_new(sys->sim, h->name, &pc),
-			 &sys->pool);
+	struct iommu_config ic = { 0 };
+	if (!iommu_fill(sys->sc, h->name, &ic, error))
+		return false;
+	struct pcie *pcie = pcie_new(sys->sim, h->name, &pc);
+	h->nic = nic_new(sys->sim, h, &nc, pcie, &sys->pool);
+	/* off and passthrough: nothing on the DMA path (dma-direct) */
+	if (ic.mode == IOMMU_TRANSLATE)
+		nic_set_iommu(h->nic, iommu_new(sys->sim, h->name, &ic, pcie));
 	struct driver_config dc = { 0 };
 	if (!config_fill(sys->sc, &driver_params, &dc, "driver", h->name,
 			 error))
@@ -388,6 +414,9 @@ bool system_check_scenario(const char *path, GError **error)
 			ok = false;
 		}
 		config_free(&vmm_params, &vc);
+		struct iommu_config ic = { 0 };
+		if (ok)
+			ok = iommu_fill(sc, hosts[i], &ic, error);
 		struct pcie_config pc = { 0 };
 		GError *e = NULL;
 		if (ok && config_fill(sc, &pcie_params, &pc, "pcie", hosts[i],
