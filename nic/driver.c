@@ -863,6 +863,12 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 	mr->mkey_order = -1;
 	mtt_init(&mr->mtt);
 	mr->policy = reg_policy_get((enum reg_policy_id)policy);
+	/* odp_faults = pri: an explicit on-demand MR shares the process
+	 * page table through the IOMMU (SVA) and faults by PRI */
+	mr->sva = nic->iommu &&
+		  iommu_cfg(nic->iommu)->odp_faults == IOMMU_ODP_PRI &&
+		  (policy == REG_ODP || policy == REG_ODP_PREFETCH) &&
+		  !(addr == 0 && len == UINT64_MAX);
 	mr->access = access | (mr->policy->on_demand ? NIC_ACCESS_ON_DEMAND :
 						       0);
 	struct reg_req *r = g_new0(struct reg_req, 1);

@@ -85,6 +85,15 @@ static const struct param iommu_tab[] = {
 	  "estimate: ConnectX firmware enables ATS only on request "
 	  "(mlxconfig ATS_ENABLED), so hosts run without it unless set up "
 	  "for it", NULL, 0, 0 },
+	{ "odp_faults", PT_ENUM, "mtt",
+	  offsetof(struct iommu_config, odp_faults),
+	  "how on-demand MRs fault: mtt (the NIC's MTT and its page-fault EQ, "
+	  "nic/odp.c, as mlx5) or pri (the MR shares the process page table "
+	  "through the IOMMU, SVA: the NIC translates by ATS and faults by "
+	  "PRI page requests; needs mode = translate and ats = true)",
+	  "mlx5 ODP resolves faults through its own EQ (drivers/infiniband/"
+	  "hw/mlx5/odp.c); pri is the PCIe alternative, for comparison",
+	  iommu_odp_names, 0, 0 },
 	{ "iotlb_entries", PT_COUNT, "64",
 	  offsetof(struct iommu_config, iotlb_entries),
 	  "IOTLB entries (one per IOMMU page: 4 KiB, 2 MiB or 1 GiB)",
@@ -180,6 +189,14 @@ static const struct param iommu_tab[] = {
 	  "(iommu_report_device_fault, the iopf workqueue wake-up, "
 	  "iommu_sva_handle_iopf, iommu_page_response)", "estimate", NULL, 0,
 	  1e12 },
+	{ "pri_outstanding", PT_COUNT, "2048",
+	  offsetof(struct iommu_config, pri_outstanding),
+	  "PRI: the Outstanding Page Request Allocation - the most pages "
+	  "one fault's page request group asks for (the NIC asks for what "
+	  "is left of the operation, as mlx5's WQE and RDMA fault handlers "
+	  "map it, up to this)",
+	  "Linux intel-iommu: pci_enable_pri(pdev, PRQ_DEPTH), PRQ_DEPTH = "
+	  "(4096 << PRQ_ORDER 4) >> 5 = 2048", NULL, 1, 1 << 20 },
 };
 
 static const struct stat_doc iommu_stats[] = {
@@ -478,6 +495,11 @@ sim_time_t iommu_page_request(struct iommu *io, sim_time_t t, uint64_t pages)
 sim_time_t iommu_iopf_time(const struct iommu *io)
 {
 	return io->cfg.iopf_time;
+}
+
+uint64_t iommu_pri_max(const struct iommu *io)
+{
+	return io->cfg.pri_outstanding;
 }
 
 sim_time_t iommu_prg_response(struct iommu *io, sim_time_t t)

@@ -68,6 +68,7 @@ struct iommu_config {
 	uint64_t fq_size;
 	sim_time_t fq_timeout;
 	sim_time_t prq_time, iopf_time;
+	uint64_t pri_outstanding; /* page requests the NIC may have out */
 };
 
 /* Component "iommu": section [iommu] (all hosts) or [iommu HOST]. */
@@ -116,6 +117,9 @@ sim_time_t iommu_ats_request(struct iommu *io, sim_time_t t, uint32_t space,
 sim_time_t iommu_page_request(struct iommu *io, sim_time_t t, uint64_t pages);
 /* The iopf handler's own time per group (besides the faults). */
 sim_time_t iommu_iopf_time(const struct iommu *io);
+/* The most pages one group may request (the PRI Outstanding Page
+ * Request Allocation). */
+uint64_t iommu_pri_max(const struct iommu *io);
 /* The PRG Response the host sends at @t: when it is at the NIC. */
 sim_time_t iommu_prg_response(struct iommu *io, sim_time_t t);
 

@@ -224,6 +224,44 @@ static sim_time_t mtt_fetch_line(struct nic_mr *mr, uint64_t pg,
 }
 
 /*
+ * An SVA MR (odp_faults = pri): no MTT lookup; per page the NIC's ATC,
+ * else an ATS Translation Request, answered from the process page table
+ * the IOMMU walks (the MR's entries are that table's view of the range,
+ * kept by the IOMMU's SVA notifier).  A not-present answer is a fault:
+ * the caller reports it and the driver sends it as a PRI page request.
+ */
+static enum xlate_status sva_translate(struct nic_mr *mr, uint64_t va,
+				       uint64_t len, bool write,
+				       sim_time_t *t, uint64_t *fault_va)
+{
+	struct iommu *io = mr->nic->iommu;
+	uint64_t first = (va >> NIC_PAGE_SHIFT) - mr->first_page;
+	uint64_t last = ((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) -
+			mr->first_page;
+	sim_time_t at = *t;
+	for (uint64_t pg = first; pg <= last; pg++) {
+		uint64_t pva = (mr->first_page + pg) << NIC_PAGE_SHIFT;
+		uint64_t e = mtt_get(&mr->mtt, pg);
+		bool present = (e & MTT_VALID) && (!write || (e & MTT_WRITE));
+		/* a cached translation that no longer allows the access
+		 * (read-only, or its invalidation not landed yet) is asked
+		 * again */
+		if (!iommu_atc_lookup(io, mr->index, pva, 0) || !present)
+			at = iommu_ats_request(io, at, mr->index, pva, 0,
+					       present);
+		if (!present) {
+			*t = at;
+			if (fault_va)
+				*fault_va = pva > va ? pva :
+					    va & ~(NIC_PAGE_SIZE - 1);
+			return XLATE_FAULT;
+		}
+	}
+	*t = at;
+	return XLATE_OK;
+}
+
+/*
  * The MTT entries of [va, va+len) one after the other (an entry covers
  * 2^mtt_shift pages: 1 for on-demand MRs, whose entries are 4 KiB): the
  * MTT cache by (MR, entry), then its second level when there is one,
@@ -241,6 +279,8 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 	bool write = access & (NIC_ACCESS_LOCAL_WRITE |
 			       NIC_ACCESS_REMOTE_WRITE |
 			       NIC_ACCESS_REMOTE_ATOMIC);
+	if (G_UNLIKELY(mr->sva))
+		return sva_translate(mr, va, len, write, t, fault_va);
 	const unsigned sh = mr->mtt_shift;
 	uint64_t first = ((va >> NIC_PAGE_SHIFT) >> sh) - mr->ent0;
 	uint64_t last = (((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) >> sh) -

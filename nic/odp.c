@@ -100,9 +100,9 @@
  * MLX5_UMR_FLEX_ALIGNMENT: the most one UMR WQE carries */
 #define UMR_MAX_CHUNK ((1ULL << (16 + 4)) - UMR_FLEX_ALIGNMENT)
 
-enum pf_subtype { PF_WQE, PF_RDMA, PF_MEMORY, PF_PREFETCH };
+enum pf_subtype { PF_WQE, PF_RDMA, PF_MEMORY, PF_PREFETCH, PF_PRI };
 static const char *const pf_subtype_names[] = { "wqe", "rdma", "memory",
-						"prefetch" };
+						"prefetch", "pri" };
 
 /* A fault's state (traced by name). */
 enum pf_state {
@@ -595,11 +595,61 @@ static void fault_report(struct driver *drv, struct fault *f,
 	g_queue_push_tail(&drv->held, f);
 }
 
+/*
+ * An SVA MR's fault (odp_faults = pri): the NIC got a not-present ATS
+ * answer and sends a page request group for the pages the access needs
+ * (no EQE); the IOMMU queues it and interrupts; the host's iopf handler
+ * (iommu_report_device_fault -> the iopf workqueue, here the fault
+ * threads) faults the pages in through the VMM - handle_mm_fault: no
+ * DMA mapping, no UMR, the IOMMU walks the process page table itself -
+ * and answers with a PRG Response, after which the NIC retries through
+ * ATS (fault_resume).
+ */
+static void pri_report(struct driver *drv, const struct pf_report *r)
+{
+	struct nic_mr *mr = r->mr;
+	struct iommu *io = drv->nic->iommu;
+	struct fault *f = fault_new(drv, mr, PF_PRI);
+	f->r = *r;
+	f->detected = r->t;
+	f->write = r->write || mr_writable(mr);
+	f->trace_qp = r->qp ? r->qp->qpn : TRACE_NONE;
+	f->trace_va = r->fault_va;
+	sim_trace_as(drv->sim, drv->comp, &tk_fault, mr->as_name, f->trace_qp,
+		     TRACE_NONE, r->fault_va, TRACE_NONE, r->len,
+		     pf_subtype_names[f->sub]);
+	/* the group: from the faulting page to the end of what is left
+	 * of the operation (an RDMA target with no length: the packet), as
+	 * the MTT path's handlers map, up to the outstanding allocation */
+	uint64_t end = r->len ? r->va + r->len : r->access_end;
+	if (end <= r->fault_va)
+		end = r->access_end > r->fault_va ? r->access_end
+						  : r->fault_va + 1;
+	if (!mr_range(mr, r->fault_va, end - r->fault_va, &f->d_first,
+		      &f->d_npages)) {
+		f->d_first = mr_page(mr, r->fault_va);
+		f->d_npages = 1;
+	}
+	if (f->d_npages > iommu_pri_max(io))
+		f->d_npages = iommu_pri_max(io);
+	sim_time_t t = r->t > sim_now(drv->sim) ? r->t : sim_now(drv->sim);
+	f->held_at = iommu_page_request(io, t, f->d_npages) +
+		     iommu_iopf_time(io);
+	drv->desc_used++; /* released by fault_finish, as a work item's */
+	pf_set(f, PFS_QUEUED);
+	g_queue_push_tail(&drv->work, f);
+	fault_dispatch(drv, false);
+}
+
 void driver_page_fault(struct driver *drv, const struct pf_report *r)
 {
 	struct nic_mr *mr = r->mr;
 	if (!vmm_page_committed(mr->as, r->fault_va))
 		(*drv->c_overdraft)++; /* the application's fault */
+	if (mr->sva) {
+		pri_report(drv, r);
+		return;
+	}
 	if (drv->cfg.fault_scheme == FAULT_SCHEME_WQE) {
 		struct fault *f = fault_new(drv, mr, r->rdma ? PF_RDMA : PF_WQE);
 		fault_report(drv, f, r);
@@ -793,7 +843,7 @@ static void seg_walked(struct fault *f)
 			n -= f->pfns[pg - f->first] == VMM_NO_PFN;
 	/* with an IOMMU each page is its own dma_map_page: an IOVA and a
 	 * PTE (ib_umem_odp_map_dma_single_page) */
-	sim_time_t d = n * drv->cfg.dma_map_time;
+	sim_time_t d = f->mr->sva ? 0 : n * drv->cfg.dma_map_time;
 	if (drv->nic->iommu && !f->mr->sva)
 		d += iommu_map(drv->nic->iommu, n, n);
 	sim_schedule_in(drv->sim, d, &ev_seg_mapped, drv->comp, f, 0);
@@ -835,7 +885,10 @@ static void seg_mapped(struct sim *sim, void *obj, uint64_t arg)
 	}
 	uint64_t n = f->seg_end - f->seg;
 	pf_set(f, PFS_UMR);
-	sim_time_t at = driver_umr_at(drv, now, umr_mtt_bytes(f->seg, n));
+	/* an SVA MR's entries stand for the process page table the IOMMU
+	 * walks: the fault itself made them present, no UMR */
+	sim_time_t at = f->mr->sva ? now :
+		driver_umr_at(drv, now, umr_mtt_bytes(f->seg, n));
 	*fault_mutex(f) = at;
 	sim_schedule(sim, at, &ev_seg_umr, drv->comp, f, 0);
 }
@@ -941,9 +994,11 @@ static void range_done(struct fault *f)
 		fault_resume(f, !ok);
 		return;
 	case PF_WQE:
+	case PF_PRI:
 		if (ok)
 			count_fault(f);
-		/* mapped short: resume with error */
+		/* mapped short: resume with error (PRI: a PRG Response of
+		 * Invalid Request) */
 		fault_resume(f, !ok);
 		return;
 	case PF_MEMORY:
@@ -974,7 +1029,8 @@ static void work_begin(struct sim *sim, void *obj, uint64_t arg)
 	struct fault *f = obj;
 	struct driver *drv = f->drv;
 	pf_set(f, PFS_SETUP);
-	sim_time_t cost = drv->cfg.mr_lookup_time;
+	/* PRI: the iopf handler's time was paid before it was queued */
+	sim_time_t cost = f->sub == PF_PRI ? 0 : drv->cfg.mr_lookup_time;
 	if (f->sub == PF_WQE)
 		cost += drv->cfg.wqe_read_time;
 	sim_schedule_in(sim, cost, &ev_setup_done, drv->comp, f, 0);
@@ -991,6 +1047,10 @@ static void setup_done(struct sim *sim, void *obj, uint64_t arg)
 	switch (f->sub) {
 	case PF_PREFETCH:
 		range_map(f, f->p_first, f->p_npages);
+		return;
+	case PF_PRI:
+		f->phase = PH_MAIN;
+		range_map(f, f->d_first, f->d_npages);
 		return;
 	case PF_MEMORY:
 		f->phase = PH_MAIN;
@@ -1047,6 +1107,15 @@ static void fault_resume(struct fault *f, bool error)
 {
 	f->failed = error;
 	pf_set(f, PFS_RESUME);
+	if (f->sub == PF_PRI) {
+		/* iommu_page_response(): the PRG Response message; the NIC
+		 * retries the access through ATS when it arrives */
+		sim_schedule(f->drv->sim,
+			     iommu_prg_response(f->drv->nic->iommu,
+						sim_now(f->drv->sim)),
+			     &ev_resume_done, f->drv->comp, f, 0);
+		return;
+	}
 	sim_schedule_in(f->drv->sim, f->drv->cfg.resume_time, &ev_resume_done,
 			f->drv->comp, f, 0);
 }
@@ -1311,7 +1380,22 @@ static void zap_go(struct inval_ack *a)
 		 * nothing zapped, nothing counted */
 		lo -= mr->first_page;
 		hi -= mr->first_page;
-		t = zap_runs(drv, mr, lo, hi, t, &pages, &zapped);
+		if (mr->sva) {
+			/* the IOMMU's SVA notifier: the process PTEs are
+			 * going; the IOTLB and the NIC's ATC are invalidated
+			 * (ATS Invalidate) and waited for - no UMR */
+			uint64_t *e;
+			for (uint64_t idx = mtt_next(&mr->mtt, lo, &e);
+			     idx <= hi; idx = mtt_next(&mr->mtt, idx + 1, &e))
+				zapped += (*e & MTT_VALID) != 0;
+			pages = zapped;
+			t = iommu_sva_invalidate(
+				mr->nic->iommu, t, mr->index,
+				(mr->first_page + lo) << NIC_PAGE_SHIFT,
+				(hi - lo + 1) << NIC_PAGE_SHIFT);
+		} else {
+			t = zap_runs(drv, mr, lo, hi, t, &pages, &zapped);
+		}
 		/* the NIC keeps the old translation until the UMRs land */
 		a->lo = lo;
 		a->hi = hi;
@@ -1320,8 +1404,9 @@ static void zap_go(struct inval_ack *a)
 		sim_schedule(drv->sim, t, &ev_zap_land, drv->comp, a, 0);
 		/* ib_umem_odp_unmap_dma_pages(): dma_unmap_page per page,
 		 * each an IOMMU unmap (strict: its own invalidation) */
-		t += zapped * drv->cfg.dma_unmap_time;
-		if (drv->nic->iommu && zapped)
+		if (!mr->sva)
+			t += zapped * drv->cfg.dma_unmap_time;
+		if (drv->nic->iommu && zapped && !mr->sva)
 			t = iommu_unmap(drv->nic->iommu, t, mr->index,
 					(mr->first_page + lo) << NIC_PAGE_SHIFT,
 					(hi - lo + 1) << NIC_PAGE_SHIFT, 0,

@@ -436,6 +436,121 @@ START_TEST(test_off_passthrough_same)
 }
 END_TEST
 
+/* ---- PRI: faults of SVA MRs ---- */
+
+#define PRI_SCENARIO                                                        \
+	ODP_SCENARIO "[iommu]\nmode = translate\nats = true\n"           \
+		     "odp_faults = pri\n"
+
+/* One RDMA WRITE of @len at offset @off from a to b; runs until its CQE
+ * (the @n-th) and checks it succeeded. */
+static void pri_write(struct pair *p, uint64_t off, uint32_t len, guint n)
+{
+	struct nic_send_wr wr = wr_of(p, 0, n, NIC_WR_RDMA_WRITE, off, len);
+	ck_assert_int_eq(nic_post_send(p->qp[0], &wr), 0);
+	sim_run_until(p->sim, sim_now(p->sim) + 50 * SIM_MS);
+	ck_assert_uint_eq(p->wc[0]->len, n);
+	ck_assert_int_eq(g_array_index(p->wc[0], struct nic_wc, n - 1).status,
+			 NIC_WC_SUCCESS);
+}
+
+static void move_cb(void *ctx, bool ok, uint64_t new_pfn)
+{
+	(void)new_pfn;
+	*(bool *)ctx = ok;
+}
+
+/*
+ * A responder fault of an SVA MR: the ATS answer is not present, the NIC
+ * sends one page request (one page: a group of one), the host answers
+ * with one PRG Response, and the retried access asks ATS again and gets
+ * the page: two translation requests, one not present.  No EQE, no UMR,
+ * no PAGE_FAULT_RESUME.  After the page moves (an SVA invalidation: the
+ * IOTLB and the ATC, an ATS Invalidate to the NIC), the next WRITE
+ * faults again the same way.  The oracle sees every write land.
+ */
+START_TEST(test_pri_responder_fault)
+{
+	static const int pol[2] = { REG_PIN, REG_ODP };
+	struct nic_qp_attr attr = harness_attr;
+	attr.min_rnr_timer = 6;
+	struct pair p;
+	pair_setup2(&p, PRI_SCENARIO, &attr, 64 << 10, pol);
+	pri_write(&p, 0, 64, 1);
+	ck_assert_uint_eq(counter(&p, "b.iommu.page_requests"), 1);
+	ck_assert_uint_eq(counter(&p, "b.iommu.prg_responses"), 1);
+	ck_assert_uint_eq(counter(&p, "b.iommu.ats_not_present"), 1);
+	ck_assert_uint_eq(counter(&p, "b.iommu.ats_requests"), 2);
+	ck_assert_uint_eq(counter(&p, "b.nic.page_faults"), 1);
+	ck_assert_uint_eq(counter(&p, "b.nic.rnr_naks_sent"), 1);
+	ck_assert_uint_eq(counter(&p, "b.nic.odp_remote_triggered_page_fault"),
+			  0);
+	ck_assert_uint_eq(counter(&p, "b.nic.mtt_cache.misses"), 0);
+	/* the page moves: the SVA notifier invalidates, then a new fault */
+	uint64_t pfn;
+	ck_assert(vmm_lookup(p.as[1], p.buf[1], false, &pfn));
+	bool ok = false;
+	ck_assert(vmm_move_frame(p.h[1]->vmm, pfn, -1,
+				 VMM_REASON_MOVE_COMPACTION, move_cb, &ok));
+	sim_run_until(p.sim, sim_now(p.sim) + SIM_MS);
+	ck_assert(ok);
+	ck_assert_uint_ge(counter(&p, "b.iommu.invalidations"), 1);
+	ck_assert_uint_ge(counter(&p, "b.iommu.ats_invalidations"), 1);
+	pri_write(&p, 0, 64, 2);
+	ck_assert_uint_eq(counter(&p, "b.iommu.page_requests"), 2);
+	ck_assert_uint_eq(counter(&p, "b.iommu.prg_responses"), 2);
+	ck_assert_uint_eq(counter(&p, "oracle.lost_writes"), 0);
+	ck_assert_uint_eq(counter(&p, "oracle.stale_reads"), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* A requester fault (gathering from a fresh SVA buffer) stalls the QP
+ * until the PRG Response; a WRITE of 3 pages into a fresh SVA buffer
+ * sends its pages as requests of one group per fault; the same run with
+ * odp_faults = mtt sends no page request and pays the EQ path. */
+START_TEST(test_pri_requester_and_mtt)
+{
+	static const int pol[2] = { REG_ODP, REG_ODP };
+	struct nic_qp_attr attr = harness_attr;
+	attr.min_rnr_timer = 6;
+	struct pair p, m;
+	pair_setup2(&p, PRI_SCENARIO, &attr, 64 << 10, pol);
+	pri_write(&p, 0, 3 * 4096, 1);
+	ck_assert_uint_ge(counter(&p, "a.iommu.page_requests"), 1);
+	ck_assert_uint_eq(counter(&p, "a.iommu.page_requests"),
+			  counter(&p, "a.nic.page_faults"));
+	ck_assert_uint_eq(counter(&p, "a.nic.qp_stalls"),
+			  counter(&p, "a.iommu.prg_responses"));
+	ck_assert_uint_ge(counter(&p, "b.iommu.page_requests"), 1);
+	ck_assert_uint_eq(counter(&p, "a.nic.odp_local_triggered_page_fault"),
+			  0);
+	/* a request per ATC miss (not-present answers are not cached, so
+	 * each retry misses again), and the WRITE completed: every
+	 * not-present answer was retried until present */
+	for (int h = 0; h < 2; h++) {
+		char rq[32], ms[32], np[32];
+		g_snprintf(rq, sizeof(rq), "%c.iommu.ats_requests", "ab"[h]);
+		g_snprintf(ms, sizeof(ms), "%c.iommu.atc_misses", "ab"[h]);
+		g_snprintf(np, sizeof(np), "%c.iommu.ats_not_present", "ab"[h]);
+		ck_assert_uint_eq(counter(&p, rq), counter(&p, ms));
+		ck_assert_uint_ge(counter(&p, np), 1);
+		ck_assert_uint_gt(counter(&p, rq), counter(&p, np));
+	}
+	pair_setup2(&m, ODP_SCENARIO "[iommu]\nmode = translate\nats = true\n",
+		    &attr, 64 << 10, pol);
+	pri_write(&m, 0, 3 * 4096, 1);
+	ck_assert_uint_eq(counter(&m, "a.iommu.page_requests"), 0);
+	ck_assert_uint_eq(counter(&m, "b.iommu.page_requests"), 0);
+	ck_assert_uint_ge(counter(&m, "a.nic.odp_local_triggered_page_fault"),
+			  1);
+	ck_assert_uint_eq(counter(&m, "a.nic.page_faults"),
+			  counter(&p, "a.nic.page_faults"));
+	pair_free(&p);
+	pair_free(&m);
+}
+END_TEST
+
 static Suite *iommu_suite(void)
 {
 	Suite *s = suite_create("iommu");
@@ -449,6 +564,8 @@ static Suite *iommu_suite(void)
 	tcase_add_loop_test(tc, test_atc_differential, 0, 4);
 	tcase_add_test(tc, test_params);
 	tcase_add_test(tc, test_off_passthrough_same);
+	tcase_add_test(tc, test_pri_responder_fault);
+	tcase_add_test(tc, test_pri_requester_and_mtt);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
