@@ -254,9 +254,13 @@ START_TEST(verdicts)
 		FIG("below", "1.6ms..2ms", "")
 		FIG("us", "1500us", "unit = us\n")
 		FIG("slow", "1.5ms", "fast = false\n")
-		FIG("base", "0ms", "baseline = nic.rnr_timer_floor=1.5ms\n"));
+		FIG("base", "0ms", "baseline = nic.rnr_timer_floor=1.5ms\n")
+		FIG("ratio", "1.5", "baseline = nic.rnr_timer_floor=1ms\n"
+				     "combine = ratio\n")
+		FIG("loss", "50", "baseline = nic.rnr_timer_floor=3ms\n"
+				   "combine = loss\n"));
 	struct validate_result *r = run_dir(dir, false);
-	ck_assert_uint_eq(r->n, 8);
+	ck_assert_uint_eq(r->n, 10);
 	const struct {
 		const char *name;
 		bool pass;
@@ -270,6 +274,9 @@ START_TEST(verdicts)
 		{ "us", true, 1, 1500 },
 		{ "slow", true, 1, 1.5 },
 		{ "base", true, NAN, 0 },
+		/* 1.5 ms over 1 ms; 1 - 1.5 ms / 3 ms, in percent */
+		{ "ratio", true, 1, 1.5 },
+		{ "loss", true, 1, 50 },
 	};
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct validate_row *w = &r->rows[i];
@@ -284,10 +291,10 @@ START_TEST(verdicts)
 				      "%s: ratio %g", w->name, w->ratio);
 	}
 	ck_assert_uint_eq(r->failed, 2);
-	ck_assert_uint_eq(r->runs, 2); /* the file, and its baseline */
+	ck_assert_uint_eq(r->runs, 4); /* the file, and its baselines */
 	validate_result_free(r);
 	r = run_dir(dir, true);
-	ck_assert_uint_eq(r->n, 7);
+	ck_assert_uint_eq(r->n, 9);
 	for (unsigned i = 0; i < r->n; i++)
 		ck_assert_str_ne(r->rows[i].name, "slow");
 	validate_result_free(r);
@@ -320,6 +327,10 @@ START_TEST(bad_cases)
 		{ FIG("x", "1ms", "baseline = nic.rnr_timer=fast\n"),
 		  "[validate x] baseline:" },
 		{ FIG("x", "1ms", "tolerance = 2\n"), "tolerance" },
+		{ FIG("x", "1", "combine = ratio\n"),
+		  "[validate x] combine: 'ratio' compares the run with a "
+		  "baseline" },
+		{ FIG("x", "1", "combine = sum\n"), "[validate x] combine" },
 		{ FIG("x", "1ms", "colour = red\n"), "colour" },
 		{ "", "no [validate NAME] section" },
 	};

@@ -29,8 +29,14 @@ struct validate_config {
 	char *unit;
 	double tolerance;
 	char *baseline;
+	int combine; /* enum vcombine */
 	bool fast;
 };
+
+/* How a figure's read of its run and of its baseline's run combine. */
+enum vcombine { VCOMBINE_DIFFERENCE, VCOMBINE_RATIO, VCOMBINE_LOSS };
+static const char *const vcombine_names[] = { "difference", "ratio", "loss",
+					      NULL };
 
 static const struct param validate_tab[] = {
 	{ "quantity", PT_STRING, NULL,
@@ -66,6 +72,13 @@ static const struct param validate_tab[] = {
 	  "separated by spaces: sim.policy=pin workload.w.server_policy=pin) "
 	  "and subtract the same read of that run: what a mechanism adds "
 	  "(empty: no baseline)", "", NULL, 0, 0 },
+	{ "combine", PT_ENUM, "difference",
+	  offsetof(struct validate_config, combine),
+	  "with a baseline: difference (the run's read minus the baseline's), "
+	  "ratio (the run's over the baseline's: a plain number, whatever "
+	  "the read's unit) or loss (100 x (1 - run / baseline): the percent "
+	  "a mechanism takes away, e.g. of a bandwidth)",
+	  "", vcombine_names, 0, 0 },
 	{ "fast", PT_BOOL, "true", offsetof(struct validate_config, fast),
 	  "part of `odpsim validate --fast` (make check); false for a case "
 	  "that takes seconds", "", NULL, 0, 0 },
@@ -88,6 +101,7 @@ struct vfigure {
 	double disp_s;    /* seconds per display unit; 0: a count */
 	char *where_read; /* "FILE:LINE" of read */
 	unsigned run, baseline_run; /* job indexes; baseline: UINT_MAX none */
+	int combine;                /* enum vcombine */
 };
 
 struct vjob {
@@ -374,8 +388,12 @@ static bool load_file(struct vload *L, const char *path, bool fast,
 		char *w_base = scenario_where(sc, "validate", names[i],
 					      "baseline");
 		f->where_read = w_read;
-		ok = parse_read(f, c.read, w_read, error) &&
-		     parse_published(f, c.published, w_pub, error);
+		f->combine = c.combine;
+		ok = parse_read(f, c.read, w_read, error);
+		/* a ratio or a loss has no unit: read the raw values */
+		if (ok && c.combine != VCOMBINE_DIFFERENCE)
+			f->unit_s = 0;
+		ok = ok && parse_published(f, c.published, w_pub, error);
 		if (ok && f->unit_s == 0 && time_unit_s(f->row.unit) != 0) {
 			char *w_unit =
 				scenario_where(sc, "validate", names[i], "unit");
@@ -386,6 +404,16 @@ static bool load_file(struct vload *L, const char *path, bool fast,
 			g_free(w_unit);
 		}
 		char **sets = NULL;
+		if (ok && c.combine != VCOMBINE_DIFFERENCE &&
+		    !*g_strstrip(c.baseline)) {
+			char *w_comb = scenario_where(sc, "validate", names[i],
+						      "combine");
+			ok = vfail(error, w_comb, names[i], "combine",
+				   "'%s' compares the run with a baseline: "
+				   "give one (baseline = KEY=VALUE ...)",
+				   vcombine_names[c.combine]);
+			g_free(w_comb);
+		}
 		if (ok && *g_strstrip(c.baseline)) {
 			sets = parse_baseline(path, c.baseline, w_base,
 					      names[i], error);
@@ -608,7 +636,14 @@ static bool figure_eval(struct vfigure *f, struct vload *L, GError **error)
 		have = have && h;
 	}
 	double d = f->disp_s != 0 ? f->disp_s : 1;
-	r->simulated = have ? (v[0] - v[1]) / d : NAN;
+	if (have && runs[1] && f->combine != VCOMBINE_DIFFERENCE) {
+		have = v[1] != 0;
+		double q = have ? v[0] / v[1] : NAN;
+		r->simulated = f->combine == VCOMBINE_RATIO ? q
+							    : 100 * (1 - q);
+	} else {
+		r->simulated = have ? (v[0] - v[1]) / d : NAN;
+	}
 	if (!have) {
 		r->pass = false;
 		return true;
