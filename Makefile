@@ -47,7 +47,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard tools/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tools/%.c=$(B)/%)
 
-.PHONY: all demo check bench install deps golden clean fuzz validate
+.PHONY: all demo check bench install deps golden clean fuzz validate \
+	translation-curve
 all: $(B)/odpsim
 
 deps:
@@ -103,6 +104,23 @@ check: $(B)/odpsim $(TEST_BIN)
 
 validate: $(B)/odpsim
 	$(B)/odpsim validate
+
+# The translation-miss curve (README: "The translation-miss curve"): two
+# campaigns of workloads/translation.ini and their plot, about a minute
+# on two cores; a docs job, not part of check.
+TRANSLATION_OUT ?= translation-out
+TRANSLATION_BUF := --grid workload.bw.buffer=1MiB..256MiB*2
+translation-curve: $(B)/odpsim
+	$(B)/odpsim sweep workloads/translation.ini $(TRANSLATION_BUF) \
+		--grid link.ab.rate=100Gbps,200Gbps --grid vmm.huge_pages=false,true \
+		-o $(TRANSLATION_OUT)/grid -q
+	$(B)/odpsim sweep workloads/translation.ini $(TRANSLATION_BUF) \
+		--grid workload.bw.offsets=sequential,random \
+		--grid nic.mtt_l1_entries=0,16384 -o $(TRANSLATION_OUT)/why -q
+	$(PYTHON) tools/plot_translation.py $(TRANSLATION_OUT)/grid \
+		$(TRANSLATION_OUT)/why -o $(TRANSLATION_OUT)/translation.png \
+		--title "sequential slots, one MTT cache level (the defaults)" \
+		--title "200 Gb/s, 4 KiB pages: access order, a second level"
 
 # The scaling table of issue 16 (README, Scale): rows of QPs, hosts,
 # sparse and dense translation state, idle and huge hosts, run lengths,

@@ -126,5 +126,27 @@ assert "memory per MR: resident pages (peak)" in bars
 print("ok")
 PY
 
+# plot_translation.py: a two-point campaign of the translation-miss
+# scenario (shortened), one panel per campaign
+tr="$tmp/tr"
+if "$ODPSIM" sweep "$here/workloads/translation.ini" \
+	--grid workload.bw.buffer=1MiB,2MiB --grid vmm.huge_pages=false,true \
+	--set sim.duration=2.5ms --set sim.warmup=2ms -o "$tr" -q -j 1 \
+	>"$tmp/out" 2>"$tmp/err"; then ok; else
+	no "sweep of translation.ini: $(tail -3 "$tmp/err")"
+fi
+if "$PY" "$here/tools/plot_translation.py" "$tr" "$tr" --title one \
+	>"$tmp/out" 2>"$tmp/err"; then ok; else
+	no "plot_translation.py: $(tail -3 "$tmp/err")"
+fi
+is_image "$tr/translation.png" PNG "plot_translation.py"
+is_image "$tr/translation.svg" "<?xml" "plot_translation.py"
+if "$PY" "$here/tools/plot_translation.py" "$tmp/none" >"$tmp/out" \
+	2>"$tmp/err"; then no "plot_translation.py of no campaign: exit 0"
+elif grep -q "no campaign database" "$tmp/err" &&
+	! grep -q Traceback "$tmp/err"; then ok; else
+	no "plot_translation.py of no campaign: $(head -3 "$tmp/err")"
+fi
+
 echo "test_plots.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -181,6 +181,10 @@ START_TEST(shipped_figures_equal_the_tables)
 		{ "reg_mooncake_parallel.ini", "dereg_parallel",
 		  mc_dereg / 1e9 },
 		{ "reg_thp.ini", "reg_dereg_thp", thp_cycle_ps() / 1e9 },
+		/* 16 MiB of 2 MiB entries: 8 entries, fewer than the 1024 of
+		 * the cache, so after the first touch neither run misses and
+		 * the two are the same run: nothing lost */
+		{ "translation_mtt.ini", "hugepage_recovery", 0 },
 	};
 	struct validate_result *r = run_dir("workloads/validation", false);
 	ck_assert_uint_eq(r->n, G_N_ELEMENTS(ex));
