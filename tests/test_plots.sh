@@ -59,9 +59,10 @@ is_image "$o/run.svg" "<?xml" "plot_run.py"
 [ "$(wc -c <"$o/run.png")" -gt 10000 ] && ok || no "run.png is too small to hold the panels"
 
 # a run with NIC page faults and invalidations (ODP under memory pressure,
-# its buffers fresh: every first touch faults) draws their markers; no latency.csv: the CDF falls back on the summary
+# its 32 MiB of buffer fresh: every first touch faults) draws their
+# markers; no latency.csv: the CDF falls back on the summary
 m="$tmp/m"
-if "$ODPSIM" run "$here/workloads/odp_pressure.ini" --duration 40ms -q \
+if "$ODPSIM" run "$here/workloads/odp_pressure.ini" --duration 40ms -q --set workload.bw.buffer=32MiB \
 	--set workload.bw.populate=false --out "$m" 2>"$tmp/err"; then ok; else
 	no "odp run: $(head -3 "$tmp/err")"
 fi
@@ -82,7 +83,7 @@ grep -q "<!-- b invalidations -->" "$m/run.svg" && ok || no "invalidation marker
 # counts retransmissions), whose sum is the summary's bytes; counts are
 # labelled as plain integers
 c="$tmp/c"
-if "$ODPSIM" compare "$here/workloads/odp_pressure.ini" --duration 10ms \
+if "$ODPSIM" compare "$here/workloads/odp_pressure.ini" --duration 10ms --set workload.bw.buffer=32MiB \
 	--set workload.bw.populate=false --policy pin,odp --out "$c" \
 	>/dev/null 2>"$tmp/err"; then ok; else
 	no "odpsim compare: $(head -3 "$tmp/err")"
