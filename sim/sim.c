@@ -1,5 +1,5 @@
 /*
- * sim/sim.c - event queue (radix heap, see sim.h), components, run loop and
+ * sim/sim.c - event queue (radix heap and bottom, see sim.h), components, run loop and
  * fingerprint.
  */
 #include "sim/sim.h"
@@ -24,6 +24,8 @@ struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = g_new0(struct sim, 1);
 	sim->seed = seed;
+	for (unsigned i = 0; i < EVQ_NBUCKETS; i++)
+		sim->q.b[i].min = SIM_TIME_MAX;
 	sim->fingerprint = 0x6f647073696d0001ULL; /* "odpsim" v1 */
 	sim->stats = stats_new();
 	return sim;
@@ -35,6 +37,8 @@ void sim_free(struct sim *sim)
 		return;
 	for (unsigned i = 0; i < EVQ_NBUCKETS; i++)
 		g_free(sim->q.b[i].v);
+	for (unsigned i = 0; i < sim->q.nspare; i++)
+		g_free(sim->q.spare[i]);
 	g_free(sim->q.gen);
 	g_free(sim->q.free_slots);
 	for (uint32_t i = 0; i < sim->ncomps; i++)
@@ -62,62 +66,228 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 	return comp < sim->ncomps ? sim->comps[comp].name : "?";
 }
 
-/* ---- radix heap ---- */
+/* ---- radix heap and bottom ---- */
 
 /* Entries a bucket keeps room for once emptied. */
 #define EVQ_KEEP 256
+/* A bucket of levels 1-2 becomes the bottom by insertion sort up to
+ * EVQ_ISORT entries, by a counting sort on its next digit up to
+ * EVQ_CSORT1 entries at level 1 (one 256 ps span: few keys land in it
+ * later) and EVQ_CSORT2 at level 2 (64 ns), when no digit value holds
+ * more than EVQ_GROUP of them; larger ones are redistributed. */
+#define EVQ_ISORT 12
+#define EVQ_CSORT1 4096
+#define EVQ_CSORT2 1024
+#define EVQ_GROUP 24
 
-void evq_grow(struct evq_bucket *b)
+/* Make room in @b: double it, into a spare array when one is big enough
+ * (a bucket that grows past EVQ_KEEP usually grows as big as the last one
+ * did, and reusing that memory spares a realloc's copies and the page
+ * faults of fresh memory). */
+void evq_grow(struct evq *q, struct evq_bucket *b)
 {
-	b->cap = b->cap ? 2 * b->cap : 64;
+	uint32_t cap = b->cap ? 2 * b->cap : 64;
+	if (cap > EVQ_KEEP && q->nspare &&
+	    q->spare_cap[q->nspare - 1] >= cap) {
+		q->nspare--;
+		struct sim_event *v = q->spare[q->nspare];
+		memcpy(v, b->v, b->len * sizeof(*v));
+		g_free(b->v);
+		b->v = v;
+		b->cap = q->spare_cap[q->nspare];
+		return;
+	}
+	b->cap = cap;
 	b->v = g_renew(struct sim_event, b->v, b->cap);
 }
 
+/* Bucket @b was emptied: an array a burst made big goes to the spares (at
+ * most EVQ_SPARES, none bigger than half the events pending, so all the
+ * arrays together stay near the events pending) or back to malloc. */
+static void evq_shrink(struct evq *q, struct evq_bucket *b)
+{
+	if (b->cap <= EVQ_KEEP)
+		return;
+	if (q->nspare < EVQ_SPARES && b->cap <= q->n / 2) {
+		/* sorted by capacity, the largest last */
+		unsigned i = q->nspare++;
+		while (i && q->spare_cap[i - 1] > b->cap) {
+			q->spare[i] = q->spare[i - 1];
+			q->spare_cap[i] = q->spare_cap[i - 1];
+			i--;
+		}
+		q->spare[i] = b->v;
+		q->spare_cap[i] = b->cap;
+	} else {
+		g_free(b->v);
+	}
+	b->v = NULL;
+	b->cap = 0;
+}
+
+/* Room at the bottom's tail: slide it to the front when popped entries
+ * free at least half of it, grow it otherwise. */
+void evq_bottom_room(struct evq *q)
+{
+	struct evq_bucket *b0 = &q->b[0];
+	if (b0->head && b0->head >= b0->len / 2) {
+		memmove(b0->v, b0->v + b0->head,
+			(b0->len - b0->head) * sizeof(*b0->v));
+		b0->len -= b0->head;
+		b0->head = 0;
+	} else {
+		evq_grow(q, b0);
+	}
+}
+
+/* @e goes into the bottom before its tail (its time is below the
+ * tail's): after every entry of the same or an earlier time. */
+void evq_insert_bottom(struct evq *q, const struct sim_event *e)
+{
+	struct evq_bucket *b0 = &q->b[0];
+	if (b0->len == b0->cap)
+		evq_bottom_room(q);
+	uint32_t lo = b0->head, hi = b0->len - 1; /* v[hi].time > e->time */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (b0->v[mid].time > e->time)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	memmove(b0->v + lo + 1, b0->v + lo, (b0->len - lo) * sizeof(*b0->v));
+	b0->v[lo] = *e;
+	b0->len++;
+}
+
+/* Stable insertion sort by time. */
+static void evq_isort(struct sim_event *v, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		if (v[i].time >= v[i - 1].time)
+			continue;
+		struct sim_event t = v[i];
+		uint32_t k = i;
+		do {
+			v[k] = v[k - 1];
+			k--;
+		} while (k && v[k - 1].time > t.time);
+		v[k] = t;
+	}
+}
+
+/* Bucket @b (level @lvl, 1 or 2) into the empty bottom, sorted: a
+ * counting sort on digit lvl - 1, then, at level 2, an insertion pass
+ * for digit 0 (a digit value's run is short, so it seldom moves
+ * anything).  false (nothing moved) when one digit value holds more than
+ * EVQ_GROUP entries. */
+static bool evq_csort(struct evq *q, struct evq_bucket *b, unsigned lvl)
+{
+	uint32_t len = b->len;
+	unsigned sh = (lvl - 1) * EVQ_DIGIT_BITS;
+	uint32_t *cnt = q->cnt, big = 0;
+	sim_time_t max = 0;
+	memset(cnt, 0, sizeof(q->cnt));
+	for (uint32_t k = 0; k < len; k++) {
+		sim_time_t t = b->v[k].time;
+		uint32_t c = ++cnt[(t >> sh) & (EVQ_RADIX - 1)];
+		big = c > big ? c : big;
+		max = t > max ? t : max;
+	}
+	if (big > EVQ_GROUP)
+		return false;
+	q->bot_max = max;
+	uint32_t at = 0;
+	for (unsigned d = 0; d < EVQ_RADIX; d++) {
+		uint32_t c = cnt[d];
+		cnt[d] = at;
+		at += c;
+	}
+	struct evq_bucket *b0 = &q->b[0];
+	while (b0->cap < len)
+		evq_grow(q, b0);
+	for (uint32_t k = 0; k < len; k++)
+		b0->v[cnt[(b->v[k].time >> sh) & (EVQ_RADIX - 1)]++] = b->v[k];
+	b0->head = 0;
+	b0->len = len;
+	if (sh)
+		evq_isort(b0->v, len);
+	return true;
+}
+
 /*
- * Make bucket 0 non-empty (q->n > 0 required) if the least key is <= @until;
- * otherwise leave the queue untouched and return false.  Peeking must not
- * move q->last past the least key: once sim_run_until() returns with now =
- * until, events may still be scheduled anywhere in [until, least key), and
- * each must find q->last <= its key.
+ * Make the bottom non-empty (q->n > 0 required) if the least key is
+ * <= @until; otherwise leave the queue untouched and return false.
+ * Peeking must not move q->last past the least key: once sim_run_until()
+ * returns with now = until, events may still be scheduled anywhere in
+ * [until, least key), and each must find its place.
  */
 static bool evq_refill(struct evq *q, sim_time_t until)
 {
-	g_assert(q->summary && q->b[0].len == 0);
+	struct evq_bucket *b0 = &q->b[0]; /* empty, head = len = 0 */
 	unsigned w = (unsigned)__builtin_ctzll(q->summary);
 	unsigned j = w * 64 + (unsigned)__builtin_ctzll(q->mask[w]);
+	unsigned lvl = j / EVQ_RADIX;
 	struct evq_bucket *b = &q->b[j + 1];
-	sim_time_t min = b->v[0].time;
-	for (uint32_t k = 1; k < b->len; k++)
-		if (b->v[k].time < min)
-			min = b->v[k].time;
+	uint32_t len = b->len;
+	sim_time_t min = b->min, max = min;
 	if (min > until)
 		return false;
-	q->last = min;
 	q->mask[w] &= ~(1ULL << (j % 64));
 	if (!q->mask[w])
 		q->summary &= ~(1ULL << w);
-	if (j < EVQ_RADIX || b->len == 1) {
-		/* a level-0 bucket holds one key, and so does a bucket of one
-		 * entry: it becomes bucket 0 whole (bucket 0 is empty), order
-		 * kept, nothing copied */
-		struct evq_bucket *b0 = &q->b[0], t = *b0;
+	/* buckets above keep their places: min shares their digits */
+	q->last = min;
+	b->min = SIM_TIME_MAX;
+	if (len == 1) {
+		/* the common case in a model's traffic: copied, so the
+		 * bottom's array stays the one in cache */
+		if (__builtin_expect(!b0->cap, 0))
+			evq_grow(q, b0);
+		b0->v[0] = b->v[0];
+		b0->len = 1;
+		b->len = 0;
+		q->bot_max = min;
+		return true;
+	}
+	if (lvl == 0 || (lvl <= 2 && len <= EVQ_ISORT)) {
+		/* one key (a level-0 bucket holds one), or a few: the bucket
+		 * becomes the bottom whole (the bottom is empty), sorted */
+		for (uint32_t k = 0; lvl && k < len; k++)
+			max = b->v[k].time > max ? b->v[k].time : max;
+		q->bot_max = max;
+		struct evq_bucket t = *b0;
 		*b0 = *b;
 		*b = t;
 		b->len = b->head = 0;
+		b->min = SIM_TIME_MAX;
+		evq_shrink(q, b);
+		if (min != max)
+			evq_isort(b0->v, b0->len);
 		return true;
 	}
-	uint32_t len = b->len;
-	b->len = 0;
-	/* every entry goes to a bucket below j + 1, so b->v is not appended to */
-	for (uint32_t k = 0; k < len; k++)
-		evq_append(q, evq_bucket_of(q, b->v[k].time), &b->v[k]);
-	if (b->cap > EVQ_KEEP) {
-		/* a burst made it big: give the memory back, so the arrays
-		 * of all buckets together stay near the events pending */
-		g_free(b->v);
-		b->v = NULL;
-		b->cap = 0;
+	if (lvl <= 2 && len <= (lvl == 1 ? EVQ_CSORT1 : EVQ_CSORT2) &&
+	    evq_csort(q, b, lvl)) {
+		b->len = 0;
+	} else {
+		/* into lower buckets relative to min; min's own entries to
+		 * the bottom, in order */
+		q->bot_max = min;
+		b->len = 0;
+		b0->len = b0->head = 0;
+		/* every entry goes below j + 1, so b->v is not appended to */
+		for (uint32_t k = 0; k < len; k++) {
+			struct sim_event *e = &b->v[k];
+			if (e->time == min) {
+				if (b0->len == b0->cap)
+					evq_grow(q, b0);
+				b0->v[b0->len++] = *e;
+			} else {
+				evq_append(q, evq_bucket_of(q, e->time), e);
+			}
+		}
 	}
+	evq_shrink(q, b);
 	return true;
 }
 
@@ -205,11 +375,15 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	struct evq *q = &sim->q;
 	uint64_t fired = 0;
 	sim->stopped = false;
-	while (q->n && !sim->stopped && !sim->interrupted) {
-		/* bucket 0 holds the keys == q->last */
-		if (q->b[0].len ? q->last > until : !evq_refill(q, until))
+	while (!sim->stopped && !sim->interrupted) {
+		struct evq_bucket *b0 = &q->b[0];
+		if (b0->head == b0->len) {
+			if (!q->n || !evq_refill(q, until))
+				break;
+		} else if (b0->v[b0->head].time > until) {
 			break;
-		struct sim_event e = q->b[0].v[q->b[0].head];
+		}
+		struct sim_event e = b0->v[b0->head];
 		evq_drop_front(q);
 		if (e.slot != SIM_NOSLOT) {
 			bool cancelled = !(q->gen[e.slot] & 1);
@@ -236,6 +410,6 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	 * scheduled as early as now.
 	 */
 	if (!q->n)
-		q->last = sim->now;
+		q->last = q->bot_max = sim->now;
 	return fired;
 }

@@ -3,20 +3,26 @@
  * fingerprint.
  *
  * Representation: pending events live in a radix heap keyed on their time
- * (Ahuja, Mehlhorn, Orlin & Tarjan, 1990) with 8-bit digits.  Discrete-event
- * keys are monotone (nothing is scheduled before "now"), which is the one
- * precondition of a radix heap.  Bucket 0 holds events at exactly the last
- * popped time, as a FIFO; an event whose time first differs from it in
- * digit L (bits 8L..8L+7) goes to bucket 1 + 256 L + (its digit L), and
- * bucket order is key order.  Insert is an append; a pop that finds bucket 0
- * empty takes the lowest non-empty bucket (two-level bitmap), finds its
- * minimum and redistributes it stably into lower buckets, so an event moves
- * at most once per digit (8 times) instead of once per bit.  Equal times
- * always land in the same bucket, and every move is a stable append, so
- * equal-time events fire in the order they were scheduled without storing a
- * sequence number.  Entries carry their callback and arguments inline (40
- * bytes), so firing an event touches no other memory, and all traffic on
- * the queue is sequential.
+ * (Ahuja, Mehlhorn, Orlin & Tarjan, 1990) with 8-bit digits, in front of
+ * which sits a sorted run, the bottom.  Discrete-event keys are monotone
+ * (nothing is scheduled before "now"), which is the one precondition of a
+ * radix heap.  The bottom holds every key <= bot_max, in (time, order of
+ * scheduling) order, popped from its head; a key above bot_max whose time
+ * first differs from the heap's base key (last <= bot_max) in digit L
+ * (bits 8L..8L+7) goes to bucket 1 + 256 L + (its digit L), and bucket
+ * order is key order.  Insert is an append (to a bucket, or to the
+ * bottom's tail; a key inside the bottom's range that is not its latest
+ * is placed by a short backward scan).  When the bottom runs dry, the
+ * lowest non-empty bucket (two-level bitmap) becomes the next bottom:
+ * taken whole when it holds one key, sorted by a counting sort on its
+ * next digit when it spans at most 64 ns (levels 1 and 2) and is not too
+ * large, and otherwise redistributed stably into lower buckets, so an
+ * event moves at most once per digit.  Equal times always land in the
+ * same bucket, every move is stable, and the bottom places a new key
+ * after the equal ones, so equal-time events fire in the order they were
+ * scheduled without storing a sequence number.  Entries carry their
+ * callback and arguments inline (40 bytes), so firing an event touches no
+ * other memory, and all traffic on the queue is sequential.
  *
  * Workload assumed: most events are scheduled and fired, a few (timers) are
  * cancelled.  Only events scheduled with sim_schedule_cancellable() get a
@@ -74,26 +80,30 @@ typedef uint64_t sim_handle_t;
 
 struct evq_bucket {
 	struct sim_event *v;
-	uint32_t len, cap, head;
+	sim_time_t min;          /* least key in it; SIM_TIME_MAX when empty */
+	uint32_t len, cap, head; /* head: the bottom's first entry */
 };
 
 /*
- * Digit width.  tools/bench_hold medians (M events/s, 1k / 1M pending) for
- * 1, 2, 4, 6, 7, 8 bits: 21.5/12.2, 24.7/13.6, 26.3/11.1, 28.1/13.3,
- * 27.4/14.8, 31.7/13.3 (1M pending is noisy on the 2-core test machine).
+ * Digit width.  Instructions per event of the hold model (callgrind,
+ * tools/bench_hold, 1k / 10k / 1M pending) for 6, 7, 8, 9 bits: 281/300/
+ * 385, 279/274/353, 262/298/329, 294/278/321; 8 bits also makes level 2
+ * (the counting sort's largest) a 64 ns span.
  */
 #define EVQ_DIGIT_BITS 8
 #define EVQ_RADIX (1u << EVQ_DIGIT_BITS)
 #define EVQ_LEVELS ((64 + EVQ_DIGIT_BITS - 1) / EVQ_DIGIT_BITS)
 #define EVQ_NBUCKETS (1 + EVQ_LEVELS * EVQ_RADIX)
+#define EVQ_SPARES 8
 #define EVQ_MASKW ((EVQ_LEVELS * EVQ_RADIX + 63) / 64)
 
 struct evq {
-	sim_time_t last;         /* last popped key */
+	sim_time_t last;         /* the radix base: <= bot_max */
+	sim_time_t bot_max;      /* bottom keys <= bot_max < bucket keys */
 	uint64_t n;              /* entries, cancelled ones included */
 	uint64_t summary;        /* bit w set: mask[w] != 0 */
 	uint64_t mask[EVQ_MASKW]; /* bit j set: bucket j + 1 non-empty */
-	struct evq_bucket b[EVQ_NBUCKETS];
+	struct evq_bucket b[EVQ_NBUCKETS]; /* b[0]: the bottom */
 	/*
 	 * Per cancellation slot: odd while its event is pending (the handle
 	 * carries it), even once cancelled; a slot stays taken until its
@@ -102,6 +112,11 @@ struct evq {
 	uint32_t *gen;
 	uint32_t *free_slots;
 	uint32_t nslots, nfree;
+	uint32_t cnt[EVQ_RADIX]; /* the counting sort's histogram */
+	/* emptied big bucket arrays kept for reuse, by capacity */
+	struct sim_event *spare[EVQ_SPARES];
+	uint32_t spare_cap[EVQ_SPARES];
+	unsigned nspare;
 };
 
 struct sim_component {
@@ -144,36 +159,47 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp);
 
 /* ---- the queue's insert, inline: every event goes through it ---- */
 
+/* The bucket of key @t > q->bot_max (so t != q->last). */
 static inline unsigned evq_bucket_of(const struct evq *q, sim_time_t t)
 {
 	uint64_t x = t ^ q->last;
-	if (!x)
-		return 0;
 	unsigned lvl = (63u - (unsigned)__builtin_clzll(x)) / EVQ_DIGIT_BITS;
 	unsigned d = (unsigned)(t >> (lvl * EVQ_DIGIT_BITS)) & (EVQ_RADIX - 1);
 	return 1 + lvl * EVQ_RADIX + d;
 }
 
-void evq_grow(struct evq_bucket *b);
+void evq_grow(struct evq *q, struct evq_bucket *b);
+void evq_bottom_room(struct evq *q);
+void evq_insert_bottom(struct evq *q, const struct sim_event *e);
 
 static inline void evq_append(struct evq *q, unsigned bi,
 			      const struct sim_event *e)
 {
 	struct evq_bucket *b = &q->b[bi];
 	if (__builtin_expect(b->len == b->cap, 0))
-		evq_grow(b);
+		evq_grow(q, b);
 	b->v[b->len++] = *e;
-	if (bi) {
-		unsigned j = bi - 1;
-		q->mask[j / 64] |= 1ULL << (j % 64);
-		q->summary |= 1ULL << (j / 64);
-	}
+	b->min = e->time < b->min ? e->time : b->min;
+	unsigned j = bi - 1;
+	q->mask[j / 64] |= 1ULL << (j % 64);
+	q->summary |= 1ULL << (j / 64);
 }
 
 static inline void evq_push(struct evq *q, const struct sim_event *e)
 {
-	evq_append(q, evq_bucket_of(q, e->time), e);
 	q->n++;
+	if (__builtin_expect(e->time > q->bot_max, 1)) {
+		evq_append(q, evq_bucket_of(q, e->time), e);
+		return;
+	}
+	struct evq_bucket *b0 = &q->b[0];
+	if (b0->len == b0->head || b0->v[b0->len - 1].time <= e->time) {
+		if (__builtin_expect(b0->len == b0->cap, 0))
+			evq_bottom_room(q);
+		b0->v[b0->len++] = *e;
+		return;
+	}
+	evq_insert_bottom(q, e);
 }
 
 void sim_schedule_past(const struct sim *sim, sim_time_t when);
