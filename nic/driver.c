@@ -869,6 +869,7 @@ void nic_reg_mr(struct nic_pd *pd, struct vmm_as *as, uint64_t addr,
 		  iommu_cfg(nic->iommu)->odp_faults == IOMMU_ODP_PRI &&
 		  (policy == REG_ODP || policy == REG_ODP_PREFETCH) &&
 		  !(addr == 0 && len == UINT64_MAX);
+	mr->dma_io = mr->sva ? NULL : nic->iommu;
 	mr->access = access | (mr->policy->on_demand ? NIC_ACCESS_ON_DEMAND :
 						       0);
 	struct reg_req *r = g_new0(struct reg_req, 1);

@@ -163,8 +163,9 @@ static const struct param iommu_tab[] = {
 	  "for a flush-queue flush)",
 	  "calibrated, not measured: with inv_wait_time it makes one strict "
 	  "unmap occupy the queue 350 ns, so serialized strict unmaps top "
-	  "out at 2.86 M/s - NV-Kernels#184's strict 2.8 M IOPS; no "
-	  "published figure for one descriptor was found", NULL, 0, 1e12 },
+	  "out at 2.86 M/s - NV-Kernels#184's strict 2.8 M IOPS (odpsim "
+	  "validate: iommu_strict.ini); no published figure for one "
+	  "descriptor was found", NULL, 0, 1e12 },
 	{ "inv_wait_time", PT_TIME, "100ns",
 	  offsetof(struct iommu_config, inv_wait_time),
 	  "the wait descriptor: the IOMMU's status write and the spinning "

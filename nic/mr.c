@@ -279,8 +279,6 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 	bool write = access & (NIC_ACCESS_LOCAL_WRITE |
 			       NIC_ACCESS_REMOTE_WRITE |
 			       NIC_ACCESS_REMOTE_ATOMIC);
-	if (G_UNLIKELY(mr->sva))
-		return sva_translate(mr, va, len, write, t, fault_va);
 	const unsigned sh = mr->mtt_shift;
 	uint64_t first = ((va >> NIC_PAGE_SHIFT) >> sh) - mr->ent0;
 	uint64_t last = (((va + (len ? len : 1) - 1) >> NIC_PAGE_SHIFT) >> sh) -
@@ -292,6 +290,12 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 			(*nic->c_mtt_hits)++;
 			at += nic_cycles(nic, nic->cfg.cache_hit_cycles);
 		} else {
+			/* an SVA MR has nothing in the MTT cache (its
+			 * translations are the ATC's): its first page
+			 * always gets here, off the hit path */
+			if (G_UNLIKELY(mr->sva))
+				return sva_translate(mr, va, len, write, t,
+						     fault_va);
 			(*nic->c_mtt_misses)++;
 			if (mr->ksm) {
 				/* implicit ODP: the KSM entry of the page's
@@ -356,6 +360,20 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 	}
 	*t = at;
 	return XLATE_OK;
+}
+
+sim_time_t nic_dma_read_io(const struct nic_mr *mr, sim_time_t t,
+			   uint64_t bytes, uint64_t va)
+{
+	return iommu_dma_read(mr->dma_io, t, bytes, mr->index, va,
+			      mr->io_shift);
+}
+
+sim_time_t nic_dma_write_io(const struct nic_mr *mr, sim_time_t t,
+			    uint64_t bytes, uint64_t va)
+{
+	return iommu_dma_write(mr->dma_io, t, bytes, mr->index, va,
+			       mr->io_shift);
 }
 
 /* The frame of @va (translation known valid), for DMA and the oracle. */

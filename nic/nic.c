@@ -218,6 +218,11 @@ void nic_set_iommu(struct nic *nic, struct iommu *io)
 	nic->iommu = io;
 }
 
+struct iommu *nic_iommu(const struct nic *nic)
+{
+	return nic->iommu;
+}
+
 sim_time_t nic_cycles(const struct nic *nic, uint64_t n)
 {
 	return n * nic->cycle;

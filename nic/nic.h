@@ -245,6 +245,8 @@ struct iommu;
 /* The NIC's DMA goes through @io (owned by the NIC from here on; [iommu]
  * mode = translate), before any MR is registered. */
 void nic_set_iommu(struct nic *nic, struct iommu *io);
+/* The NIC's IOMMU, or NULL (off, passthrough). */
+struct iommu *nic_iommu(const struct nic *nic);
 /* Attach the port to end @end of @link. */
 void nic_attach(struct nic *nic, struct link *link, unsigned end);
 struct host *nic_host(const struct nic *nic);

@@ -137,6 +137,9 @@ struct nic_mr {
 	 * (odp_faults = pri: ATS and PRI instead of the MTT's faults) */
 	unsigned io_shift;
 	bool sva;
+	struct iommu *dma_io; /* the IOMMU its DMA goes through at the root
+			       * complex or by ATS: nic->iommu unless sva
+			       * (NULL with no IOMMU) */
 	int mkey_order;       /* mkey cache entry, or -1: created for it */
 	sim_time_t reg_time;
 	const struct reg_policy_ops *policy;
@@ -470,24 +473,28 @@ struct nic {
  * ATS in nic_mr_translate: its DMA goes out translated).  With no IOMMU
  * this is one predictable branch.
  */
+/* mr.c: the same through the IOMMU (out of line: off the hot path) */
+sim_time_t nic_dma_read_io(const struct nic_mr *mr, sim_time_t t,
+			   uint64_t bytes, uint64_t va);
+sim_time_t nic_dma_write_io(const struct nic_mr *mr, sim_time_t t,
+			    uint64_t bytes, uint64_t va);
+
 static inline sim_time_t nic_dma_read(struct nic *nic, sim_time_t t,
 				      uint64_t bytes, const struct nic_mr *mr,
 				      uint64_t va)
 {
-	if (G_LIKELY(!nic->iommu) || mr->sva)
-		return pcie_dma_read_at(nic->pcie, t, bytes);
-	return iommu_dma_read(nic->iommu, t, bytes, mr->index, va,
-			      mr->io_shift);
+	if (G_UNLIKELY(mr->dma_io != NULL))
+		return nic_dma_read_io(mr, t, bytes, va);
+	return pcie_dma_read_at(nic->pcie, t, bytes);
 }
 
 static inline sim_time_t nic_dma_write(struct nic *nic, sim_time_t t,
 				       uint64_t bytes, const struct nic_mr *mr,
 				       uint64_t va)
 {
-	if (G_LIKELY(!nic->iommu) || mr->sva)
-		return pcie_dma_write_at(nic->pcie, t, bytes);
-	return iommu_dma_write(nic->iommu, t, bytes, mr->index, va,
-			       mr->io_shift);
+	if (G_UNLIKELY(mr->dma_io != NULL))
+		return nic_dma_write_io(mr, t, bytes, va);
+	return pcie_dma_write_at(nic->pcie, t, bytes);
 }
 
 /* The NIC did work: a request executed or a completion written (the first

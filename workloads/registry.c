@@ -10,6 +10,7 @@ extern const struct workload_ops write_lat_ops, read_lat_ops, send_lat_ops;
 extern const struct workload_ops kv_ops_table;
 extern const struct workload_ops attacker_ops;
 extern const struct workload_ops register_ops;
+extern const struct workload_ops dma_io_ops;
 
 const struct workload_ops *const workload_types[] = {
 	&pressure_ops,
@@ -23,5 +24,6 @@ const struct workload_ops *const workload_types[] = {
 	&kv_ops_table,
 	&attacker_ops,
 	&register_ops,
+	&dma_io_ops,
 	NULL,
 };
