@@ -350,21 +350,17 @@ sim_time_t pcie_dma_write_xlat_at(struct pcie *p, sim_time_t now,
 sim_time_t pcie_tlp_up_at(struct pcie *p, sim_time_t t, uint64_t link_bytes)
 {
 	g_assert(t >= sim_now(p->sim));
-	sim_time_t start = pcie_max(t, p->up_free);
-	p->up_free = start + pcie_ser(p, link_bytes);
 	*p->tlps_up += 1;
 	*p->bytes_up += link_bytes;
-	return p->up_free + p->cfg.latency;
+	return t + pcie_ser(p, link_bytes) + p->cfg.latency;
 }
 
 sim_time_t pcie_tlp_down_at(struct pcie *p, sim_time_t t, uint64_t link_bytes)
 {
 	g_assert(t >= sim_now(p->sim));
-	sim_time_t start = pcie_max(t, p->down_free);
-	p->down_free = start + pcie_ser(p, link_bytes);
 	*p->tlps_down += 1;
 	*p->bytes_down += link_bytes;
-	return p->down_free + p->cfg.latency;
+	return t + pcie_ser(p, link_bytes) + p->cfg.latency;
 }
 
 sim_time_t pcie_mmio_write(struct pcie *p, uint64_t bytes)

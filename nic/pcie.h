@@ -98,9 +98,14 @@ sim_time_t pcie_dma_read_xlat_at(struct pcie *pcie, sim_time_t t,
 sim_time_t pcie_dma_write_xlat_at(struct pcie *pcie, sim_time_t t,
 				  uint64_t bytes, uint32_t pasid,
 				  uint64_t iova, unsigned shift);
-/* One TLP of @link_bytes (header and framing included) sent upstream or
- * downstream at @t (ATS translation requests and completions, PRI page
- * requests and responses, ATS invalidations): its arrival. */
+/* One small TLP of @link_bytes (header and framing included) sent
+ * upstream or downstream at @t (ATS translation requests and completions,
+ * PRI page requests and responses, ATS invalidations): its arrival after
+ * its serialization and the latency.  It is counted on the link but
+ * neither waits for nor holds the transmitter: the busy-until times stand
+ * for bulk transfers the NIC reserves ahead of the present, and a TLP of
+ * a few dozen bytes goes out between them (left in that queue, an ATS
+ * request would wait behind the DMA its own answer is to start). */
 sim_time_t pcie_tlp_up_at(struct pcie *pcie, sim_time_t t,
 			  uint64_t link_bytes);
 sim_time_t pcie_tlp_down_at(struct pcie *pcie, sim_time_t t,
