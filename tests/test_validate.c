@@ -207,6 +207,12 @@ START_TEST(shipped_figures_equal_the_tables)
 		  2e-3 / ((double)(ic.inv_desc_time + ic.inv_wait_time) *
 			  1e-12),
 		  0.03 },
+		/* ... and the same over passthrough's */
+		{ "iommu_lazy.ini", "ratio_lazy", 1, 0.03 },
+		{ "iommu_strict.ini", "ratio_strict",
+		  2e-3 / ((double)(ic.inv_desc_time + ic.inv_wait_time) *
+			  1e-12) / (8 * 2062500 * 2e-3),
+		  0.03 },
 	};
 	struct validate_result *r = run_dir("workloads/validation", false);
 	ck_assert_uint_eq(r->n, G_N_ELEMENTS(ex) + G_N_ELEMENTS(near));
