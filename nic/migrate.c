@@ -230,12 +230,12 @@ void nic_migrate_transplant(struct nic *src, struct nic *dst)
 	for (guint i = 0; i < dst->all_cqs->len; i++)
 		((struct nic_cq *)dst->all_cqs->pdata[i])->nic = dst;
 	for (guint i = 0; i < dst->all_mrs->len; i++)
-		((struct nic_mr *)dst->all_mrs->pdata[i])->nic = dst;
+		nic_mr_move(dst->all_mrs->pdata[i], dst);
 	for (guint i = 0; i < dst->all_mws->len; i++)
 		((struct nic_mw *)dst->all_mws->pdata[i])->nic = dst;
 	/* registrations the application began while frozen go on there */
 	for (guint i = 0; i < dst->reg_mrs->len; i++)
-		((struct nic_mr *)dst->reg_mrs->pdata[i])->nic = dst;
+		nic_mr_move(dst->reg_mrs->pdata[i], dst);
 	for (guint i = 0; i < dst->all_qps->len; i++) {
 		struct nic_qp *qp = dst->all_qps->pdata[i];
 		qp->nic = dst;

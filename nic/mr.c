@@ -362,6 +362,16 @@ enum xlate_status nic_mr_translate(struct nic_mr *mr, uint64_t va,
 	return XLATE_OK;
 }
 
+void nic_mr_move(struct nic_mr *mr, struct nic *nic)
+{
+	mr->nic = nic;
+	/* the new NIC's IOMMU, if it has one; an SVA MR on a NIC without
+	 * one goes on through its MTT, which holds the same present pages */
+	if (!nic->iommu)
+		mr->sva = false;
+	mr->dma_io = mr->sva ? NULL : nic->iommu;
+}
+
 sim_time_t nic_dma_read_io(const struct nic_mr *mr, sim_time_t t,
 			   uint64_t bytes, uint64_t va)
 {

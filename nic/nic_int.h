@@ -473,6 +473,9 @@ struct nic {
  * ATS in nic_mr_translate: its DMA goes out translated).  With no IOMMU
  * this is one predictable branch.
  */
+/* mr.c: @mr now belongs to @nic (a migration swapped the NICs' functions):
+ * its DMA goes through that NIC's IOMMU */
+void nic_mr_move(struct nic_mr *mr, struct nic *nic);
 /* mr.c: the same through the IOMMU (out of line: off the hot path) */
 sim_time_t nic_dma_read_io(const struct nic_mr *mr, sim_time_t t,
 			   uint64_t bytes, uint64_t va);

@@ -261,6 +261,10 @@ scen s.ini "[sim]\nduration = 1ms\n$HOSTS[nic zz]\nmtt_cache_ways = 4\n"
 bad 2 "s.ini:9: \[nic zz\] names host .zz." "per-host section of no host" -- "$R" s.ini
 scen s.ini "[sim]\nduration = 1ms\n$HOSTS[nic]\nmtt_cache_ways = 3\n"
 bad 2 "s.ini:10: \[nic\] mtt_cache_ways" "impossible cache geometry" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[iommu b]\nmode = translate\niotlb_ways = 3\n"
+bad 2 "s.ini:11: \[iommu b\] iotlb_ways" "impossible IOTLB geometry" -- "$R" s.ini
+scen s.ini "[sim]\nduration = 1ms\n$HOSTS[iommu]\nmode = translate\nodp_faults = pri\n"
+bad 2 "s.ini:11: \[iommu\] odp_faults: .*needs .*ats = true" "PRI without ATS" -- "$R" s.ini
 scen s.ini "[sim]\nduration = 1ms\n$HOSTS[migration]\nmigrate = a => b at 1ms\n"
 bad 2 "s.ini:10: \[migration\] migrate" "bad migration syntax" -- "$R" s.ini
 scen s.ini "duration = 1ms\n[sim]\n[host a]\n"

@@ -551,6 +551,28 @@ START_TEST(test_pri_requester_and_mtt)
 }
 END_TEST
 
+/* A live migration moves the MRs to the spare's NIC: their DMA goes
+ * through the spare's IOMMU from then on, and no write is lost. */
+START_TEST(test_migration_moves_to_the_spare_iommu)
+{
+	GError *e = NULL;
+	char *text = NULL;
+	ck_assert(g_file_get_contents("workloads/migrate_precopy.ini", &text,
+				      NULL, NULL));
+	char *all = g_strconcat(text, "\n[iommu]\nmode = translate\n", NULL);
+	struct system *sys = harness_build(all);
+	g_free(text);
+	g_free(all);
+	ck_assert_msg(system_run(sys, &e), "%s", e ? e->message : "");
+	const struct stats *st = system_sim(sys)->stats;
+	ck_assert_uint_gt(stats_get(st, "srv.iommu.walks"), 0);
+	ck_assert_uint_gt(stats_get(st, "spare.iommu.walks"), 0);
+	ck_assert_uint_eq(stats_get(st, "oracle.lost_writes"), 0);
+	ck_assert_uint_eq(stats_get(st, "oracle.stale_reads"), 0);
+	system_free(sys);
+}
+END_TEST
+
 static Suite *iommu_suite(void)
 {
 	Suite *s = suite_create("iommu");
@@ -566,6 +588,7 @@ static Suite *iommu_suite(void)
 	tcase_add_test(tc, test_off_passthrough_same);
 	tcase_add_test(tc, test_pri_responder_fault);
 	tcase_add_test(tc, test_pri_requester_and_mtt);
+	tcase_add_test(tc, test_migration_moves_to_the_spare_iommu);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
