@@ -39,74 +39,35 @@ const char *ib_opcode_name(unsigned op)
 		       "UNKNOWN";
 }
 
-bool ib_opcode_has_reth(unsigned op)
-{
-	return op == IB_WRITE_FIRST || op == IB_WRITE_ONLY ||
-	       op == IB_WRITE_ONLY_IMM || op == IB_READ_REQUEST;
-}
+#define EXT(f)                                                              \
+	((((f) & IB_OPF_RETH) ? WIRE_RETH : 0) +                            \
+	 (((f) & IB_OPF_ATOMIC_ETH) ? WIRE_ATOMIC_ETH : 0) +                \
+	 (((f) & IB_OPF_AETH) ? WIRE_AETH : 0) +                            \
+	 (((f) & IB_OPF_ATOMIC_ACK_ETH) ? WIRE_ATOMIC_ACK_ETH : 0) +        \
+	 (((f) & IB_OPF_IMM) ? WIRE_IMM : 0) +                              \
+	 (((f) & IB_OPF_IETH) ? WIRE_IETH : 0))
+#define OP(f) { (f), EXT(f) }
 
-bool ib_opcode_has_aeth(unsigned op)
-{
-	return op == IB_ACK || op == IB_READ_RESP_FIRST ||
-	       op == IB_READ_RESP_LAST || op == IB_READ_RESP_ONLY ||
-	       op == IB_ATOMIC_ACK;
-}
-
-bool ib_opcode_is_atomic(unsigned op)
-{
-	return op == IB_COMPARE_SWAP || op == IB_FETCH_ADD;
-}
-
-bool ib_opcode_has_atomic_eth(unsigned op)
-{
-	return ib_opcode_is_atomic(op);
-}
-
-bool ib_opcode_has_atomic_ack_eth(unsigned op)
-{
-	return op == IB_ATOMIC_ACK;
-}
-
-bool ib_opcode_has_ieth(unsigned op)
-{
-	return op == IB_SEND_LAST_INV || op == IB_SEND_ONLY_INV;
-}
-
-uint32_t ib_opcode_ext_bytes(unsigned op)
-{
-	return (ib_opcode_has_reth(op) ? WIRE_RETH : 0) +
-	       (ib_opcode_has_atomic_eth(op) ? WIRE_ATOMIC_ETH : 0) +
-	       (ib_opcode_has_aeth(op) ? WIRE_AETH : 0) +
-	       (ib_opcode_has_atomic_ack_eth(op) ? WIRE_ATOMIC_ACK_ETH : 0) +
-	       (ib_opcode_has_imm(op) ? WIRE_IMM : 0) +
-	       (ib_opcode_has_ieth(op) ? WIRE_IETH : 0);
-}
-
-bool ib_opcode_has_imm(unsigned op)
-{
-	return op == IB_SEND_LAST_IMM || op == IB_SEND_ONLY_IMM ||
-	       op == IB_WRITE_LAST_IMM || op == IB_WRITE_ONLY_IMM;
-}
-
-bool ib_opcode_has_payload(unsigned op)
-{
-	return op != IB_READ_REQUEST && op != IB_ACK &&
-	       op != IB_ATOMIC_ACK && !ib_opcode_is_atomic(op);
-}
-
-uint32_t pkt_frame_bytes(const struct pkt *p)
-{
-	uint32_t b = WIRE_ETH + WIRE_IPV4 + WIRE_UDP + WIRE_BTH + WIRE_ICRC +
-		     WIRE_FCS + ib_opcode_ext_bytes(p->opcode);
-	/* payload padded to a multiple of 4 bytes (BTH PadCnt, IBA 9.2) */
-	b += (p->payload_len + 3u) & ~3u;
-	return b < WIRE_MIN_FRAME ? WIRE_MIN_FRAME : b;
-}
-
-uint32_t pkt_wire_bytes(const struct pkt *p)
-{
-	return pkt_frame_bytes(p) + WIRE_PREAMBLE_SFD + WIRE_IFG;
-}
+/* IBA Vol 1, 9.2.1 (Table 38) and 9.3: the headers of each RC opcode. */
+const struct ib_opcode_info ib_opcode_info[256] = {
+	[IB_WRITE_FIRST] = OP(IB_OPF_RETH),
+	[IB_WRITE_ONLY] = OP(IB_OPF_RETH),
+	[IB_WRITE_ONLY_IMM] = OP(IB_OPF_RETH | IB_OPF_IMM),
+	[IB_READ_REQUEST] = OP(IB_OPF_RETH | IB_OPF_NO_PAYLOAD),
+	[IB_ACK] = OP(IB_OPF_AETH | IB_OPF_NO_PAYLOAD),
+	[IB_READ_RESP_FIRST] = OP(IB_OPF_AETH),
+	[IB_READ_RESP_LAST] = OP(IB_OPF_AETH),
+	[IB_READ_RESP_ONLY] = OP(IB_OPF_AETH),
+	[IB_ATOMIC_ACK] = OP(IB_OPF_AETH | IB_OPF_ATOMIC_ACK_ETH |
+			     IB_OPF_NO_PAYLOAD),
+	[IB_SEND_LAST_IMM] = OP(IB_OPF_IMM),
+	[IB_SEND_ONLY_IMM] = OP(IB_OPF_IMM),
+	[IB_WRITE_LAST_IMM] = OP(IB_OPF_IMM),
+	[IB_COMPARE_SWAP] = OP(IB_OPF_ATOMIC_ETH | IB_OPF_NO_PAYLOAD),
+	[IB_FETCH_ADD] = OP(IB_OPF_ATOMIC_ETH | IB_OPF_NO_PAYLOAD),
+	[IB_SEND_LAST_INV] = OP(IB_OPF_IETH),
+	[IB_SEND_ONLY_INV] = OP(IB_OPF_IETH),
+};
 
 struct pkt *pkt_alloc(struct pkt_pool *pool)
 {

@@ -48,16 +48,68 @@ enum ib_opcode {
 };
 
 const char *ib_opcode_name(unsigned op);
-bool ib_opcode_has_reth(unsigned op);   /* WRITE FIRST/ONLY, READ REQ */
-bool ib_opcode_has_aeth(unsigned op);   /* ACK, READ RESP FIRST/LAST/ONLY */
-bool ib_opcode_has_imm(unsigned op);    /* *_IMM */
-bool ib_opcode_has_atomic_eth(unsigned op);     /* CMP_SWAP, FETCH_ADD */
-bool ib_opcode_has_atomic_ack_eth(unsigned op); /* ATOMIC_ACK */
-bool ib_opcode_has_ieth(unsigned op);           /* SEND *_INV */
-bool ib_opcode_is_atomic(unsigned op);
-bool ib_opcode_has_payload(unsigned op);
+
+/*
+ * What each opcode carries, one entry per byte value (nic/packet.c): the
+ * per-packet questions below are one load, not a chain of compares.
+ * Values that are no RC opcode carry nothing and have a payload.
+ */
+enum {
+	IB_OPF_RETH = 1 << 0,           /* WRITE FIRST/ONLY, READ REQ */
+	IB_OPF_AETH = 1 << 1,           /* ACK, READ RESP FIRST/LAST/ONLY */
+	IB_OPF_IMM = 1 << 2,            /* *_IMM */
+	IB_OPF_ATOMIC_ETH = 1 << 3,     /* CMP_SWAP, FETCH_ADD */
+	IB_OPF_ATOMIC_ACK_ETH = 1 << 4, /* ATOMIC_ACK */
+	IB_OPF_IETH = 1 << 5,           /* SEND *_INV */
+	IB_OPF_NO_PAYLOAD = 1 << 6,     /* READ REQ, ACK, atomics */
+};
+struct ib_opcode_info {
+	uint8_t flags;
+	uint8_t ext_bytes; /* bytes of its extended headers (RETH ... IETH) */
+};
+extern const struct ib_opcode_info ib_opcode_info[256];
+
+static inline unsigned ib_opcode_flags(unsigned op)
+{
+	return op < 256 ? ib_opcode_info[op].flags : 0;
+}
+static inline bool ib_opcode_has_reth(unsigned op)
+{
+	return ib_opcode_flags(op) & IB_OPF_RETH;
+}
+static inline bool ib_opcode_has_aeth(unsigned op)
+{
+	return ib_opcode_flags(op) & IB_OPF_AETH;
+}
+static inline bool ib_opcode_has_imm(unsigned op)
+{
+	return ib_opcode_flags(op) & IB_OPF_IMM;
+}
+static inline bool ib_opcode_has_atomic_eth(unsigned op)
+{
+	return ib_opcode_flags(op) & IB_OPF_ATOMIC_ETH;
+}
+static inline bool ib_opcode_has_atomic_ack_eth(unsigned op)
+{
+	return ib_opcode_flags(op) & IB_OPF_ATOMIC_ACK_ETH;
+}
+static inline bool ib_opcode_has_ieth(unsigned op)
+{
+	return ib_opcode_flags(op) & IB_OPF_IETH;
+}
+static inline bool ib_opcode_is_atomic(unsigned op)
+{
+	return ib_opcode_has_atomic_eth(op);
+}
+static inline bool ib_opcode_has_payload(unsigned op)
+{
+	return !(ib_opcode_flags(op) & IB_OPF_NO_PAYLOAD);
+}
 /* Bytes of the extended headers @op carries (RETH ... IETH). */
-uint32_t ib_opcode_ext_bytes(unsigned op);
+static inline uint32_t ib_opcode_ext_bytes(unsigned op)
+{
+	return op < 256 ? ib_opcode_info[op].ext_bytes : 0;
+}
 
 /* AETH syndrome, IBA 9.7.5.2.8 / Table 44: top 3 bits select the kind. */
 enum aeth_kind {
@@ -135,9 +187,20 @@ struct pkt {
 };
 
 /* Bytes of the Ethernet frame from destination MAC to FCS, inclusive. */
-uint32_t pkt_frame_bytes(const struct pkt *p);
+static inline uint32_t pkt_frame_bytes(const struct pkt *p)
+{
+	uint32_t b = WIRE_ETH + WIRE_IPV4 + WIRE_UDP + WIRE_BTH + WIRE_ICRC +
+		     WIRE_FCS + ib_opcode_ext_bytes(p->opcode);
+	/* payload padded to a multiple of 4 bytes (BTH PadCnt, IBA 9.2) */
+	b += (p->payload_len + 3u) & ~3u;
+	return b < WIRE_MIN_FRAME ? WIRE_MIN_FRAME : b;
+}
+
 /* Bytes the frame occupies on the link: frame + preamble/SFD + IFG. */
-uint32_t pkt_wire_bytes(const struct pkt *p);
+static inline uint32_t pkt_wire_bytes(const struct pkt *p)
+{
+	return pkt_frame_bytes(p) + WIRE_PREAMBLE_SFD + WIRE_IFG;
+}
 
 /* Owns every packet it ever allocated: packets still on the wire when a
  * run ends are referenced only by events that will not fire. */
