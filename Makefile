@@ -113,6 +113,7 @@ TRANSLATION_BUF := --grid workload.bw.buffer=1MiB..256MiB*2
 translation-curve: $(B)/odpsim
 	$(B)/odpsim sweep workloads/translation.ini $(TRANSLATION_BUF) \
 		--grid link.ab.rate=100Gbps,200Gbps --grid vmm.huge_pages=false,true \
+		--grid iommu.mode=off,translate \
 		-o $(TRANSLATION_OUT)/grid -q
 	$(B)/odpsim sweep workloads/translation.ini $(TRANSLATION_BUF) \
 		--grid workload.bw.offsets=sequential,random \

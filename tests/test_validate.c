@@ -2,7 +2,9 @@
  * tests/test_validate.c - `odpsim validate`: every shipped figure equals
  * the value this test computes on its own from the specification tables
  * and the parameter tables' defaults (never from the simulator's code
- * paths); a published value passes within its tolerance and a range
+ * paths) - except a throughput under contention, which has no closed
+ * form and is held to its published range alone (NAN below); a
+ * published value passes within its tolerance and a range
  * inside its bounds; bad cases are configuration errors naming the file,
  * line and key.
  */
@@ -119,7 +121,7 @@ static double thp_cycle_ps(void)
 /* The expectation of each shipped figure, in its display unit. */
 struct expect {
 	const char *file, *name;
-	double value;
+	double value; /* NAN: no closed form (the published range holds it) */
 };
 
 /* A figure the model reaches up to a start-up transient: within @tol. */
@@ -193,6 +195,14 @@ START_TEST(shipped_figures_equal_the_tables)
 		 * the cache, so after the first touch neither run misses and
 		 * the two are the same run: nothing lost */
 		{ "translation_mtt.ini", "hugepage_recovery", 0 },
+		/* the IOTLB's share of a stream the MTT already slows: the
+		 * walker, the page-walk cache and the responder's waits
+		 * together, no closed form */
+		{ "translation_iommu.ini", "iotlb_loss_4k", NAN },
+		/* 8 IOMMU pages of 2 MiB in a 64-entry IOTLB and 8 MTT
+		 * entries: after the first touch a hit costs latency that the
+		 * pipelined DMAs hide, nothing of the rate */
+		{ "translation_iommu_thp.ini", "iotlb_recovery_2m", 0 },
 	};
 	/* per-I/O map/unmap over 2 ms: the devices' rate (passthrough,
 	 * and lazy, whose one flush per fq_size unmaps costs nothing
@@ -234,8 +244,9 @@ START_TEST(shipped_figures_equal_the_tables)
 		ck_assert_msg(x, "%s [validate %s]: no expectation: add one "
 				 "to tests/test_validate.c",
 			      base, w->name);
-		ck_assert_msg(fabs(w->simulated - x->value) <=
-				      x->tol * fabs(x->value),
+		ck_assert_msg(isnan(x->value) ||
+				      fabs(w->simulated - x->value) <=
+					      x->tol * fabs(x->value),
 			      "%s [validate %s]: simulated %.9g %s, expected "
 			      "%.9g",
 			      base, w->name, w->simulated, w->unit, x->value);
