@@ -156,21 +156,23 @@ static const struct param iommu_tab[] = {
 	{ "unmap_pte_time", PT_TIME, "20ns",
 	  offsetof(struct iommu_config, unmap_pte_time),
 	  "CPU per IOMMU PTE cleared by an unmap", "estimate", NULL, 0, 1e12 },
-	{ "inv_desc_time", PT_TIME, "250ns",
+	{ "inv_desc_time", PT_TIME, "500ns",
 	  offsetof(struct iommu_config, inv_desc_time),
 	  "the invalidation queue executing one IOTLB invalidation "
 	  "descriptor (page-selective for a strict unmap, domain-selective "
 	  "for a flush-queue flush)",
 	  "calibrated, not measured: with inv_wait_time it makes one strict "
-	  "unmap occupy the queue 350 ns, so serialized strict unmaps top "
-	  "out at 2.86 M/s - NV-Kernels#184's strict 2.8 M IOPS (odpsim "
-	  "validate: iommu_strict.ini); no published figure for one "
-	  "descriptor was found", NULL, 0, 1e12 },
-	{ "inv_wait_time", PT_TIME, "100ns",
+	  "unmap occupy the queue 700 ns, so one IOMMU's serialized strict "
+	  "unmaps top out at 1.43 M/s - NV-Kernels#184's strict 2.8 M IOPS "
+	  "over two Grace sockets, each socket's 4 SSDs behind one root "
+	  "port (odpsim validate: iommu_strict.ini); no published time for "
+	  "one invalidation was found", NULL, 0, 1e12 },
+	{ "inv_wait_time", PT_TIME, "200ns",
 	  offsetof(struct iommu_config, inv_wait_time),
-	  "the wait descriptor: the IOMMU's status write and the spinning "
-	  "CPU seeing it", "calibrated with inv_desc_time (estimate)", NULL,
-	  0, 1e12 },
+	  "the wait descriptor (VT-d) or CMD_SYNC (SMMUv3): the IOMMU's "
+	  "status write and the spinning CPU seeing it",
+	  "calibrated with inv_desc_time (the split between the two is an "
+	  "estimate)", NULL, 0, 1e12 },
 	{ "fq_size", PT_COUNT, "256", offsetof(struct iommu_config, fq_size),
 	  "lazy: unmapped IOVAs the flush queue holds; the unmap that finds "
 	  "it full flushes the domain and waits",
