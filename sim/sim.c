@@ -24,8 +24,10 @@ struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = g_new0(struct sim, 1);
 	sim->seed = seed;
-	for (unsigned i = 0; i < EVQ_NBUCKETS; i++)
+	for (unsigned i = 0; i < EVQ_NBUCKETS; i++) {
 		sim->q.b[i].min = SIM_TIME_MAX;
+		sim->q.b[i].fill = EVQ_CHUNK; /* no chunk yet */
+	}
 	sim->fingerprint = 0x6f647073696d0001ULL; /* "odpsim" v1 */
 	sim->stats = stats_new();
 	return sim;
@@ -35,10 +37,10 @@ void sim_free(struct sim *sim)
 {
 	if (!sim)
 		return;
-	for (unsigned i = 0; i < EVQ_NBUCKETS; i++)
-		g_free(sim->q.b[i].v);
-	for (unsigned i = 0; i < sim->q.nspare; i++)
-		g_free(sim->q.spare[i]);
+	for (uint32_t i = 0; i < sim->q.nslabs; i++)
+		g_free(sim->q.slabs[i]);
+	g_free(sim->q.slabs);
+	g_free(sim->q.bot.v);
 	g_free(sim->q.gen);
 	g_free(sim->q.free_slots);
 	for (uint32_t i = 0; i < sim->ncomps; i++)
@@ -68,8 +70,6 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 
 /* ---- radix heap and bottom ---- */
 
-/* Entries a bucket keeps room for once emptied. */
-#define EVQ_KEEP 256
 /* A bucket of levels 1-2 becomes the bottom by insertion sort up to
  * EVQ_ISORT entries, by a counting sort on its next digit up to
  * EVQ_CSORT1 entries at level 1 (one 256 ps span: few keys land in it
@@ -79,85 +79,114 @@ const char *sim_component_name(const struct sim *sim, uint16_t comp)
 #define EVQ_CSORT1 4096
 #define EVQ_CSORT2 1024
 #define EVQ_GROUP 24
+/* Chunks the pool allocates at a time. */
+#define EVQ_SLAB 32
+/* A bottom array bigger than this (a burst of equal times) is given back
+ * once it empties. */
+#define EVQ_BOTTOM_KEEP 65536
 
-/* Make room in @b: double it, into a spare array when one is big enough
- * (a bucket that grows past EVQ_KEEP usually grows as big as the last one
- * did, and reusing that memory spares a realloc's copies and the page
- * faults of fresh memory). */
-void evq_grow(struct evq *q, struct evq_bucket *b)
+/* A chunk from the pool (the one freed last), linked at @b's end. */
+void evq_new_chunk(struct evq *q, struct evq_bucket *b)
 {
-	uint32_t cap = b->cap ? 2 * b->cap : 64;
-	if (cap > EVQ_KEEP && q->nspare &&
-	    q->spare_cap[q->nspare - 1] >= cap) {
-		q->nspare--;
-		struct sim_event *v = q->spare[q->nspare];
-		memcpy(v, b->v, b->len * sizeof(*v));
-		g_free(b->v);
-		b->v = v;
-		b->cap = q->spare_cap[q->nspare];
-		return;
+	if (!q->free_chunks) {
+		struct evq_chunk *s = g_new(struct evq_chunk, EVQ_SLAB);
+		if (q->nslabs == q->capslabs) {
+			q->capslabs = q->capslabs ? 2 * q->capslabs : 16;
+			q->slabs = g_renew(void *, q->slabs, q->capslabs);
+		}
+		q->slabs[q->nslabs++] = s;
+		for (unsigned i = 0; i < EVQ_SLAB; i++) {
+			s[i].next = q->free_chunks;
+			q->free_chunks = &s[i];
+		}
 	}
-	b->cap = cap;
-	b->v = g_renew(struct sim_event, b->v, b->cap);
+	struct evq_chunk *c = q->free_chunks;
+	q->free_chunks = c->next;
+	c->next = NULL;
+	if (b->last)
+		b->last->next = c;
+	else
+		b->first = c;
+	b->last = c;
+	b->fill = 0;
 }
 
-/* Bucket @b was emptied: an array a burst made big goes to the spares (at
- * most EVQ_SPARES, none bigger than half the events pending, so all the
- * arrays together stay near the events pending) or back to malloc. */
-static void evq_shrink(struct evq *q, struct evq_bucket *b)
+static inline void evq_free_chunk(struct evq *q, struct evq_chunk *c)
 {
-	if (b->cap <= EVQ_KEEP)
-		return;
-	if (q->nspare < EVQ_SPARES && b->cap <= q->n / 2) {
-		/* sorted by capacity, the largest last */
-		unsigned i = q->nspare++;
-		while (i && q->spare_cap[i - 1] > b->cap) {
-			q->spare[i] = q->spare[i - 1];
-			q->spare_cap[i] = q->spare_cap[i - 1];
-			i--;
-		}
-		q->spare[i] = b->v;
-		q->spare_cap[i] = b->cap;
-	} else {
-		g_free(b->v);
+	c->next = q->free_chunks;
+	q->free_chunks = c;
+}
+
+/* Entries in chunk @c of bucket @b. */
+static inline uint32_t evq_chunk_len(const struct evq_bucket *b,
+				     const struct evq_chunk *c)
+{
+	return c == b->last ? b->fill : EVQ_CHUNK;
+}
+
+/* @b was emptied (its entries read): it keeps its first chunk. */
+static void evq_bucket_clear(struct evq *q, struct evq_bucket *b)
+{
+	struct evq_chunk *c = b->first->next;
+	while (c) {
+		struct evq_chunk *n = c->next;
+		evq_free_chunk(q, c);
+		c = n;
 	}
-	b->v = NULL;
-	b->cap = 0;
+	b->first->next = NULL;
+	b->last = b->first;
+	b->fill = 0;
+	b->len = 0;
+	b->min = SIM_TIME_MAX;
 }
 
 /* Room at the bottom's tail: slide it to the front when popped entries
  * free at least half of it, grow it otherwise. */
 void evq_bottom_room(struct evq *q)
 {
-	struct evq_bucket *b0 = &q->b[0];
-	if (b0->head && b0->head >= b0->len / 2) {
-		memmove(b0->v, b0->v + b0->head,
-			(b0->len - b0->head) * sizeof(*b0->v));
-		b0->len -= b0->head;
-		b0->head = 0;
+	struct evq_bottom *bt = &q->bot;
+	if (bt->head && bt->head >= bt->len / 2) {
+		memmove(bt->v, bt->v + bt->head,
+			(bt->len - bt->head) * sizeof(*bt->v));
+		bt->len -= bt->head;
+		bt->head = 0;
 	} else {
-		evq_grow(q, b0);
+		bt->cap = bt->cap ? 2 * bt->cap : 256;
+		bt->v = g_renew(struct sim_event, bt->v, bt->cap);
 	}
+}
+
+/* The empty bottom holds at least @n entries. */
+static void evq_bottom_reserve(struct evq *q, uint32_t n)
+{
+	struct evq_bottom *bt = &q->bot;
+	if (bt->cap > EVQ_BOTTOM_KEEP && n <= EVQ_BOTTOM_KEEP) {
+		g_free(bt->v);
+		bt->v = NULL;
+		bt->cap = 0;
+	}
+	while (bt->cap < n)
+		evq_bottom_room(q);
 }
 
 /* @e goes into the bottom before its tail (its time is below the
  * tail's): after every entry of the same or an earlier time. */
 void evq_insert_bottom(struct evq *q, const struct sim_event *e)
 {
-	struct evq_bucket *b0 = &q->b[0];
-	if (b0->len == b0->cap)
+	struct evq_bottom *bt = &q->bot;
+	if (bt->len == bt->cap)
 		evq_bottom_room(q);
-	uint32_t lo = b0->head, hi = b0->len - 1; /* v[hi].time > e->time */
+	uint32_t lo = bt->head, hi = bt->len - 1; /* v[hi].time > e->time */
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (b0->v[mid].time > e->time)
+		if (bt->v[mid].time > e->time)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	memmove(b0->v + lo + 1, b0->v + lo, (b0->len - lo) * sizeof(*b0->v));
-	b0->v[lo] = *e;
-	b0->len++;
+	memmove(bt->v + lo + 1, bt->v + lo, (bt->len - lo) * sizeof(*bt->v));
+	bt->v[lo] = *e;
+	bt->len++;
 }
 
 /* Stable insertion sort by time. */
@@ -188,30 +217,36 @@ static bool evq_csort(struct evq *q, struct evq_bucket *b, unsigned lvl)
 	uint32_t *cnt = q->cnt, big = 0;
 	sim_time_t max = 0;
 	memset(cnt, 0, sizeof(q->cnt));
-	for (uint32_t k = 0; k < len; k++) {
-		sim_time_t t = b->v[k].time;
-		uint32_t c = ++cnt[(t >> sh) & (EVQ_RADIX - 1)];
-		big = c > big ? c : big;
-		max = t > max ? t : max;
+	for (const struct evq_chunk *c = b->first; c; c = c->next) {
+		uint32_t n = evq_chunk_len(b, c);
+		for (uint32_t k = 0; k < n; k++) {
+			sim_time_t t = c->v[k].time;
+			uint32_t m = ++cnt[(t >> sh) & (EVQ_RADIX - 1)];
+			big = m > big ? m : big;
+			max = t > max ? t : max;
+		}
 	}
 	if (big > EVQ_GROUP)
 		return false;
 	q->bot_max = max;
 	uint32_t at = 0;
 	for (unsigned d = 0; d < EVQ_RADIX; d++) {
-		uint32_t c = cnt[d];
+		uint32_t m = cnt[d];
 		cnt[d] = at;
-		at += c;
+		at += m;
 	}
-	struct evq_bucket *b0 = &q->b[0];
-	while (b0->cap < len)
-		evq_grow(q, b0);
-	for (uint32_t k = 0; k < len; k++)
-		b0->v[cnt[(b->v[k].time >> sh) & (EVQ_RADIX - 1)]++] = b->v[k];
-	b0->head = 0;
-	b0->len = len;
+	struct evq_bottom *bt = &q->bot;
+	evq_bottom_reserve(q, len);
+	for (const struct evq_chunk *c = b->first; c; c = c->next) {
+		uint32_t n = evq_chunk_len(b, c);
+		for (uint32_t k = 0; k < n; k++)
+			bt->v[cnt[(c->v[k].time >> sh) & (EVQ_RADIX - 1)]++] =
+				c->v[k];
+	}
+	bt->head = 0;
+	bt->len = len;
 	if (sh)
-		evq_isort(b0->v, len);
+		evq_isort(bt->v, len);
 	return true;
 }
 
@@ -224,13 +259,13 @@ static bool evq_csort(struct evq *q, struct evq_bucket *b, unsigned lvl)
  */
 static bool evq_refill(struct evq *q, sim_time_t until)
 {
-	struct evq_bucket *b0 = &q->b[0]; /* empty, head = len = 0 */
+	struct evq_bottom *bt = &q->bot; /* empty, head = len = 0 */
 	unsigned w = (unsigned)__builtin_ctzll(q->summary);
 	unsigned j = w * 64 + (unsigned)__builtin_ctzll(q->mask[w]);
 	unsigned lvl = j / EVQ_RADIX;
-	struct evq_bucket *b = &q->b[j + 1];
+	struct evq_bucket *b = &q->b[j];
 	uint32_t len = b->len;
-	sim_time_t min = b->min, max = min;
+	sim_time_t min = b->min;
 	if (min > until)
 		return false;
 	q->mask[w] &= ~(1ULL << (j % 64));
@@ -238,64 +273,77 @@ static bool evq_refill(struct evq *q, sim_time_t until)
 		q->summary &= ~(1ULL << w);
 	/* buckets above keep their places: min shares their digits */
 	q->last = min;
-	b->min = SIM_TIME_MAX;
 	if (len == 1) {
-		/* the common case in a model's traffic: copied, so the
-		 * bottom's array stays the one in cache */
-		if (__builtin_expect(!b0->cap, 0))
-			evq_grow(q, b0);
-		b0->v[0] = b->v[0];
-		b0->len = 1;
+		/* the common case in a model's traffic */
+		if (__builtin_expect(!bt->cap, 0))
+			evq_bottom_room(q);
+		bt->v[0] = b->first->v[0];
+		bt->len = 1;
 		b->len = 0;
+		b->fill = 0;
+		b->min = SIM_TIME_MAX;
 		q->bot_max = min;
 		return true;
 	}
 	if (lvl == 0 || (lvl <= 2 && len <= EVQ_ISORT)) {
-		/* one key (a level-0 bucket holds one), or a few: the bucket
-		 * becomes the bottom whole (the bottom is empty), sorted */
-		for (uint32_t k = 0; lvl && k < len; k++)
-			max = b->v[k].time > max ? b->v[k].time : max;
+		/* one key (a level-0 bucket holds one), or a few: copied,
+		 * then sorted */
+		evq_bottom_reserve(q, len);
+		sim_time_t max = min;
+		for (const struct evq_chunk *c = b->first; c; c = c->next) {
+			uint32_t n = evq_chunk_len(b, c);
+			for (uint32_t k = 0; k < n; k++) {
+				bt->v[bt->len++] = c->v[k];
+				max = c->v[k].time > max ? c->v[k].time : max;
+			}
+		}
 		q->bot_max = max;
-		struct evq_bucket t = *b0;
-		*b0 = *b;
-		*b = t;
-		b->len = b->head = 0;
-		b->min = SIM_TIME_MAX;
-		evq_shrink(q, b);
 		if (min != max)
-			evq_isort(b0->v, b0->len);
+			evq_isort(bt->v, bt->len);
+		evq_bucket_clear(q, b);
 		return true;
 	}
 	if (lvl <= 2 && len <= (lvl == 1 ? EVQ_CSORT1 : EVQ_CSORT2) &&
 	    evq_csort(q, b, lvl)) {
-		b->len = 0;
-	} else {
-		/* into lower buckets relative to min; min's own entries to
-		 * the bottom, in order */
-		q->bot_max = min;
-		b->len = 0;
-		b0->len = b0->head = 0;
-		/* every entry goes below j + 1, so b->v is not appended to */
-		for (uint32_t k = 0; k < len; k++) {
-			struct sim_event *e = &b->v[k];
+		evq_bucket_clear(q, b);
+		return true;
+	}
+	/* into lower buckets relative to min; min's own entries to the
+	 * bottom, in order.  Every entry goes below j, so b is not appended
+	 * to; each chunk but the first goes back to the pool once read, for
+	 * the appends to reuse while it is in cache. */
+	q->bot_max = min;
+	struct evq_chunk *c = b->first;
+	while (c) {
+		uint32_t n = evq_chunk_len(b, c);
+		for (uint32_t k = 0; k < n; k++) {
+			const struct sim_event *e = &c->v[k];
 			if (e->time == min) {
-				if (b0->len == b0->cap)
-					evq_grow(q, b0);
-				b0->v[b0->len++] = *e;
+				if (bt->len == bt->cap)
+					evq_bottom_room(q);
+				bt->v[bt->len++] = *e;
 			} else {
 				evq_append(q, evq_bucket_of(q, e->time), e);
 			}
 		}
+		struct evq_chunk *next = c->next;
+		if (c != b->first)
+			evq_free_chunk(q, c);
+		c = next;
 	}
-	evq_shrink(q, b);
+	b->first->next = NULL;
+	b->last = b->first;
+	b->fill = 0;
+	b->len = 0;
+	b->min = SIM_TIME_MAX;
 	return true;
 }
 
 static inline void evq_drop_front(struct evq *q)
 {
-	struct evq_bucket *b0 = &q->b[0];
-	if (++b0->head == b0->len)
-		b0->head = b0->len = 0;
+	struct evq_bottom *bt = &q->bot;
+	if (++bt->head == bt->len)
+		bt->head = bt->len = 0;
 	q->n--;
 }
 
@@ -376,14 +424,14 @@ uint64_t sim_run_until(struct sim *sim, sim_time_t until)
 	uint64_t fired = 0;
 	sim->stopped = false;
 	while (!sim->stopped && !sim->interrupted) {
-		struct evq_bucket *b0 = &q->b[0];
-		if (b0->head == b0->len) {
+		struct evq_bottom *bt = &q->bot;
+		if (bt->head == bt->len) {
 			if (!q->n || !evq_refill(q, until))
 				break;
-		} else if (b0->v[b0->head].time > until) {
+		} else if (bt->v[bt->head].time > until) {
 			break;
 		}
-		struct sim_event e = b0->v[b0->head];
+		struct sim_event e = bt->v[bt->head];
 		evq_drop_front(q);
 		if (e.slot != SIM_NOSLOT) {
 			bool cancelled = !(q->gen[e.slot] & 1);

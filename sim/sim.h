@@ -9,20 +9,22 @@
  * radix heap.  The bottom holds every key <= bot_max, in (time, order of
  * scheduling) order, popped from its head; a key above bot_max whose time
  * first differs from the heap's base key (last <= bot_max) in digit L
- * (bits 8L..8L+7) goes to bucket 1 + 256 L + (its digit L), and bucket
- * order is key order.  Insert is an append (to a bucket, or to the
- * bottom's tail; a key inside the bottom's range that is not its latest
- * is placed by a short backward scan).  When the bottom runs dry, the
- * lowest non-empty bucket (two-level bitmap) becomes the next bottom:
- * taken whole when it holds one key, sorted by a counting sort on its
- * next digit when it spans at most 64 ns (levels 1 and 2) and is not too
- * large, and otherwise redistributed stably into lower buckets, so an
- * event moves at most once per digit.  Equal times always land in the
- * same bucket, every move is stable, and the bottom places a new key
- * after the equal ones, so equal-time events fire in the order they were
- * scheduled without storing a sequence number.  Entries carry their
- * callback and arguments inline (40 bytes), so firing an event touches no
- * other memory, and all traffic on the queue is sequential.
+ * (bits 8L..8L+7) goes to bucket 256 L + (its digit L), and bucket order
+ * is key order.  Insert is an append (to a bucket, or to the bottom's
+ * tail; a key inside the bottom's range that is not its latest is placed
+ * by a binary search).  When the bottom runs dry, the lowest non-empty
+ * bucket (two-level bitmap; each bucket knows its least key) becomes the
+ * next bottom: copied when it holds one key or a few (then sorted by
+ * insertion), sorted by a counting sort on its next digit when it spans
+ * at most 64 ns (levels 1 and 2) and is not too large, and otherwise
+ * redistributed stably into lower buckets, so an event moves at most
+ * once per digit.  Equal times always land in the same bucket, every move
+ * is stable, and the bottom places a new key after the equal ones, so
+ * equal-time events fire in the order they were scheduled without storing
+ * a sequence number.  Entries carry their callback and arguments inline
+ * (40 bytes), so firing an event touches no other memory; buckets are
+ * lists of 2 KiB chunks from a pool (below), the bottom one array, and
+ * all traffic on the queue is sequential.
  *
  * Workload assumed: most events are scheduled and fired, a few (timers) are
  * cancelled.  Only events scheduled with sim_schedule_cancellable() get a
@@ -78,10 +80,31 @@ struct sim_event {
 /* Handle of a cancellable event; 0 never names an event. */
 typedef uint64_t sim_handle_t;
 
+/*
+ * A bucket is a list of chunks of EVQ_CHUNK entries (2 KiB) from the
+ * queue's pool: appends fill the last, a refill walks them and gives them
+ * back, and the pool reuses the chunk freed last first (it is in cache).
+ * Nothing is reallocated or copied as a bucket grows, and an emptied
+ * bucket keeps its first chunk, so the common append never allocates.
+ */
+#define EVQ_CHUNK 51
+
+struct evq_chunk {
+	struct evq_chunk *next;
+	struct sim_event v[EVQ_CHUNK];
+};
+
 struct evq_bucket {
-	struct sim_event *v;
+	struct evq_chunk *first, *last;
 	sim_time_t min;          /* least key in it; SIM_TIME_MAX when empty */
-	uint32_t len, cap, head; /* head: the bottom's first entry */
+	uint32_t len;            /* entries */
+	uint32_t fill;           /* entries in last; EVQ_CHUNK: no room */
+};
+
+/* The sorted run in front of the buckets, popped from head. */
+struct evq_bottom {
+	struct sim_event *v;
+	uint32_t len, cap, head;
 };
 
 /*
@@ -93,17 +116,20 @@ struct evq_bucket {
 #define EVQ_DIGIT_BITS 8
 #define EVQ_RADIX (1u << EVQ_DIGIT_BITS)
 #define EVQ_LEVELS ((64 + EVQ_DIGIT_BITS - 1) / EVQ_DIGIT_BITS)
-#define EVQ_NBUCKETS (1 + EVQ_LEVELS * EVQ_RADIX)
-#define EVQ_SPARES 8
-#define EVQ_MASKW ((EVQ_LEVELS * EVQ_RADIX + 63) / 64)
+#define EVQ_NBUCKETS (EVQ_LEVELS * EVQ_RADIX)
+#define EVQ_MASKW ((EVQ_NBUCKETS + 63) / 64)
 
 struct evq {
 	sim_time_t last;         /* the radix base: <= bot_max */
 	sim_time_t bot_max;      /* bottom keys <= bot_max < bucket keys */
 	uint64_t n;              /* entries, cancelled ones included */
 	uint64_t summary;        /* bit w set: mask[w] != 0 */
-	uint64_t mask[EVQ_MASKW]; /* bit j set: bucket j + 1 non-empty */
-	struct evq_bucket b[EVQ_NBUCKETS]; /* b[0]: the bottom */
+	uint64_t mask[EVQ_MASKW]; /* bit j set: bucket j non-empty */
+	struct evq_bottom bot;
+	struct evq_bucket b[EVQ_NBUCKETS];
+	struct evq_chunk *free_chunks;
+	void **slabs;            /* the pool's allocations */
+	uint32_t nslabs, capslabs;
 	/*
 	 * Per cancellation slot: odd while its event is pending (the handle
 	 * carries it), even once cancelled; a slot stays taken until its
@@ -113,10 +139,6 @@ struct evq {
 	uint32_t *free_slots;
 	uint32_t nslots, nfree;
 	uint32_t cnt[EVQ_RADIX]; /* the counting sort's histogram */
-	/* emptied big bucket arrays kept for reuse, by capacity */
-	struct sim_event *spare[EVQ_SPARES];
-	uint32_t spare_cap[EVQ_SPARES];
-	unsigned nspare;
 };
 
 struct sim_component {
@@ -165,22 +187,22 @@ static inline unsigned evq_bucket_of(const struct evq *q, sim_time_t t)
 	uint64_t x = t ^ q->last;
 	unsigned lvl = (63u - (unsigned)__builtin_clzll(x)) / EVQ_DIGIT_BITS;
 	unsigned d = (unsigned)(t >> (lvl * EVQ_DIGIT_BITS)) & (EVQ_RADIX - 1);
-	return 1 + lvl * EVQ_RADIX + d;
+	return lvl * EVQ_RADIX + d;
 }
 
-void evq_grow(struct evq *q, struct evq_bucket *b);
+void evq_new_chunk(struct evq *q, struct evq_bucket *b);
 void evq_bottom_room(struct evq *q);
 void evq_insert_bottom(struct evq *q, const struct sim_event *e);
 
-static inline void evq_append(struct evq *q, unsigned bi,
+static inline void evq_append(struct evq *q, unsigned j,
 			      const struct sim_event *e)
 {
-	struct evq_bucket *b = &q->b[bi];
-	if (__builtin_expect(b->len == b->cap, 0))
-		evq_grow(q, b);
-	b->v[b->len++] = *e;
+	struct evq_bucket *b = &q->b[j];
+	if (__builtin_expect(b->fill == EVQ_CHUNK, 0))
+		evq_new_chunk(q, b);
+	b->last->v[b->fill++] = *e;
+	b->len++;
 	b->min = e->time < b->min ? e->time : b->min;
-	unsigned j = bi - 1;
 	q->mask[j / 64] |= 1ULL << (j % 64);
 	q->summary |= 1ULL << (j / 64);
 }
@@ -192,11 +214,11 @@ static inline void evq_push(struct evq *q, const struct sim_event *e)
 		evq_append(q, evq_bucket_of(q, e->time), e);
 		return;
 	}
-	struct evq_bucket *b0 = &q->b[0];
-	if (b0->len == b0->head || b0->v[b0->len - 1].time <= e->time) {
-		if (__builtin_expect(b0->len == b0->cap, 0))
+	struct evq_bottom *bt = &q->bot;
+	if (bt->len == bt->head || bt->v[bt->len - 1].time <= e->time) {
+		if (__builtin_expect(bt->len == bt->cap, 0))
 			evq_bottom_room(q);
-		b0->v[b0->len++] = *e;
+		bt->v[bt->len++] = *e;
 		return;
 	}
 	evq_insert_bottom(q, e);
