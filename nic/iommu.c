@@ -527,21 +527,27 @@ unsigned iommu_page_shift(const struct iommu *io, unsigned mtt_shift)
 	return s >= 18 ? 18 : s >= 9 ? 9 : 0;
 }
 
+/* Drop keys [lo, hi] from the IOTLB and the ATC, [plo, phi] from the
+ * PWC. */
+static void io_drop_keys(struct iommu *io, uint64_t lo, uint64_t hi,
+			 uint64_t plo, uint64_t phi)
+{
+	mtt_cache_invalidate_range(io->iotlb, lo, hi);
+	if (io->pwc)
+		mtt_cache_invalidate_range(io->pwc, plo, phi);
+	if (io->atc)
+		mtt_cache_invalidate_range(io->atc, lo, hi);
+}
+
 /* Drop the cached translations of [iova, iova + bytes) (pages of
  * 2^shift) from the IOTLB, the PWC and the ATC. */
 static void io_drop(struct iommu *io, uint32_t space, uint64_t iova,
 		    uint64_t bytes, unsigned shift)
 {
 	uint64_t last = iova + (bytes ? bytes : 1) - 1;
-	mtt_cache_invalidate_range(io->iotlb, io_key(space, iova, shift),
-				   io_key(space, last, shift));
-	if (io->pwc)
-		mtt_cache_invalidate_range(io->pwc,
-					   io_key(space, iova, shift + 9),
-					   io_key(space, last, shift + 9));
-	if (io->atc)
-		mtt_cache_invalidate_range(io->atc, io_key(space, iova, shift),
-					   io_key(space, last, shift));
+	io_drop_keys(io, io_key(space, iova, shift), io_key(space, last, shift),
+		     io_key(space, iova, shift + 9),
+		     io_key(space, last, shift + 9));
 }
 
 /* Submit an invalidation (and, with ATS, a device invalidation) and a
@@ -565,11 +571,7 @@ static sim_time_t invq_run(struct iommu *io, sim_time_t t)
 /* A domain-selective flush of everything the flush queue holds. */
 static sim_time_t fq_flush(struct iommu *io, sim_time_t t)
 {
-	mtt_cache_invalidate_range(io->iotlb, 0, UINT64_MAX);
-	if (io->pwc)
-		mtt_cache_invalidate_range(io->pwc, 0, UINT64_MAX);
-	if (io->atc)
-		mtt_cache_invalidate_range(io->atc, 0, UINT64_MAX);
+	io_drop_keys(io, 0, UINT64_MAX, 0, UINT64_MAX);
 	io->fq_count = 0;
 	io->fq_gen++;
 	return invq_run(io, t);

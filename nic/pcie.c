@@ -260,13 +260,13 @@ sim_time_t pcie_dma_read(struct pcie *p, uint64_t bytes)
 	return pcie_dma_read_at(p, sim_now(p->sim), bytes);
 }
 
-sim_time_t pcie_dma_read_at(struct pcie *p, sim_time_t now, uint64_t bytes)
+/* A read of @bytes (> 0) on the link, its completions @xlat later than
+ * the memory access alone allows; counted. */
+static inline sim_time_t pcie_read_link(struct pcie *p, sim_time_t now,
+					uint64_t bytes, sim_time_t xlat)
 {
-	g_assert(now >= sim_now(p->sim));
-	if (bytes == 0)
-		return now;
 	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free,
-				    0);
+				    xlat);
 	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
 	uint64_t ncpl = pcie_cpl_tlps(p, bytes);
 	*p->tlps_up += nreq;
@@ -274,6 +274,14 @@ sim_time_t pcie_dma_read_at(struct pcie *p, sim_time_t now, uint64_t bytes)
 	*p->tlps_down += ncpl;
 	*p->bytes_down += bytes + ncpl * PCIE_CPLD_OVERHEAD;
 	return t;
+}
+
+sim_time_t pcie_dma_read_at(struct pcie *p, sim_time_t now, uint64_t bytes)
+{
+	g_assert(now >= sim_now(p->sim));
+	if (bytes == 0)
+		return now;
+	return pcie_read_link(p, now, bytes, 0);
 }
 
 sim_time_t pcie_read_latency(const struct pcie *p, uint64_t bytes)
@@ -306,15 +314,7 @@ sim_time_t pcie_dma_read_xlat_at(struct pcie *p, sim_time_t now,
 			    pcie_ser(p, PCIE_MRD_OVERHEAD) + p->cfg.latency;
 	sim_time_t x = p->xlat(p->xlat_ctx, arrive, pasid, iova, bytes, shift);
 	g_assert(x >= arrive);
-	sim_time_t t = pcie_read_at(p, now, bytes, &p->up_free, &p->down_free,
-				    x - arrive);
-	uint64_t nreq = pcie_div_up(bytes, p->mrrs_shift);
-	uint64_t ncpl = pcie_cpl_tlps(p, bytes);
-	*p->tlps_up += nreq;
-	*p->bytes_up += nreq * PCIE_MRD_OVERHEAD;
-	*p->tlps_down += ncpl;
-	*p->bytes_down += bytes + ncpl * PCIE_CPLD_OVERHEAD;
-	return t;
+	return pcie_read_link(p, now, bytes, x - arrive);
 }
 
 /* A posted write translated at the root complex: it lands as late as its

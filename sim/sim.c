@@ -124,6 +124,16 @@ static inline uint32_t evq_chunk_len(const struct evq_bucket *b,
 	return c == b->last ? b->fill : EVQ_CHUNK;
 }
 
+/* @b holds nothing but its first chunk, empty (the others were freed). */
+static void evq_bucket_reset(struct evq_bucket *b)
+{
+	b->first->next = NULL;
+	b->last = b->first;
+	b->fill = 0;
+	b->len = 0;
+	b->min = SIM_TIME_MAX;
+}
+
 /* @b was emptied (its entries read): it keeps its first chunk. */
 static void evq_bucket_clear(struct evq *q, struct evq_bucket *b)
 {
@@ -133,11 +143,7 @@ static void evq_bucket_clear(struct evq *q, struct evq_bucket *b)
 		evq_free_chunk(q, c);
 		c = n;
 	}
-	b->first->next = NULL;
-	b->last = b->first;
-	b->fill = 0;
-	b->len = 0;
-	b->min = SIM_TIME_MAX;
+	evq_bucket_reset(b);
 }
 
 /* Room at the bottom's tail: slide it to the front when popped entries
@@ -331,11 +337,7 @@ static bool evq_refill(struct evq *q, sim_time_t until)
 			evq_free_chunk(q, c);
 		c = next;
 	}
-	b->first->next = NULL;
-	b->last = b->first;
-	b->fill = 0;
-	b->len = 0;
-	b->min = SIM_TIME_MAX;
+	evq_bucket_reset(b);
 	return true;
 }
 

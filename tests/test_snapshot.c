@@ -411,6 +411,19 @@ START_TEST(bad_files_rejected)
 }
 END_TEST
 
+/* Write @sf (freed) as tmpdir/@name; its path. */
+static char *write_as(struct snapfile *sf, const char *name)
+{
+	GError *e = NULL;
+	char *t = g_build_filename(tmpdir, name, NULL);
+	struct outfile *of = outfile_open(t, &e);
+	ck_assert_msg(of && snapfile_write(sf, of, &e) &&
+			      outfile_commit(of, &e),
+		      "%s", e ? e->message : "");
+	snapfile_free(sf);
+	return t;
+}
+
 /* Rewrite snapshot @p with @fn applied to the first note of @type. */
 static char *tamper(const char *p, uint32_t type,
 		    void (*fn)(struct snap_note *))
@@ -427,13 +440,7 @@ static char *tamper(const char *p, uint32_t type,
 		}
 	}
 	ck_assert(done);
-	char *t = g_build_filename(tmpdir, "tampered", NULL);
-	struct outfile *of = outfile_open(t, &e);
-	ck_assert_msg(of && snapfile_write(sf, of, &e) &&
-			      outfile_commit(of, &e),
-		      "%s", e ? e->message : "");
-	snapfile_free(sf);
-	return t;
+	return write_as(sf, "tampered");
 }
 
 static void bump_version(struct snap_note *n)
@@ -555,18 +562,6 @@ static struct snap_note *first_note(struct snapfile *sf, uint32_t type)
 	return NULL;
 }
 
-static char *write_edited(struct snapfile *sf)
-{
-	GError *e = NULL;
-	char *t = g_build_filename(tmpdir, "edited", NULL);
-	struct outfile *of = outfile_open(t, &e);
-	ck_assert_msg(of && snapfile_write(sf, of, &e) &&
-			      outfile_commit(of, &e),
-		      "%s", e ? e->message : "");
-	snapfile_free(sf);
-	return t;
-}
-
 /* A second copy of the VMA note and its segment, at @va. */
 static char *with_second_vma(const char *p, uint64_t va)
 {
@@ -583,7 +578,7 @@ static char *with_second_vma(const char *p, uint64_t va)
 			&g_array_index(s0->pages, struct snap_page, k);
 		snap_seg_add_page(s1, pg->index, pg->version);
 	}
-	return write_edited(sf);
+	return write_as(sf, "edited");
 }
 
 /* Segments that overlap (in the file or in an address space), wrap,
@@ -629,14 +624,14 @@ START_TEST(segments_checked)
 	/* a segment that is not its VMA note's */
 	struct snapfile *sf = read_ok(p);
 	((struct snap_seg *)sf->segs->pdata[0])->memsz += 4096;
-	t = write_edited(sf);
+	t = write_as(sf, "edited");
 	expect_rejected(t, "but its segment 0 is 0x40000000, 0x11000 bytes");
 	g_free(t);
 	/* an MTT run past its MR's entries */
 	sf = read_ok(p);
 	struct snap_note *m = first_note(sf, NT_ODPSIM_MTT);
 	m->desc->data[4 + 4] = 1; /* page, after version and lkey */
-	t = write_edited(sf);
+	t = write_as(sf, "edited");
 	expect_rejected(t, "an MTT run of 16 entries from entry 1 of lkey");
 	g_free(t);
 	g_free(p);
@@ -662,7 +657,7 @@ START_TEST(segments_checked)
 	s0->memsz = 257 * 4096;
 	for (uint64_t k = s0->pages->len; k < 257; k++)
 		snap_seg_add_page(s0, k, 1);
-	t = write_edited(sf);
+	t = write_as(sf, "edited");
 	struct run_options ro = { 0 };
 	ck_assert(!system_restore(t, &ro, &io, &e));
 	ck_assert_msg(g_str_has_prefix(e->message, t) && !io &&
